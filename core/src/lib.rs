@@ -1,0 +1,75 @@
+//! # actioncenter
+//!
+//! The engine behind an "Action center": automated investigations and
+//! analysts propose remediation actions (isolate a device, quarantine a
+//! file, disable a user...); some run at once, others wait for a person
+//! with the right permission to approve or reject them; an executor
+//! carries them out and reports back; a completed action can be undone,
+//! on every instance of the same file if asked. Every step is recorded in
+//! a hash-chained audit trail.
+//!
+//! ```
+//! use actioncenter::*;
+//!
+//! let center = ActionCenter::in_memory();
+//! let air = Principal::new("air", ["automation"]);
+//! let analyst = Principal::new("alice", ["analyst"]);
+//! let agent = Principal::new("agent-1", ["executor"]);
+//!
+//! // An automated investigation proposes; the default policy wants approval.
+//! let file = Entity::File { sha256: "ab".repeat(32), path: "C:\\tmp\\evil.exe".into(), device_id: "dev-1".into() };
+//! let source = Source::AutomatedInvestigation { investigation_id: "inv-1".into() };
+//! let action = center.propose(&air, Proposal::new(Kind::QuarantineFile, file, source))?;
+//! assert_eq!(action.status, Status::Pending);
+//!
+//! // An analyst approves; an executor claims and completes it.
+//! center.approve(&analyst, action.id, &Decide::default())?;
+//! let claimed = center.claim(&agent, &ClaimRequest::default())?;
+//! let done = center.complete(&agent, claimed[0].id, serde_json::json!({"quarantined": true}))?;
+//! assert_eq!(done.status, Status::Completed);
+//!
+//! // Every step is in the audit trail, and the chain is intact.
+//! assert!(center.verify_audit()?.is_intact());
+//! # Ok::<(), Error>(())
+//! ```
+//!
+//! The parts: [`model`] (the records), [`machine`] (the transition table),
+//! [`policy`] (permissions and approval rules), [`audit`] (the chained
+//! trail), [`query`] (filters and pages), [`engine`] (the facade) and
+//! [`store`] (backends: memory, SQLite, PostgreSQL).
+
+#![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod clock;
+pub mod engine;
+pub mod error;
+pub mod machine;
+pub mod model;
+pub mod policy;
+pub mod query;
+pub mod store;
+
+pub use audit::{AuditEvent, AuditReport, BadEvent, Mismatch};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use engine::{
+    ActionCenter, BulkOp, ClaimRequest, Decide, ItemResult, Proposal, Selection, UndoReport,
+    UndoRequest, parse_json,
+};
+pub use error::{Error, ErrorKind, Result};
+pub use machine::{Event, ExpiryOutcome};
+pub use model::{
+    Action, ActionId, Attempt, Category, Decision, Entity, EntityType, Kind, Note, Outcome, Source,
+    SourceType, Status, UndoInfo, Verdict,
+};
+pub use policy::{
+    Automation, AutomationLevel, KindDefaults, KindRule, Operation, Policy, Principal,
+};
+pub use query::{Counts, Filter, Page, PageRequest};
+pub use store::{MemoryStore, Store};
+#[cfg(feature = "sqlite")]
+pub use store::{SqliteOptions, SqliteStore, Synchronous};
+
+pub use chrono;
+pub use serde_json;
+pub use uuid;

@@ -1,0 +1,582 @@
+//! Who may do what, and which proposals need a person's approval.
+//!
+//! A [`Policy`] is data: the command line and every binding load the same
+//! JSON file. Its shape:
+//!
+//! ```json
+//! {
+//!   "roles": {
+//!     "analyst":  { "view": ["*"], "approve": ["device", "file"], "undo": ["file"] },
+//!     "executor": { "view": ["*"], "execute": ["*"] }
+//!   },
+//!   "principals": { "alice": ["analyst"], "agent-7": ["executor"] },
+//!   "automation": { "default": "semi", "categories": { "file": "full" } },
+//!   "allow_self_approval": false,
+//!   "defaults": { "quorum": 1, "pending_ttl_seconds": 604800, "on_expiry": "expire", "max_attempts": 3 },
+//!   "kinds": { "isolate_device": { "quorum": 2 } }
+//! }
+//! ```
+//!
+//! Every key but `roles` may be left out. [`Policy::default`] is the
+//! documented default: roles `viewer`, `analyst`, `responder`, `executor`,
+//! `automation` and `admin`, semi automation, quorum 1, a one-week approval
+//! window, three attempts.
+//!
+//! ```
+//! use actioncenter::{Policy, Principal, Operation, Category};
+//! let policy = Policy::from_json(r#"{"roles": {"analyst": {"approve": ["file"]}}}"#)?;
+//! let alice = Principal::new("alice", ["analyst"]);
+//! assert!(policy.check(&alice, Operation::Approve, Category::File).is_ok());
+//! assert!(policy.check(&alice, Operation::Approve, Category::Device).is_err());
+//! # Ok::<(), actioncenter::Error>(())
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::machine::ExpiryOutcome;
+use crate::model::{Category, Kind, SourceType, check_required};
+
+/// Something a principal may be allowed to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    View,
+    Propose,
+    Approve,
+    Cancel,
+    Execute,
+    Undo,
+    /// Every operation, on the categories granted.
+    Administer,
+}
+
+impl Operation {
+    /// Every operation, in a stable order.
+    pub const ALL: [Operation; 7] = [
+        Operation::View,
+        Operation::Propose,
+        Operation::Approve,
+        Operation::Cancel,
+        Operation::Execute,
+        Operation::Undo,
+        Operation::Administer,
+    ];
+
+    /// The snake_case name used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::View => "view",
+            Operation::Propose => "propose",
+            Operation::Approve => "approve",
+            Operation::Cancel => "cancel",
+            Operation::Execute => "execute",
+            Operation::Undo => "undo",
+            Operation::Administer => "administer",
+        }
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Operation {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Operation::ALL
+            .into_iter()
+            .find(|o| o.as_str() == s)
+            .ok_or_else(|| Error::validation("operation", format!("unknown operation {s:?}")))
+    }
+}
+
+/// A person or service acting on the engine: an id and its roles.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Principal {
+    pub id: String,
+    pub roles: Vec<String>,
+}
+
+impl Principal {
+    /// A principal with these roles.
+    pub fn new<R: Into<String>>(id: impl Into<String>, roles: impl IntoIterator<Item = R>) -> Self {
+        Principal {
+            id: id.into(),
+            roles: roles.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// How much a source may do without a person's approval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AutomationLevel {
+    /// Proposals are approved at once.
+    Full,
+    /// Proposals wait, Pending, for a person (the default).
+    #[default]
+    Semi,
+    /// Automated sources may not propose remediation at all.
+    None,
+}
+
+/// Which automation level applies where. The most specific entry wins:
+/// kind, then source type, then category, then `default`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Automation {
+    #[serde(default)]
+    pub default: AutomationLevel,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub categories: BTreeMap<Category, AutomationLevel>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sources: BTreeMap<SourceType, AutomationLevel>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub kinds: BTreeMap<Kind, AutomationLevel>,
+}
+
+/// Rules for every kind, unless a kind overrides them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KindDefaults {
+    /// Distinct approvers a pending action needs.
+    pub quorum: u32,
+    /// How long an action may stay pending, in seconds.
+    pub pending_ttl_seconds: i64,
+    /// What happens when that time runs out.
+    pub on_expiry: ExpiryOutcome,
+    /// How many times an action may be executed (first run plus retries).
+    pub max_attempts: u32,
+}
+
+impl Default for KindDefaults {
+    fn default() -> Self {
+        KindDefaults {
+            quorum: 1,
+            pending_ttl_seconds: 7 * 24 * 3600,
+            on_expiry: ExpiryOutcome::Expire,
+            max_attempts: 3,
+        }
+    }
+}
+
+/// A kind's overrides of [`KindDefaults`].
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KindRule {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quorum: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_ttl_seconds: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_expiry: Option<ExpiryOutcome>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<u32>,
+}
+
+/// Grants, approval rules and deadlines. See the [module docs](self).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// Role name → operation → categories (`"*"` for all).
+    roles: BTreeMap<String, BTreeMap<Operation, Vec<String>>>,
+    /// Known principals and their roles, for hosts (like `actionctl`) that
+    /// name a principal by id alone.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    principals: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    automation: Automation,
+    /// Whether a proposer may approve their own action. Off by default,
+    /// for administrators too.
+    #[serde(default)]
+    allow_self_approval: bool,
+    #[serde(default)]
+    defaults: KindDefaults,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    kinds: BTreeMap<Kind, KindRule>,
+}
+
+/// The built-in policy, in JSON, as [`Policy::default`] loads it.
+pub const DEFAULT_POLICY_JSON: &str = r#"{
+  "roles": {
+    "viewer":     { "view": ["*"] },
+    "analyst":    { "view": ["*"], "propose": ["*"], "approve": ["*"], "cancel": ["*"], "undo": ["*"] },
+    "responder":  { "view": ["*"], "propose": ["*"], "cancel": ["*"] },
+    "executor":   { "view": ["*"], "execute": ["*"] },
+    "automation": { "view": ["*"], "propose": ["*"] },
+    "admin":      { "administer": ["*"] }
+  },
+  "automation": { "default": "semi" },
+  "allow_self_approval": false,
+  "defaults": { "quorum": 1, "pending_ttl_seconds": 604800, "on_expiry": "expire", "max_attempts": 3 }
+}"#;
+
+impl Default for Policy {
+    fn default() -> Self {
+        // The constant is checked by a test; fall back to an empty policy
+        // rather than panic should it ever be broken.
+        Policy::from_json(DEFAULT_POLICY_JSON).unwrap_or_else(|_| Policy {
+            roles: BTreeMap::new(),
+            principals: BTreeMap::new(),
+            automation: Automation::default(),
+            allow_self_approval: false,
+            defaults: KindDefaults::default(),
+            kinds: BTreeMap::new(),
+        })
+    }
+}
+
+impl Policy {
+    /// Parses and validates a policy. Errors name the offending field,
+    /// e.g. `invalid kinds.isolate_device.quorum: must be at least 1`.
+    pub fn from_json(text: &str) -> Result<Policy> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let policy: Policy = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path == "." {
+                "policy".to_owned()
+            } else {
+                format!("policy.{path}")
+            };
+            Error::validation(field, e.into_inner().to_string())
+        })?;
+        policy.validate()?;
+        Ok(policy)
+    }
+
+    /// Parses and validates a policy from a JSON value.
+    pub fn from_value(value: serde_json::Value) -> Result<Policy> {
+        Policy::from_json(&value.to_string())
+    }
+
+    /// The policy as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Checks every rule a policy must follow.
+    pub fn validate(&self) -> Result<()> {
+        for (role, grants) in &self.roles {
+            check_required("policy.roles", role)?;
+            for (op, names) in grants {
+                for name in names {
+                    if name != "*" {
+                        name.parse::<Category>().map_err(|_| {
+                            Error::validation(
+                                format!("policy.roles.{role}.{op}"),
+                                format!("unknown category {name:?} (use one of device, file, email, identity, network, or \"*\")"),
+                            )
+                        })?;
+                    }
+                }
+            }
+        }
+        for (id, roles) in &self.principals {
+            check_required("policy.principals", id)?;
+            for role in roles {
+                if !self.roles.contains_key(role) {
+                    return Err(Error::validation(
+                        format!("policy.principals.{id}"),
+                        format!("unknown role {role:?}"),
+                    ));
+                }
+            }
+        }
+        self.validate_rule(
+            "policy.defaults",
+            Some(self.defaults.quorum),
+            Some(self.defaults.pending_ttl_seconds),
+            Some(self.defaults.max_attempts),
+        )?;
+        for (kind, rule) in &self.kinds {
+            self.validate_rule(
+                &format!("policy.kinds.{kind}"),
+                rule.quorum,
+                rule.pending_ttl_seconds,
+                rule.max_attempts,
+            )?;
+        }
+        Ok(())
+    }
+
+    fn validate_rule(
+        &self,
+        at: &str,
+        quorum: Option<u32>,
+        ttl: Option<i64>,
+        attempts: Option<u32>,
+    ) -> Result<()> {
+        if quorum == Some(0) {
+            return Err(Error::validation(
+                format!("{at}.quorum"),
+                "must be at least 1",
+            ));
+        }
+        if let Some(ttl) = ttl.filter(|t| *t <= 0) {
+            return Err(Error::validation(
+                format!("{at}.pending_ttl_seconds"),
+                format!("must be positive, got {ttl}"),
+            ));
+        }
+        if attempts == Some(0) {
+            return Err(Error::validation(
+                format!("{at}.max_attempts"),
+                "must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The role names the policy defines.
+    pub fn roles(&self) -> impl Iterator<Item = &str> {
+        self.roles.keys().map(String::as_str)
+    }
+
+    /// The principal with this id, with the roles the policy gives it.
+    pub fn principal(&self, id: &str) -> Option<Principal> {
+        self.principals
+            .get(id)
+            .map(|roles| Principal::new(id, roles.iter().cloned()))
+    }
+
+    /// Checks that every role of `principal` is defined here.
+    pub fn check_principal(&self, principal: &Principal) -> Result<()> {
+        check_required("principal.id", &principal.id)?;
+        for role in &principal.roles {
+            if !self.roles.contains_key(role) {
+                return Err(Error::validation(
+                    "principal.roles",
+                    format!("unknown role {role:?} for {}", principal.id),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `principal` may do `op` on `category`.
+    pub fn allows(&self, principal: &Principal, op: Operation, category: Category) -> bool {
+        principal
+            .roles
+            .iter()
+            .filter_map(|r| self.roles.get(r))
+            .any(|grants| {
+                [op, Operation::Administer].iter().any(|o| {
+                    grants.get(o).is_some_and(|names| {
+                        names.iter().any(|n| n == "*" || n == category.as_str())
+                    })
+                })
+            })
+    }
+
+    /// `Ok` when `principal` may do `op` on `category`; otherwise
+    /// `PermissionDenied` naming the missing permission.
+    pub fn check(&self, principal: &Principal, op: Operation, category: Category) -> Result<()> {
+        self.check_principal(principal)?;
+        if self.allows(principal, op, category) {
+            Ok(())
+        } else {
+            Err(Error::PermissionDenied {
+                principal: principal.id.clone(),
+                operation: op,
+                category: Some(category),
+                detail: None,
+            })
+        }
+    }
+
+    /// The categories on which `principal` may do `op`.
+    pub fn categories_allowed(&self, principal: &Principal, op: Operation) -> BTreeSet<Category> {
+        Category::ALL
+            .into_iter()
+            .filter(|c| self.allows(principal, op, *c))
+            .collect()
+    }
+
+    /// The automation level for a proposal of `kind` in `category` from `source`.
+    pub fn automation_level(
+        &self,
+        kind: &Kind,
+        category: Category,
+        source: SourceType,
+    ) -> AutomationLevel {
+        let a = &self.automation;
+        a.kinds
+            .get(kind)
+            .or_else(|| a.sources.get(&source))
+            .or_else(|| a.categories.get(&category))
+            .copied()
+            .unwrap_or(a.default)
+    }
+
+    /// Whether proposers may approve their own actions.
+    pub fn allow_self_approval(&self) -> bool {
+        self.allow_self_approval
+    }
+
+    fn rule(&self, kind: &Kind) -> Option<&KindRule> {
+        self.kinds.get(kind)
+    }
+
+    /// Distinct approvers `kind` needs.
+    pub fn quorum(&self, kind: &Kind) -> u32 {
+        self.rule(kind)
+            .and_then(|r| r.quorum)
+            .unwrap_or(self.defaults.quorum)
+    }
+
+    /// How long an action of `kind` may stay pending.
+    pub fn pending_ttl(&self, kind: &Kind) -> chrono::Duration {
+        let secs = self
+            .rule(kind)
+            .and_then(|r| r.pending_ttl_seconds)
+            .unwrap_or(self.defaults.pending_ttl_seconds);
+        chrono::Duration::try_seconds(secs).unwrap_or(chrono::Duration::MAX)
+    }
+
+    /// What an action of `kind` becomes when its approval window closes.
+    pub fn expiry_outcome(&self, kind: &Kind) -> ExpiryOutcome {
+        self.rule(kind)
+            .and_then(|r| r.on_expiry)
+            .unwrap_or(self.defaults.on_expiry)
+    }
+
+    /// How many times an action of `kind` may be executed.
+    pub fn max_attempts(&self, kind: &Kind) -> u32 {
+        self.rule(kind)
+            .and_then(|r| r.max_attempts)
+            .unwrap_or(self.defaults.max_attempts)
+    }
+
+    /// A builder-style copy with `kind`'s rule replaced.
+    pub fn with_kind_rule(mut self, kind: Kind, rule: KindRule) -> Result<Policy> {
+        self.kinds.insert(kind, rule);
+        self.validate()?;
+        Ok(self)
+    }
+
+    /// A builder-style copy with self-approval allowed or forbidden.
+    pub fn with_self_approval(mut self, allow: bool) -> Policy {
+        self.allow_self_approval = allow;
+        self
+    }
+
+    /// A builder-style copy with the automation rules replaced.
+    pub fn with_automation(mut self, automation: Automation) -> Policy {
+        self.automation = automation;
+        self
+    }
+
+    /// A builder-style copy with a principal added.
+    pub fn with_principal<R: Into<String>>(
+        mut self,
+        id: &str,
+        roles: impl IntoIterator<Item = R>,
+    ) -> Result<Policy> {
+        self.principals
+            .insert(id.to_owned(), roles.into_iter().map(Into::into).collect());
+        self.validate()?;
+        Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field_of(err: Error) -> String {
+        match err {
+            Error::Validation { field, .. } => field,
+            other => panic!("expected Validation, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn default_policy_parses() {
+        let policy = Policy::from_json(DEFAULT_POLICY_JSON).expect("default policy is valid");
+        assert_eq!(policy, Policy::default());
+        assert!(policy.roles().any(|r| r == "analyst"));
+    }
+
+    #[test]
+    fn zero_quorum_names_the_field() {
+        let err = Policy::from_json(r#"{"roles": {}, "kinds": {"isolate_device": {"quorum": 0}}}"#)
+            .expect_err("zero");
+        assert_eq!(field_of(err), "policy.kinds.isolate_device.quorum");
+    }
+
+    #[test]
+    fn negative_ttl_names_the_field() {
+        let err = Policy::from_json(r#"{"roles": {}, "defaults": {"pending_ttl_seconds": -5}}"#)
+            .expect_err("negative");
+        assert_eq!(field_of(err), "policy.defaults.pending_ttl_seconds");
+    }
+
+    #[test]
+    fn unknown_role_of_a_principal_names_it() {
+        let err = Policy::from_json(r#"{"roles": {"a": {}}, "principals": {"bob": ["ghost"]}}"#)
+            .expect_err("role");
+        assert!(err.to_string().contains("\"ghost\""), "{err}");
+        assert_eq!(field_of(err), "policy.principals.bob");
+    }
+
+    #[test]
+    fn unknown_kind_names_the_path() {
+        let err = Policy::from_json(r#"{"roles": {}, "kinds": {"reboot": {}}}"#).expect_err("kind");
+        assert!(err.to_string().contains("unknown kind \"reboot\""), "{err}");
+        assert_eq!(field_of(err), "policy.kinds.reboot");
+    }
+
+    #[test]
+    fn unknown_category_in_a_grant_is_refused() {
+        let err =
+            Policy::from_json(r#"{"roles": {"a": {"view": ["printers"]}}}"#).expect_err("category");
+        assert_eq!(field_of(err), "policy.roles.a.view");
+    }
+
+    #[test]
+    fn malformed_json_is_a_validation_error() {
+        let err = Policy::from_json("{not json").expect_err("json");
+        assert!(matches!(err, Error::Validation { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn administer_implies_every_operation() {
+        let policy = Policy::default();
+        let admin = Principal::new("root", ["admin"]);
+        for op in Operation::ALL {
+            assert!(policy.allows(&admin, op, Category::Email), "{op}");
+        }
+    }
+
+    #[test]
+    fn most_specific_automation_level_wins() {
+        let policy = Policy::from_json(
+            r#"{"roles": {}, "automation": {"default": "none", "categories": {"file": "semi"},
+                "sources": {"antivirus": "full"}, "kinds": {"block_url": "semi"}}}"#,
+        )
+        .expect("valid");
+        assert_eq!(
+            policy.automation_level(&Kind::QuarantineFile, Category::File, SourceType::Playbook),
+            AutomationLevel::Semi
+        );
+        assert_eq!(
+            policy.automation_level(&Kind::QuarantineFile, Category::File, SourceType::Antivirus),
+            AutomationLevel::Full
+        );
+        assert_eq!(
+            policy.automation_level(&Kind::BlockUrl, Category::Network, SourceType::Antivirus),
+            AutomationLevel::Semi
+        );
+        assert_eq!(
+            policy.automation_level(&Kind::DisableUser, Category::Identity, SourceType::Playbook),
+            AutomationLevel::None
+        );
+    }
+}

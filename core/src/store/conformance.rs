@@ -1,0 +1,1664 @@
+//! One conformance suite for every backend.
+//!
+//! Each case is a function of a [`Harness`]. The [`suite!`] macro holds
+//! the list of cases once and expands one `#[test]` per case per backend,
+//! so no backend can leave a case out; a case missing from the list is
+//! dead code, which the lints refuse.
+
+use std::sync::{Arc, Barrier};
+
+use chrono::{Duration, TimeZone, Utc};
+use serde_json::json;
+
+use crate::audit::Mismatch;
+use crate::engine::{ActionCenter, BulkOp, ClaimRequest, Decide, Proposal, Selection, UndoRequest};
+use crate::error::Error;
+use crate::machine::{Event, ExpiryOutcome};
+use crate::model::{Action, ActionId, Category, Entity, Kind, Outcome, Source, SourceType, Status};
+use crate::policy::{Automation, AutomationLevel, KindRule, Operation, Policy, Principal};
+use crate::query::{Filter, PageRequest};
+use crate::store::Store;
+use crate::{ManualClock, MemoryStore};
+
+/// A fresh engine over one backend, with a manual clock.
+pub(crate) struct Harness {
+    pub center: ActionCenter,
+    pub clock: Arc<ManualClock>,
+    /// Overwrites the comment of audit event `seq` behind the engine's back.
+    pub tamper: Box<dyn Fn(u64)>,
+    /// Opens a second engine on the same database (another "process").
+    pub reopen: Box<dyn Fn() -> Arc<dyn Store>>,
+    _keep: Box<dyn std::any::Any>,
+}
+
+fn start() -> Arc<ManualClock> {
+    Arc::new(ManualClock::starting_at(
+        Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0)
+            .single()
+            .unwrap_or_default(),
+    ))
+}
+
+pub(crate) fn memory() -> Option<Harness> {
+    let store = Arc::new(MemoryStore::new());
+    let clock = start();
+    let center = ActionCenter::with_clock(store.clone(), Policy::default(), clock.clone());
+    let tamper_store = store.clone();
+    let reopen_store = store.clone();
+    Some(Harness {
+        center,
+        clock,
+        tamper: Box::new(move |seq| {
+            tamper_store
+                .tamper_with_event(seq, "tampered")
+                .expect("tamper")
+        }),
+        reopen: Box::new(move || reopen_store.clone() as Arc<dyn Store>),
+        _keep: Box::new(()),
+    })
+}
+
+#[cfg(feature = "sqlite")]
+pub(crate) fn sqlite() -> Option<Harness> {
+    use crate::store::SqliteStore;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("actioncenter.db");
+    let store = Arc::new(SqliteStore::open(&path).expect("open sqlite"));
+    let clock = start();
+    let center = ActionCenter::with_clock(store, Policy::default(), clock.clone());
+    let tamper_path = path.clone();
+    Some(Harness {
+        center,
+        clock,
+        tamper: Box::new(move |seq| {
+            let conn = rusqlite::Connection::open(&tamper_path).expect("open");
+            conn.execute(
+                "UPDATE events SET comment = 'tampered' WHERE seq = ?1",
+                [seq as i64],
+            )
+            .expect("tamper");
+        }),
+        reopen: Box::new(move || {
+            Arc::new(SqliteStore::open(&path).expect("reopen")) as Arc<dyn Store>
+        }),
+        _keep: Box::new(dir),
+    })
+}
+
+/// Expands one `#[test]` per case for a backend. The case list lives here, once.
+macro_rules! suite {
+    ($backend:ident, $make:path) => {
+        mod $backend {
+            suite!(@cases $make;
+                propose_needing_approval_is_pending,
+                propose_under_full_automation_is_approved,
+                manual_response_starts_approved,
+                manual_response_for_someone_else_is_refused,
+                automation_none_refuses_automated_proposals,
+                approve_moves_pending_to_approved,
+                approval_short_of_quorum_stays_pending,
+                same_approver_twice_does_not_make_a_quorum,
+                reject_needs_a_comment_and_records_it,
+                expire_due_closes_pending_past_their_window,
+                expiry_outcome_can_be_reject,
+                approving_after_the_window_closed_is_expired,
+                proposer_may_cancel_without_cancel_permission,
+                others_need_cancel_permission_and_a_comment,
+                claim_takes_approved_actions_with_a_lease,
+                complete_records_the_result,
+                fail_records_the_error,
+                only_the_lease_holder_may_finish,
+                finishing_after_the_lease_ran_out_is_expired,
+                heartbeat_extends_the_lease,
+                expired_lease_returns_the_action_to_the_queue,
+                retry_is_limited_by_max_attempts,
+                undo_runs_the_inverse_to_undone,
+                failed_undo_can_be_undone_again,
+                undoing_lease_expiry_waits_for_another_executor,
+                kinds_without_inverse_cannot_be_undone,
+                undo_needs_a_comment,
+                final_statuses_refuse_every_event,
+                invalid_transition_names_status_and_event,
+                unknown_id_is_not_found,
+                missing_permission_is_denied_and_named,
+                self_approval_is_refused_admins_too,
+                self_approval_when_the_policy_allows_it,
+                stale_expected_version_is_a_conflict,
+                bad_proposals_change_nothing,
+                unknown_role_is_a_validation_error,
+                undo_all_instances_fans_out_to_the_same_file_only,
+                undo_instances_previews_the_fan_out,
+                bulk_by_ids_reports_each_item,
+                bulk_by_filter_touches_only_actions_it_can_move,
+                list_pages_newest_first_and_stays_stable,
+                list_filters_by_every_field,
+                counts_per_status,
+                viewers_see_only_their_categories,
+                resolve_id_accepts_unique_prefixes,
+                events_since_is_the_change_feed,
+                subscribers_hear_every_committed_event,
+                audit_trail_verifies,
+                tampering_is_found_at_the_first_bad_event,
+                racing_approvers_leave_exactly_one_decision,
+                racing_claimers_never_share_an_action,
+                a_second_handle_sees_the_same_database,
+            );
+        }
+    };
+    (@cases $make:path; $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                match $make() {
+                    Some(h) => super::$case(&h),
+                    None => eprintln!("skipped {}: backend not available", stringify!($case)),
+                }
+            }
+        )*
+    };
+}
+
+suite!(memory_backend, super::memory);
+#[cfg(feature = "sqlite")]
+suite!(sqlite_backend, super::sqlite);
+
+// ----- fixtures ------------------------------------------------------------
+
+fn air() -> Principal {
+    Principal::new("air", ["automation"])
+}
+fn alice() -> Principal {
+    Principal::new("alice", ["analyst"])
+}
+fn bob() -> Principal {
+    Principal::new("bob", ["analyst"])
+}
+fn agent() -> Principal {
+    Principal::new("agent-1", ["executor"])
+}
+fn agent2() -> Principal {
+    Principal::new("agent-2", ["executor"])
+}
+fn viewer() -> Principal {
+    Principal::new("vera", ["viewer"])
+}
+
+fn sha(n: u8) -> String {
+    format!("{n:02x}").repeat(32)
+}
+
+fn file_on(hash: &str, device: &str) -> Entity {
+    Entity::File {
+        sha256: hash.to_owned(),
+        path: "C:\\Users\\x\\evil.exe".into(),
+        device_id: device.into(),
+    }
+}
+
+fn device(id: &str) -> Entity {
+    Entity::Device {
+        device_id: id.into(),
+        name: None,
+    }
+}
+
+fn investigation(id: &str) -> Source {
+    Source::AutomatedInvestigation {
+        investigation_id: id.into(),
+    }
+}
+
+fn quarantine(h: &Harness, hash: &str, dev: &str) -> Action {
+    h.center
+        .propose(
+            &air(),
+            Proposal::new(
+                Kind::QuarantineFile,
+                file_on(hash, dev),
+                investigation("inv-1"),
+            ),
+        )
+        .expect("propose")
+}
+
+fn isolate(h: &Harness, dev: &str) -> Action {
+    h.center
+        .propose(
+            &air(),
+            Proposal::new(Kind::IsolateDevice, device(dev), investigation("inv-1")),
+        )
+        .expect("propose")
+}
+
+fn approved(h: &Harness) -> Action {
+    let a = quarantine(h, &sha(1), "dev-1");
+    h.center
+        .approve(&alice(), a.id, &Decide::default())
+        .expect("approve")
+}
+
+fn running(h: &Harness) -> Action {
+    let a = approved(h);
+    let claimed = h
+        .center
+        .claim(
+            &agent(),
+            &ClaimRequest {
+                limit: 1,
+                lease_seconds: 60,
+                kinds: vec![],
+            },
+        )
+        .expect("claim");
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].id, a.id);
+    claimed.into_iter().next().expect("one")
+}
+
+fn completed(h: &Harness) -> Action {
+    let a = running(h);
+    h.center
+        .complete(&agent(), a.id, json!({"ok": true}))
+        .expect("complete")
+}
+
+fn undoing(h: &Harness) -> Action {
+    let a = completed(h);
+    h.center
+        .undo(&alice(), a.id, &undo_req("false positive", false))
+        .expect("undo")
+        .action
+}
+
+fn undo_req(comment: &str, all_instances: bool) -> UndoRequest {
+    UndoRequest {
+        comment: comment.into(),
+        all_instances,
+    }
+}
+
+fn claim_one(h: &Harness, who: &Principal) -> Vec<Action> {
+    h.center
+        .claim(
+            who,
+            &ClaimRequest {
+                limit: 1,
+                lease_seconds: 60,
+                kinds: vec![],
+            },
+        )
+        .expect("claim")
+}
+
+fn stored(h: &Harness, id: ActionId) -> Action {
+    h.center.get(&alice(), id).expect("get")
+}
+
+fn event_count(h: &Harness) -> usize {
+    h.center
+        .events_since(&alice(), 0, 1000)
+        .expect("events")
+        .len()
+}
+
+fn with_policy(h: &Harness, f: impl FnOnce(Policy) -> Policy) {
+    h.center.set_policy(f(Policy::default())).expect("policy");
+}
+
+fn kind_rule(h: &Harness, kind: Kind, rule: KindRule) {
+    with_policy(h, |p| p.with_kind_rule(kind, rule).expect("rule"));
+}
+
+#[track_caller]
+fn assert_invalid(err: Error, status: Status, event: Event) {
+    match err {
+        Error::InvalidTransition {
+            status: s,
+            event: e,
+            ..
+        } => assert_eq!((s, e), (status, event)),
+        other => panic!("expected InvalidTransition {status}/{event}, got {other:?}"),
+    }
+}
+
+#[track_caller]
+fn assert_validation(err: Error, field: &str) {
+    match err {
+        Error::Validation { field: f, .. } => assert_eq!(f, field),
+        other => panic!("expected Validation of {field}, got {other:?}"),
+    }
+}
+
+// ----- the state machine, row by row -------------------------------------
+
+fn propose_needing_approval_is_pending(h: &Harness) {
+    let a = quarantine(h, &sha(1), "dev-1");
+    assert_eq!(a.status, Status::Pending);
+    assert_eq!(a.expires_at, Some(h.center.now() + Duration::days(7)));
+    assert_eq!(a.investigation_id.as_deref(), Some("inv-1"));
+    assert_eq!(a.category, Category::File);
+    assert_eq!(stored(h, a.id), a);
+}
+
+fn propose_under_full_automation_is_approved(h: &Harness) {
+    with_policy(h, |p| {
+        p.with_automation(Automation {
+            default: AutomationLevel::Full,
+            ..Automation::default()
+        })
+    });
+    let a = quarantine(h, &sha(1), "dev-1");
+    assert_eq!((a.status, a.expires_at), (Status::Approved, None));
+}
+
+fn manual_response_starts_approved(h: &Harness) {
+    let src = Source::ManualResponse {
+        person: "alice".into(),
+    };
+    let a = h
+        .center
+        .propose(
+            &alice(),
+            Proposal::new(Kind::IsolateDevice, device("d"), src),
+        )
+        .expect("propose");
+    assert_eq!(a.status, Status::Approved);
+}
+
+fn manual_response_for_someone_else_is_refused(h: &Harness) {
+    let src = Source::ManualResponse {
+        person: "bob".into(),
+    };
+    let err = h
+        .center
+        .propose(
+            &alice(),
+            Proposal::new(Kind::IsolateDevice, device("d"), src),
+        )
+        .expect_err("spoof");
+    assert_validation(err, "source.person");
+    assert_eq!(event_count(h), 0);
+}
+
+fn automation_none_refuses_automated_proposals(h: &Harness) {
+    with_policy(h, |p| {
+        p.with_automation(Automation {
+            default: AutomationLevel::None,
+            ..Automation::default()
+        })
+    });
+    let err = h
+        .center
+        .propose(
+            &air(),
+            Proposal::new(Kind::IsolateDevice, device("d"), Source::Antivirus),
+        )
+        .expect_err("none");
+    assert!(
+        matches!(
+            err,
+            Error::PermissionDenied {
+                operation: Operation::Propose,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("automation level is none"),
+        "{err}"
+    );
+}
+
+fn approve_moves_pending_to_approved(h: &Harness) {
+    let a = quarantine(h, &sha(1), "dev-1");
+    let b = h
+        .center
+        .approve(&alice(), a.id, &Decide::with_comment("looks bad"))
+        .expect("approve");
+    assert_eq!((b.status, b.version), (Status::Approved, 2));
+    assert_eq!(b.decisions.len(), 1);
+    assert_eq!(b.decisions[0].by, "alice");
+    assert_eq!(b.decisions[0].comment.as_deref(), Some("looks bad"));
+    assert_eq!(stored(h, a.id), b);
+}
+
+fn approval_short_of_quorum_stays_pending(h: &Harness) {
+    kind_rule(
+        h,
+        Kind::IsolateDevice,
+        KindRule {
+            quorum: Some(2),
+            ..KindRule::default()
+        },
+    );
+    let a = isolate(h, "dev-9");
+    let first = h
+        .center
+        .approve(&alice(), a.id, &Decide::default())
+        .expect("first");
+    assert_eq!((first.status, first.decisions.len()), (Status::Pending, 1));
+    let second = h
+        .center
+        .approve(&bob(), a.id, &Decide::default())
+        .expect("second");
+    assert_eq!(
+        (second.status, second.decisions.len()),
+        (Status::Approved, 2)
+    );
+    let events = h.center.history_of(&alice(), a.id).expect("history");
+    let moves: Vec<_> = events.iter().map(|e| (e.event, e.from, e.to)).collect();
+    assert_eq!(
+        moves,
+        vec![
+            (Event::Propose, None, Status::Pending),
+            (Event::Approve, Some(Status::Pending), Status::Pending),
+            (Event::Approve, Some(Status::Pending), Status::Approved),
+        ]
+    );
+}
+
+fn same_approver_twice_does_not_make_a_quorum(h: &Harness) {
+    kind_rule(
+        h,
+        Kind::IsolateDevice,
+        KindRule {
+            quorum: Some(2),
+            ..KindRule::default()
+        },
+    );
+    let a = isolate(h, "dev-9");
+    h.center
+        .approve(&alice(), a.id, &Decide::default())
+        .expect("first");
+    let err = h
+        .center
+        .approve(&alice(), a.id, &Decide::default())
+        .expect_err("twice");
+    assert_validation(err, "principal");
+    assert_eq!(stored(h, a.id).status, Status::Pending);
+}
+
+fn reject_needs_a_comment_and_records_it(h: &Harness) {
+    let a = quarantine(h, &sha(1), "dev-1");
+    let err = h
+        .center
+        .reject(&alice(), a.id, &Decide::with_comment("   "))
+        .expect_err("blank");
+    assert_validation(err, "comment");
+    assert_eq!(stored(h, a.id), a);
+    let r = h
+        .center
+        .reject(&alice(), a.id, &Decide::with_comment("benign admin tool"))
+        .expect("reject");
+    assert_eq!(r.status, Status::Rejected);
+    let last = h
+        .center
+        .history_of(&alice(), a.id)
+        .expect("history")
+        .pop()
+        .expect("event");
+    assert_eq!(last.comment.as_deref(), Some("benign admin tool"));
+}
+
+fn expire_due_closes_pending_past_their_window(h: &Harness) {
+    let a = quarantine(h, &sha(1), "dev-1");
+    let b = approved(h);
+    h.clock.advance(Duration::days(7) - Duration::seconds(1));
+    assert!(h.center.expire_due().expect("sweep").is_empty());
+    h.clock.advance(Duration::seconds(1));
+    let expired = h.center.expire_due().expect("sweep");
+    assert_eq!(expired.iter().map(|x| x.id).collect::<Vec<_>>(), vec![a.id]);
+    assert_eq!(stored(h, a.id).status, Status::Expired);
+    assert_eq!(stored(h, b.id).status, Status::Approved);
+    let last = h
+        .center
+        .history_of(&alice(), a.id)
+        .expect("history")
+        .pop()
+        .expect("event");
+    assert_eq!((last.actor.as_str(), last.event), ("system", Event::Expire));
+    assert!(h.center.expire_due().expect("again").is_empty());
+}
+
+fn expiry_outcome_can_be_reject(h: &Harness) {
+    kind_rule(
+        h,
+        Kind::QuarantineFile,
+        KindRule {
+            pending_ttl_seconds: Some(60),
+            on_expiry: Some(ExpiryOutcome::Reject),
+            ..KindRule::default()
+        },
+    );
+    let a = quarantine(h, &sha(1), "dev-1");
+    h.clock.advance(Duration::seconds(60));
+    h.center.expire_due().expect("sweep");
+    assert_eq!(stored(h, a.id).status, Status::Rejected);
+}
+
+fn approving_after_the_window_closed_is_expired(h: &Harness) {
+    let a = quarantine(h, &sha(1), "dev-1");
+    h.clock.advance(Duration::days(8));
+    let err = h
+        .center
+        .approve(&alice(), a.id, &Decide::default())
+        .expect_err("late");
+    assert!(
+        matches!(
+            err,
+            Error::Expired {
+                what: "approval window",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(stored(h, a.id), a);
+}
+
+fn proposer_may_cancel_without_cancel_permission(h: &Harness) {
+    let a = quarantine(h, &sha(1), "dev-1");
+    let c = h.center.cancel(&air(), a.id, "superseded").expect("cancel");
+    assert_eq!(c.status, Status::Cancelled);
+    assert_eq!(
+        c.cancellation.as_ref().map(|n| n.comment.as_str()),
+        Some("superseded")
+    );
+}
+
+fn others_need_cancel_permission_and_a_comment(h: &Harness) {
+    let a = approved(h);
+    let err = h
+        .center
+        .cancel(&agent(), a.id, "no")
+        .expect_err("no permission");
+    assert!(
+        matches!(
+            err,
+            Error::PermissionDenied {
+                operation: Operation::Cancel,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_validation(
+        h.center.cancel(&bob(), a.id, "").expect_err("no comment"),
+        "comment",
+    );
+    assert_eq!(
+        h.center
+            .cancel(&bob(), a.id, "change window")
+            .expect("cancel")
+            .status,
+        Status::Cancelled
+    );
+}
+
+fn claim_takes_approved_actions_with_a_lease(h: &Harness) {
+    let a = approved(h);
+    let pending = quarantine(h, &sha(2), "dev-2");
+    let claimed = h
+        .center
+        .claim(
+            &agent(),
+            &ClaimRequest {
+                limit: 10,
+                lease_seconds: 90,
+                kinds: vec![],
+            },
+        )
+        .expect("claim");
+    assert_eq!(claimed.iter().map(|x| x.id).collect::<Vec<_>>(), vec![a.id]);
+    let c = &claimed[0];
+    assert_eq!(c.status, Status::Running);
+    let attempt = c.active_attempt().expect("attempt");
+    assert_eq!(
+        (attempt.executor.as_str(), attempt.lease_until),
+        ("agent-1", h.center.now() + Duration::seconds(90))
+    );
+    assert_eq!(stored(h, a.id), *c);
+    assert_eq!(stored(h, pending.id).status, Status::Pending);
+    assert!(claim_one(h, &agent2()).is_empty());
+}
+
+fn complete_records_the_result(h: &Harness) {
+    let a = running(h);
+    let c = h
+        .center
+        .complete(&agent(), a.id, json!({"quarantine_path": "Q:\\1"}))
+        .expect("complete");
+    assert_eq!(c.status, Status::Completed);
+    let attempt = c.attempts.last().expect("attempt");
+    assert_eq!(
+        attempt.outcome,
+        Some(Outcome::Completed {
+            result: json!({"quarantine_path": "Q:\\1"})
+        })
+    );
+    assert!(c.active_attempt().is_none());
+}
+
+fn fail_records_the_error(h: &Harness) {
+    let a = running(h);
+    assert_validation(
+        h.center.fail(&agent(), a.id, "").expect_err("empty"),
+        "error",
+    );
+    let f = h
+        .center
+        .fail(&agent(), a.id, "device offline")
+        .expect("fail");
+    assert_eq!(f.status, Status::Failed);
+    assert_eq!(
+        f.attempts[0].outcome,
+        Some(Outcome::Failed {
+            error: "device offline".into()
+        })
+    );
+}
+
+fn only_the_lease_holder_may_finish(h: &Harness) {
+    let a = running(h);
+    let err = h
+        .center
+        .complete(&agent2(), a.id, json!({}))
+        .expect_err("not holder");
+    assert!(err.to_string().contains("held by agent-1"), "{err}");
+    assert_eq!(stored(h, a.id), a);
+}
+
+fn finishing_after_the_lease_ran_out_is_expired(h: &Harness) {
+    let a = running(h);
+    h.clock.advance(Duration::seconds(60));
+    let err = h
+        .center
+        .complete(&agent(), a.id, json!({}))
+        .expect_err("late");
+    assert!(
+        matches!(err, Error::Expired { what: "lease", .. }),
+        "{err:?}"
+    );
+    assert_eq!(stored(h, a.id), a);
+}
+
+fn heartbeat_extends_the_lease(h: &Harness) {
+    let a = running(h);
+    let events = event_count(h);
+    h.clock.advance(Duration::seconds(50));
+    let b = h.center.heartbeat(&agent(), a.id, 60).expect("heartbeat");
+    assert_eq!(
+        b.lease_until(),
+        Some(h.center.now() + Duration::seconds(60))
+    );
+    assert_eq!(event_count(h), events, "heartbeats are not audited");
+    h.clock.advance(Duration::seconds(50));
+    assert!(h.center.recover_leases().expect("sweep").is_empty());
+    assert_eq!(
+        h.center
+            .complete(&agent(), a.id, json!({}))
+            .expect("complete")
+            .status,
+        Status::Completed
+    );
+}
+
+fn expired_lease_returns_the_action_to_the_queue(h: &Harness) {
+    let a = running(h);
+    h.clock.advance(Duration::seconds(61));
+    let recovered = h.center.recover_leases().expect("sweep");
+    assert_eq!(recovered.len(), 1);
+    let b = stored(h, a.id);
+    assert_eq!(b.status, Status::Approved);
+    assert_eq!(b.attempts[0].outcome, Some(Outcome::LeaseExpired));
+    let again = claim_one(h, &agent2());
+    assert_eq!(again[0].id, a.id);
+    assert_eq!(again[0].forward_attempts(), 2);
+}
+
+fn retry_is_limited_by_max_attempts(h: &Harness) {
+    kind_rule(
+        h,
+        Kind::QuarantineFile,
+        KindRule {
+            max_attempts: Some(2),
+            ..KindRule::default()
+        },
+    );
+    let a = running(h);
+    h.center.fail(&agent(), a.id, "timeout").expect("fail");
+    assert_eq!(
+        h.center
+            .retry(&alice(), a.id, Some("try again"))
+            .expect("retry")
+            .status,
+        Status::Approved
+    );
+    claim_one(h, &agent());
+    h.center
+        .fail(&agent(), a.id, "timeout")
+        .expect("fail again");
+    let err = h.center.retry(&alice(), a.id, None).expect_err("limit");
+    assert_validation(err, "attempts");
+    assert_eq!(stored(h, a.id).status, Status::Failed);
+}
+
+fn undo_runs_the_inverse_to_undone(h: &Harness) {
+    let u = undoing(h);
+    assert_eq!(u.status, Status::Undoing);
+    assert_eq!(
+        u.undo.as_ref().map(|x| x.inverse.clone()),
+        Some(Kind::RestoreFile)
+    );
+    let claimed = claim_one(h, &agent2());
+    assert_eq!((claimed[0].id, claimed[0].status), (u.id, Status::Undoing));
+    assert!(claimed[0].active_attempt().expect("lease").undo);
+    assert!(
+        claim_one(h, &agent()).is_empty(),
+        "a leased undo is not claimable"
+    );
+    let done = h
+        .center
+        .complete(&agent2(), u.id, json!({"restored": true}))
+        .expect("complete");
+    assert_eq!(done.status, Status::Undone);
+}
+
+fn failed_undo_can_be_undone_again(h: &Harness) {
+    let u = undoing(h);
+    claim_one(h, &agent());
+    assert_eq!(
+        h.center
+            .fail(&agent(), u.id, "file in use")
+            .expect("fail")
+            .status,
+        Status::UndoFailed
+    );
+    let again = h
+        .center
+        .undo(&bob(), u.id, &undo_req("retry restore", false))
+        .expect("undo again")
+        .action;
+    assert_eq!(again.status, Status::Undoing);
+    assert_eq!(
+        again.undo.as_ref().map(|x| x.requested_by.as_str()),
+        Some("bob")
+    );
+}
+
+fn undoing_lease_expiry_waits_for_another_executor(h: &Harness) {
+    let u = undoing(h);
+    claim_one(h, &agent());
+    h.clock.advance(Duration::minutes(5));
+    assert_eq!(h.center.recover_leases().expect("sweep").len(), 1);
+    let b = stored(h, u.id);
+    assert_eq!(
+        (b.status, b.active_attempt().is_none()),
+        (Status::Undoing, true)
+    );
+    assert_eq!(claim_one(h, &agent2())[0].id, u.id);
+}
+
+fn kinds_without_inverse_cannot_be_undone(h: &Harness) {
+    with_policy(h, |p| {
+        p.with_automation(Automation {
+            default: AutomationLevel::Full,
+            ..Automation::default()
+        })
+    });
+    let a = h
+        .center
+        .propose(
+            &air(),
+            Proposal::new(Kind::RunAntivirusScan, device("d"), Source::Antivirus),
+        )
+        .expect("propose");
+    claim_one(h, &agent());
+    h.center
+        .complete(&agent(), a.id, json!({}))
+        .expect("complete");
+    assert_validation(
+        h.center
+            .undo(&alice(), a.id, &undo_req("why", false))
+            .expect_err("no inverse"),
+        "kind",
+    );
+}
+
+fn undo_needs_a_comment(h: &Harness) {
+    let a = completed(h);
+    assert_validation(
+        h.center
+            .undo(&alice(), a.id, &undo_req("", false))
+            .expect_err("comment"),
+        "comment",
+    );
+    assert_eq!(stored(h, a.id).status, Status::Completed);
+}
+
+fn final_statuses_refuse_every_event(h: &Harness) {
+    let rejected = quarantine(h, &sha(1), "d1");
+    h.center
+        .reject(&alice(), rejected.id, &Decide::with_comment("no"))
+        .expect("reject");
+    let cancelled = quarantine(h, &sha(2), "d2");
+    h.center.cancel(&air(), cancelled.id, "no").expect("cancel");
+    for (id, status) in [
+        (rejected.id, Status::Rejected),
+        (cancelled.id, Status::Cancelled),
+    ] {
+        let before = event_count(h);
+        assert_invalid(
+            h.center
+                .approve(&alice(), id, &Decide::default())
+                .expect_err("approve"),
+            status,
+            Event::Approve,
+        );
+        assert_invalid(
+            h.center
+                .reject(&alice(), id, &Decide::with_comment("x"))
+                .expect_err("reject"),
+            status,
+            Event::Reject,
+        );
+        assert_invalid(
+            h.center.cancel(&alice(), id, "x").expect_err("cancel"),
+            status,
+            Event::Cancel,
+        );
+        assert_invalid(
+            h.center.retry(&alice(), id, None).expect_err("retry"),
+            status,
+            Event::Retry,
+        );
+        assert_invalid(
+            h.center
+                .undo(&alice(), id, &undo_req("x", false))
+                .expect_err("undo"),
+            status,
+            Event::Undo,
+        );
+        assert_invalid(
+            h.center
+                .complete(&agent(), id, json!({}))
+                .expect_err("complete"),
+            status,
+            Event::Complete,
+        );
+        assert_invalid(
+            h.center.fail(&agent(), id, "x").expect_err("fail"),
+            status,
+            Event::Fail,
+        );
+        assert_invalid(
+            h.center.heartbeat(&agent(), id, 10).expect_err("heartbeat"),
+            status,
+            Event::Heartbeat,
+        );
+        assert_eq!(event_count(h), before);
+    }
+    assert!(claim_one(h, &agent()).is_empty());
+}
+
+fn invalid_transition_names_status_and_event(h: &Harness) {
+    let a = completed(h);
+    let err = h
+        .center
+        .approve(&alice(), a.id, &Decide::default())
+        .expect_err("completed");
+    assert_eq!(
+        err.to_string(),
+        format!("cannot approve action {}: it is completed", a.id)
+    );
+    assert_invalid(err, Status::Completed, Event::Approve);
+}
+
+// ----- errors ----------------------------------------------------------------
+
+fn unknown_id_is_not_found(h: &Harness) {
+    let id = ActionId::new_at(h.center.now());
+    let err = h
+        .center
+        .approve(&alice(), id, &Decide::default())
+        .expect_err("missing");
+    assert!(
+        matches!(&err, Error::NotFound { id: s } if *s == id.to_string()),
+        "{err:?}"
+    );
+    assert!(matches!(
+        h.center.get(&alice(), id),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        h.center.undo(&alice(), id, &undo_req("x", true)),
+        Err(Error::NotFound { .. })
+    ));
+}
+
+fn missing_permission_is_denied_and_named(h: &Harness) {
+    let a = quarantine(h, &sha(1), "dev-1");
+    let err = h
+        .center
+        .approve(&viewer(), a.id, &Decide::default())
+        .expect_err("viewer");
+    assert_eq!(err.to_string(), "vera may not approve file actions");
+    let err = h.center.propose(
+        &viewer(),
+        Proposal::new(
+            Kind::BlockUrl,
+            Entity::Url {
+                url: "http://x".into(),
+            },
+            Source::Antivirus,
+        ),
+    );
+    assert!(matches!(
+        err,
+        Err(Error::PermissionDenied {
+            operation: Operation::Propose,
+            category: Some(Category::Network),
+            ..
+        })
+    ));
+    let err = h
+        .center
+        .claim(&alice(), &ClaimRequest::default())
+        .expect_err("not an executor");
+    assert_eq!(err.to_string(), "alice may not execute any actions");
+    assert_eq!(stored(h, a.id), a);
+}
+
+fn self_approval_is_refused_admins_too(h: &Harness) {
+    let admin = Principal::new("root", ["admin"]);
+    let a = h
+        .center
+        .propose(
+            &admin,
+            Proposal::new(Kind::IsolateDevice, device("d"), investigation("inv-2")),
+        )
+        .expect("propose");
+    let err = h
+        .center
+        .approve(&admin, a.id, &Decide::default())
+        .expect_err("self");
+    assert!(
+        matches!(err, Error::SelfApproval { ref principal, id } if principal == "root" && id == a.id),
+        "{err:?}"
+    );
+    assert_eq!(stored(h, a.id), a);
+}
+
+fn self_approval_when_the_policy_allows_it(h: &Harness) {
+    with_policy(h, |p| p.with_self_approval(true));
+    let a = h
+        .center
+        .propose(
+            &alice(),
+            Proposal::new(Kind::IsolateDevice, device("d"), investigation("inv-2")),
+        )
+        .expect("propose");
+    assert_eq!(
+        h.center
+            .approve(&alice(), a.id, &Decide::default())
+            .expect("self ok")
+            .status,
+        Status::Approved
+    );
+}
+
+fn stale_expected_version_is_a_conflict(h: &Harness) {
+    kind_rule(
+        h,
+        Kind::IsolateDevice,
+        KindRule {
+            quorum: Some(2),
+            ..KindRule::default()
+        },
+    );
+    let a = isolate(h, "d");
+    h.center
+        .approve(
+            &alice(),
+            a.id,
+            &Decide {
+                comment: None,
+                expected_version: Some(a.version),
+            },
+        )
+        .expect("first");
+    let err = h
+        .center
+        .approve(
+            &bob(),
+            a.id,
+            &Decide {
+                comment: None,
+                expected_version: Some(a.version),
+            },
+        )
+        .expect_err("stale");
+    assert!(
+        matches!(
+            err,
+            Error::Conflict {
+                expected: 1,
+                actual: 2,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(stored(h, a.id).decisions.len(), 1);
+}
+
+fn bad_proposals_change_nothing(h: &Harness) {
+    let p = |kind: Kind, entity: Entity| Proposal::new(kind, entity, investigation("inv-1"));
+    let mismatch = h
+        .center
+        .propose(&air(), p(Kind::IsolateDevice, file_on(&sha(1), "d")))
+        .expect_err("mismatch");
+    assert_validation(mismatch, "entity");
+    let bad_hash = h
+        .center
+        .propose(&air(), p(Kind::QuarantineFile, file_on("ABC", "d")))
+        .expect_err("hash");
+    assert_validation(bad_hash, "entity.sha256");
+    let empty = h
+        .center
+        .propose(&air(), p(Kind::IsolateDevice, device(" ")))
+        .expect_err("empty");
+    assert_validation(empty, "entity.device_id");
+    let long = h
+        .center
+        .propose(&air(), p(Kind::IsolateDevice, device(&"d".repeat(2000))))
+        .expect_err("long");
+    assert_validation(long, "entity.device_id");
+    let mut big = p(Kind::IsolateDevice, device("d"));
+    big.parameters
+        .insert("blob".into(), json!("x".repeat(70_000)));
+    assert_validation(
+        h.center.propose(&air(), big).expect_err("big"),
+        "parameters",
+    );
+    assert_validation(
+        Proposal::from_json(r#"{"kind": "isolate_device"}"#).expect_err("shape"),
+        "proposal",
+    );
+    assert_validation(
+        Proposal::from_json(r#"{"kind": "reboot", "entity": {}, "source": {}}"#).expect_err("kind"),
+        "proposal.kind",
+    );
+    assert_eq!(
+        h.center
+            .counts(&alice(), &Filter::default())
+            .expect("counts")
+            .total(),
+        0
+    );
+    assert_eq!(event_count(h), 0);
+}
+
+fn unknown_role_is_a_validation_error(h: &Harness) {
+    let ghost = Principal::new("casper", ["ghost"]);
+    let err = h
+        .center
+        .propose(
+            &ghost,
+            Proposal::new(Kind::IsolateDevice, device("d"), Source::Antivirus),
+        )
+        .expect_err("role");
+    assert_validation(err, "principal.roles");
+    assert_eq!(event_count(h), 0);
+}
+
+// ----- undo fan-out -------------------------------------------------------
+
+fn complete_quarantines(h: &Harness, hash: &str, devices: &[&str]) -> Vec<Action> {
+    let ids: Vec<ActionId> = devices.iter().map(|d| quarantine(h, hash, d).id).collect();
+    for id in &ids {
+        h.center
+            .approve(&alice(), *id, &Decide::default())
+            .expect("approve");
+    }
+    let claimed = h
+        .center
+        .claim(
+            &agent(),
+            &ClaimRequest {
+                limit: 100,
+                lease_seconds: 60,
+                kinds: vec![],
+            },
+        )
+        .expect("claim");
+    assert_eq!(claimed.len(), ids.len());
+    ids.iter()
+        .map(|id| {
+            h.center
+                .complete(&agent(), *id, json!({}))
+                .expect("complete")
+        })
+        .collect()
+}
+
+fn undo_all_instances_fans_out_to_the_same_file_only(h: &Harness) {
+    let same = complete_quarantines(h, &sha(7), &["d1", "d2", "d3"]);
+    let other = complete_quarantines(h, &sha(8), &["d1"]);
+    let report = h
+        .center
+        .undo(&alice(), same[0].id, &undo_req("false positive", true))
+        .expect("undo");
+    assert_eq!(report.action.status, Status::Undoing);
+    let mut fanned: Vec<ActionId> = report.instances.iter().map(|r| r.id).collect();
+    fanned.sort();
+    let mut expected = vec![same[1].id, same[2].id];
+    expected.sort();
+    assert_eq!(fanned, expected);
+    for item in &report.instances {
+        let a = item.result.as_ref().expect("undone");
+        assert_eq!(
+            a.undo.as_ref().and_then(|u| u.fanned_out_from),
+            Some(same[0].id)
+        );
+    }
+    assert_eq!(stored(h, other[0].id).status, Status::Completed);
+}
+
+fn undo_instances_previews_the_fan_out(h: &Harness) {
+    let same = complete_quarantines(h, &sha(7), &["d1", "d2", "d3"]);
+    let preview = h
+        .center
+        .undo_instances(&alice(), same[1].id)
+        .expect("preview");
+    assert_eq!(preview.len(), 2);
+    assert!(
+        preview
+            .iter()
+            .all(|a| a.id != same[1].id && a.status == Status::Completed)
+    );
+    assert!(
+        h.center
+            .undo_instances(&alice(), isolate(h, "d").id)
+            .expect("not a file")
+            .is_empty()
+    );
+}
+
+// ----- bulk ------------------------------------------------------------------
+
+fn bulk_by_ids_reports_each_item(h: &Harness) {
+    let a = quarantine(h, &sha(1), "d1");
+    let b = quarantine(h, &sha(2), "d2");
+    let done = completed(h);
+    let ghost = ActionId::new_at(h.center.now());
+    let ids = vec![a.id, ghost, done.id, b.id];
+    let results = h
+        .center
+        .bulk(
+            &alice(),
+            &BulkOp::Approve { comment: None },
+            &Selection::Ids(ids.clone()),
+        )
+        .expect("bulk");
+    assert_eq!(results.iter().map(|r| r.id).collect::<Vec<_>>(), ids);
+    assert!(results[0].result.is_ok());
+    assert!(matches!(results[1].result, Err(Error::NotFound { .. })));
+    assert!(matches!(
+        results[2].result,
+        Err(Error::InvalidTransition {
+            status: Status::Completed,
+            ..
+        })
+    ));
+    assert!(results[3].result.is_ok());
+    assert_eq!(stored(h, a.id).status, Status::Approved);
+    assert_eq!(stored(h, b.id).status, Status::Approved);
+    let json = serde_json::to_value(&results[1]).expect("json");
+    assert_eq!(
+        (json["ok"].clone(), json["error"]["kind"].clone()),
+        (json!(false), json!("not_found"))
+    );
+}
+
+fn bulk_by_filter_touches_only_actions_it_can_move(h: &Harness) {
+    let done = completed(h);
+    let p1 = quarantine(h, &sha(2), "d2");
+    let p2 = isolate(h, "d3");
+    let elsewhere = h
+        .center
+        .propose(
+            &air(),
+            Proposal::new(Kind::IsolateDevice, device("d4"), investigation("inv-2")),
+        )
+        .expect("propose");
+    let op = BulkOp::Reject {
+        comment: "closed as benign".into(),
+    };
+    let results = h
+        .center
+        .bulk(
+            &alice(),
+            &op,
+            &Selection::Filter(Filter::investigation("inv-1")),
+        )
+        .expect("bulk");
+    let mut ids: Vec<ActionId> = results.iter().map(|r| r.id).collect();
+    ids.sort();
+    assert_eq!(ids, vec![p1.id, p2.id]);
+    assert!(results.iter().all(|r| r.result.is_ok()));
+    assert_eq!(stored(h, done.id).status, Status::Completed);
+    assert_eq!(stored(h, elsewhere.id).status, Status::Pending);
+}
+
+// ----- queries ---------------------------------------------------------------
+
+fn list_pages_newest_first_and_stays_stable(h: &Harness) {
+    let mut made = Vec::new();
+    for i in 0..7 {
+        made.push(isolate(h, &format!("d{i}")).id);
+        h.clock.advance(Duration::milliseconds(3));
+    }
+    let first = h
+        .center
+        .list(&alice(), &Filter::default(), &PageRequest::first(3))
+        .expect("page 1");
+    assert_eq!(
+        first.items.iter().map(|a| a.id).collect::<Vec<_>>(),
+        vec![made[6], made[5], made[4]]
+    );
+    isolate(h, "newcomer");
+    let cursor = first.next_cursor.expect("more");
+    let second = h
+        .center
+        .list(&alice(), &Filter::default(), &PageRequest::after(cursor, 3))
+        .expect("page 2");
+    assert_eq!(
+        second.items.iter().map(|a| a.id).collect::<Vec<_>>(),
+        vec![made[3], made[2], made[1]]
+    );
+    let third = h
+        .center
+        .list(
+            &alice(),
+            &Filter::default(),
+            &PageRequest::after(second.next_cursor.expect("more"), 3),
+        )
+        .expect("3");
+    assert_eq!(
+        third.items.iter().map(|a| a.id).collect::<Vec<_>>(),
+        vec![made[0]]
+    );
+    assert_eq!(third.next_cursor, None);
+    let bad = h
+        .center
+        .list(&alice(), &Filter::default(), &PageRequest::after("nope", 3))
+        .expect_err("cursor");
+    assert_validation(bad, "cursor");
+    assert_validation(
+        h.center
+            .list(&alice(), &Filter::default(), &PageRequest::first(0))
+            .expect_err("limit"),
+        "limit",
+    );
+}
+
+fn list_filters_by_every_field(h: &Harness) {
+    let q = quarantine(h, &sha(3), "dev-a");
+    h.clock.advance(Duration::hours(1));
+    let i = isolate(h, "dev-b");
+    let av = h
+        .center
+        .propose(
+            &bob(),
+            Proposal::new(
+                Kind::StopService,
+                Entity::Service {
+                    device_id: "dev-a".into(),
+                    name: "evil".into(),
+                },
+                Source::Antivirus,
+            ),
+        )
+        .expect("av");
+    h.center
+        .approve(&alice(), i.id, &Decide::default())
+        .expect("approve");
+    let ids = |f: Filter| -> Vec<ActionId> {
+        let mut v: Vec<ActionId> = h
+            .center
+            .list(&alice(), &f, &PageRequest::first(100))
+            .expect("list")
+            .items
+            .iter()
+            .map(|a| a.id)
+            .collect();
+        v.sort();
+        v
+    };
+    let sorted = |mut v: Vec<ActionId>| {
+        v.sort();
+        v
+    };
+    assert_eq!(
+        ids(Filter {
+            statuses: vec![Status::Approved],
+            ..Filter::default()
+        }),
+        vec![i.id]
+    );
+    assert_eq!(
+        ids(Filter {
+            kinds: vec![Kind::QuarantineFile],
+            ..Filter::default()
+        }),
+        vec![q.id]
+    );
+    assert_eq!(
+        ids(Filter {
+            categories: vec![Category::Device],
+            ..Filter::default()
+        }),
+        sorted(vec![i.id, av.id])
+    );
+    assert_eq!(
+        ids(Filter {
+            sources: vec![SourceType::Antivirus],
+            ..Filter::default()
+        }),
+        vec![av.id]
+    );
+    assert_eq!(
+        ids(Filter::investigation("inv-1")),
+        sorted(vec![q.id, i.id])
+    );
+    assert_eq!(
+        ids(Filter {
+            entity: Some("dev-a".into()),
+            ..Filter::default()
+        }),
+        sorted(vec![q.id, av.id])
+    );
+    assert_eq!(
+        ids(Filter {
+            entity: Some(sha(3)),
+            ..Filter::default()
+        }),
+        vec![q.id]
+    );
+    assert_eq!(
+        ids(Filter {
+            created_by: Some("bob".into()),
+            ..Filter::default()
+        }),
+        vec![av.id]
+    );
+    assert_eq!(
+        ids(Filter {
+            decided_by: Some("alice".into()),
+            ..Filter::default()
+        }),
+        vec![i.id]
+    );
+    let t = q.created_at + Duration::minutes(30);
+    assert_eq!(
+        ids(Filter {
+            created_before: Some(t),
+            ..Filter::default()
+        }),
+        vec![q.id]
+    );
+    assert_eq!(
+        ids(Filter {
+            created_after: Some(t),
+            ..Filter::default()
+        }),
+        sorted(vec![i.id, av.id])
+    );
+}
+
+fn counts_per_status(h: &Harness) {
+    quarantine(h, &sha(1), "d1");
+    quarantine(h, &sha(2), "d2");
+    completed(h);
+    let counts = h
+        .center
+        .counts(&alice(), &Filter::default())
+        .expect("counts");
+    assert_eq!(
+        (
+            counts.get(Status::Pending),
+            counts.get(Status::Completed),
+            counts.get(Status::Failed)
+        ),
+        (2, 1, 0)
+    );
+    assert_eq!(counts.0.len(), Status::ALL.len());
+    let only_pending = h
+        .center
+        .counts(&alice(), &Filter::pending())
+        .expect("counts");
+    assert_eq!(only_pending.total(), 2);
+}
+
+fn viewers_see_only_their_categories(h: &Harness) {
+    with_policy(h, |p| {
+        Policy::from_json(&p.to_json().replacen(
+            r#""viewer": {"#,
+            r#""file_viewer": {"view": ["file"]}, "viewer": {"#,
+            1,
+        ))
+        .expect("policy")
+    });
+    let q = quarantine(h, &sha(1), "d1");
+    let i = isolate(h, "d2");
+    let fv = Principal::new("fiona", ["file_viewer"]);
+    let page = h
+        .center
+        .list(&fv, &Filter::default(), &PageRequest::first(10))
+        .expect("list");
+    assert_eq!(
+        page.items.iter().map(|a| a.id).collect::<Vec<_>>(),
+        vec![q.id]
+    );
+    assert!(matches!(
+        h.center.get(&fv, i.id),
+        Err(Error::PermissionDenied { .. })
+    ));
+    assert_eq!(
+        h.center
+            .counts(&fv, &Filter::default())
+            .expect("counts")
+            .total(),
+        1
+    );
+    assert!(matches!(
+        h.center.events_since(&fv, 0, 10),
+        Err(Error::PermissionDenied { .. })
+    ));
+}
+
+fn resolve_id_accepts_unique_prefixes(h: &Harness) {
+    let a = isolate(h, "d1");
+    let full = a.id.to_string();
+    assert_eq!(h.center.resolve_id(&full).expect("full"), a.id);
+    assert_eq!(h.center.resolve_id(&full[..13]).expect("prefix"), a.id);
+    isolate(h, "d2");
+    let err = h.center.resolve_id(&full[..4]).expect_err("ambiguous");
+    assert!(err.to_string().contains("is ambiguous"), "{err}");
+    assert!(matches!(
+        h.center.resolve_id("ffffffff"),
+        Err(Error::NotFound { .. })
+    ));
+    assert_validation(h.center.resolve_id("zz").expect_err("not hex"), "id");
+}
+
+// ----- feed and audit ------------------------------------------------------
+
+fn events_since_is_the_change_feed(h: &Harness) {
+    let a = completed(h);
+    let events = h.center.events_since(&alice(), 0, 100).expect("feed");
+    let moves: Vec<(u64, Event, Status)> = events.iter().map(|e| (e.seq, e.event, e.to)).collect();
+    assert_eq!(
+        moves,
+        vec![
+            (1, Event::Propose, Status::Pending),
+            (2, Event::Approve, Status::Approved),
+            (3, Event::Claim, Status::Running),
+            (4, Event::Complete, Status::Completed),
+        ]
+    );
+    assert!(events.iter().all(|e| e.action_id == a.id));
+    let tail = h.center.events_since(&alice(), 2, 100).expect("tail");
+    assert_eq!(tail.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![3, 4]);
+    assert_eq!(
+        h.center.events_since(&alice(), 1, 2).expect("limit").len(),
+        2
+    );
+    assert!(
+        h.center
+            .events_since(&alice(), 4, 10)
+            .expect("end")
+            .is_empty()
+    );
+}
+
+fn subscribers_hear_every_committed_event(h: &Harness) {
+    let heard = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = heard.clone();
+    let sub = h
+        .center
+        .subscribe(move |e| sink.lock().expect("lock").push((e.seq, e.event)));
+    let a = quarantine(h, &sha(1), "d");
+    let _ = h.center.approve(&viewer(), a.id, &Decide::default());
+    h.center
+        .approve(&alice(), a.id, &Decide::default())
+        .expect("approve");
+    h.center.unsubscribe(sub);
+    h.center.cancel(&alice(), a.id, "x").expect("cancel");
+    assert_eq!(
+        *heard.lock().expect("lock"),
+        vec![(1, Event::Propose), (2, Event::Approve)]
+    );
+}
+
+fn audit_trail_verifies(h: &Harness) {
+    undoing(h);
+    quarantine(h, &sha(5), "d5");
+    let report = h.center.verify_audit().expect("verify");
+    assert!(report.is_intact(), "{report:?}");
+    assert_eq!(report.events_checked, 6);
+    let last = h.center.events_since(&alice(), 5, 1).expect("last");
+    assert_eq!(report.head, last[0].hash);
+}
+
+fn tampering_is_found_at_the_first_bad_event(h: &Harness) {
+    completed(h);
+    quarantine(h, &sha(5), "d5");
+    (h.tamper)(3);
+    let report = h.center.verify_audit().expect("verify");
+    let bad = report.first_bad.expect("tamper found");
+    assert_eq!((bad.seq, bad.mismatch), (3, Mismatch::Hash));
+    assert_eq!(report.events_checked, 3);
+}
+
+// ----- concurrency -----------------------------------------------------------
+
+fn racing_approvers_leave_exactly_one_decision(h: &Harness) {
+    let a = quarantine(h, &sha(1), "d");
+    let threads = 8;
+    let barrier = Arc::new(Barrier::new(threads));
+    let results: Vec<Result<Action, Error>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|i| {
+                let barrier = barrier.clone();
+                let center = h.center.clone();
+                s.spawn(move || {
+                    let me = Principal::new(format!("analyst-{i}"), ["analyst"]);
+                    barrier.wait();
+                    center.approve(
+                        &me,
+                        a.id,
+                        &Decide {
+                            comment: None,
+                            expected_version: Some(a.version),
+                        },
+                    )
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|t| t.join().expect("thread"))
+            .collect()
+    });
+    let wins = results.iter().filter(|r| r.is_ok()).count();
+    let conflicts = results
+        .iter()
+        .filter(|r| matches!(r, Err(Error::Conflict { .. })))
+        .count();
+    assert_eq!((wins, conflicts), (1, threads - 1), "{results:?}");
+    let after = stored(h, a.id);
+    assert_eq!((after.status, after.decisions.len()), (Status::Approved, 1));
+    assert!(h.center.verify_audit().expect("verify").is_intact());
+}
+
+fn racing_claimers_never_share_an_action(h: &Harness) {
+    with_policy(h, |p| {
+        p.with_automation(Automation {
+            default: AutomationLevel::Full,
+            ..Automation::default()
+        })
+    });
+    let total = 40;
+    for i in 0..total {
+        isolate(h, &format!("d{i}"));
+    }
+    let claimed: Vec<ActionId> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|w| {
+                let center = h.center.clone();
+                s.spawn(move || {
+                    let me = Principal::new(format!("agent-{w}"), ["executor"]);
+                    let mut mine = Vec::new();
+                    loop {
+                        let got = center
+                            .claim(
+                                &me,
+                                &ClaimRequest {
+                                    limit: 3,
+                                    lease_seconds: 60,
+                                    kinds: vec![],
+                                },
+                            )
+                            .expect("claim");
+                        if got.is_empty() {
+                            return mine;
+                        }
+                        mine.extend(got.iter().map(|a| a.id));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|t| t.join().expect("thread"))
+            .collect()
+    });
+    let mut unique = claimed.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!((claimed.len(), unique.len()), (total, total));
+    assert!(h.center.verify_audit().expect("verify").is_intact());
+}
+
+fn a_second_handle_sees_the_same_database(h: &Harness) {
+    let a = quarantine(h, &sha(1), "d");
+    let other = ActionCenter::with_clock((h.reopen)(), Policy::default(), h.clock.clone());
+    other
+        .approve(&alice(), a.id, &Decide::default())
+        .expect("approve through the other handle");
+    assert_eq!(stored(h, a.id).status, Status::Approved);
+    assert_eq!(event_count(h), 2);
+}

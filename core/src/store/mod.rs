@@ -1,0 +1,107 @@
+//! Where actions and the audit trail live.
+//!
+//! The engine decides every transition; a [`Store`] only applies it:
+//! atomically, with compare-and-set on the action's version, together
+//! with its audit event. The trait is small and object safe, so a host
+//! can bring its own backend and run the conformance suite against it.
+//!
+//! | backend | feature | for |
+//! |---|---|---|
+//! | [`MemoryStore`] | always | tests, short-lived tools |
+//! | [`SqliteStore`] | `sqlite` (default) | one host, many processes |
+//! | `PostgresStore` | `postgres` | many hosts, one queue |
+
+use chrono::{DateTime, Utc};
+
+use crate::audit::{AuditEvent, NewEvent};
+use crate::error::Result;
+use crate::model::{Action, ActionId, Category, Kind};
+use crate::query::{Counts, Filter};
+
+pub mod memory;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) mod sql;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+
+#[cfg(test)]
+mod conformance;
+
+pub use memory::MemoryStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
+
+/// One change to apply: the action as it must be after it, the version
+/// the stored action must still have, and the audit event to append.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// The new state; its `version` is `expected_version + 1`.
+    pub action: Action,
+    pub expected_version: u64,
+    /// `None` for changes that are not transitions (a lease renewal).
+    pub event: Option<NewEvent>,
+}
+
+/// Which claimable actions an executor wants.
+#[derive(Debug, Clone, Default)]
+pub struct ClaimScope {
+    /// Categories the executor may execute; none means none.
+    pub categories: Vec<Category>,
+    /// Only these kinds; empty for any.
+    pub kinds: Vec<Kind>,
+    pub limit: usize,
+}
+
+/// Builds the claim transition for a candidate, or `None` to skip it.
+pub type ClaimFn<'a> = dyn FnMut(&Action) -> Option<Change> + 'a;
+
+/// A backend. Every method is atomic on its own.
+pub trait Store: Send + Sync + 'static {
+    /// Stores a new action with the event that created it.
+    /// Fails with `Conflict` if the id exists.
+    fn insert(&self, action: &Action, event: NewEvent) -> Result<AuditEvent>;
+
+    /// Applies a change if the stored version is `expected_version`;
+    /// otherwise `Conflict` (or `NotFound`), and nothing is written.
+    fn apply(&self, change: Change) -> Result<Option<AuditEvent>>;
+
+    /// The action with this id.
+    fn get(&self, id: ActionId) -> Result<Option<Action>>;
+
+    /// Ids that start with `prefix` (hex digits and dashes), at most `limit`.
+    fn ids_with_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<ActionId>>;
+
+    /// Actions that pass `filter`, newest first, older than `before` when given.
+    fn list(&self, filter: &Filter, before: Option<ActionId>, limit: usize) -> Result<Vec<Action>>;
+
+    /// How many actions that pass `filter` are in each status.
+    fn count(&self, filter: &Filter) -> Result<Counts>;
+
+    /// Pending actions whose approval window closed at or before `now`, oldest first.
+    fn expiring(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Action>>;
+
+    /// Leased actions whose lease ran out at or before `now`, oldest first.
+    fn leases_expired(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Action>>;
+
+    /// Takes up to `scope.limit` claimable actions (Approved, or Undoing
+    /// without a lease), oldest first, and applies the change `build`
+    /// makes for each, in one atomic step. Concurrent claimers never get
+    /// the same action.
+    fn claim(
+        &self,
+        scope: &ClaimScope,
+        build: &mut ClaimFn<'_>,
+    ) -> Result<Vec<(Action, AuditEvent)>>;
+
+    /// Audit events after `seq`, in order, at most `limit`.
+    fn events_since(&self, seq: u64, limit: usize) -> Result<Vec<AuditEvent>>;
+
+    /// The audit events of one action, in order.
+    fn events_of(&self, id: ActionId) -> Result<Vec<AuditEvent>>;
+}
+
+/// Whether an action is waiting for an executor.
+pub(crate) fn is_claimable(a: &Action) -> bool {
+    use crate::model::Status;
+    matches!(a.status, Status::Approved | Status::Undoing) && a.active_attempt().is_none()
+}

@@ -1,0 +1,232 @@
+//! What the SQL backends share: the schema's column names and the
+//! translation of a [`Filter`] into a `WHERE` clause with bound
+//! parameters. Table and column names are constants here; every value
+//! from a caller goes through a parameter.
+
+use chrono::{DateTime, Utc};
+
+use crate::audit::AuditEvent;
+use crate::error::{Error, Result};
+use crate::model::{Action, Status};
+use crate::query::Filter;
+
+/// A value bound to a placeholder.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Param {
+    Text(String),
+    Int(i64),
+}
+
+/// How placeholders and JSON look in one SQL dialect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Sqlite,
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    Postgres,
+}
+
+/// A `WHERE` clause under construction.
+#[derive(Debug)]
+pub(crate) struct Where {
+    dialect: Dialect,
+    clauses: Vec<String>,
+    pub params: Vec<Param>,
+}
+
+impl Where {
+    pub fn new(dialect: Dialect) -> Where {
+        Where {
+            dialect,
+            clauses: Vec::new(),
+            params: Vec::new(),
+        }
+    }
+
+    /// A placeholder for `p`.
+    pub fn bind(&mut self, p: Param) -> String {
+        self.params.push(p);
+        match self.dialect {
+            Dialect::Sqlite => format!("?{}", self.params.len()),
+            Dialect::Postgres => format!("${}", self.params.len()),
+        }
+    }
+
+    pub fn push(&mut self, clause: String) {
+        self.clauses.push(clause);
+    }
+
+    fn any_of(&mut self, column: &str, values: Vec<String>) {
+        if values.is_empty() {
+            return;
+        }
+        let marks: Vec<String> = values
+            .into_iter()
+            .map(|v| self.bind(Param::Text(v)))
+            .collect();
+        self.push(format!("{column} IN ({})", marks.join(", ")));
+    }
+
+    /// Adds the clauses of `filter`.
+    pub fn filter(&mut self, f: &Filter) {
+        self.any_of(
+            "status",
+            f.statuses.iter().map(|s| s.as_str().to_owned()).collect(),
+        );
+        self.any_of(
+            "kind",
+            f.kinds.iter().map(|k| k.name().into_owned()).collect(),
+        );
+        self.any_of(
+            "category",
+            f.categories.iter().map(|c| c.as_str().to_owned()).collect(),
+        );
+        self.any_of(
+            "source_type",
+            f.sources.iter().map(|s| s.as_str().to_owned()).collect(),
+        );
+        if let Some(i) = &f.investigation_id {
+            let m = self.bind(Param::Text(i.clone()));
+            self.push(format!("investigation_id = {m}"));
+        }
+        if let Some(e) = &f.entity {
+            let a = self.bind(Param::Text(e.clone()));
+            let b = self.bind(Param::Text(e.clone()));
+            self.push(format!("(entity_key = {a} OR device_id = {b})"));
+        }
+        if let Some(c) = &f.created_by {
+            let m = self.bind(Param::Text(c.clone()));
+            self.push(format!("created_by = {m}"));
+        }
+        if let Some(d) = &f.decided_by {
+            let m = self.bind(Param::Text(d.clone()));
+            self.push(match self.dialect {
+                Dialect::Sqlite => format!(
+                    "EXISTS (SELECT 1 FROM json_each(actions.doc, '$.decisions') WHERE json_extract(value, '$.by') = {m})"
+                ),
+                Dialect::Postgres => {
+                    format!("EXISTS (SELECT 1 FROM jsonb_array_elements(actions.doc->'decisions') d WHERE d->>'by' = {m})")
+                }
+            });
+        }
+        if let Some(t) = f.created_after {
+            let m = self.bind(Param::Int(t.timestamp_micros()));
+            self.push(format!("created_at >= {m}"));
+        }
+        if let Some(t) = f.created_before {
+            let m = self.bind(Param::Int(t.timestamp_micros()));
+            self.push(format!("created_at < {m}"));
+        }
+    }
+
+    /// `WHERE a AND b ...`, or nothing.
+    pub fn sql(&self) -> String {
+        if self.clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", self.clauses.join(" AND "))
+        }
+    }
+}
+
+/// The indexed columns of an action row, in [`ACTION_COLUMNS`] order.
+pub(crate) struct ActionRow {
+    pub id: String,
+    pub version: i64,
+    pub status: &'static str,
+    pub kind: String,
+    pub category: &'static str,
+    pub source_type: &'static str,
+    pub investigation_id: Option<String>,
+    pub entity_key: String,
+    pub device_id: Option<String>,
+    pub created_by: String,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub lease_until: Option<i64>,
+    pub doc: String,
+}
+
+/// The columns of `actions`, in the order [`ActionRow`] fills them.
+pub(crate) const ACTION_COLUMNS: &str = "id, version, status, kind, category, source_type, investigation_id, \
+     entity_key, device_id, created_by, created_at, expires_at, lease_until, doc";
+
+impl ActionRow {
+    pub fn of(a: &Action) -> Result<ActionRow> {
+        Ok(ActionRow {
+            id: a.id.to_string(),
+            version: version_to_sql(a.version)?,
+            status: a.status.as_str(),
+            kind: a.kind.name().into_owned(),
+            category: a.category.as_str(),
+            source_type: a.source.source_type().as_str(),
+            investigation_id: a.investigation_id.clone(),
+            entity_key: a.entity.key().to_owned(),
+            device_id: a.entity.device_id().map(str::to_owned),
+            created_by: a.created_by.clone(),
+            created_at: a.created_at.timestamp_micros(),
+            expires_at: a
+                .expires_at
+                .filter(|_| a.status == Status::Pending)
+                .map(|t| t.timestamp_micros()),
+            lease_until: a.lease_until().map(|t| t.timestamp_micros()),
+            doc: serde_json::to_string(a).map_err(|e| Error::storage("cannot encode action", e))?,
+        })
+    }
+}
+
+pub(crate) fn version_to_sql(v: u64) -> Result<i64> {
+    i64::try_from(v)
+        .map_err(|_| Error::storage_msg(format!("version {v} does not fit the database")))
+}
+
+/// Decodes an action stored as JSON.
+pub(crate) fn action_from_doc(doc: &str) -> Result<Action> {
+    serde_json::from_str(doc).map_err(|e| Error::storage("stored action does not decode", e))
+}
+
+pub(crate) fn time_from_micros(us: i64) -> Result<DateTime<Utc>> {
+    DateTime::from_timestamp_micros(us)
+        .ok_or_else(|| Error::storage_msg(format!("stored time {us} is out of range")))
+}
+
+/// The raw columns of an audit event row.
+pub(crate) struct EventRow {
+    pub seq: i64,
+    pub action_id: String,
+    pub at: i64,
+    pub actor: String,
+    pub event: String,
+    pub from: Option<String>,
+    pub to: String,
+    pub comment: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// The columns of `events`, in the order [`EventRow`] holds them.
+pub(crate) const EVENT_COLUMNS: &str =
+    "seq, action_id, at, actor, event, from_status, to_status, comment, prev_hash, hash";
+
+impl EventRow {
+    pub fn decode(self) -> Result<AuditEvent> {
+        let bad = |what: &str, e: Error| {
+            Error::storage_msg(format!("audit event {}: bad {what}: {e}", self.seq))
+        };
+        Ok(AuditEvent {
+            seq: u64::try_from(self.seq)
+                .map_err(|_| Error::storage_msg(format!("negative audit seq {}", self.seq)))?,
+            action_id: self.action_id.parse().map_err(|e| bad("action id", e))?,
+            at: time_from_micros(self.at)?,
+            actor: self.actor.clone(),
+            event: self.event.parse().map_err(|e| bad("event", e))?,
+            from: match &self.from {
+                Some(s) => Some(s.parse::<Status>().map_err(|e| bad("from status", e))?),
+                None => None,
+            },
+            to: self.to.parse().map_err(|e| bad("to status", e))?,
+            comment: self.comment.clone(),
+            prev_hash: self.prev_hash.clone(),
+            hash: self.hash.clone(),
+        })
+    }
+}

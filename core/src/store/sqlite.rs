@@ -1,0 +1,611 @@
+//! The embedded default: one SQLite file, shared safely by every process
+//! on a host.
+//!
+//! - WAL journal, so readers never block the writer.
+//! - `synchronous=FULL` by default: an approval that returned survives a
+//!   power cut. [`Synchronous::Normal`] trades that for speed (a crash
+//!   can lose the last transactions, never corrupt the file).
+//! - Every write is one `BEGIN IMMEDIATE` transaction that takes the
+//!   write lock up front; other processes wait up to the busy timeout.
+//! - The file is marked with an `application_id`; the schema version is
+//!   its `user_version`, migrated forward on open. A file that is not an
+//!   actioncenter database, or has a newer schema, is refused untouched.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use r2d2::{Pool, PooledConnection};
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::types::{ToSql, ToSqlOutput};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, params_from_iter};
+
+use super::sql::{
+    ACTION_COLUMNS, ActionRow, Dialect, EVENT_COLUMNS, EventRow, Param, Where, action_from_doc,
+    version_to_sql,
+};
+use super::{Change, ClaimFn, ClaimScope, Store};
+use crate::audit::{AuditEvent, GENESIS_HASH, NewEvent};
+use crate::error::{Error, Result};
+use crate::model::{Action, ActionId, Status};
+use crate::query::{Counts, Filter};
+
+/// `"ACTR"`: marks a SQLite file as an actioncenter database.
+pub const APPLICATION_ID: i32 = 0x4143_5452;
+
+/// The schema, one migration per version. Version `n` is `MIGRATIONS[n - 1]`.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE actions (
+    id               TEXT PRIMARY KEY,
+    version          INTEGER NOT NULL,
+    status           TEXT NOT NULL,
+    kind             TEXT NOT NULL,
+    category         TEXT NOT NULL,
+    source_type      TEXT NOT NULL,
+    investigation_id TEXT,
+    entity_key       TEXT NOT NULL,
+    device_id        TEXT,
+    created_by       TEXT NOT NULL,
+    created_at       INTEGER NOT NULL,
+    expires_at       INTEGER,
+    lease_until      INTEGER,
+    doc              TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX actions_by_status        ON actions (status, id);
+CREATE INDEX actions_by_investigation ON actions (investigation_id, id);
+CREATE INDEX actions_by_entity        ON actions (entity_key, id);
+CREATE INDEX actions_by_device        ON actions (device_id, id);
+CREATE INDEX actions_by_creator       ON actions (created_by, id);
+CREATE INDEX actions_by_expiry        ON actions (expires_at) WHERE expires_at IS NOT NULL;
+CREATE INDEX actions_by_lease         ON actions (lease_until) WHERE lease_until IS NOT NULL;
+CREATE INDEX actions_claimable        ON actions (id)
+    WHERE status IN ('approved', 'undoing') AND lease_until IS NULL;
+CREATE TABLE events (
+    seq         INTEGER PRIMARY KEY,
+    action_id   TEXT NOT NULL,
+    at          INTEGER NOT NULL,
+    actor       TEXT NOT NULL,
+    event       TEXT NOT NULL,
+    from_status TEXT,
+    to_status   TEXT NOT NULL,
+    comment     TEXT,
+    prev_hash   TEXT NOT NULL,
+    hash        TEXT NOT NULL
+);
+CREATE INDEX events_by_action ON events (action_id, seq);
+"#];
+
+/// The schema version this library writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// How hard SQLite works to make each commit durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Synchronous {
+    /// Every commit reaches the disk before it returns (the default).
+    #[default]
+    Full,
+    /// Commits may be lost by a power cut, never half-applied.
+    Normal,
+}
+
+/// How to open a [`SqliteStore`].
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    pub synchronous: Synchronous,
+    /// How long a write waits for another process's transaction.
+    pub busy_timeout: Duration,
+    /// Connections kept open for concurrent readers.
+    pub pool_size: u32,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            synchronous: Synchronous::Full,
+            busy_timeout: Duration::from_secs(10),
+            pool_size: 4,
+        }
+    }
+}
+
+/// A store in one SQLite file. See the [module docs](self).
+#[derive(Debug)]
+pub struct SqliteStore {
+    pool: Pool<SqliteConnectionManager>,
+    path: PathBuf,
+}
+
+impl ToSql for Param {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        match self {
+            Param::Text(s) => s.to_sql(),
+            Param::Int(i) => i.to_sql(),
+        }
+    }
+}
+
+fn db_err(context: &str) -> impl Fn(rusqlite::Error) -> Error + '_ {
+    move |e| Error::storage(format!("{context}: {e}"), e)
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database at `path` with default options.
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore> {
+        SqliteStore::open_with(path, &SqliteOptions::default())
+    }
+
+    /// Opens (or creates) the database at `path`.
+    pub fn open_with(path: impl AsRef<Path>, options: &SqliteOptions) -> Result<SqliteStore> {
+        let path = path.as_ref().to_path_buf();
+        let shown = path.display().to_string();
+        // Check what the file is before changing anything in it.
+        let mut conn = Connection::open(&path).map_err(db_err(&format!("cannot open {shown}")))?;
+        conn.busy_timeout(options.busy_timeout)
+            .map_err(db_err("busy_timeout"))?;
+        prepare_schema(&mut conn, &shown)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(db_err("journal_mode"))?;
+        drop(conn);
+
+        let sync = match options.synchronous {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        };
+        let timeout = options.busy_timeout;
+        let manager = SqliteConnectionManager::file(&path).with_init(move |c| {
+            c.busy_timeout(timeout)?;
+            c.pragma_update(None, "synchronous", sync)?;
+            Ok(())
+        });
+        let pool = Pool::builder()
+            .max_size(options.pool_size.max(1))
+            .build(manager)
+            .map_err(|e| Error::storage(format!("cannot open {shown}: {e}"), e))?;
+        Ok(SqliteStore { pool, path })
+    }
+
+    /// The file this store uses.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn conn(&self) -> Result<PooledConnection<SqliteConnectionManager>> {
+        self.pool
+            .get()
+            .map_err(|e| Error::storage(format!("no database connection: {e}"), e))
+    }
+
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction, committing on `Ok`.
+    fn write<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db_err("begin"))?;
+        let out = f(&tx)?;
+        tx.commit().map_err(db_err("commit"))?;
+        Ok(out)
+    }
+
+    fn query_actions(&self, sql: &str, params: &[Param]) -> Result<Vec<Action>> {
+        let conn = self.conn()?;
+        query_actions(&conn, sql, params)
+    }
+}
+
+/// Creates or migrates the schema, or refuses a file that is not ours.
+fn prepare_schema(conn: &mut Connection, shown: &str) -> Result<()> {
+    let not_ours = |detail: String| {
+        Error::storage_msg(format!(
+            "{shown} is not an actioncenter database ({detail})"
+        ))
+    };
+    let app_id: i32 = conn
+        .pragma_query_value(None, "application_id", |r| r.get(0))
+        .map_err(|e| not_ours(e.to_string()))?;
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(db_err("user_version"))?;
+    let tables: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+        .map_err(|e| not_ours(e.to_string()))?;
+    if app_id != APPLICATION_ID && !(app_id == 0 && tables == 0) {
+        return Err(not_ours(format!(
+            "application_id {app_id:#x}, {tables} schema objects"
+        )));
+    }
+    if version > SCHEMA_VERSION {
+        return Err(Error::storage_msg(format!(
+            "{shown} has schema version {version}, newer than this library's {SCHEMA_VERSION}: upgrade actioncenter"
+        )));
+    }
+    if version == SCHEMA_VERSION {
+        return Ok(());
+    }
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db_err("begin migration"))?;
+    // Another process may have migrated while we waited for the lock.
+    let current: i64 = tx
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(db_err("user_version"))?;
+    for (i, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(current).unwrap_or(0))
+    {
+        tx.execute_batch(sql)
+            .map_err(db_err(&format!("migration to version {}", i + 1)))?;
+    }
+    tx.pragma_update(None, "application_id", APPLICATION_ID)
+        .map_err(db_err("application_id"))?;
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+        .map_err(db_err("user_version"))?;
+    tx.commit().map_err(db_err("commit migration"))
+}
+
+fn query_actions(conn: &Connection, sql: &str, params: &[Param]) -> Result<Vec<Action>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(db_err("prepare"))?;
+    let docs = stmt
+        .query_map(params_from_iter(params.iter()), |r| r.get::<_, String>(0))
+        .map_err(db_err("query"))?
+        .collect::<rusqlite::Result<Vec<String>>>()
+        .map_err(db_err("read"))?;
+    docs.iter().map(|d| action_from_doc(d)).collect()
+}
+
+fn append_event(tx: &rusqlite::Transaction<'_>, event: NewEvent) -> Result<AuditEvent> {
+    let last: Option<(i64, String)> = tx
+        .query_row(
+            "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(db_err("read chain head"))?;
+    let (seq, prev) = last.map_or((1, GENESIS_HASH.to_owned()), |(s, h)| (s + 1, h));
+    let sealed = event.seal(u64::try_from(seq).unwrap_or(0), &prev);
+    tx.prepare_cached(&format!(
+        "INSERT INTO events ({EVENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+    ))
+    .and_then(|mut s| {
+        s.execute(params![
+            seq,
+            sealed.action_id.to_string(),
+            sealed.at.timestamp_micros(),
+            sealed.actor,
+            sealed.event.as_str(),
+            sealed.from.map(Status::as_str),
+            sealed.to.as_str(),
+            sealed.comment,
+            sealed.prev_hash,
+            sealed.hash,
+        ])
+    })
+    .map_err(db_err("append audit event"))?;
+    Ok(sealed)
+}
+
+fn apply_in(tx: &rusqlite::Transaction<'_>, change: Change) -> Result<Option<AuditEvent>> {
+    let row = ActionRow::of(&change.action)?;
+    let updated = tx
+        .prepare_cached(
+            "UPDATE actions SET version = ?1, status = ?2, expires_at = ?3, lease_until = ?4, doc = ?5 \
+             WHERE id = ?6 AND version = ?7",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                row.version,
+                row.status,
+                row.expires_at,
+                row.lease_until,
+                row.doc,
+                row.id,
+                version_to_sql(change.expected_version).unwrap_or(-1)
+            ])
+        })
+        .map_err(db_err("update action"))?;
+    if updated == 0 {
+        let id = change.action.id;
+        let actual: Option<i64> = tx
+            .query_row(
+                "SELECT version FROM actions WHERE id = ?1",
+                [&row.id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db_err("read version"))?;
+        return Err(match actual {
+            None => Error::NotFound { id: id.to_string() },
+            Some(v) => Error::Conflict {
+                id,
+                expected: change.expected_version,
+                actual: u64::try_from(v).unwrap_or(0),
+            },
+        });
+    }
+    change.event.map(|e| append_event(tx, e)).transpose()
+}
+
+impl Store for SqliteStore {
+    fn insert(&self, action: &Action, event: NewEvent) -> Result<AuditEvent> {
+        let row = ActionRow::of(action)?;
+        self.write(|tx| {
+            let inserted = tx
+                .prepare_cached(&format!(
+                    "INSERT INTO actions ({ACTION_COLUMNS}) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) ON CONFLICT (id) DO NOTHING"
+                ))
+                .and_then(|mut s| {
+                    s.execute(params![
+                        row.id,
+                        row.version,
+                        row.status,
+                        row.kind,
+                        row.category,
+                        row.source_type,
+                        row.investigation_id,
+                        row.entity_key,
+                        row.device_id,
+                        row.created_by,
+                        row.created_at,
+                        row.expires_at,
+                        row.lease_until,
+                        row.doc,
+                    ])
+                })
+                .map_err(db_err("insert action"))?;
+            if inserted == 0 {
+                return Err(Error::Conflict { id: action.id, expected: 0, actual: action.version });
+            }
+            append_event(tx, event)
+        })
+    }
+
+    fn apply(&self, change: Change) -> Result<Option<AuditEvent>> {
+        self.write(|tx| apply_in(tx, change))
+    }
+
+    fn get(&self, id: ActionId) -> Result<Option<Action>> {
+        let conn = self.conn()?;
+        let doc: Option<String> = conn
+            .prepare_cached("SELECT doc FROM actions WHERE id = ?1")
+            .and_then(|mut s| s.query_row([id.to_string()], |r| r.get(0)).optional())
+            .map_err(db_err("get action"))?;
+        doc.map(|d| action_from_doc(&d)).transpose()
+    }
+
+    fn ids_with_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<ActionId>> {
+        let prefix = prefix.to_ascii_lowercase();
+        // Ids are lowercase hex and dashes: a range scan on the primary key.
+        let upper = format!("{prefix}\u{7f}");
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT id FROM actions WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT ?3",
+            )
+            .map_err(db_err("prefix"))?;
+        let ids = stmt
+            .query_map(params![prefix, upper, limit as i64], |r| {
+                r.get::<_, String>(0)
+            })
+            .map_err(db_err("prefix"))?
+            .collect::<rusqlite::Result<Vec<String>>>()
+            .map_err(db_err("prefix"))?;
+        ids.iter().map(|s| s.parse()).collect()
+    }
+
+    fn list(&self, filter: &Filter, before: Option<ActionId>, limit: usize) -> Result<Vec<Action>> {
+        let mut w = Where::new(Dialect::Sqlite);
+        w.filter(filter);
+        if let Some(b) = before {
+            let m = w.bind(Param::Text(b.to_string()));
+            w.push(format!("id < {m}"));
+        }
+        let lim = w.bind(Param::Int(limit as i64));
+        self.query_actions(
+            &format!(
+                "SELECT doc FROM actions {} ORDER BY id DESC LIMIT {lim}",
+                w.sql()
+            ),
+            &w.params,
+        )
+    }
+
+    fn count(&self, filter: &Filter) -> Result<Counts> {
+        let mut w = Where::new(Dialect::Sqlite);
+        w.filter(filter);
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT status, count(*) FROM actions {} GROUP BY status",
+                w.sql()
+            ))
+            .map_err(db_err("count"))?;
+        let rows = stmt
+            .query_map(params_from_iter(w.params.iter()), |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })
+            .map_err(db_err("count"))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(db_err("count"))?;
+        let mut counts = Counts::zero();
+        for (status, n) in rows {
+            counts
+                .0
+                .insert(status.parse()?, u64::try_from(n).unwrap_or(0));
+        }
+        Ok(counts)
+    }
+
+    fn expiring(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Action>> {
+        self.query_actions(
+            "SELECT doc FROM actions WHERE expires_at <= ?1 AND status = 'pending' ORDER BY expires_at LIMIT ?2",
+            &[Param::Int(now.timestamp_micros()), Param::Int(limit as i64)],
+        )
+    }
+
+    fn leases_expired(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Action>> {
+        self.query_actions(
+            "SELECT doc FROM actions WHERE lease_until <= ?1 ORDER BY lease_until LIMIT ?2",
+            &[Param::Int(now.timestamp_micros()), Param::Int(limit as i64)],
+        )
+    }
+
+    fn claim(
+        &self,
+        scope: &ClaimScope,
+        build: &mut ClaimFn<'_>,
+    ) -> Result<Vec<(Action, AuditEvent)>> {
+        let mut w = Where::new(Dialect::Sqlite);
+        w.push("status IN ('approved', 'undoing') AND lease_until IS NULL".to_owned());
+        w.filter(&Filter {
+            categories: scope.categories.clone(),
+            kinds: scope.kinds.clone(),
+            ..Filter::default()
+        });
+        let lim = w.bind(Param::Int(scope.limit as i64));
+        let sql = format!(
+            "SELECT doc FROM actions {} ORDER BY id LIMIT {lim}",
+            w.sql()
+        );
+        self.write(|tx| {
+            let mut claimed = Vec::new();
+            for candidate in query_actions(tx, &sql, &w.params)? {
+                if let Some(change) = build(&candidate) {
+                    let action = change.action.clone();
+                    if let Some(event) = apply_in(tx, change)? {
+                        claimed.push((action, event));
+                    }
+                }
+            }
+            Ok(claimed)
+        })
+    }
+
+    fn events_since(&self, seq: u64, limit: usize) -> Result<Vec<AuditEvent>> {
+        let conn = self.conn()?;
+        read_events(
+            &conn,
+            &format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2"),
+            params![i64::try_from(seq).unwrap_or(i64::MAX), limit as i64],
+        )
+    }
+
+    fn events_of(&self, id: ActionId) -> Result<Vec<AuditEvent>> {
+        let conn = self.conn()?;
+        read_events(
+            &conn,
+            &format!("SELECT {EVENT_COLUMNS} FROM events WHERE action_id = ?1 ORDER BY seq"),
+            params![id.to_string()],
+        )
+    }
+}
+
+fn read_events(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<AuditEvent>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(db_err("read events"))?;
+    let rows = stmt
+        .query_map(params, |r| {
+            Ok(EventRow {
+                seq: r.get(0)?,
+                action_id: r.get(1)?,
+                at: r.get(2)?,
+                actor: r.get(3)?,
+                event: r.get(4)?,
+                from: r.get(5)?,
+                to: r.get(6)?,
+                comment: r.get(7)?,
+                prev_hash: r.get(8)?,
+                hash: r.get(9)?,
+            })
+        })
+        .map_err(db_err("read events"))?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(db_err("read events"))?;
+    rows.into_iter().map(EventRow::decode).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_that_is_not_sqlite_is_refused_untouched() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("notes.txt");
+        std::fs::write(
+            &path,
+            b"these are not the rows you are looking for, padded out to be long enough\n"
+                .repeat(20),
+        )
+        .expect("write");
+        let before = std::fs::read(&path).expect("read");
+        let err = SqliteStore::open(&path).expect_err("refused");
+        assert!(
+            err.to_string().contains("is not an actioncenter database"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(&path).expect("read"), before);
+    }
+
+    #[test]
+    fn another_applications_database_is_refused_untouched() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("other.db");
+        let conn = Connection::open(&path).expect("open");
+        conn.execute_batch(
+            "CREATE TABLE invoices (id INTEGER PRIMARY KEY); INSERT INTO invoices VALUES (1);",
+        )
+        .expect("create");
+        drop(conn);
+        let before = std::fs::read(&path).expect("read");
+        let err = SqliteStore::open(&path).expect_err("refused");
+        assert!(
+            err.to_string()
+                .contains("application_id 0x0, 2 schema objects")
+                || err.to_string().contains("not an actioncenter database"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(&path).expect("read"), before);
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_with_both_versions() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("new.db");
+        drop(SqliteStore::open(&path).expect("create"));
+        let conn = Connection::open(&path).expect("open");
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .expect("bump");
+        drop(conn);
+        let err = SqliteStore::open(&path).expect_err("refused");
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&format!("schema version {}", SCHEMA_VERSION + 1)),
+            "{msg}"
+        );
+        assert!(
+            msg.contains(&format!("this library's {SCHEMA_VERSION}")),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn reopening_keeps_the_schema_and_marks_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("ac.db");
+        drop(SqliteStore::open(&path).expect("create"));
+        drop(SqliteStore::open(&path).expect("reopen"));
+        let conn = Connection::open(&path).expect("open");
+        let app: i32 = conn
+            .pragma_query_value(None, "application_id", |r| r.get(0))
+            .expect("app id");
+        let mode: String = conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .expect("mode");
+        assert_eq!((app, mode.as_str()), (APPLICATION_ID, "wal"));
+    }
+}
