@@ -95,7 +95,7 @@ impl Category {
 
 impl fmt::Display for Category {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -340,7 +340,7 @@ impl Kind {
 
 impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.name())
+        f.pad(&self.name())
     }
 }
 
@@ -394,10 +394,27 @@ pub enum EntityType {
     Url,
 }
 
+impl EntityType {
+    /// The snake_case name used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntityType::Device => "device",
+            EntityType::File => "file",
+            EntityType::RegistryKey => "registry_key",
+            EntityType::Service => "service",
+            EntityType::Driver => "driver",
+            EntityType::ScheduledTask => "scheduled_task",
+            EntityType::EmailCluster => "email_cluster",
+            EntityType::Mailbox => "mailbox",
+            EntityType::User => "user",
+            EntityType::Url => "url",
+        }
+    }
+}
+
 impl fmt::Display for EntityType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = serde_json::to_value(self).ok();
-        f.write_str(s.as_ref().and_then(|v| v.as_str()).unwrap_or("entity"))
+        f.pad(self.as_str())
     }
 }
 
@@ -643,7 +660,7 @@ impl SourceType {
 
 impl fmt::Display for SourceType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -786,7 +803,7 @@ impl Status {
 
 impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs every test of the project, from a fresh clone: installs what it
+# needs (a Python virtual environment, a throwaway PostgreSQL cluster),
+# builds, tests, and stops what it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+run() { echo; echo "==== $1"; shift; "$@"; }
+
+run "rust: format, lints, tests" bash scripts/test-rust.sh
+for part in c python cli postgres; do
+  if [ -f "scripts/test-$part.sh" ]; then
+    run "$part" bash "scripts/test-$part.sh"
+  fi
+done
+echo
+echo "==== all tests passed"
