@@ -43,11 +43,11 @@ pub struct Proposal {
     pub entity: Entity,
     pub source: Source,
     /// Defaults to the source's investigation id, if it has one.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub investigation_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incident_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert_id: Option<String>,
     #[serde(default)]
     pub parameters: serde_json::Map<String, serde_json::Value>,
@@ -290,6 +290,19 @@ impl ActionCenter {
     #[cfg(feature = "sqlite")]
     pub fn open_sqlite(path: impl AsRef<std::path::Path>) -> Result<ActionCenter> {
         let store = crate::store::SqliteStore::open(path)?;
+        Ok(ActionCenter::new(store, Policy::default()))
+    }
+
+    /// An engine over the PostgreSQL database at `url` (a
+    /// `postgres://user:password@host:port/dbname` URL or a
+    /// `host=... user=... dbname=...` string) with the default policy.
+    /// The tables are created, or migrated forward, on first use. For a
+    /// schema of its own or another pool size, build the store with
+    /// [`PostgresStore::connect_with`](crate::store::PostgresStore::connect_with)
+    /// and pass it to [`ActionCenter::new`].
+    #[cfg(feature = "postgres")]
+    pub fn open_postgres(url: &str) -> Result<ActionCenter> {
+        let store = crate::store::PostgresStore::connect(url)?;
         Ok(ActionCenter::new(store, Policy::default()))
     }
 
@@ -1200,6 +1213,11 @@ impl ActionCenter {
         let to = machine::next(Some(from), event, facts).map_err(|e| with_id(e, action.id))?;
         let mut next = action.clone();
         mutate(&mut next, now);
+        // The approval window means something only while the action waits
+        // in it, or as the moment it closed.
+        if from == Status::Pending && to != Status::Pending && event != Event::Expire {
+            next.expires_at = None;
+        }
         next.status = to;
         next.version = action.version + 1;
         next.updated_at = now;

@@ -67,6 +67,8 @@ pub use policy::{
 };
 pub use query::{Counts, Filter, Page, PageRequest};
 pub use store::{MemoryStore, Store};
+#[cfg(feature = "postgres")]
+pub use store::{PostgresOptions, PostgresStore};
 #[cfg(feature = "sqlite")]
 pub use store::{SqliteOptions, SqliteStore, Synchronous};
 

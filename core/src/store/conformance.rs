@@ -85,6 +85,35 @@ pub(crate) fn sqlite() -> Option<Harness> {
     })
 }
 
+/// A fresh schema on the test server (see [`pg_test_cluster`]); `None`
+/// when there is no server and the tests may skip.
+///
+/// [`pg_test_cluster`]: crate::store::pg_test_cluster
+#[cfg(feature = "postgres")]
+pub(crate) fn postgres() -> Option<Harness> {
+    use crate::store::pg_test_cluster::{TestSchema, server};
+    use crate::store::{PostgresOptions, PostgresStore};
+    let url = server()?;
+    let schema = TestSchema::new(&url);
+    let options = PostgresOptions {
+        pool_size: 4,
+        ..PostgresOptions::in_schema(schema.name())
+    };
+    let store = Arc::new(PostgresStore::connect_with(&url, &options).expect("open postgres"));
+    let clock = start();
+    let center = ActionCenter::with_clock(store.clone(), Policy::default(), clock.clone());
+    Some(Harness {
+        center,
+        clock,
+        tamper: Box::new(move |seq| store.tamper_with_event(seq, "tampered").expect("tamper")),
+        reopen: Box::new(move || {
+            Arc::new(PostgresStore::connect_with(&url, &options).expect("reopen")) as Arc<dyn Store>
+        }),
+        // Dropped last: the schema goes once the stores are closed.
+        _keep: Box::new(schema),
+    })
+}
+
 /// Expands one `#[test]` per case for a backend. The case list lives here, once.
 macro_rules! suite {
     ($backend:ident, $make:path) => {
@@ -161,6 +190,8 @@ macro_rules! suite {
 suite!(memory_backend, super::memory);
 #[cfg(feature = "sqlite")]
 suite!(sqlite_backend, super::sqlite);
+#[cfg(feature = "postgres")]
+suite!(postgres_backend, super::postgres);
 
 // ----- fixtures ------------------------------------------------------------
 
@@ -417,6 +448,7 @@ fn approve_moves_pending_to_approved(h: &Harness) {
         .approve(&alice(), a.id, &Decide::with_comment("looks bad"))
         .expect("approve");
     assert_eq!((b.status, b.version), (Status::Approved, 2));
+    assert_eq!(b.expires_at, None);
     assert_eq!(b.decisions.len(), 1);
     assert_eq!(b.decisions[0].by, "alice");
     assert_eq!(b.decisions[0].comment.as_deref(), Some("looks bad"));
@@ -510,6 +542,7 @@ fn expire_due_closes_pending_past_their_window(h: &Harness) {
     let expired = h.center.expire_due().expect("sweep");
     assert_eq!(expired.iter().map(|x| x.id).collect::<Vec<_>>(), vec![a.id]);
     assert_eq!(stored(h, a.id).status, Status::Expired);
+    assert_eq!(stored(h, a.id).expires_at, a.expires_at);
     assert_eq!(stored(h, b.id).status, Status::Approved);
     let last = h
         .center
@@ -757,6 +790,18 @@ fn undo_runs_the_inverse_to_undone(h: &Harness) {
     assert!(
         claim_one(h, &agent()).is_empty(),
         "a leased undo is not claimable"
+    );
+    h.clock.advance(Duration::seconds(30));
+    let renewed = h
+        .center
+        .heartbeat(&agent2(), u.id, 60)
+        .expect("heartbeat during undo");
+    assert_eq!(
+        (renewed.status, renewed.lease_until()),
+        (
+            Status::Undoing,
+            Some(h.center.now() + Duration::seconds(60))
+        )
     );
     let done = h
         .center

@@ -9,7 +9,7 @@
 //! |---|---|---|
 //! | [`MemoryStore`] | always | tests, short-lived tools |
 //! | [`SqliteStore`] | `sqlite` (default) | one host, many processes |
-//! | `PostgresStore` | `postgres` | many hosts, one queue |
+//! | [`PostgresStore`] | `postgres` | many hosts, one queue |
 
 use chrono::{DateTime, Utc};
 
@@ -19,6 +19,8 @@ use crate::model::{Action, ActionId, Category, Kind};
 use crate::query::{Counts, Filter};
 
 pub mod memory;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) mod sql;
 #[cfg(feature = "sqlite")]
@@ -26,8 +28,14 @@ pub mod sqlite;
 
 #[cfg(test)]
 mod conformance;
+#[cfg(all(test, feature = "postgres"))]
+mod pg_multihost;
+#[cfg(all(test, feature = "postgres"))]
+mod pg_test_cluster;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresOptions, PostgresStore};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 

@@ -1,0 +1,1032 @@
+//! Many hosts, one queue: the store on a PostgreSQL server.
+//!
+//! Every executor, playbook runner and analyst console of an
+//! organisation opens a [`PostgresStore`] on the same database; the
+//! engine's rules stay in each process, the server only makes the
+//! changes atomic.
+//!
+//! - **Compare-and-set.** A transition is one transaction:
+//!   `UPDATE actions ... WHERE id = $id AND version = $expected`, then
+//!   its audit event. Two approvers on two hosts: the second `UPDATE`
+//!   waits for the first's row lock, then finds the version moved and
+//!   changes nothing; the engine reports `Conflict`.
+//! - **Claims** select candidates with `FOR UPDATE SKIP LOCKED`: a row
+//!   another executor is claiming is skipped rather than waited for, so
+//!   concurrent executors never take the same action and never queue
+//!   behind each other.
+//! - **One audit chain.** Each writing transaction locks the single row
+//!   of `chain_head` (`SELECT ... FOR UPDATE`) to read the last `seq` and
+//!   hash, appends its event after it and moves the head, and holds the
+//!   lock until it commits. So events are numbered in commit order with
+//!   no gaps, each links to the one committed before it, and a follower
+//!   of [`events_since`](Store::events_since) never sees seq `n + 1`
+//!   before seq `n` is visible. A database sequence would be cheaper but
+//!   leaves gaps on rollback, lets a later seq commit before an earlier
+//!   one (a follower would skip the late event for good), and cannot
+//!   give `prev_hash`; reading `max(seq)` without a lock forks the chain
+//!   under concurrency. The price: event appends are serial, one commit
+//!   at a time (see the `pg_bench` example for the rate). The lock is
+//!   always the last one a transaction takes (after its action rows),
+//!   so it cannot deadlock.
+//! - **Schema.** A version table (`actioncenter_schema`) names the
+//!   application and the schema version; [`PostgresStore::connect`]
+//!   migrates forward inside one transaction under an advisory lock (so
+//!   hosts starting together migrate once), refuses a newer schema than
+//!   it knows, and refuses a schema that holds other tables but not
+//!   ours, changing nothing in either case.
+//! - **Isolation.** [`PostgresOptions::schema`] puts the tables in a
+//!   schema of their own (created if missing) by setting `search_path`
+//!   on every pooled connection; tests use one schema per test.
+//! - Times are BIGINT microseconds since the epoch, as in SQLite; ids
+//!   sort bytewise (`COLLATE "C"`), so pages are the same on every
+//!   server locale; the action document is JSONB.
+//! - Connections come from an r2d2 pool; statements are prepared once
+//!   per connection and cached. Connections are not tested on checkout:
+//!   after a server restart the first call on each stale connection
+//!   fails with `Storage` and the connection is dropped from the pool.
+//!   TLS is not supported yet: connect over a trusted network or a
+//!   local socket.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use postgres::types::ToSql;
+use postgres::{Client, Config, GenericClient, NoTls, Row, Statement};
+use r2d2::{CustomizeConnection, Pool, PooledConnection};
+use r2d2_postgres::PostgresConnectionManager;
+
+use super::sql::{
+    ACTION_COLUMNS, ActionRow, Dialect, EVENT_COLUMNS, EventRow, Param, Where, action_from_doc,
+    version_to_sql,
+};
+use super::{Change, ClaimFn, ClaimScope, Store};
+use crate::audit::{AuditEvent, NewEvent};
+use crate::error::{Error, Result};
+use crate::model::{Action, ActionId, Status};
+use crate::query::{Counts, Filter};
+
+/// The table that marks a schema as ours and holds its version.
+pub const VERSION_TABLE: &str = "actioncenter_schema";
+/// The name this library writes in [`VERSION_TABLE`].
+const APPLICATION: &str = "actioncenter";
+/// The first key of the advisory lock that serialises migrations
+/// (`"ACTR"`); the second is the hash of the schema's name.
+const MIGRATION_LOCK: i32 = 0x4143_5452;
+
+const ACTIONS: &str = "actions";
+const EVENTS: &str = "events";
+const CHAIN_HEAD: &str = "chain_head";
+
+/// The version table, created with the first migration.
+const CREATE_VERSION_TABLE: &str = "CREATE TABLE actioncenter_schema (
+    id          SMALLINT PRIMARY KEY CHECK (id = 1),
+    application TEXT NOT NULL,
+    version     INTEGER NOT NULL
+)";
+
+/// The schema, one migration per version. Version `n` is `MIGRATIONS[n - 1]`.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE actions (
+    id               TEXT COLLATE "C" PRIMARY KEY,
+    version          BIGINT NOT NULL,
+    status           TEXT NOT NULL,
+    kind             TEXT NOT NULL,
+    category         TEXT NOT NULL,
+    source_type      TEXT NOT NULL,
+    investigation_id TEXT,
+    entity_key       TEXT NOT NULL,
+    device_id        TEXT,
+    created_by       TEXT NOT NULL,
+    created_at       BIGINT NOT NULL,
+    expires_at       BIGINT,
+    lease_until      BIGINT,
+    doc              JSONB NOT NULL
+);
+CREATE INDEX actions_by_status        ON actions (status, id);
+CREATE INDEX actions_by_investigation ON actions (investigation_id, id);
+CREATE INDEX actions_by_entity        ON actions (entity_key, id);
+CREATE INDEX actions_by_device        ON actions (device_id, id);
+CREATE INDEX actions_by_creator       ON actions (created_by, id);
+CREATE INDEX actions_by_expiry        ON actions (expires_at) WHERE expires_at IS NOT NULL;
+CREATE INDEX actions_by_lease         ON actions (lease_until) WHERE lease_until IS NOT NULL;
+CREATE INDEX actions_claimable        ON actions (id)
+    WHERE status IN ('approved', 'undoing') AND lease_until IS NULL;
+CREATE TABLE events (
+    seq         BIGINT PRIMARY KEY,
+    action_id   TEXT COLLATE "C" NOT NULL,
+    at          BIGINT NOT NULL,
+    actor       TEXT NOT NULL,
+    event       TEXT NOT NULL,
+    from_status TEXT,
+    to_status   TEXT NOT NULL,
+    comment     TEXT,
+    prev_hash   TEXT NOT NULL,
+    hash        TEXT NOT NULL
+);
+CREATE INDEX events_by_action ON events (action_id, seq);
+CREATE TABLE chain_head (
+    id   SMALLINT PRIMARY KEY CHECK (id = 1),
+    seq  BIGINT NOT NULL,
+    hash TEXT NOT NULL
+);
+INSERT INTO chain_head (id, seq, hash) VALUES (1, 0, repeat('0', 64));
+"#];
+
+/// The schema version this library writes.
+pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
+
+/// Prepared statements kept per connection; cleared past this many.
+const STATEMENT_CACHE_SIZE: usize = 128;
+
+/// How to open a [`PostgresStore`].
+#[derive(Debug, Clone)]
+pub struct PostgresOptions {
+    /// Most connections the pool keeps open.
+    pub pool_size: u32,
+    /// How long to wait for a new connection, or for a free one when all
+    /// `pool_size` are busy. Also the TCP connect timeout unless the URL
+    /// sets `connect_timeout`.
+    pub connect_timeout: Duration,
+    /// The schema that holds the tables, created if missing: lowercase
+    /// letters, digits and `_`, at most 63, not starting with a digit.
+    /// `None` uses the first existing schema of the server's
+    /// `search_path` (usually `public`).
+    pub schema: Option<String>,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> Self {
+        PostgresOptions {
+            pool_size: 8,
+            connect_timeout: Duration::from_secs(10),
+            schema: None,
+        }
+    }
+}
+
+impl PostgresOptions {
+    /// The default options with the tables in `schema`.
+    pub fn in_schema(schema: impl Into<String>) -> PostgresOptions {
+        PostgresOptions {
+            schema: Some(schema.into()),
+            ..PostgresOptions::default()
+        }
+    }
+}
+
+type Manager = PostgresConnectionManager<NoTls>;
+
+/// A store on a PostgreSQL server. See the [module docs](self).
+pub struct PostgresStore {
+    pool: Pool<Manager>,
+    schema: String,
+}
+
+impl fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The pool's manager holds the connection settings, password included.
+        f.debug_struct("PostgresStore")
+            .field("schema", &self.schema)
+            .field("pool_size", &self.pool.max_size())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Sets `search_path` on each new connection.
+#[derive(Debug, Clone)]
+struct SearchPath(Option<String>);
+
+impl SearchPath {
+    fn set(&self, client: &mut Client) -> std::result::Result<(), postgres::Error> {
+        if let Some(schema) = &self.0 {
+            // The value is bound; the identifier is quoted so it is taken as is.
+            let path = format!("\"{schema}\"");
+            client.query("SELECT set_config('search_path', $1, false)", &[&path])?;
+        }
+        Ok(())
+    }
+}
+
+impl CustomizeConnection<Client, postgres::Error> for SearchPath {
+    fn on_acquire(&self, client: &mut Client) -> std::result::Result<(), postgres::Error> {
+        self.set(client)
+    }
+}
+
+/// What a PostgreSQL error says, with its SQLSTATE when the server sent one.
+fn describe(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+        None => e.to_string(),
+    }
+}
+
+fn pg_err(context: &str) -> impl Fn(postgres::Error) -> Error + '_ {
+    move |e| Error::storage(format!("{context}: {}", describe(&e)), e)
+}
+
+/// Checks a schema name given in [`PostgresOptions::schema`].
+fn check_schema_name(name: &str) -> Result<()> {
+    let mut chars = name.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_');
+    let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if first_ok && rest_ok && name.len() <= 63 {
+        Ok(())
+    } else {
+        Err(Error::validation(
+            "schema",
+            format!(
+                "{name:?} is not a plain schema name (lowercase letters, digits and _, at most 63, not starting with a digit)"
+            ),
+        ))
+    }
+}
+
+/// Prepared statements of one connection, kept in its pool extensions.
+#[derive(Default)]
+struct StatementCache(HashMap<String, Statement>);
+
+/// A client (or transaction) with the statement cache of its connection.
+struct Db<'a, C: GenericClient> {
+    client: &'a mut C,
+    cache: &'a mut StatementCache,
+}
+
+impl<C: GenericClient> Db<'_, C> {
+    fn statement(&mut self, sql: &str) -> std::result::Result<Statement, postgres::Error> {
+        if let Some(s) = self.cache.0.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.client.prepare(sql)?;
+        if self.cache.0.len() >= STATEMENT_CACHE_SIZE {
+            self.cache.0.clear();
+        }
+        self.cache.0.insert(sql.to_owned(), s.clone());
+        Ok(s)
+    }
+
+    /// Runs `f` with the prepared statement; a failed statement empties
+    /// the cache, in case a plan went stale.
+    fn with_statement<T>(
+        &mut self,
+        context: &str,
+        sql: &str,
+        f: impl FnOnce(&mut C, &Statement) -> std::result::Result<T, postgres::Error>,
+    ) -> Result<T> {
+        let result = self.statement(sql).and_then(|s| f(self.client, &s));
+        result.map_err(|e| {
+            self.cache.0.clear();
+            pg_err(context)(e)
+        })
+    }
+
+    fn query(
+        &mut self,
+        context: &str,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>> {
+        self.with_statement(context, sql, |c, s| c.query(s, params))
+    }
+
+    fn query_opt(
+        &mut self,
+        context: &str,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>> {
+        self.with_statement(context, sql, |c, s| c.query_opt(s, params))
+    }
+
+    fn execute(&mut self, context: &str, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
+        self.with_statement(context, sql, |c, s| c.execute(s, params))
+    }
+
+    /// Actions from a query whose first column is `doc::text`.
+    fn actions(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Action>> {
+        self.query("read actions", sql, params)?
+            .iter()
+            .map(|r| action_from_doc(&get::<String>(r, 0)?))
+            .collect()
+    }
+}
+
+fn get<'r, T: postgres::types::FromSql<'r>>(row: &'r Row, i: usize) -> Result<T> {
+    row.try_get(i).map_err(pg_err("decode row"))
+}
+
+/// The bound values of a [`Where`].
+fn bound(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
+    params
+        .iter()
+        .map(|p| match p {
+            Param::Text(s) => s as &(dyn ToSql + Sync),
+            Param::Int(i) => i as &(dyn ToSql + Sync),
+        })
+        .collect()
+}
+
+fn limit_to_sql(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` with default options, creating
+    /// or migrating the schema. `url` is a `postgres://user:password@host:port/db`
+    /// URL or a `host=... user=... dbname=...` string.
+    pub fn connect(url: &str) -> Result<PostgresStore> {
+        PostgresStore::connect_with(url, &PostgresOptions::default())
+    }
+
+    /// Connects to the database at `url`, creating or migrating the schema.
+    pub fn connect_with(url: &str, options: &PostgresOptions) -> Result<PostgresStore> {
+        let mut config = Config::from_str(url).map_err(|e| {
+            Error::validation("url", format!("not a PostgreSQL connection URL: {e}"))
+        })?;
+        if let Some(schema) = &options.schema {
+            check_schema_name(schema)?;
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(options.connect_timeout);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name(APPLICATION);
+        }
+        let search_path = SearchPath(options.schema.clone());
+
+        // Prepare the schema on a connection of its own, so that a server
+        // that cannot be reached fails here at once, with its reason.
+        let mut client = config
+            .connect(NoTls)
+            .map_err(pg_err("cannot connect to PostgreSQL"))?;
+        search_path
+            .set(&mut client)
+            .map_err(pg_err("cannot set search_path"))?;
+        let schema = prepare_schema(&mut client, options.schema.as_deref())?;
+        drop(client);
+
+        let pool = Pool::builder()
+            .max_size(options.pool_size.max(1))
+            .min_idle(Some(1))
+            .test_on_check_out(false)
+            .connection_timeout(options.connect_timeout)
+            .connection_customizer(Box::new(search_path))
+            .build(PostgresConnectionManager::new(config, NoTls))
+            .map_err(|e| Error::storage(format!("cannot open a connection pool: {e}"), e))?;
+        Ok(PostgresStore { pool, schema })
+    }
+
+    /// The schema that holds the tables.
+    pub fn schema(&self) -> &str {
+        &self.schema
+    }
+
+    fn conn(&self) -> Result<PooledConnection<Manager>> {
+        self.pool
+            .get()
+            .map_err(|e| Error::storage(format!("no database connection: {e}"), e))
+    }
+
+    /// Runs `f` on a pooled connection, outside a transaction.
+    fn read<T>(&self, f: impl FnOnce(&mut Db<'_, Client>) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn()?;
+        let mut cache = PooledConnection::extensions_mut(&mut conn)
+            .remove::<StatementCache>()
+            .unwrap_or_default();
+        let out = f(&mut Db {
+            client: &mut conn,
+            cache: &mut cache,
+        });
+        PooledConnection::extensions_mut(&mut conn).insert(cache);
+        out
+    }
+
+    /// Runs `f` in a transaction, committing on `Ok` and rolling back on `Err`.
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&mut Db<'_, postgres::Transaction<'_>>) -> Result<T>,
+    ) -> Result<T> {
+        let mut conn = self.conn()?;
+        let mut cache = PooledConnection::extensions_mut(&mut conn)
+            .remove::<StatementCache>()
+            .unwrap_or_default();
+        let out = match conn.transaction() {
+            Ok(mut tx) => match f(&mut Db {
+                client: &mut tx,
+                cache: &mut cache,
+            }) {
+                Ok(v) => tx.commit().map(|()| v).map_err(pg_err("commit")),
+                // Dropping the transaction rolls it back.
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(pg_err("begin")(e)),
+        };
+        PooledConnection::extensions_mut(&mut conn).insert(cache);
+        out
+    }
+
+    /// Overwrites a stored event's comment, bypassing the chain. For
+    /// tamper-detection tests only.
+    #[cfg(test)]
+    pub(crate) fn tamper_with_event(&self, seq: u64, comment: &str) -> Result<()> {
+        let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+        self.read(|db| {
+            db.execute(
+                "tamper",
+                "UPDATE events SET comment = $1 WHERE seq = $2",
+                &[&comment, &seq],
+            )
+            .map(|_| ())
+        })
+    }
+}
+
+/// Checks what the target schema holds, then creates or migrates our
+/// tables in one transaction. Returns the schema's name. A schema with a
+/// newer version, or with tables that are not ours, is left untouched.
+fn prepare_schema(client: &mut Client, schema: Option<&str>) -> Result<String> {
+    let mut tx = client.transaction().map_err(pg_err("begin schema check"))?;
+    let target: String = match schema {
+        Some(s) => s.to_owned(),
+        None => tx
+            .query_one("SELECT current_schema()", &[])
+            .and_then(|r| r.try_get::<_, Option<String>>(0))
+            .map_err(pg_err("current_schema"))?
+            .ok_or_else(|| {
+                Error::storage_msg(
+                    "the search_path names no existing schema: create one or set PostgresOptions::schema",
+                )
+            })?,
+    };
+    // Hosts that start together check and migrate one after the other.
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+        &[&MIGRATION_LOCK, &target],
+    )
+    .map_err(pg_err("lock for migration"))?;
+
+    let exists = tx
+        .query_opt("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[&target])
+        .map_err(pg_err("look up schema"))?
+        .is_some();
+    let tables: Vec<String> = if exists {
+        tx.query(
+            "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f') ORDER BY 1",
+            &[&target],
+        )
+        .map_err(pg_err("list tables"))?
+        .iter()
+        .map(|r| get::<String>(r, 0))
+        .collect::<Result<_>>()?
+    } else {
+        Vec::new()
+    };
+    let not_ours = |why: String| {
+        Error::storage_msg(format!(
+            "schema {target} is not an actioncenter database ({why}); use another schema"
+        ))
+    };
+    let version: i32 = if tables.is_empty() {
+        0
+    } else if tables.iter().any(|t| t == VERSION_TABLE) {
+        let row = tx
+            .query_opt(
+                "SELECT application, version FROM actioncenter_schema WHERE id = 1",
+                &[],
+            )
+            .map_err(|e| not_ours(format!("unreadable {VERSION_TABLE}: {}", describe(&e))))?
+            .ok_or_else(|| not_ours(format!("{VERSION_TABLE} is empty")))?;
+        let application: String = get(&row, 0)?;
+        if application != APPLICATION {
+            return Err(not_ours(format!(
+                "{VERSION_TABLE} names the application {application:?}"
+            )));
+        }
+        get(&row, 1)?
+    } else {
+        let mut shown: Vec<&str> = tables.iter().take(5).map(String::as_str).collect();
+        if tables.len() > shown.len() {
+            shown.push("...");
+        }
+        return Err(not_ours(format!(
+            "it holds {} other tables ({}) and no {VERSION_TABLE}",
+            tables.len(),
+            shown.join(", ")
+        )));
+    };
+    if version > SCHEMA_VERSION {
+        return Err(Error::storage_msg(format!(
+            "schema {target} has actioncenter schema version {version}, newer than this library's {SCHEMA_VERSION}: upgrade actioncenter"
+        )));
+    }
+    if version == SCHEMA_VERSION {
+        tx.commit().map_err(pg_err("end schema check"))?;
+        return Ok(target);
+    }
+    if !exists {
+        // The name was checked by `check_schema_name`: plain, and quoted.
+        tx.batch_execute(&format!("CREATE SCHEMA \"{target}\""))
+            .map_err(pg_err(&format!("create schema {target}")))?;
+    }
+    if version == 0 {
+        tx.batch_execute(CREATE_VERSION_TABLE)
+            .map_err(pg_err("create the version table"))?;
+    }
+    for (i, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(version).unwrap_or(0))
+    {
+        tx.batch_execute(sql)
+            .map_err(pg_err(&format!("migration to version {}", i + 1)))?;
+    }
+    tx.execute(
+        "INSERT INTO actioncenter_schema (id, application, version) VALUES (1, $1, $2) \
+         ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version",
+        &[&APPLICATION, &SCHEMA_VERSION],
+    )
+    .map_err(pg_err("record the schema version"))?;
+    tx.commit().map_err(pg_err("commit migration"))?;
+    Ok(target)
+}
+
+/// Appends `event` after the chain head, which stays locked until the
+/// transaction ends (see the module docs).
+fn append_event<C: GenericClient>(db: &mut Db<'_, C>, event: NewEvent) -> Result<AuditEvent> {
+    let head = db
+        .query_opt(
+            "lock chain head",
+            "SELECT seq, hash FROM chain_head WHERE id = 1 FOR UPDATE",
+            &[],
+        )?
+        .ok_or_else(|| Error::storage_msg(format!("the {CHAIN_HEAD} row is missing")))?;
+    let last: i64 = get(&head, 0)?;
+    let prev: String = get(&head, 1)?;
+    let seq = last + 1;
+    let sealed = event.seal(
+        u64::try_from(seq).map_err(|_| Error::storage_msg(format!("bad chain head seq {last}")))?,
+        &prev,
+    );
+    db.execute(
+        "append audit event",
+        &format!(
+            "WITH appended AS (INSERT INTO {EVENTS} ({EVENT_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)) \
+             UPDATE {CHAIN_HEAD} SET seq = $1, hash = $10 WHERE id = 1"
+        ),
+        &[
+            &seq,
+            &sealed.action_id.to_string(),
+            &sealed.at.timestamp_micros(),
+            &sealed.actor,
+            &sealed.event.as_str(),
+            &sealed.from.map(Status::as_str),
+            &sealed.to.as_str(),
+            &sealed.comment,
+            &sealed.prev_hash,
+            &sealed.hash,
+        ],
+    )?;
+    Ok(sealed)
+}
+
+fn apply_in<C: GenericClient>(db: &mut Db<'_, C>, change: Change) -> Result<Option<AuditEvent>> {
+    let row = ActionRow::of(&change.action)?;
+    let expected = version_to_sql(change.expected_version)?;
+    let updated = db.execute(
+        "update action",
+        &format!(
+            "UPDATE {ACTIONS} SET version = $1, status = $2, expires_at = $3, lease_until = $4, \
+             doc = $5::text::jsonb WHERE id = $6 AND version = $7"
+        ),
+        &[
+            &row.version,
+            &row.status,
+            &row.expires_at,
+            &row.lease_until,
+            &row.doc,
+            &row.id,
+            &expected,
+        ],
+    )?;
+    if updated == 0 {
+        let id = change.action.id;
+        let actual = db.query_opt(
+            "read version",
+            "SELECT version FROM actions WHERE id = $1",
+            &[&row.id],
+        )?;
+        return Err(match actual {
+            None => Error::NotFound { id: id.to_string() },
+            Some(r) => Error::Conflict {
+                id,
+                expected: change.expected_version,
+                actual: u64::try_from(get::<i64>(&r, 0)?).unwrap_or(0),
+            },
+        });
+    }
+    change.event.map(|e| append_event(db, e)).transpose()
+}
+
+fn read_events<C: GenericClient>(
+    db: &mut Db<'_, C>,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<AuditEvent>> {
+    db.query("read events", sql, params)?
+        .iter()
+        .map(|r| {
+            EventRow {
+                seq: get(r, 0)?,
+                action_id: get(r, 1)?,
+                at: get(r, 2)?,
+                actor: get(r, 3)?,
+                event: get(r, 4)?,
+                from: get(r, 5)?,
+                to: get(r, 6)?,
+                comment: get(r, 7)?,
+                prev_hash: get(r, 8)?,
+                hash: get(r, 9)?,
+            }
+            .decode()
+        })
+        .collect()
+}
+
+impl Store for PostgresStore {
+    fn insert(&self, action: &Action, event: NewEvent) -> Result<AuditEvent> {
+        let row = ActionRow::of(action)?;
+        self.write(|db| {
+            let inserted = db.execute(
+                "insert action",
+                &format!(
+                    "INSERT INTO {ACTIONS} ({ACTION_COLUMNS}) VALUES \
+                     ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text::jsonb) \
+                     ON CONFLICT (id) DO NOTHING"
+                ),
+                &[
+                    &row.id,
+                    &row.version,
+                    &row.status,
+                    &row.kind,
+                    &row.category,
+                    &row.source_type,
+                    &row.investigation_id,
+                    &row.entity_key,
+                    &row.device_id,
+                    &row.created_by,
+                    &row.created_at,
+                    &row.expires_at,
+                    &row.lease_until,
+                    &row.doc,
+                ],
+            )?;
+            if inserted == 0 {
+                return Err(Error::Conflict {
+                    id: action.id,
+                    expected: 0,
+                    actual: action.version,
+                });
+            }
+            append_event(db, event)
+        })
+    }
+
+    fn apply(&self, change: Change) -> Result<Option<AuditEvent>> {
+        self.write(|db| apply_in(db, change))
+    }
+
+    fn get(&self, id: ActionId) -> Result<Option<Action>> {
+        self.read(|db| {
+            let docs = db.actions(
+                "SELECT doc::text FROM actions WHERE id = $1",
+                &[&id.to_string()],
+            )?;
+            Ok(docs.into_iter().next())
+        })
+    }
+
+    fn ids_with_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<ActionId>> {
+        let prefix = prefix.to_ascii_lowercase();
+        // Ids are lowercase hex and dashes in a "C" collation column:
+        // a range scan on the primary key.
+        let upper = format!("{prefix}\u{7f}");
+        self.read(|db| {
+            db.query(
+                "prefix",
+                "SELECT id FROM actions WHERE id >= $1 AND id < $2 ORDER BY id LIMIT $3",
+                &[&prefix, &upper, &limit_to_sql(limit)],
+            )?
+            .iter()
+            .map(|r| get::<String>(r, 0)?.parse())
+            .collect()
+        })
+    }
+
+    fn list(&self, filter: &Filter, before: Option<ActionId>, limit: usize) -> Result<Vec<Action>> {
+        let mut w = Where::new(Dialect::Postgres);
+        w.filter(filter);
+        if let Some(b) = before {
+            let m = w.bind(Param::Text(b.to_string()));
+            w.push(format!("id < {m}"));
+        }
+        let lim = w.bind(Param::Int(limit_to_sql(limit)));
+        let sql = format!(
+            "SELECT doc::text FROM actions {} ORDER BY id DESC LIMIT {lim}",
+            w.sql()
+        );
+        self.read(|db| db.actions(&sql, &bound(&w.params)))
+    }
+
+    fn count(&self, filter: &Filter) -> Result<Counts> {
+        let mut w = Where::new(Dialect::Postgres);
+        w.filter(filter);
+        let sql = format!(
+            "SELECT status, count(*) FROM actions {} GROUP BY status",
+            w.sql()
+        );
+        let rows = self.read(|db| db.query("count", &sql, &bound(&w.params)))?;
+        let mut counts = Counts::zero();
+        for r in &rows {
+            let status: String = get(r, 0)?;
+            let n: i64 = get(r, 1)?;
+            counts
+                .0
+                .insert(status.parse()?, u64::try_from(n).unwrap_or(0));
+        }
+        Ok(counts)
+    }
+
+    fn expiring(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Action>> {
+        self.read(|db| {
+            db.actions(
+                "SELECT doc::text FROM actions WHERE expires_at <= $1 AND status = 'pending' \
+                 ORDER BY expires_at LIMIT $2",
+                &[&now.timestamp_micros(), &limit_to_sql(limit)],
+            )
+        })
+    }
+
+    fn leases_expired(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Action>> {
+        self.read(|db| {
+            db.actions(
+                "SELECT doc::text FROM actions WHERE lease_until <= $1 \
+                 ORDER BY lease_until LIMIT $2",
+                &[&now.timestamp_micros(), &limit_to_sql(limit)],
+            )
+        })
+    }
+
+    fn claim(
+        &self,
+        scope: &ClaimScope,
+        build: &mut ClaimFn<'_>,
+    ) -> Result<Vec<(Action, AuditEvent)>> {
+        let mut w = Where::new(Dialect::Postgres);
+        w.push("status IN ('approved', 'undoing') AND lease_until IS NULL".to_owned());
+        w.filter(&Filter {
+            categories: scope.categories.clone(),
+            kinds: scope.kinds.clone(),
+            ..Filter::default()
+        });
+        let lim = w.bind(Param::Int(limit_to_sql(scope.limit)));
+        // Rows another executor holds are skipped, not waited for; a row
+        // claimed and committed since this statement began is re-checked
+        // against the WHERE clause and dropped.
+        let sql = format!(
+            "SELECT doc::text FROM actions {} ORDER BY id LIMIT {lim} FOR UPDATE SKIP LOCKED",
+            w.sql()
+        );
+        let params = bound(&w.params);
+        self.write(|db| {
+            let mut claimed = Vec::new();
+            for candidate in db.actions(&sql, &params)? {
+                if let Some(change) = build(&candidate) {
+                    let action = change.action.clone();
+                    match apply_in(db, change) {
+                        Ok(Some(event)) => claimed.push((action, event)),
+                        Ok(None) => {}
+                        // The row is locked by this transaction, so this
+                        // cannot happen; skip the candidate if it does.
+                        Err(Error::Conflict { .. }) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            Ok(claimed)
+        })
+    }
+
+    fn events_since(&self, seq: u64, limit: usize) -> Result<Vec<AuditEvent>> {
+        let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+        self.read(|db| {
+            read_events(
+                db,
+                &format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq > $1 ORDER BY seq LIMIT $2"),
+                &[&seq, &limit_to_sql(limit)],
+            )
+        })
+    }
+
+    fn events_of(&self, id: ActionId) -> Result<Vec<AuditEvent>> {
+        self.read(|db| {
+            read_events(
+                db,
+                &format!("SELECT {EVENT_COLUMNS} FROM events WHERE action_id = $1 ORDER BY seq"),
+                &[&id.to_string()],
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::GENESIS_HASH;
+    use crate::store::pg_test_cluster::{TestSchema, server};
+
+    #[test]
+    fn the_first_chain_head_is_the_genesis_hash() {
+        assert_eq!(GENESIS_HASH, "0".repeat(64));
+        assert!(MIGRATIONS[0].contains("repeat('0', 64)"));
+    }
+
+    #[test]
+    fn schema_names_must_be_plain() {
+        for ok in ["public", "ac_1", "_x"] {
+            assert!(check_schema_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "1ac", "Public", "a-b", "a\"b", "a b", &"x".repeat(64)] {
+            let err = check_schema_name(bad).expect_err(bad);
+            assert!(matches!(err, Error::Validation { .. }), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn a_bad_url_is_a_validation_error() {
+        let err = PostgresStore::connect("postgres://[::1").expect_err("bad url");
+        assert!(matches!(err, Error::Validation { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn an_unreachable_server_fails_at_once_with_its_reason() {
+        // Port 1 on loopback: nothing listens there.
+        let err = PostgresStore::connect_with(
+            "postgres://nobody@127.0.0.1:1/none",
+            &PostgresOptions {
+                connect_timeout: Duration::from_secs(2),
+                ..PostgresOptions::default()
+            },
+        )
+        .expect_err("unreachable");
+        assert!(err.to_string().contains("cannot connect"), "{err}");
+    }
+
+    /// A client on the test server with `search_path` set to `schema`.
+    fn raw_client(url: &str, schema: &str) -> Client {
+        let mut c = Client::connect(url, NoTls).expect("connect");
+        SearchPath(Some(schema.to_owned()))
+            .set(&mut c)
+            .expect("search_path");
+        c
+    }
+
+    fn table_count(c: &mut Client, schema: &str) -> i64 {
+        c.query_one(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = $1",
+            &[&schema],
+        )
+        .expect("count")
+        .get(0)
+    }
+
+    #[test]
+    fn a_schema_is_created_migrated_and_reopened() {
+        let Some(url) = server() else { return };
+        let t = TestSchema::new(&url);
+        let store = PostgresStore::connect_with(&url, &PostgresOptions::in_schema(t.name()))
+            .expect("create");
+        assert_eq!(store.schema(), t.name());
+        drop(store);
+        PostgresStore::connect_with(&url, &PostgresOptions::in_schema(t.name())).expect("reopen");
+        let mut c = raw_client(&url, t.name());
+        let row = c
+            .query_one("SELECT application, version FROM actioncenter_schema", &[])
+            .expect("version");
+        assert_eq!(
+            (row.get::<_, String>(0), row.get::<_, i32>(1)),
+            (APPLICATION.to_owned(), SCHEMA_VERSION)
+        );
+        assert_eq!(table_count(&mut c, t.name()), 4);
+    }
+
+    #[test]
+    fn hosts_starting_together_migrate_once() {
+        let Some(url) = server() else { return };
+        let t = TestSchema::new(&url);
+        let opened: Vec<Result<PostgresStore>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    s.spawn(|| {
+                        PostgresStore::connect_with(&url, &PostgresOptions::in_schema(t.name()))
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("thread"))
+                .collect()
+        });
+        for o in &opened {
+            assert!(o.is_ok(), "{o:?}");
+        }
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_with_both_versions_and_left_alone() {
+        let Some(url) = server() else { return };
+        let t = TestSchema::new(&url);
+        drop(
+            PostgresStore::connect_with(&url, &PostgresOptions::in_schema(t.name()))
+                .expect("create"),
+        );
+        let mut c = raw_client(&url, t.name());
+        c.execute(
+            "UPDATE actioncenter_schema SET version = $1",
+            &[&(SCHEMA_VERSION + 1)],
+        )
+        .expect("bump");
+        let err = PostgresStore::connect_with(&url, &PostgresOptions::in_schema(t.name()))
+            .expect_err("refused");
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&format!("schema version {}", SCHEMA_VERSION + 1)),
+            "{msg}"
+        );
+        assert!(
+            msg.contains(&format!("this library's {SCHEMA_VERSION}")),
+            "{msg}"
+        );
+        let v: i32 = c
+            .query_one("SELECT version FROM actioncenter_schema", &[])
+            .expect("version")
+            .get(0);
+        assert_eq!(v, SCHEMA_VERSION + 1);
+        assert_eq!(table_count(&mut c, t.name()), 4);
+    }
+
+    #[test]
+    fn another_applications_schema_is_refused_untouched() {
+        let Some(url) = server() else { return };
+        let t = TestSchema::new(&url);
+        let mut c = raw_client(&url, t.name());
+        c.batch_execute(&format!(
+            "CREATE SCHEMA \"{}\"; CREATE TABLE invoices (id INTEGER PRIMARY KEY); \
+             INSERT INTO invoices VALUES (1);",
+            t.name()
+        ))
+        .expect("create");
+        let err = PostgresStore::connect_with(&url, &PostgresOptions::in_schema(t.name()))
+            .expect_err("refused");
+        let msg = err.to_string();
+        assert!(msg.contains("is not an actioncenter database"), "{msg}");
+        assert!(msg.contains("invoices"), "{msg}");
+        assert_eq!(table_count(&mut c, t.name()), 1);
+
+        // A version table of another application is refused too.
+        c.batch_execute(
+            "CREATE TABLE actioncenter_schema (id SMALLINT PRIMARY KEY, application TEXT, version INTEGER); \
+             INSERT INTO actioncenter_schema VALUES (1, 'something-else', 1);",
+        )
+        .expect("create");
+        let err = PostgresStore::connect_with(&url, &PostgresOptions::in_schema(t.name()))
+            .expect_err("refused");
+        assert!(err.to_string().contains("something-else"), "{err}");
+        assert_eq!(table_count(&mut c, t.name()), 2);
+    }
+
+    #[test]
+    fn without_a_schema_option_the_search_path_decides() {
+        let Some(url) = server() else { return };
+        let t = TestSchema::new(&url);
+        let mut c = raw_client(&url, t.name());
+        c.batch_execute(&format!("CREATE SCHEMA \"{}\"", t.name()))
+            .expect("create");
+        // The URL's options set the search_path, as a deployment might.
+        let with_path = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let sep = if url.contains('?') { "&" } else { "?" };
+            format!("{url}{sep}options=-csearch_path%3D{}", t.name())
+        } else {
+            format!("{url} options=-csearch_path={}", t.name())
+        };
+        let store = PostgresStore::connect(&with_path).expect("connect");
+        assert_eq!(store.schema(), t.name());
+        assert_eq!(table_count(&mut c, t.name()), 4);
+    }
+}
