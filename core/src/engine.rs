@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::{AuditEvent, AuditReport, NewEvent, Verifier};
 use crate::clock::{Clock, SystemClock, to_micros};
+pub use crate::error::parse_json;
 use crate::error::{Error, Result};
 use crate::machine::{self, Event, Facts};
 use crate::model::{
@@ -71,21 +72,6 @@ impl Proposal {
     pub fn from_json(text: &str) -> Result<Proposal> {
         parse_json("proposal", text)
     }
-}
-
-/// Parses JSON into `T`, turning errors into `Validation` errors that name
-/// the path of the bad field under `root`.
-pub fn parse_json<T: serde::de::DeserializeOwned>(root: &str, text: &str) -> Result<T> {
-    let de = &mut serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." {
-            root.to_owned()
-        } else {
-            format!("{root}.{path}")
-        };
-        Error::validation(field, e.into_inner().to_string())
-    })
 }
 
 /// Options of an approval or rejection.

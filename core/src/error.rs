@@ -210,6 +210,21 @@ impl Error {
     }
 }
 
+/// Parses JSON into `T`, turning errors into `Validation` errors that name
+/// the path of the bad field under `root`.
+pub fn parse_json<T: serde::de::DeserializeOwned>(root: &str, text: &str) -> Result<T> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." {
+            root.to_owned()
+        } else {
+            format!("{root}.{path}")
+        };
+        Error::validation(field, e.into_inner().to_string())
+    })
+}
+
 impl From<serde_json::Error> for Error {
     fn from(e: serde_json::Error) -> Self {
         Error::validation("json", e.to_string())

@@ -54,9 +54,9 @@ pub use audit::{AuditEvent, AuditReport, BadEvent, Mismatch};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use engine::{
     ActionCenter, BulkOp, ClaimRequest, Decide, ItemResult, Proposal, Selection, UndoReport,
-    UndoRequest, parse_json,
+    UndoRequest,
 };
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, Result, parse_json};
 pub use machine::{Event, ExpiryOutcome};
 pub use model::{
     Action, ActionId, Attempt, Category, Decision, Entity, EntityType, Kind, Note, Outcome, Source,

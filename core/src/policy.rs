@@ -237,16 +237,7 @@ impl Policy {
     /// Parses and validates a policy. Errors name the offending field,
     /// e.g. `invalid kinds.isolate_device.quorum: must be at least 1`.
     pub fn from_json(text: &str) -> Result<Policy> {
-        let de = &mut serde_json::Deserializer::from_str(text);
-        let policy: Policy = serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = e.path().to_string();
-            let field = if path == "." {
-                "policy".to_owned()
-            } else {
-                format!("policy.{path}")
-            };
-            Error::validation(field, e.into_inner().to_string())
-        })?;
+        let policy: Policy = crate::error::parse_json("policy", text)?;
         policy.validate()?;
         Ok(policy)
     }

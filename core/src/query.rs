@@ -77,16 +77,7 @@ impl Filter {
 
     /// Parses a filter from JSON, naming the bad field on error.
     pub fn from_json(text: &str) -> Result<Filter> {
-        let de = &mut serde_json::Deserializer::from_str(text);
-        let filter: Filter = serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = e.path().to_string();
-            let field = if path == "." {
-                "filter".to_owned()
-            } else {
-                format!("filter.{path}")
-            };
-            Error::validation(field, e.into_inner().to_string())
-        })?;
+        let filter: Filter = crate::error::parse_json("filter", text)?;
         filter.validate()?;
         Ok(filter)
     }
