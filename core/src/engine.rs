@@ -800,6 +800,34 @@ impl ActionCenter {
             .collect())
     }
 
+    /// Runs every check [`undo`](Self::undo) runs, changing nothing, and
+    /// returns what `all_instances` would also undo. A host asks this
+    /// before it asks a person to confirm. With `comment: None` the
+    /// comment is not checked.
+    pub fn check_undo(
+        &self,
+        by: &Principal,
+        id: ActionId,
+        comment: Option<&str>,
+    ) -> Result<Vec<Action>> {
+        let action = self.load(id)?;
+        self.undo_checks(by, &action)?;
+        if comment.is_some() {
+            check_comment(comment, true)?;
+        }
+        self.other_instances(&action)
+    }
+
+    /// The rules of an undo but its comment: permission, status, an
+    /// inverse to run. Returns the inverse.
+    fn undo_checks(&self, by: &Principal, action: &Action) -> Result<Kind> {
+        self.policy().check(by, Operation::Undo, action.category)?;
+        ensure_allowed(action, Event::Undo)?;
+        action.kind.inverse().ok_or_else(|| {
+            Error::validation("kind", format!("{} actions cannot be undone", action.kind))
+        })
+    }
+
     fn undo_one(
         &self,
         by: &Principal,
@@ -808,14 +836,8 @@ impl ActionCenter {
         fanned_out_from: Option<ActionId>,
     ) -> Result<Action> {
         let action = self.load(id)?;
-        self.policy().check(by, Operation::Undo, action.category)?;
+        let inverse = self.undo_checks(by, &action)?;
         let comment = check_comment(Some(comment), true)?;
-        let Some(inverse) = action.kind.inverse() else {
-            return Err(Error::validation(
-                "kind",
-                format!("{} actions cannot be undone", action.kind),
-            ));
-        };
         let note = comment.clone().unwrap_or_default();
         self.transition(
             action,

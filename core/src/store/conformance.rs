@@ -157,6 +157,7 @@ macro_rules! suite {
                 unknown_role_is_a_validation_error,
                 undo_all_instances_fans_out_to_the_same_file_only,
                 undo_instances_previews_the_fan_out,
+                check_undo_refuses_what_undo_refuses_and_changes_nothing,
                 bulk_by_ids_reports_each_item,
                 bulk_by_filter_touches_only_actions_it_can_move,
                 list_pages_newest_first_and_stays_stable,
@@ -1229,6 +1230,47 @@ fn undo_instances_previews_the_fan_out(h: &Harness) {
             .expect("not a file")
             .is_empty()
     );
+}
+
+fn check_undo_refuses_what_undo_refuses_and_changes_nothing(h: &Harness) {
+    let same = complete_quarantines(h, &sha(7), &["d1", "d2"]);
+    let events = event_count(h);
+    let others = h
+        .center
+        .check_undo(&alice(), same[0].id, Some("fp"))
+        .expect("allowed");
+    assert_eq!(
+        others.iter().map(|a| a.id).collect::<Vec<_>>(),
+        vec![same[1].id]
+    );
+    let denied = h
+        .center
+        .check_undo(&viewer(), same[0].id, None)
+        .expect_err("viewer");
+    assert!(
+        matches!(
+            denied,
+            Error::PermissionDenied {
+                operation: Operation::Undo,
+                ..
+            }
+        ),
+        "{denied:?}"
+    );
+    assert_validation(
+        h.center
+            .check_undo(&alice(), same[0].id, Some(" "))
+            .expect_err("comment"),
+        "comment",
+    );
+    let pending = quarantine(h, &sha(9), "d9");
+    let wrong = h
+        .center
+        .check_undo(&alice(), pending.id, None)
+        .expect_err("pending");
+    assert_invalid(wrong, Status::Pending, Event::Undo);
+    assert_eq!(event_count(h), events + 1);
+    assert_eq!(stored(h, same[0].id).status, Status::Completed);
 }
 
 // ----- bulk ------------------------------------------------------------------

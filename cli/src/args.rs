@@ -1,0 +1,393 @@
+//! The command line: global options, subcommands and their arguments.
+//!
+//! Values with a meaning in the library (kinds, statuses, sources,
+//! categories) are parsed by the library after clap, so a bad value is the
+//! library's `validation` error (exit 6), named as the library names it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// The exit codes, as `--help` shows them. `exit::Code` holds the numbers;
+/// a test checks that this text and those numbers agree.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+   0  success
+   1  not found: no action with this id or prefix
+   2  invalid transition: the action's status does not allow it
+   3  permission denied: your roles lack the permission named
+   4  self approval: you proposed the action and may not approve it
+   5  conflict: the action changed concurrently; read it again
+   6  validation: bad input (missing comment, ambiguous prefix, bad value...)
+   7  expired: the approval window or the executor's lease ran out
+   8  storage: the database failed, is missing, or is not an actioncenter database
+   9  audit broken: `audit verify` found an event that does not match
+  10  partial: some items of a command over several actions failed
+  11  declined: you answered no to a confirmation; nothing changed
+  64  usage: unknown command or option, missing argument";
+
+const MAIN_HELP: &str = "\
+Examples:
+  actionctl demo                               # create ./actioncenter.db with sample actions
+  actionctl pending                            # the Pending tab
+  actionctl pending --investigation inv-2041
+  actionctl show 0190a6b2                      # ids are accepted by unique prefix
+  actionctl approve 0190a6b2 0190a6c9 -m 'confirmed malicious'
+  actionctl approve --investigation inv-2041   # every pending action of an investigation
+  actionctl reject 0190a6b2 -m 'vendor driver, not malware'
+  actionctl undo 0190a6b2 --all-instances -m 'false positive'
+  actionctl history --status failed,undo_failed --since 7d
+  actionctl audit verify
+  actionctl --json pending | jq '.items[].id'
+
+Who you are: --as ID (or ACTIONCENTER_ACTOR), by default your login name.
+Without a policy file, the library's default policy applies and whoever you
+are acts with the `analyst` role (view, propose, approve, cancel, undo on
+every category). With --policy FILE (or ACTIONCENTER_POLICY), your roles
+are those the file's `principals` give your id; an id it does not name has
+no roles.
+";
+
+/// The analyst's command line for actioncenter: review, approve, reject and
+/// undo remediation actions, and check the audit trail.
+#[derive(Debug, Parser)]
+#[command(
+    name = "actionctl",
+    version,
+    after_help = format!("{MAIN_HELP}\n{EXIT_CODES}"),
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The SQLite database file
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        env = "ACTIONCENTER_DB",
+        default_value = "actioncenter.db",
+        value_name = "PATH"
+    )]
+    pub db: PathBuf,
+
+    // The PostgreSQL store will add `--postgres URL` here, conflicting
+    // with --db; `session::Backend` is where it plugs in.
+    /// Who you are, for permissions and the audit trail [default: your login name]
+    #[arg(
+        long = "as",
+        global = true,
+        help_heading = "Global options",
+        env = "ACTIONCENTER_ACTOR",
+        value_name = "ID"
+    )]
+    pub actor: Option<String>,
+
+    /// Policy file (JSON) giving roles to principals [default: the built-in policy]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        env = "ACTIONCENTER_POLICY",
+        value_name = "FILE"
+    )]
+    pub policy: Option<PathBuf>,
+
+    /// Print JSON in the library's schema instead of tables
+    #[arg(long, global = true, help_heading = "Global options")]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The Pending tab: actions waiting for a decision
+    #[command(after_help = "\
+Examples:
+  actionctl pending
+  actionctl pending --kind quarantine_file,isolate_device --since 2d
+  actionctl pending --investigation inv-2041 --json")]
+    Pending(PendingArgs),
+
+    /// The History tab: actions that reached an outcome
+    #[command(after_help = "\
+Examples:
+  actionctl history
+  actionctl history --status failed,undo_failed
+  actionctl history --status approved,running,undoing     # actions in flight
+  actionctl history --entity FIN-LT-042 --since 2025-06-01 --until 2025-06-08
+  actionctl history --limit 20 --cursor <next cursor of the previous page>")]
+    History(HistoryArgs),
+
+    /// Everything about one action: fields, decisions, attempts, audit events
+    #[command(after_help = "\
+Examples:
+  actionctl show 0190a6b2
+  actionctl show 0190a6b2-3c4d-7e5f-8a9b-0c1d2e3f4a5b --json")]
+    Show {
+        /// The action's id or a unique prefix of it (4+ hex digits)
+        id: String,
+    },
+
+    /// Approve pending actions (one result per action)
+    #[command(after_help = "\
+Examples:
+  actionctl approve 0190a6b2
+  actionctl approve 0190a6b2 0190a6c9 -m 'confirmed by the SOC'
+  actionctl approve --investigation inv-2041")]
+    Approve(DecideArgs),
+
+    /// Reject pending actions; a comment is required
+    #[command(after_help = "\
+Examples:
+  actionctl reject 0190a6b2 -m 'signed vendor driver'
+  actionctl reject --investigation inv-2041 -m 'benign: pen test'")]
+    Reject(DecideArgs),
+
+    /// Cancel pending or approved actions; a comment is required
+    #[command(after_help = "\
+Examples:
+  actionctl cancel 0190a6b2 -m 'duplicate of 0190a6c9'")]
+    Cancel(DecideArgs),
+
+    /// Send failed actions back to the executors' queue
+    #[command(after_help = "\
+Examples:
+  actionctl retry 0190a6b2 -m 'device back online'")]
+    Retry(DecideArgs),
+
+    /// Undo a completed action; for a quarantined file, optionally on every device
+    #[command(after_help = "\
+Before acting, undo says how many more instances of the same file
+--all-instances would restore, and asks to confirm. Scripts pass --yes;
+without it, undo refuses when standard input is not a terminal.
+
+Examples:
+  actionctl undo 0190a6b2 -m 'false positive'
+  actionctl undo 0190a6b2 --all-instances -m 'false positive' --yes")]
+    Undo(UndoArgs),
+
+    /// How many actions are in each status
+    #[command(after_help = "\
+Examples:
+  actionctl counts
+  actionctl counts --investigation inv-2041 --json")]
+    Counts(CountsArgs),
+
+    /// The audit trail
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+
+    /// The change feed: audit events after a sequence number
+    #[command(after_help = "\
+In --json mode, events are printed as one JSON array, or with --follow as
+one JSON object per line.
+
+Examples:
+  actionctl events
+  actionctl events --since 120 --limit 1000
+  actionctl events --follow --json | while read -r event; do ...; done")]
+    Events(EventsArgs),
+
+    /// Move pending actions whose approval window closed to their outcome
+    Expire,
+
+    /// Return actions whose executor stopped renewing its lease to the queue
+    RecoverLeases,
+
+    /// Check or show policies
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+
+    /// Who you are and your roles under the policy in force
+    Whoami,
+
+    /// Create a sample database and print its Pending and History tabs
+    #[command(after_help = "\
+The demo plays a week of a security team's work through the engine's
+ordinary verbs (propose, approve, claim, complete, fail, undo...), with the
+built-in default policy and a clock set in the past, so the audit trail is
+real: several investigations, actions of every source, kind and status, and
+one malicious file quarantined on four devices.
+
+It refuses a database that already holds actions, so sample data never
+mixes with real data by accident (--append adds it anyway), and always a
+database holding actions that wait for executors, which the demo's own
+executors would take.
+
+Examples:
+  actionctl demo
+  actionctl --db /tmp/sample.db demo --fresh")]
+    Demo(DemoArgs),
+
+    /// Fill a database with many generated actions, for measurements
+    #[command(hide = true)]
+    Seed(SeedArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the hash chain; exit 9 naming the first event that does not match
+    Verify,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Validate a policy file, naming the bad field
+    Check {
+        /// The policy file (JSON)
+        file: PathBuf,
+    },
+    /// Print the policy in force
+    Show,
+}
+
+/// Which actions a view shows, by the library's filter.
+#[derive(Debug, Args, Default)]
+pub struct FilterArgs {
+    /// Only these kinds (comma separated), e.g. quarantine_file,custom:collect_package
+    #[arg(long, value_delimiter = ',', value_name = "KIND")]
+    pub kind: Vec<String>,
+    /// Only these categories: device, file, email, identity, network
+    #[arg(long, value_delimiter = ',', value_name = "CATEGORY")]
+    pub category: Vec<String>,
+    /// Only these sources: automated_investigation, antivirus, manual_response, playbook, custom
+    #[arg(long, value_delimiter = ',', value_name = "SOURCE")]
+    pub source: Vec<String>,
+    /// Only actions of this investigation
+    #[arg(long, value_name = "ID")]
+    pub investigation: Option<String>,
+    /// Only actions on this entity: a device id, file hash, user id, URL... (or on this device)
+    #[arg(long, value_name = "KEY")]
+    pub entity: Option<String>,
+    /// Only actions proposed by this principal
+    #[arg(long, value_name = "ID")]
+    pub created_by: Option<String>,
+    /// Created at or after: 2025-06-01, 2025-06-01T10:00:00Z, or 30m, 12h, 7d, 2w ago
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// Created before: same forms as --since
+    #[arg(long, value_name = "WHEN")]
+    pub until: Option<String>,
+}
+
+/// Which page of a view to show.
+#[derive(Debug, Args)]
+pub struct PageArgs {
+    /// Actions per page, 1 to 1000
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub limit: usize,
+    /// Start after this cursor (printed under the previous page)
+    #[arg(long, value_name = "CURSOR")]
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PendingArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    #[command(flatten)]
+    pub page: PageArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Only these statuses (comma separated), or `all` [default: completed, failed,
+    /// rejected, expired, cancelled, undone, undo_failed]
+    #[arg(long, value_delimiter = ',', value_name = "STATUS")]
+    pub status: Vec<String>,
+    /// Only actions this principal approved or rejected
+    #[arg(long, value_name = "ID")]
+    pub decided_by: Option<String>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    #[command(flatten)]
+    pub page: PageArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CountsArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+/// The actions a decision applies to: ids, or every action of an investigation.
+#[derive(Debug, Args)]
+pub struct DecideArgs {
+    /// Action ids or unique prefixes
+    #[arg(value_name = "ID", required_unless_present = "investigation")]
+    pub ids: Vec<String>,
+    /// Every action of this investigation the command applies to
+    #[arg(long, value_name = "ID", conflicts_with = "ids")]
+    pub investigation: Option<String>,
+    /// Why, for the audit trail
+    #[arg(short = 'm', long, value_name = "TEXT")]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UndoArgs {
+    /// The action's id or a unique prefix
+    pub id: String,
+    /// For a quarantined file: also restore it on every other device it was quarantined on
+    #[arg(long)]
+    pub all_instances: bool,
+    /// Why, for the audit trail (required)
+    #[arg(short = 'm', long, value_name = "TEXT")]
+    pub comment: Option<String>,
+    /// Do not ask for confirmation
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Only events after this sequence number
+    #[arg(long, default_value_t = 0, value_name = "SEQ")]
+    pub since: u64,
+    /// At most this many events, 1 to 1000 (per poll with --follow)
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub limit: usize,
+    /// Keep polling for new events until interrupted
+    #[arg(long)]
+    pub follow: bool,
+    /// With --follow: milliseconds between polls, 100 to 60000
+    #[arg(
+        long,
+        default_value_t = 1000,
+        value_name = "MS",
+        value_parser = clap::value_parser!(u64).range(100..=60_000)
+    )]
+    pub interval_ms: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Delete the database first (it must be an actioncenter database)
+    #[arg(long, conflicts_with = "append")]
+    pub fresh: bool,
+    /// Add the sample to a database that already holds actions
+    #[arg(long)]
+    pub append: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// How many actions to create
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    pub count: u64,
+    /// Spread their creation over this many days, ending now
+    #[arg(long, default_value_t = 90, value_name = "DAYS",
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub days: u32,
+}

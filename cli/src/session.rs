@@ -1,0 +1,214 @@
+//! What every command starts from: the policy in force, who is acting, and
+//! the engine over the database.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use actioncenter::{
+    ActionCenter, Clock, Error, Policy, Principal, SqliteOptions, SqliteStore, Store, Synchronous,
+    SystemClock,
+};
+
+use crate::args::Global;
+use crate::exit::CliError;
+
+/// The role every actor has when no policy file is given.
+pub const DEFAULT_ROLE: &str = "analyst";
+/// The actor when neither --as, ACTIONCENTER_ACTOR nor a login name says.
+pub const FALLBACK_ACTOR: &str = "analyst";
+
+/// Where the actions live.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// One SQLite file, the embedded default.
+    Sqlite(PathBuf),
+    // Postgres(String): a connection URL, from `--postgres URL`, once the
+    // PostgreSQL store exists. `open_store` is the one place to add it.
+}
+
+impl Backend {
+    pub fn from_args(global: &Global) -> Backend {
+        Backend::Sqlite(global.db.clone())
+    }
+
+    /// How the backend is named in messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Backend::Sqlite(path) => path.display().to_string(),
+        }
+    }
+}
+
+/// Whether a command may create the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Open {
+    /// The database must exist: a mistyped path is an error, not a new file.
+    Existing,
+    /// Create the database if it is missing (`demo`, `seed`).
+    CreateIfMissing,
+}
+
+/// Opens the store behind `backend`. `bulk_writes` trades the durability
+/// of the last commits before a power cut for speed (the file is never
+/// corrupted); the demo and the seeder use it.
+pub fn open_store(
+    backend: &Backend,
+    open: Open,
+    bulk_writes: bool,
+) -> Result<Arc<dyn Store>, CliError> {
+    match backend {
+        Backend::Sqlite(path) => {
+            if open == Open::Existing && !path.exists() {
+                return Err(Error::storage_msg(format!(
+                    "no database at {}: create a sample with `actionctl demo`, or name one with --db or ACTIONCENTER_DB",
+                    path.display()
+                ))
+                .into());
+            }
+            let options = SqliteOptions {
+                synchronous: if bulk_writes {
+                    Synchronous::Normal
+                } else {
+                    Synchronous::Full
+                },
+                // One command, one connection at a time.
+                pool_size: 1,
+                ..SqliteOptions::default()
+            };
+            Ok(Arc::new(SqliteStore::open_with(path, &options)?))
+        }
+    }
+}
+
+/// Where the policy in force came from.
+#[derive(Debug, Clone)]
+pub enum PolicySource {
+    /// The library's `DEFAULT_POLICY_JSON`; every actor is an analyst.
+    BuiltIn,
+    /// A policy file; actors have the roles its `principals` give them.
+    File(PathBuf),
+}
+
+impl PolicySource {
+    pub fn describe(&self) -> String {
+        match self {
+            PolicySource::BuiltIn => "the built-in default policy".to_owned(),
+            PolicySource::File(path) => path.display().to_string(),
+        }
+    }
+}
+
+/// The policy and the acting principal, before any database is opened.
+#[derive(Debug)]
+pub struct Identity {
+    pub policy: Policy,
+    pub source: PolicySource,
+    pub actor: Principal,
+    /// False when a policy file does not name the actor (who then has no roles).
+    pub named: bool,
+}
+
+impl Identity {
+    pub fn from_args(global: &Global) -> Result<Identity, CliError> {
+        let id = global
+            .actor
+            .clone()
+            .or_else(login_name)
+            .unwrap_or_else(|| FALLBACK_ACTOR.to_owned());
+        match &global.policy {
+            None => Ok(Identity {
+                policy: Policy::default(),
+                source: PolicySource::BuiltIn,
+                actor: Principal::new(id, [DEFAULT_ROLE]),
+                named: true,
+            }),
+            Some(path) => {
+                let policy = load_policy(path)?;
+                let (actor, named) = match policy.principal(&id) {
+                    Some(p) => (p, true),
+                    None => (Principal::new(id, Vec::<String>::new()), false),
+                };
+                Ok(Identity {
+                    policy,
+                    source: PolicySource::File(path.clone()),
+                    actor,
+                    named,
+                })
+            }
+        }
+    }
+
+    /// A hint to add to a permission error, when the policy file does not
+    /// name the actor at all.
+    pub fn unnamed_hint(&self) -> Option<String> {
+        match (&self.source, self.named) {
+            (PolicySource::File(path), false) => Some(format!(
+                "{} is not among the principals of {}",
+                self.actor.id,
+                path.display()
+            )),
+            _named_or_builtin => None,
+        }
+    }
+}
+
+fn login_name() -> Option<String> {
+    ["USER", "LOGNAME", "USERNAME"]
+        .into_iter()
+        .filter_map(|k| std::env::var(k).ok())
+        .find(|v| !v.trim().is_empty())
+}
+
+/// Reads and validates a policy file; errors name the file.
+pub fn load_policy(path: &Path) -> Result<Policy, CliError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        CliError::InFile(
+            shown.clone(),
+            Error::validation("policy", format!("cannot read the file: {e}")),
+        )
+    })?;
+    Policy::from_json(&text).map_err(|e| CliError::InFile(shown, e))
+}
+
+/// An engine over the database, with the acting principal.
+#[derive(Debug)]
+pub struct Session {
+    pub center: ActionCenter,
+    pub identity: Identity,
+    pub backend: Backend,
+}
+
+impl Session {
+    /// Opens the database named by the global options with the policy in force.
+    pub fn open(global: &Global, open: Open) -> Result<Session, CliError> {
+        let identity = Identity::from_args(global)?;
+        let backend = Backend::from_args(global);
+        let store = open_store(&backend, open, false)?;
+        Ok(Session::over(
+            store,
+            identity,
+            backend,
+            Arc::new(SystemClock),
+        ))
+    }
+
+    /// A session over an opened store.
+    pub fn over(
+        store: Arc<dyn Store>,
+        identity: Identity,
+        backend: Backend,
+        clock: Arc<dyn Clock>,
+    ) -> Session {
+        let center = ActionCenter::with_clock(store, identity.policy.clone(), clock);
+        Session {
+            center,
+            identity,
+            backend,
+        }
+    }
+
+    pub fn actor(&self) -> &Principal {
+        &self.identity.actor
+    }
+}

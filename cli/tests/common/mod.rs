@@ -1,0 +1,194 @@
+//! Runs the built `actionctl` against temporary databases.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// What one run printed and how it ended.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// The run's only line on standard error.
+    pub fn error_line(&self) -> &str {
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "expected one error line, got {:?}",
+            self.stderr
+        );
+        lines[0]
+    }
+
+    /// Asserts a failure with this exit code and exactly this error line.
+    #[track_caller]
+    pub fn fails(&self, code: i32, line: &str) {
+        assert_eq!(self.code, code, "{self:#?}");
+        assert_eq!(self.error_line(), line, "{self:#?}");
+    }
+
+    #[track_caller]
+    pub fn ok(&self) -> &str {
+        assert_eq!(self.code, 0, "{self:#?}");
+        assert_eq!(self.stderr, "", "{self:#?}");
+        &self.stdout
+    }
+
+    #[track_caller]
+    pub fn json(&self) -> Value {
+        let text = self.ok();
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+    }
+}
+
+/// A command with a clean environment: no ACTIONCENTER_* variables, the
+/// login name `carol`.
+pub fn command(db: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_actionctl"));
+    c.arg("--db")
+        .arg(db)
+        .env_remove("ACTIONCENTER_DB")
+        .env_remove("ACTIONCENTER_ACTOR")
+        .env_remove("ACTIONCENTER_POLICY")
+        .env_remove("LOGNAME")
+        .env_remove("USERNAME")
+        .env("USER", "carol")
+        .stdin(Stdio::null());
+    c
+}
+
+/// Runs `actionctl --db DB ARGS...`.
+pub fn actionctl(db: &Path, args: &[&str]) -> Run {
+    let output = command(db)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run actionctl: {e}"));
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// A temporary directory with a database in it.
+pub struct Db {
+    pub dir: TempDir,
+    pub path: PathBuf,
+}
+
+impl Db {
+    /// A path where no database exists yet.
+    pub fn none() -> Db {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let path = dir.path().join("actioncenter.db");
+        Db { dir, path }
+    }
+
+    /// A database filled by `actionctl demo`.
+    pub fn demo() -> Db {
+        let db = Db::none();
+        let run = db.run(&["demo"]);
+        assert_eq!(run.code, 0, "{run:#?}");
+        db
+    }
+
+    /// A file in the same directory.
+    pub fn file(&self, name: &str, content: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, content).unwrap_or_else(|e| panic!("write {name}: {e}"));
+        path
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        actionctl(&self.path, args)
+    }
+
+    /// Runs with `--json` and parses standard output.
+    #[track_caller]
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        self.run(&all).json()
+    }
+
+    /// Every action, newest first.
+    pub fn actions(&self) -> Vec<Value> {
+        let page = self.json(&["history", "--status", "all", "--limit", "1000"]);
+        page["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The action matching `pred`; panics unless exactly one does.
+    #[track_caller]
+    pub fn one(&self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let found: Vec<Value> = self.actions().into_iter().filter(|a| pred(a)).collect();
+        assert_eq!(found.len(), 1, "{what}: {found:#?}");
+        found.into_iter().next().unwrap_or_default()
+    }
+
+    /// The id of the only action of `kind` in `status`.
+    #[track_caller]
+    pub fn id(&self, kind: &str, status: &str) -> String {
+        let a = self.one(&format!("{kind} {status}"), |a| {
+            a["kind"] == kind && a["status"] == status
+        });
+        a["id"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// The action with this id.
+    #[track_caller]
+    pub fn action(&self, id: &str) -> Value {
+        self.json(&["show", id])["action"].clone()
+    }
+
+    /// Everything the database holds, as the command line reads it: every
+    /// action and the whole audit trail.
+    pub fn snapshot(&self) -> String {
+        let actions = self.json(&["history", "--status", "all", "--limit", "1000"]);
+        let events = self.json(&["events", "--limit", "1000"]);
+        format!("{actions}\n{events}")
+    }
+
+    /// The bytes of the database file.
+    pub fn bytes(&self) -> Vec<u8> {
+        std::fs::read(&self.path).unwrap_or_default()
+    }
+}
+
+/// The invoice.exe quarantine on FIN-LT-042 (the demo's fan-out example).
+pub fn invoice_on(db: &Db, device: &str) -> String {
+    let a = db.one("invoice.exe", |a| {
+        a["kind"] == "quarantine_file"
+            && a["entity"]["device_id"] == device
+            && a["entity"]["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("invoice.exe"))
+    });
+    a["id"].as_str().unwrap_or_default().to_owned()
+}
+
+/// The longest prefix (4+ characters) that at least two of `ids` share.
+pub fn shared_prefix(ids: &[String]) -> String {
+    let mut sorted = ids.to_vec();
+    sorted.sort();
+    let mut best = String::new();
+    for pair in sorted.windows(2) {
+        let n = pair[0]
+            .chars()
+            .zip(pair[1].chars())
+            .take_while(|(a, b)| a == b)
+            .count();
+        if n >= 4 && n > best.len() {
+            best = pair[0][..n].to_owned();
+        }
+    }
+    best.trim_end_matches('-').to_owned()
+}
