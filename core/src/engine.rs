@@ -872,6 +872,7 @@ impl ActionCenter {
         let ids: Vec<ActionId> = match selection {
             Selection::Ids(ids) => ids.clone(),
             Selection::Filter(filter) => {
+                filter.validate()?;
                 let leaving: Vec<Status> = machine::TABLE
                     .iter()
                     .filter(|r| r.event == op.event())

@@ -107,6 +107,18 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind, in code order.
+    pub const ALL: [ErrorKind; 8] = [
+        ErrorKind::NotFound,
+        ErrorKind::InvalidTransition,
+        ErrorKind::PermissionDenied,
+        ErrorKind::SelfApproval,
+        ErrorKind::Conflict,
+        ErrorKind::Validation,
+        ErrorKind::Expired,
+        ErrorKind::Storage,
+    ];
+
     /// The stable number of this kind.
     pub fn code(self) -> i32 {
         self as i32
@@ -215,11 +227,19 @@ impl Error {
 pub fn parse_json<T: serde::de::DeserializeOwned>(root: &str, text: &str) -> Result<T> {
     let de = &mut serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(de).map_err(|e| {
+        // A syntax error has no field to name: serde_path_to_error marks
+        // the segments it could not tell with `?`.
         let path = e.path().to_string();
-        let field = if path == "." {
+        let known = path
+            .split('.')
+            .filter(|seg| !seg.is_empty())
+            .take_while(|seg| *seg != "?")
+            .collect::<Vec<_>>()
+            .join(".");
+        let field = if known.is_empty() {
             root.to_owned()
         } else {
-            format!("{root}.{path}")
+            format!("{root}.{known}")
         };
         Error::validation(field, e.into_inner().to_string())
     })
@@ -228,5 +248,44 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(root: &str, text: &str) -> Res
 impl From<serde_json::Error> for Error {
     fn from(e: serde_json::Error) -> Self {
         Error::validation("json", e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_stable_and_in_order() {
+        let codes: Vec<i32> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
+        assert_eq!(codes, (1..=8).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_syntax_error_names_the_root() {
+        let err = parse_json::<serde_json::Value>("policy", "{roles: ").expect_err("syntax");
+        assert!(
+            matches!(&err, Error::Validation { field, .. } if field == "policy"),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_type_error_names_the_path() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Outer {
+            inner: Inner,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Inner {
+            n: u32,
+        }
+        let err = parse_json::<Outer>("x", r#"{"inner": {"n": -1}}"#).expect_err("type");
+        assert!(
+            matches!(&err, Error::Validation { field, .. } if field == "x.inner.n"),
+            "{err:?}"
+        );
     }
 }

@@ -10,6 +10,10 @@
 //! - The file is marked with an `application_id`; the schema version is
 //!   its `user_version`, migrated forward on open. A file that is not an
 //!   actioncenter database, or has a newer schema, is refused untouched.
+//! - The engine carries its own SQLite (the `bundled` build). Other
+//!   processes' SQLite libraries see its locks, but a second SQLite
+//!   library linked into the same process (Python's `sqlite3` module, say)
+//!   does not: within one process, reach the file only through the engine.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -1,0 +1,141 @@
+"""Checks and conversions between Python values and core's JSON.
+
+These check only what Python itself must know to convert a value (its
+type; that a ``datetime`` has a time zone); every rule about the values
+(lengths, required comments, known kinds...) is core's.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import datetime, timedelta, timezone
+from enum import Enum
+from typing import Any, Iterable, List, NoReturn, Optional, Union
+
+from ._errors import ValidationError
+
+# chrono writes RFC 3339 with "Z" and 0, 3, 6 or 9 fraction digits;
+# datetime.fromisoformat takes "Z" and 9 digits only from Python 3.11 on.
+_TIME = re.compile(r"^(.*?T\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$")
+
+
+def type_error(name: str, expected: str, value: object) -> NoReturn:
+    raise TypeError(f"{name} must be {expected}, not {type(value).__name__}")
+
+
+def parse_time(text: str) -> datetime:
+    """A core timestamp as an aware ``datetime`` in UTC."""
+    if len(text) == 27 and text[-1] == "Z":
+        # The usual shape, microseconds in UTC: "2026-03-01T09:00:00.123456Z".
+        return datetime.fromisoformat(text[:-1]).replace(tzinfo=timezone.utc)
+    m = _TIME.match(text)
+    if m is None:
+        return datetime.fromisoformat(text)
+    base, fraction, zone = m.groups()
+    micros = (fraction or "").ljust(6, "0")[:6]
+    offset = "+00:00" if zone == "Z" else zone
+    return datetime.fromisoformat(f"{base}.{micros}{offset}").astimezone(timezone.utc)
+
+
+def format_time(value: object, name: str) -> str:
+    """An aware ``datetime`` as RFC 3339; a naive one is refused, since
+    the engine cannot know which time it means."""
+    if not isinstance(value, datetime):
+        type_error(name, "a datetime", value)
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError(
+            f"invalid {name}: {value.isoformat()} has no time zone "
+            "(use an aware datetime, e.g. datetime.now(timezone.utc))",
+            field=name,
+        )
+    return value.astimezone(timezone.utc).isoformat()
+
+
+def action_id(value: object, name: str = "id") -> str:
+    """An action id as text: a ``uuid.UUID``, or a ``str`` core parses."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, str):
+        return value
+    type_error(name, "a uuid.UUID or str", value)
+
+
+def text(value: object, name: str) -> str:
+    if not isinstance(value, str):
+        type_error(name, "a str", value)
+    return value
+
+
+def optional_text(value: object, name: str) -> Optional[str]:
+    return None if value is None else text(value, name)
+
+
+def integer(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        type_error(name, "an int", value)
+    return value
+
+
+def seconds(value: object, name: str) -> int:
+    """A lease or TTL: a ``timedelta`` of whole seconds, or an ``int`` of
+    seconds."""
+    if isinstance(value, timedelta):
+        if value % timedelta(seconds=1):
+            raise ValidationError(
+                f"invalid {name}: {value} is not a whole number of seconds", field=name
+            )
+        return int(value.total_seconds())
+    if isinstance(value, bool) or not isinstance(value, int):
+        type_error(name, "a timedelta or int (seconds)", value)
+    return value
+
+
+def names(value: object, name: str) -> List[str]:
+    """A filter field: one name (a ``str`` or ``str`` enum) or an iterable
+    of names."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [str(value)]
+    if not isinstance(value, Iterable):
+        type_error(name, "a str or an iterable of str", value)
+    out = []
+    for item in value:
+        if not isinstance(item, str):
+            type_error(f"each {name}", "a str", item)
+        out.append(str(item))
+    return out
+
+
+def _default(value: object) -> Union[str, List[Any]]:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return format_time(value, "datetime value")
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def dumps(value: object, name: str) -> str:
+    """``value`` as JSON for core. ``uuid.UUID`` and aware ``datetime``
+    values inside it become strings."""
+    try:
+        return json.dumps(value, default=_default, allow_nan=False, separators=(",", ":"))
+    except ValidationError:
+        raise
+    except TypeError as e:
+        raise TypeError(f"{name} must be JSON-serializable: {e}") from None
+    except ValueError as e:
+        raise ValidationError(f"invalid {name}: {e}", field=name) from None
+
+
+def enum_or_str(enum: type[Enum], value: str) -> Any:
+    """The member of ``enum`` with this value, or the string itself (for
+    custom kinds)."""
+    try:
+        return enum(value)
+    except ValueError:
+        return value

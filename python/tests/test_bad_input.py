@@ -1,0 +1,413 @@
+"""Bad input: a typed exception with a clear message, and nothing changed.
+
+Wrong Python types raise ``TypeError`` before anything reaches the
+engine; wrong values raise :class:`ValidationError` naming the field,
+from core's own checks."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+from actioncenter import (
+    ActionCenter,
+    AutomatedInvestigation,
+    Device,
+    Event,
+    File,
+    Kind,
+    ManualClock,
+    NotFound,
+    Playbook,
+    Policy,
+    Principal,
+    Status,
+    ValidationError,
+)
+from conftest import AGENT, AIR, ALICE, SHA, VIC, Propose, event_count
+
+
+def unchanged(
+    center: ActionCenter, call: Callable[[], Any], exc: type[BaseException]
+) -> BaseException:
+    """Runs `call`, expecting `exc`, and checks the trail did not move."""
+    before = event_count(center)
+    counts = center.counts(VIC)
+    with pytest.raises(exc) as e:
+        call()
+    assert event_count(center) == before
+    assert center.counts(VIC) == counts
+    return e.value
+
+
+# ----- wrong Python types ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda c, a: c.approve("alice", a.id), "by must be a Principal, not str"),
+        (lambda c, a: c.approve(ALICE, 42), "id must be a uuid.UUID or str, not int"),
+        (lambda c, a: c.approve(ALICE, a.id, comment=3), "comment must be a str, not int"),
+        (
+            lambda c, a: c.approve(ALICE, a.id, expected_version="1"),
+            "expected_version must be an int, not str",
+        ),
+        (
+            lambda c, a: c.approve(ALICE, a.id, expected_version=True),
+            "expected_version must be an int, not bool",
+        ),
+        (lambda c, a: c.reject(ALICE, a.id, comment=None), "comment must be a str, not NoneType"),
+        (
+            lambda c, a: c.claim(AGENT, lease=1.5),
+            "lease must be a timedelta or int (seconds), not float",
+        ),
+        (
+            lambda c, a: c.claim(AGENT, kinds=[Kind.QUARANTINE_FILE, 7]),
+            "each kinds must be a str, not int",
+        ),
+        (lambda c, a: c.list(VIC, status=3), "status must be a str or an iterable of str, not int"),
+        (
+            lambda c, a: c.list(VIC, created_after="2026-01-01"),
+            "created_after must be a datetime, not str",
+        ),
+        (
+            lambda c, a: c.undo(ALICE, a.id, comment="x", all_instances="yes"),
+            "all_instances must be a bool, not str",
+        ),
+        (
+            lambda c, a: c.bulk(ALICE, Event.APPROVE, a.id),
+            "ids must be an iterable of ids, not UUID",
+        ),
+        (
+            lambda c, a: c.bulk(ALICE, Event.APPROVE, [a.id], status="pending"),
+            "bulk() takes ids or filter keywords, not both",
+        ),
+        (
+            lambda c, a: c.complete(AGENT, a.id, {"when": object()}),
+            "result must be JSON-serializable: object is not JSON serializable",
+        ),
+        (lambda c, a: c.events_since(VIC, "0"), "seq must be an int, not str"),
+        (lambda c, a: c.set_policy({"roles": {}}), "policy must be a Policy, not dict"),
+    ],
+)
+def test_wrong_types_raise_type_error(
+    center: ActionCenter, quarantine: Propose, call: Callable[..., Any], message: str
+) -> None:
+    action = quarantine()
+    err = unchanged(center, lambda: call(center, action), TypeError)
+    assert str(err) == message
+
+
+def test_wrong_types_in_a_proposal(center: ActionCenter) -> None:
+    file = File(sha256=SHA, path="C:\\x", device_id="d")
+    inv = AutomatedInvestigation("inv-1")
+    propose: Callable[..., Any] = center.propose  # deliberately called with wrong types
+    err = unchanged(center, lambda: propose(AIR, Kind.QUARANTINE_FILE, "d", inv), TypeError)
+    assert str(err).startswith("entity must be one of Device, File,")
+    err = unchanged(
+        center, lambda: propose(AIR, Kind.QUARANTINE_FILE, file, Device("d")), TypeError
+    )
+    assert str(err).startswith("source must be one of AutomatedInvestigation,")
+    err = unchanged(
+        center, lambda: propose(AIR, Kind.QUARANTINE_FILE, file, inv, parameters=[1]), TypeError
+    )
+    assert str(err) == "parameters must be a mapping, not list"
+    err = unchanged(center, lambda: propose(AIR, None, file, inv), TypeError)
+    assert str(err) == "kind must be a str, not NoneType"
+
+
+def test_principal_checks_its_own_types() -> None:
+    with pytest.raises(
+        TypeError, match="Principal roles must be an iterable of role names, not str"
+    ):
+        Principal("alice", "analyst")
+    with pytest.raises(TypeError, match="Principal id must be a str, not int"):
+        Principal(7, ["analyst"])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="each role must be a str, not int"):
+        Principal("alice", ["analyst", 1])  # type: ignore[list-item]
+
+
+# ----- naive datetimes -------------------------------------------------------
+
+
+def test_naive_datetime_in_a_filter_is_refused(center: ActionCenter) -> None:
+    err = unchanged(
+        center, lambda: center.list(VIC, created_after=datetime(2026, 1, 1)), ValidationError
+    )
+    assert isinstance(err, ValidationError)
+    assert err.field == "created_after"
+    assert "has no time zone" in str(err)
+
+
+def test_naive_datetime_in_parameters_is_refused(center: ActionCenter) -> None:
+    err = unchanged(
+        center,
+        lambda: center.propose(
+            AIR,
+            Kind.ISOLATE_DEVICE,
+            Device("d"),
+            Playbook("p"),
+            parameters={"at": datetime(2026, 1, 1)},
+        ),
+        ValidationError,
+    )
+    assert "has no time zone" in str(err)
+
+
+def test_aware_datetime_and_uuid_in_parameters_become_strings(center: ActionCenter) -> None:
+    at = datetime(2026, 1, 1, 12, tzinfo=timezone(timedelta(hours=2)))
+    action = center.propose(
+        AIR, Kind.ISOLATE_DEVICE, Device("d"), Playbook("p"), parameters={"at": at}
+    )
+    assert action.parameters["at"] == "2026-01-01T10:00:00+00:00"
+
+
+def test_naive_clock_start_is_refused() -> None:
+    with pytest.raises(ValidationError) as e:
+        ManualClock(datetime(2026, 1, 1))
+    assert e.value.field == "start"
+
+
+# ----- wrong values: core's checks -------------------------------------------
+
+
+def test_unknown_kind_names_the_field(center: ActionCenter) -> None:
+    err = unchanged(
+        center,
+        lambda: center.propose(AIR, "reboot_device", Device("d"), Playbook("p")),
+        ValidationError,
+    )
+    assert isinstance(err, ValidationError)
+    assert err.field == "proposal.kind"
+    assert 'unknown kind "reboot_device"' in str(err)
+
+
+def test_entity_that_does_not_fit_the_kind(center: ActionCenter) -> None:
+    err = unchanged(
+        center,
+        lambda: center.propose(AIR, Kind.QUARANTINE_FILE, Device("d"), Playbook("p")),
+        ValidationError,
+    )
+    assert isinstance(err, ValidationError)
+    assert err.field == "entity"
+    assert str(err) == "invalid entity: quarantine_file acts on a file, not on a device"
+
+
+def test_empty_entity_field(center: ActionCenter) -> None:
+    err = unchanged(
+        center,
+        lambda: center.propose(AIR, Kind.ISOLATE_DEVICE, Device(""), Playbook("p")),
+        ValidationError,
+    )
+    assert isinstance(err, ValidationError) and err.field == "entity.device_id"
+
+
+def test_malformed_entity_dict(center: ActionCenter) -> None:
+    err = unchanged(
+        center,
+        lambda: center.propose(AIR, Kind.ISOLATE_DEVICE, {"type": "toaster"}, Playbook("p")),
+        ValidationError,
+    )
+    assert isinstance(err, ValidationError) and (err.field or "").startswith("proposal.entity")
+
+
+def test_unknown_status_in_a_filter(center: ActionCenter) -> None:
+    err = unchanged(center, lambda: center.list(VIC, status="waiting"), ValidationError)
+    assert isinstance(err, ValidationError) and (err.field or "").startswith("filter.statuses")
+
+
+def test_malformed_id_is_a_validation_error(center: ActionCenter) -> None:
+    err = unchanged(center, lambda: center.approve(ALICE, "not-a-uuid"), ValidationError)
+    assert isinstance(err, ValidationError)
+    assert err.field == "id"
+    assert str(err) == 'invalid id: "not-a-uuid" is not a UUID'
+
+
+def test_unknown_id_changes_nothing(center: ActionCenter, quarantine: Propose) -> None:
+    quarantine()
+    missing = "01890a5d-ac96-774b-bcce-b302099a8057"
+    for call in (
+        lambda: center.approve(ALICE, missing),
+        lambda: center.reject(ALICE, missing, comment="x"),
+        lambda: center.cancel(ALICE, missing, comment="x"),
+        lambda: center.undo(ALICE, missing, comment="x"),
+        lambda: center.history_of(VIC, missing),
+    ):
+        err = unchanged(center, call, NotFound)
+        assert str(err) == f"action {missing} not found"
+
+
+def test_unknown_id_in_a_bulk_is_one_failed_item(center: ActionCenter, quarantine: Propose) -> None:
+    action = quarantine()
+    missing = "01890a5d-ac96-774b-bcce-b302099a8057"
+    ok, bad = center.bulk(ALICE, Event.APPROVE, [action.id, missing])
+    assert ok.ok and not bad.ok
+    assert isinstance(bad.error, NotFound) and str(bad.id) == missing
+
+
+def test_bulk_with_an_operation_that_is_not_one(center: ActionCenter) -> None:
+    err = unchanged(center, lambda: center.bulk(ALICE, Event.CLAIM, []), ValidationError)
+    assert isinstance(err, ValidationError) and (err.field or "").startswith("op")
+
+
+def test_bulk_reject_without_comment(center: ActionCenter, quarantine: Propose) -> None:
+    action = quarantine()
+    (item,) = center.bulk(ALICE, Event.REJECT, [action.id], comment="")
+    assert isinstance(item.error, ValidationError) and item.error.field == "comment"
+    assert center.get(VIC, action.id).status is Status.PENDING
+
+
+def test_bulk_reject_with_no_comment_at_all(center: ActionCenter, quarantine: Propose) -> None:
+    action = quarantine()
+    err = unchanged(center, lambda: center.bulk(ALICE, Event.REJECT, [action.id]), ValidationError)
+    assert isinstance(err, ValidationError) and err.field == "op"
+    assert str(err) == "invalid op: missing field `comment`"
+
+
+@pytest.mark.parametrize("lease", [0, -5, timedelta(hours=25), timedelta(seconds=0)])
+def test_lease_out_of_bounds(center: ActionCenter, quarantine: Propose, lease: Any) -> None:
+    center.approve(ALICE, quarantine().id)
+    err = unchanged(center, lambda: center.claim(AGENT, lease=lease), ValidationError)
+    assert isinstance(err, ValidationError) and err.field == "lease_seconds"
+
+
+def test_fractional_lease_is_refused(center: ActionCenter) -> None:
+    err = unchanged(
+        center, lambda: center.claim(AGENT, lease=timedelta(seconds=1.5)), ValidationError
+    )
+    assert isinstance(err, ValidationError) and err.field == "lease"
+
+
+@pytest.mark.parametrize("limit", [0, 1001])
+def test_page_size_out_of_bounds(center: ActionCenter, limit: int) -> None:
+    with pytest.raises(ValidationError) as e:
+        center.list(VIC, limit=limit)
+    assert e.value.field == "limit"
+    assert str(e.value) == f"invalid limit: must be between 1 and 1000, got {limit}"
+
+
+def test_bad_cursor(center: ActionCenter) -> None:
+    with pytest.raises(ValidationError) as e:
+        center.list(VIC, cursor="page-2")
+    assert e.value.field == "cursor"
+
+
+def test_negative_seq(center: ActionCenter) -> None:
+    with pytest.raises(ValidationError) as e:
+        center.events_since(VIC, -1)
+    assert e.value.field == "seq"
+
+
+def test_oversized_parameters(center: ActionCenter) -> None:
+    big = {"blob": "x" * 70_000}
+    err = unchanged(
+        center,
+        lambda: center.propose(
+            AIR, Kind.ISOLATE_DEVICE, Device("d"), Playbook("p"), parameters=big
+        ),
+        ValidationError,
+    )
+    assert isinstance(err, ValidationError) and err.field == "parameters"
+
+
+def test_nan_in_parameters(center: ActionCenter) -> None:
+    err = unchanged(
+        center,
+        lambda: center.propose(
+            AIR, Kind.ISOLATE_DEVICE, Device("d"), Playbook("p"), parameters={"score": float("nan")}
+        ),
+        ValidationError,
+    )
+    assert isinstance(err, ValidationError) and err.field == "proposal"
+
+
+def test_manual_response_for_someone_else(center: ActionCenter) -> None:
+    from actioncenter import ManualResponse
+
+    err = unchanged(
+        center,
+        lambda: center.propose(ALICE, Kind.ISOLATE_DEVICE, Device("d"), ManualResponse("bob")),
+        ValidationError,
+    )
+    assert isinstance(err, ValidationError) and err.field == "source.person"
+
+
+def test_undo_of_a_kind_without_inverse(center: ActionCenter) -> None:
+    action = center.propose(ALICE, Kind.RUN_ANTIVIRUS_SCAN, Device("d"), Playbook("p"))
+    center.approve(Principal("bob", ["analyst"]), action.id)
+    center.claim(AGENT)
+    center.complete(AGENT, action.id, None)
+    err = unchanged(center, lambda: center.undo(ALICE, action.id, comment="oops"), ValidationError)
+    assert str(err) == "invalid kind: run_antivirus_scan actions cannot be undone"
+
+
+def test_bad_synchronous_mode(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError) as e:
+        ActionCenter.open_sqlite(tmp_path / "ac.db", synchronous="sometimes")
+    assert e.value.field == "synchronous"
+
+
+# ----- bad policies ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "rules, field",
+    [
+        (
+            {"roles": {}, "kinds": {"isolate_device": {"quorum": 0}}},
+            "policy.kinds.isolate_device.quorum",
+        ),
+        (
+            {"roles": {}, "defaults": {"pending_ttl_seconds": -5}},
+            "policy.defaults.pending_ttl_seconds",
+        ),
+        ({"roles": {"a": {"view": ["printers"]}}}, "policy.roles.a.view"),
+        ({"roles": {"a": {}}, "principals": {"bob": ["ghost"]}}, "policy.principals.bob"),
+        ({"roles": {}, "kinds": {"reboot": {}}}, "policy.kinds.reboot"),
+        ({"roles": {}, "automation": {"default": "mostly"}}, "policy.automation.default"),
+        ({"rules": {}}, "policy.rules"),
+    ],
+)
+def test_malformed_policy_names_the_field(rules: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValidationError) as e:
+        Policy(rules)
+    assert e.value.field == field
+
+
+def test_policy_from_json_text_and_file(tmp_path: Path) -> None:
+    rules = {"roles": {"analyst": {"view": ["*"], "approve": ["file"]}}}
+    from_text = Policy.from_json(json.dumps(rules))
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps(rules))
+    assert Policy.from_file(path) == from_text == Policy.from_dict(rules)
+    assert Policy.from_file(str(path)).roles == ["analyst"]
+
+
+def test_policy_that_is_not_json() -> None:
+    with pytest.raises(ValidationError) as e:
+        Policy.from_json("{roles: ")
+    assert e.value.field is not None and e.value.field.startswith("policy")
+    assert "key must be a string" in str(e.value)
+
+
+def test_policy_file_that_is_missing(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        Policy.from_file(tmp_path / "nope.json")
+
+
+def test_policy_of_the_wrong_type() -> None:
+    with pytest.raises(TypeError, match="policy must be a dict"):
+        Policy("{}")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="policy must be a Policy"):
+        ActionCenter.in_memory({"roles": {}})  # type: ignore[arg-type]
+
+
+def test_bad_policy_leaves_the_old_one_in_force(center: ActionCenter) -> None:
+    before = center.policy
+    with pytest.raises(ValidationError):
+        center.set_policy(Policy({"roles": {}, "defaults": {"max_attempts": 0}}))
+    assert center.policy == before

@@ -1,0 +1,264 @@
+"""Every exception class: its bases, code and kind, and the fields a
+playbook acts on. Every refused call leaves the action and the audit
+trail as they were."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Callable, List
+
+import actioncenter
+import pytest
+from actioncenter import (
+    Action,
+    ActionCenter,
+    ActionCenterError,
+    Category,
+    Conflict,
+    Device,
+    Event,
+    ExpiredError,
+    InvalidTransition,
+    Kind,
+    ManualClock,
+    NotFound,
+    Operation,
+    PermissionDenied,
+    Playbook,
+    Principal,
+    SelfApproval,
+    Status,
+    StorageError,
+    ValidationError,
+    _native,
+)
+from conftest import AGENT, AGENT2, AIR, ALICE, VIC, Propose, event_count
+
+CLASSES = {
+    "not_found": NotFound,
+    "invalid_transition": InvalidTransition,
+    "permission_denied": PermissionDenied,
+    "self_approval": SelfApproval,
+    "conflict": Conflict,
+    "validation": ValidationError,
+    "expired": ExpiredError,
+    "storage": StorageError,
+}
+
+
+def test_every_core_error_kind_has_its_own_class() -> None:
+    kinds = json.loads(_native.vocabulary())["error_kinds"]
+    assert [k["kind"] for k in kinds] == list(CLASSES)
+    for k in kinds:
+        cls = getattr(actioncenter, k["class"])
+        assert cls is CLASSES[k["kind"]]
+        assert (cls.code, cls.kind) == (k["code"], k["kind"])
+        assert issubclass(cls, ActionCenterError)
+    assert len({c.code for c in CLASSES.values()}) == len(CLASSES)
+
+
+def test_builtin_bases_fit_ordinary_except_clauses() -> None:
+    assert issubclass(NotFound, KeyError)
+    assert issubclass(PermissionDenied, PermissionError)
+    assert issubclass(SelfApproval, PermissionDenied)
+    assert issubclass(ValidationError, ValueError)
+    for cls in (InvalidTransition, Conflict, ExpiredError, StorageError):
+        assert cls.__bases__ == (ActionCenterError,)
+
+
+def test_unknown_id_is_not_found(center: ActionCenter) -> None:
+    missing = uuid.UUID("01890a5d-ac96-774b-bcce-b302099a8057")
+    with pytest.raises(KeyError) as e:
+        center.get(VIC, missing)
+    err = e.value
+    assert type(err) is NotFound
+    assert (err.code, err.kind, err.action_id) == (1, "not_found", missing)
+    assert str(err) == f"action {missing} not found"
+
+
+def test_unknown_prefix_is_not_found(center: ActionCenter) -> None:
+    with pytest.raises(NotFound) as e:
+        center.resolve_id("abcd1234")
+    assert e.value.action_id is None
+    assert str(e.value) == "action abcd1234 not found"
+
+
+def test_approving_a_rejected_action_is_an_invalid_transition(
+    center: ActionCenter, quarantine: Propose
+) -> None:
+    action = center.reject(ALICE, quarantine().id, comment="benign")
+    with pytest.raises(InvalidTransition) as e:
+        center.approve(ALICE, action.id)
+    err = e.value
+    assert (err.code, err.status, err.event, err.action_id) == (
+        2,
+        Status.REJECTED,
+        Event.APPROVE,
+        action.id,
+    )
+    assert str(err) == f"cannot approve action {action.id}: it is rejected"
+    assert center.get(VIC, action.id) == action
+
+
+def test_viewer_may_not_approve(center: ActionCenter, quarantine: Propose) -> None:
+    action = quarantine()
+    before = event_count(center)
+    with pytest.raises(PermissionError) as e:
+        center.approve(VIC, action.id)
+    err = e.value
+    assert type(err) is PermissionDenied
+    assert (err.code, err.principal, err.operation, err.category) == (
+        3,
+        "vic",
+        Operation.APPROVE,
+        Category.FILE,
+    )
+    assert str(err) == "vic may not approve file actions"
+    assert center.get(VIC, action.id) == action
+    assert event_count(center) == before
+
+
+def test_executor_with_no_grant_on_any_category(center: ActionCenter) -> None:
+    with pytest.raises(PermissionDenied) as e:
+        center.claim(VIC)
+    assert (e.value.operation, e.value.category) == (Operation.EXECUTE, None)
+
+
+def test_proposer_may_not_approve_their_own_action(center: ActionCenter) -> None:
+    action = center.propose(ALICE, Kind.ISOLATE_DEVICE, Device("dev-1"), Playbook("triage"))
+    with pytest.raises(PermissionDenied) as e:
+        center.approve(ALICE, action.id)
+    err = e.value
+    assert type(err) is SelfApproval
+    assert (err.code, err.principal, err.action_id) == (4, "alice", action.id)
+    assert center.get(VIC, action.id) == action
+
+
+def test_stale_version_is_a_conflict(center: ActionCenter, quarantine: Propose) -> None:
+    action = quarantine()
+    center.approve(ALICE, action.id)
+    calls: List[Callable[[], Action]] = [
+        lambda: center.approve(ALICE, action.id, expected_version=action.version),
+        lambda: center.reject(ALICE, action.id, comment="late", expected_version=action.version),
+    ]
+    for decide in calls:
+        with pytest.raises(Conflict) as e:
+            decide()
+        assert (e.value.code, e.value.action_id, e.value.expected, e.value.actual) == (
+            5,
+            action.id,
+            1,
+            2,
+        )
+
+
+def test_missing_comment_is_a_validation_error_naming_the_field(
+    center: ActionCenter, quarantine: Propose
+) -> None:
+    action = quarantine()
+    before = event_count(center)
+    calls: List[Callable[[], Action]] = [
+        lambda: center.reject(ALICE, action.id, comment=""),
+        lambda: center.cancel(ALICE, action.id, comment="   "),
+    ]
+    for call in calls:
+        with pytest.raises(ValueError) as e:
+            call()
+        assert type(e.value) is ValidationError
+        assert (e.value.code, e.value.field) == (6, "comment")
+        assert str(e.value) == "invalid comment: a comment is required"
+    assert center.get(VIC, action.id) == action
+    assert event_count(center) == before
+
+
+def test_approval_window_that_closed_is_expired(
+    center: ActionCenter, clock: ManualClock, quarantine: Propose
+) -> None:
+    action = quarantine()
+    clock.advance(timedelta(days=7))
+    with pytest.raises(ExpiredError) as e:
+        center.approve(ALICE, action.id)
+    err = e.value
+    assert (err.code, err.what, err.at, err.action_id) == (
+        7,
+        "approval window",
+        action.expires_at,
+        action.id,
+    )
+
+
+def test_lease_that_ran_out_is_expired(
+    center: ActionCenter, clock: ManualClock, quarantine: Propose
+) -> None:
+    action = quarantine()
+    center.approve(ALICE, action.id)
+    (claimed,) = center.claim(AGENT, lease=timedelta(seconds=30))
+    clock.advance(timedelta(seconds=30))
+    with pytest.raises(ExpiredError) as e:
+        center.complete(AGENT, action.id, {"done": True})
+    assert (e.value.what, e.value.at) == ("lease", claimed.lease_until)
+    assert center.get(VIC, action.id).status is Status.RUNNING
+
+
+def test_only_the_lease_holder_completes(center: ActionCenter, quarantine: Propose) -> None:
+    action = quarantine()
+    center.approve(ALICE, action.id)
+    center.claim(AGENT)
+    with pytest.raises(PermissionDenied) as e:
+        center.complete(AGENT2, action.id, None)
+    assert e.value.principal == "agent-2"
+    assert (
+        str(e.value)
+        == f"agent-2 may not execute file actions (the lease on {action.id} is held by agent-1)"
+    )
+
+
+def test_a_file_that_is_not_a_database_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("shopping list\n" * 100)
+    with pytest.raises(StorageError) as e:
+        ActionCenter.open_sqlite(path)
+    assert (e.value.code, e.value.kind) == (8, "storage")
+    assert "is not an actioncenter database" in str(e.value)
+    assert path.read_text() == "shopping list\n" * 100
+
+
+def test_automation_level_none_refuses_the_proposal(center: ActionCenter) -> None:
+    center.set_policy(
+        actioncenter.Policy(
+            {"roles": {"automation": {"propose": ["*"]}}, "automation": {"default": "none"}}
+        )
+    )
+    with pytest.raises(PermissionDenied) as e:
+        center.propose(AIR, Kind.ISOLATE_DEVICE, Device("dev-1"), Playbook("p"))
+    assert (e.value.operation, e.value.category) == (Operation.PROPOSE, Category.DEVICE)
+    assert "automation level is none" in str(e.value)
+
+
+def test_exceptions_pickle_with_their_fields(center: ActionCenter, quarantine: Propose) -> None:
+    action = center.reject(ALICE, quarantine().id, comment="benign")
+    with pytest.raises(InvalidTransition) as e:
+        center.approve(ALICE, action.id)
+    copy = pickle.loads(pickle.dumps(e.value))
+    assert type(copy) is InvalidTransition
+    assert (str(copy), copy.status, copy.action_id) == (str(e.value), Status.REJECTED, action.id)
+
+
+def test_exception_repr_and_construction() -> None:
+    err = Conflict("changed", action_id=None, expected=1, actual=2)
+    assert repr(err) == "Conflict('changed')"
+    assert (err.code, err.expected, err.actual, err.field) == (5, 1, 2, None)
+    assert isinstance(NotFound("x"), LookupError)
+
+
+def test_principal_with_an_unknown_role_is_refused(
+    center: ActionCenter, quarantine: Propose
+) -> None:
+    with pytest.raises(ValidationError) as e:
+        center.approve(Principal("eve", ["wizard"]), quarantine().id)
+    assert e.value.field == "principal.roles"
+    assert str(e.value) == 'invalid principal.roles: unknown role "wizard" for eve'

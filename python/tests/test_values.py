@@ -1,0 +1,220 @@
+"""Pythonic values: str enums that match core, records, times, policies."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import List, Tuple
+
+import actioncenter
+import pytest
+from actioncenter import (
+    ActionCenter,
+    AutomationLevel,
+    Category,
+    Device,
+    EmailCluster,
+    Entity,
+    Event,
+    ExpiryOutcome,
+    File,
+    Kind,
+    ManualClock,
+    Operation,
+    Policy,
+    Principal,
+    RegistryKey,
+    SourceType,
+    Status,
+    Synchronous,
+    _native,
+)
+from actioncenter._convert import parse_time
+from conftest import ALICE, SHA, Propose
+
+VOCABULARY = json.loads(_native.vocabulary())
+
+
+@pytest.mark.parametrize(
+    "enum, key",
+    [
+        (Status, "statuses"),
+        (Event, "events"),
+        (Category, "categories"),
+        (SourceType, "source_types"),
+        (Operation, "operations"),
+    ],
+)
+def test_enums_match_core(enum: type, key: str) -> None:
+    assert [m.value for m in enum] == VOCABULARY[key]  # type: ignore[attr-defined]
+
+
+def test_kinds_match_core_with_their_category_and_inverse() -> None:
+    assert [k.value for k in Kind] == [k["name"] for k in VOCABULARY["kinds"]]
+    assert Kind.QUARANTINE_FILE.category is Category.FILE
+    assert Kind.QUARANTINE_FILE.inverse is Kind.RESTORE_FILE
+    assert Kind.ISOLATE_DEVICE.inverse is Kind.RELEASE_DEVICE
+    assert Kind.DISABLE_USER.category is Category.IDENTITY
+    assert Kind.HARD_DELETE_EMAIL.inverse is None
+    assert not Kind.HARD_DELETE_EMAIL.undoable and Kind.BLOCK_URL.undoable
+
+
+def test_final_statuses_come_from_core() -> None:
+    assert {s for s in Status if s.is_final} == {
+        Status.REJECTED,
+        Status.EXPIRED,
+        Status.CANCELLED,
+        Status.UNDONE,
+    }
+
+
+def test_enum_members_are_their_strings() -> None:
+    assert Status.PENDING == "pending"  # type: ignore[comparison-overlap]  # runtime str equality
+    assert str(Status.UNDO_FAILED) == "undo_failed"
+    assert f"{Kind.BLOCK_URL}" == "block_url"
+    assert f"{Category.FILE:>6}" == "  file"
+    assert json.dumps({"s": Status.APPROVED}) == '{"s": "approved"}'
+    assert Status("expired") is Status.EXPIRED
+    assert Synchronous.NORMAL == "normal"  # type: ignore[comparison-overlap]
+    assert Kind.custom("collect_package") == "custom:collect_package"
+
+
+def test_action_repr_is_short_and_useful(center: ActionCenter, quarantine: Propose) -> None:
+    action = quarantine()
+    assert repr(action) == (
+        f"Action(id='{action.id}', kind='quarantine_file', status='pending', "
+        f"entity=File(sha256='{SHA}', path='C:\\\\Users\\\\x\\\\evil.exe', "
+        "device_id='dev-1'), version=1)"
+    )
+
+
+def test_times_are_aware_utc(center: ActionCenter, quarantine: Propose) -> None:
+    action = quarantine()
+    assert action.created_at.tzinfo is not None
+    assert action.created_at.utcoffset() == timedelta(0)
+    assert action.expires_at is not None and action.expires_at - action.created_at == timedelta(
+        days=7
+    )
+
+
+def test_core_timestamps_parse_with_any_precision() -> None:
+    utc = timezone.utc
+    assert parse_time("2026-03-01T09:00:00Z") == datetime(2026, 3, 1, 9, tzinfo=utc)
+    assert parse_time("2026-03-01T09:00:00.5Z") == datetime(2026, 3, 1, 9, 0, 0, 500000, tzinfo=utc)
+    assert parse_time("2026-03-01T09:00:00.123456789Z") == datetime(
+        2026, 3, 1, 9, 0, 0, 123456, tzinfo=utc
+    )
+    assert parse_time("2026-03-01T11:00:00+02:00") == datetime(2026, 3, 1, 9, tzinfo=utc)
+
+
+def test_records_carry_their_json_form() -> None:
+    assert File(sha256=SHA, path="/x", device_id="d").to_json() == {
+        "type": "file",
+        "sha256": SHA,
+        "path": "/x",
+        "device_id": "d",
+    }
+    assert Device("d").to_json() == {"type": "device", "device_id": "d"}
+    assert RegistryKey("d", "HKLM\\Run", value_name="evil").to_json()["value_name"] == "evil"
+    assert EmailCluster("c-1").to_json() == {"type": "email_cluster", "cluster_id": "c-1"}
+
+
+def test_every_entity_round_trips_through_the_engine(center: ActionCenter) -> None:
+    from actioncenter import CustomSource, Driver, Mailbox, ScheduledTask, Service, Url, User
+
+    pairs: List[Tuple[Kind, Entity]] = [
+        (Kind.ISOLATE_DEVICE, Device("d", name="laptop")),
+        (Kind.QUARANTINE_FILE, File(sha256=SHA, path="/x", device_id="d")),
+        (Kind.REMOVE_REGISTRY_KEY, RegistryKey("d", "HKLM\\Run")),
+        (Kind.STOP_SERVICE, Service("d", "evilsvc")),
+        (Kind.DISABLE_DRIVER, Driver("d", "evil.sys")),
+        (Kind.REMOVE_SCHEDULED_TASK, ScheduledTask("d", "\\evil")),
+        (Kind.SOFT_DELETE_EMAIL, EmailCluster("c-1", query="subject:invoice")),
+        (Kind.SOFT_DELETE_EMAIL, Mailbox("a@example.com")),
+        (Kind.DISABLE_USER, User("u-1")),
+        (Kind.BLOCK_URL, Url("http://bad.example")),
+    ]
+    for kind, entity in pairs:
+        action = center.propose(
+            Principal("air", ["automation"]), kind, entity, CustomSource("siem")
+        )
+        assert action.entity == entity
+        assert action.source == CustomSource("siem")
+
+
+def test_policy_answers_come_from_core() -> None:
+    policy = Policy(
+        {
+            "roles": {"analyst": {"view": ["*"], "approve": ["file"]}},
+            "automation": {"default": "semi", "sources": {"antivirus": "full"}},
+            "kinds": {
+                "isolate_device": {"quorum": 2, "pending_ttl_seconds": 3600, "on_expiry": "reject"}
+            },
+        }
+    )
+    assert policy.allows(ALICE, Operation.APPROVE, Category.FILE)
+    assert not policy.allows(ALICE, "approve", "device")
+    assert (
+        policy.automation_level(Kind.QUARANTINE_FILE, Category.FILE, SourceType.ANTIVIRUS)
+        is AutomationLevel.FULL
+    )
+    assert (
+        policy.automation_level(Kind.QUARANTINE_FILE, Category.FILE, SourceType.PLAYBOOK)
+        is AutomationLevel.SEMI
+    )
+    assert policy.quorum(Kind.ISOLATE_DEVICE) == 2 and policy.quorum("block_url") == 1
+    assert policy.pending_ttl(Kind.ISOLATE_DEVICE) == timedelta(hours=1)
+    assert policy.pending_ttl(Kind.BLOCK_URL) == timedelta(days=7)
+    assert policy.expiry_outcome(Kind.ISOLATE_DEVICE) is ExpiryOutcome.REJECT
+    assert policy.max_attempts(Kind.ISOLATE_DEVICE) == 3
+    assert not policy.allow_self_approval
+    assert repr(policy) == "Policy(roles=['analyst'])"
+    assert Policy.from_json(policy.to_json()) == policy
+    assert policy.to_dict()["defaults"]["quorum"] == 1
+
+
+def test_expiry_outcome_reject_from_the_policy(center: ActionCenter, clock: ManualClock) -> None:
+    rules = Policy().to_dict()
+    rules["kinds"] = {"isolate_device": {"pending_ttl_seconds": 60, "on_expiry": "reject"}}
+    center.set_policy(Policy(rules))
+    action = center.propose(
+        Principal("air", ["automation"]),
+        Kind.ISOLATE_DEVICE,
+        Device("d"),
+        actioncenter.Playbook("p"),
+    )
+    assert action.expires_at == clock.now() + timedelta(seconds=60)
+    clock.advance(timedelta(seconds=60))
+    (moved,) = center.expire_due()
+    assert moved.status is Status.REJECTED
+
+
+def test_manual_clock_moves_only_when_told() -> None:
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    clock = ManualClock(start)
+    assert clock.now() == start
+    clock.advance(timedelta(minutes=90))
+    assert clock.now() == start + timedelta(minutes=90)
+    clock.set(start)
+    assert clock.now() == start
+    assert repr(clock) == "ManualClock('2026-01-01T00:00:00+00:00')"
+
+
+def test_every_public_name_has_a_docstring() -> None:
+    for name in actioncenter.__all__:
+        obj = getattr(actioncenter, name)
+        if name in {"__version__", "Entity", "Source"}:
+            continue
+        assert obj.__doc__, name
+        if isinstance(obj, type):
+            for attr, member in vars(obj).items():
+                if attr.startswith("_") or (
+                    not callable(member) and not isinstance(member, property)
+                ):
+                    continue
+                assert getattr(member, "__doc__", None), f"{name}.{attr}"
+
+
+def test_version_is_the_crate_version() -> None:
+    assert actioncenter.__version__ == _native.__version__
+    assert actioncenter.__version__.count(".") == 2
