@@ -9,6 +9,11 @@ use crate::machine::Event;
 use crate::model::{ActionId, Category, Status};
 use crate::policy::Operation;
 
+/// Largest JSON document [`parse_json`] reads (a request, a policy, a
+/// filter), in bytes. Checked before parsing, so an oversized document
+/// costs nothing.
+pub const MAX_DOCUMENT_LEN: usize = 1024 * 1024;
+
 /// The engine's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -225,6 +230,15 @@ impl Error {
 /// Parses JSON into `T`, turning errors into `Validation` errors that name
 /// the path of the bad field under `root`.
 pub fn parse_json<T: serde::de::DeserializeOwned>(root: &str, text: &str) -> Result<T> {
+    if text.len() > MAX_DOCUMENT_LEN {
+        return Err(Error::validation(
+            root,
+            format!(
+                "is {} bytes of JSON, the limit is {MAX_DOCUMENT_LEN}",
+                text.len()
+            ),
+        ));
+    }
     let de = &mut serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(de).map_err(|e| {
         // A syntax error has no field to name: serde_path_to_error marks
@@ -259,6 +273,17 @@ mod tests {
     fn codes_are_stable_and_in_order() {
         let codes: Vec<i32> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
         assert_eq!(codes, (1..=8).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn an_oversized_document_is_refused_before_parsing() {
+        let text = format!("[{}0]", "0,".repeat(MAX_DOCUMENT_LEN / 2));
+        let err = parse_json::<serde_json::Value>("proposal", &text).expect_err("too big");
+        assert!(
+            matches!(&err, Error::Validation { field, .. } if field == "proposal"),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("the limit is 1048576"), "{err}");
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! |---|---|---|
 //! | [`MemoryStore`] | always | tests, short-lived tools |
 //! | [`SqliteStore`] | `sqlite` (default) | one host, many processes |
-//! | [`PostgresStore`] | `postgres` | many hosts, one queue |
+//! | `PostgresStore` | `postgres` | many hosts, one queue |
 
 use chrono::{DateTime, Utc};
 
@@ -106,6 +106,25 @@ pub trait Store: Send + Sync + 'static {
 
     /// The audit events of one action, in order.
     fn events_of(&self, id: ActionId) -> Result<Vec<AuditEvent>>;
+}
+
+/// The one thread that every connection pool in the process uses for its
+/// housekeeping. r2d2 gives each pool threads of its own by default, and
+/// they outlive the pool by up to half a minute: a host that opens and
+/// closes stores often would pile them up.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn pool_scheduler() -> std::sync::Arc<scheduled_thread_pool::ScheduledThreadPool> {
+    use std::sync::{Arc, LazyLock};
+    static SCHEDULER: LazyLock<Arc<scheduled_thread_pool::ScheduledThreadPool>> =
+        LazyLock::new(|| {
+            Arc::new(
+                scheduled_thread_pool::ScheduledThreadPool::builder()
+                    .num_threads(1)
+                    .thread_name_pattern("actioncenter-pool")
+                    .build(),
+            )
+        });
+    Arc::clone(&SCHEDULER)
 }
 
 /// Whether an action is waiting for an executor.

@@ -163,6 +163,7 @@ impl SqliteStore {
         });
         let pool = Pool::builder()
             .max_size(options.pool_size.max(1))
+            .thread_pool(super::pool_scheduler())
             .build(manager)
             .map_err(|e| Error::storage(format!("cannot open {shown}: {e}"), e))?;
         Ok(SqliteStore { pool, path })
