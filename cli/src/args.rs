@@ -78,8 +78,16 @@ pub struct Global {
     )]
     pub db: PathBuf,
 
-    // The PostgreSQL store will add `--postgres URL` here, conflicting
-    // with --db; `session::Backend` is where it plugs in.
+    /// A PostgreSQL database shared by many hosts (takes precedence over --db)
+    #[arg(
+        long,
+        global = true,
+        env = "ACTIONCENTER_POSTGRES",
+        help_heading = "Global options",
+        value_name = "URL"
+    )]
+    pub postgres: Option<String>,
+
     /// Who you are, for permissions and the audit trail [default: your login name]
     #[arg(
         long = "as",

@@ -786,6 +786,12 @@ fn remove_database(backend: &Backend) -> Result<(), CliError> {
             }
             Ok(())
         }
+        // A shared server database is not ours to delete.
+        Backend::Postgres(_) => Err(Error::validation(
+            "fresh",
+            "--fresh deletes a SQLite file; on PostgreSQL, point --postgres at an empty database",
+        )
+        .into()),
     }
 }
 

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use actioncenter::{
-    ActionCenter, Clock, Error, Policy, Principal, SqliteOptions, SqliteStore, Store, Synchronous,
-    SystemClock,
+    ActionCenter, Clock, Error, Policy, PostgresStore, Principal, SqliteOptions, SqliteStore,
+    Store, Synchronous, SystemClock,
 };
 
 use crate::args::Global;
@@ -22,19 +22,23 @@ pub const FALLBACK_ACTOR: &str = "analyst";
 pub enum Backend {
     /// One SQLite file, the embedded default.
     Sqlite(PathBuf),
-    // Postgres(String): a connection URL, from `--postgres URL`, once the
-    // PostgreSQL store exists. `open_store` is the one place to add it.
+    /// A PostgreSQL database, by connection URL.
+    Postgres(String),
 }
 
 impl Backend {
     pub fn from_args(global: &Global) -> Backend {
-        Backend::Sqlite(global.db.clone())
+        match &global.postgres {
+            Some(url) => Backend::Postgres(url.clone()),
+            None => Backend::Sqlite(global.db.clone()),
+        }
     }
 
     /// How the backend is named in messages.
     pub fn describe(&self) -> String {
         match self {
             Backend::Sqlite(path) => path.display().to_string(),
+            Backend::Postgres(url) => redact(url),
         }
     }
 }
@@ -77,6 +81,8 @@ pub fn open_store(
             };
             Ok(Arc::new(SqliteStore::open_with(path, &options)?))
         }
+        // The server keeps what it commits; `bulk_writes` changes nothing there.
+        Backend::Postgres(url) => Ok(Arc::new(PostgresStore::connect(url)?)),
     }
 }
 
@@ -210,5 +216,31 @@ impl Session {
 
     pub fn actor(&self) -> &Principal {
         &self.identity.actor
+    }
+}
+
+/// A connection URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}{user}{}", &url[..scheme + 3], &url[at..])
+        }
+        _other => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod redact_tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_are_left_out_of_messages() {
+        assert_eq!(
+            redact("postgres://ac:s3cret@db:5432/ac"),
+            "postgres://ac@db:5432/ac"
+        );
+        assert_eq!(redact("postgres://db/ac"), "postgres://db/ac");
     }
 }

@@ -210,6 +210,7 @@ struct Inner {
     policy: RwLock<Arc<Policy>>,
     clock: Arc<dyn Clock>,
     subscribers: RwLock<Vec<(u64, Subscriber)>>,
+    next_subscriber: std::sync::atomic::AtomicU64,
 }
 
 /// The engine. Cheap to clone (one `Arc`), `Send + Sync`: share one per
@@ -262,6 +263,7 @@ impl ActionCenter {
                 policy: RwLock::new(Arc::new(policy)),
                 clock,
                 subscribers: RwLock::new(Vec::new()),
+                next_subscriber: std::sync::atomic::AtomicU64::new(1),
             }),
         }
     }
@@ -330,7 +332,10 @@ impl ActionCenter {
             .subscribers
             .write()
             .unwrap_or_else(|p| p.into_inner());
-        let id = subs.last().map_or(1, |(id, _)| id + 1);
+        let id = self
+            .inner
+            .next_subscriber
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         subs.push((id, Arc::new(f)));
         id
     }
@@ -402,7 +407,13 @@ impl ActionCenter {
                     ),
                 ));
             }
-            Source::ManualResponse { .. } => false,
+            // A person acting directly decides as they propose: they need
+            // the Approve permission, and their decision counts toward the
+            // kind's quorum (more approvers may still be needed).
+            Source::ManualResponse { .. } => {
+                policy.check(by, Operation::Approve, category)?;
+                policy.quorum(&p.kind) > 1
+            }
             _automated => match policy.automation_level(&p.kind, category, source_type) {
                 AutomationLevel::Full => false,
                 AutomationLevel::Semi => true,
@@ -432,10 +443,23 @@ impl ActionCenter {
             Source::AutomatedInvestigation { investigation_id } => Some(investigation_id.clone()),
             _other => None,
         });
+        let expires_at = match status {
+            Status::Pending => Some(
+                now.checked_add_signed(policy.pending_ttl(&p.kind))
+                    .ok_or_else(|| {
+                        Error::validation(
+                            "pending_ttl_seconds",
+                            format!("the approval window of {} runs past the calendar", p.kind),
+                        )
+                    })?,
+            ),
+            _decided => None,
+        };
+        let manual = matches!(p.source, Source::ManualResponse { .. });
         let action = Action {
             id: ActionId::new_at(now),
             category,
-            expires_at: (status == Status::Pending).then(|| now + policy.pending_ttl(&p.kind)),
+            expires_at,
             kind: p.kind,
             entity: p.entity,
             source: p.source,
@@ -446,7 +470,16 @@ impl ActionCenter {
             created_at: now,
             created_by: by.id.clone(),
             status,
-            decisions: Vec::new(),
+            decisions: if manual {
+                vec![Decision {
+                    by: by.id.clone(),
+                    at: now,
+                    verdict: Verdict::Approve,
+                    comment: None,
+                }]
+            } else {
+                Vec::new()
+            },
             attempts: Vec::new(),
             cancellation: None,
             undo: None,
@@ -477,14 +510,7 @@ impl ActionCenter {
         policy.check(by, Operation::Approve, action.category)?;
         let comment = check_comment(decide.comment.as_deref(), false)?;
         ensure_allowed(&action, Event::Approve)?;
-        let now = self.now();
-        if let Some(at) = action.expires_at.filter(|at| *at <= now) {
-            return Err(Error::Expired {
-                id,
-                what: "approval window",
-                at,
-            });
-        }
+        self.ensure_window_open(&action)?;
         if action.created_by == by.id && !policy.allow_self_approval() {
             return Err(Error::SelfApproval {
                 principal: by.id.clone(),
@@ -529,6 +555,8 @@ impl ActionCenter {
         self.policy()
             .check(by, Operation::Approve, action.category)?;
         let comment = check_comment(decide.comment.as_deref(), true)?;
+        ensure_allowed(&action, Event::Reject)?;
+        self.ensure_window_open(&action)?;
         self.transition(
             action,
             &by.id,
@@ -891,7 +919,9 @@ impl ActionCenter {
                 if filter.statuses.is_empty() {
                     return Ok(Vec::new());
                 }
-                self.restrict_to_viewable(by, &mut filter)?;
+                if !self.restrict_to_viewable(by, &mut filter)? {
+                    return Ok(Vec::new());
+                }
                 self.collect(&filter, MAX_BULK)?
                     .into_iter()
                     .map(|a| a.id)
@@ -1058,17 +1088,24 @@ impl ActionCenter {
     }
 
     /// Returns every action whose executor's lease ran out to the queue:
-    /// Running goes back to Approved (the attempt counts), Undoing waits
-    /// for another executor. Returns the actions moved.
+    /// Running goes back to Approved (the attempt counts) or, once the
+    /// kind's max attempts are spent, to Failed, so an action that kills
+    /// its executors cannot loop forever; Undoing waits for another
+    /// executor. Returns the actions moved.
     pub fn recover_leases(&self) -> Result<Vec<Action>> {
+        let policy = self.policy();
         self.sweep(
             |now| self.inner.store.leases_expired(now, MAX_PAGE),
             |action| {
+                let facts = Facts {
+                    attempts_left: action.forward_attempts() < policy.max_attempts(&action.kind),
+                    ..Facts::default()
+                };
                 self.transition(
                     action,
                     SYSTEM_ACTOR,
                     Event::LeaseExpire,
-                    Facts::default(),
+                    facts,
                     None,
                     |a, now| {
                         finish_attempt(a, now, Outcome::LeaseExpired);
@@ -1106,6 +1143,19 @@ impl ActionCenter {
     }
 
     // ----- internals ---------------------------------------------------
+
+    /// `Expired` once a pending action's approval window has closed, even
+    /// before a sweep has moved it.
+    fn ensure_window_open(&self, action: &Action) -> Result<()> {
+        match action.expires_at.filter(|at| *at <= self.now()) {
+            Some(at) => Err(Error::Expired {
+                id: action.id,
+                what: "approval window",
+                at,
+            }),
+            None => Ok(()),
+        }
+    }
 
     fn load(&self, id: ActionId) -> Result<Action> {
         self.inner

@@ -16,7 +16,7 @@
 //! | Approved | claim | Running | Execute |
 //! | Running | heartbeat | Running (lease renewed, not audited) | lease holder |
 //! | Running | complete / fail | Completed / Failed | lease holder |
-//! | Running | lease_expire | Approved | system |
+//! | Running | lease_expire | Approved (Failed once the kind's max attempts are spent) | system |
 //! | Failed | retry | Approved | Approve (up to max attempts) |
 //! | Completed, UndoFailed | undo | Undoing | Undo (comment required) |
 //! | Undoing | claim | Undoing (leased) | Execute |
@@ -143,6 +143,9 @@ pub struct Facts {
     pub quorum_reached: bool,
     /// For `expire`: the status the kind's policy sends it to.
     pub expiry_outcome: ExpiryOutcome,
+    /// For `lease_expire` on a running action: the kind's maximum number
+    /// of attempts has not been reached, so it may run again.
+    pub attempts_left: bool,
 }
 
 impl Default for Facts {
@@ -151,6 +154,7 @@ impl Default for Facts {
             needs_approval: true,
             quorum_reached: true,
             expiry_outcome: ExpiryOutcome::Expire,
+            attempts_left: true,
         }
     }
 }
@@ -243,7 +247,7 @@ pub const TABLE: &[Row] = &[
     Row {
         from: Some(Running),
         event: Event::LeaseExpire,
-        to: &[Approved],
+        to: &[Approved, Failed],
         who: Who::System,
     },
     Row {
@@ -343,7 +347,11 @@ pub fn next(from: Option<Status>, event: Event, facts: Facts) -> Result<Status> 
             (Approved, E::Claim) => Ok(Running),
             (Running, E::Complete) => Ok(Completed),
             (Running, E::Fail) => Ok(Failed),
-            (Running, E::LeaseExpire) => Ok(Approved),
+            (Running, E::LeaseExpire) => Ok(if facts.attempts_left {
+                Approved
+            } else {
+                Failed
+            }),
             (Failed, E::Retry) => Ok(Approved),
             (Completed | UndoFailed, E::Undo) => Ok(Undoing),
             (Running, E::Heartbeat) => Ok(Running),
@@ -470,11 +478,14 @@ mod tests {
         for needs_approval in [true, false] {
             for quorum_reached in [true, false] {
                 for expiry_outcome in [ExpiryOutcome::Expire, ExpiryOutcome::Reject] {
-                    out.push(Facts {
-                        needs_approval,
-                        quorum_reached,
-                        expiry_outcome,
-                    });
+                    for attempts_left in [true, false] {
+                        out.push(Facts {
+                            needs_approval,
+                            quorum_reached,
+                            expiry_outcome,
+                            attempts_left,
+                        });
+                    }
                 }
             }
         }

@@ -989,20 +989,46 @@ pub(crate) fn check_comment(comment: Option<&str>, required: bool) -> Result<Opt
             "comment",
             format!("is {} bytes long, the limit is {MAX_COMMENT_LEN}", c.len()),
         )),
+        Some(c)
+            if c.chars()
+                .any(|ch| ch.is_control() && ch != '\n' && ch != '\t') =>
+        {
+            Err(Error::validation(
+                "comment",
+                "holds control characters (only newlines and tabs are allowed)",
+            ))
+        }
         Some(c) => Ok(Some(c.to_owned())),
     }
 }
 
 /// Fails when a JSON value is larger than [`MAX_JSON_LEN`] serialized.
+fn holds_nul(v: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+    }
+}
+
+/// Also refuses a NUL character anywhere in the document, which not
+/// every backend can store (PostgreSQL's JSONB cannot), so that every
+/// backend accepts the same documents.
 pub(crate) fn check_json_size(field: &str, value: &impl Serialize) -> Result<()> {
-    let len = serde_json::to_vec(value)
-        .map(|v| v.len())
-        .unwrap_or(usize::MAX);
-    if len > MAX_JSON_LEN {
+    let json = serde_json::to_vec(value).unwrap_or_default();
+    if json.len() > MAX_JSON_LEN {
         return Err(Error::validation(
             field,
-            format!("is {len} bytes of JSON, the limit is {MAX_JSON_LEN}"),
+            format!(
+                "is {} bytes of JSON, the limit is {MAX_JSON_LEN}",
+                json.len()
+            ),
         ));
+    }
+    if serde_json::from_slice::<serde_json::Value>(&json).is_ok_and(|v| holds_nul(&v)) {
+        return Err(Error::validation(field, "holds a NUL character (\\u0000)"));
     }
     Ok(())
 }
@@ -1058,6 +1084,17 @@ mod tests {
         let v = serde_json::to_value(&e).expect("serialize");
         assert_eq!(v["type"], "file");
         assert_eq!(v["device_id"], "d1");
+    }
+
+    #[test]
+    fn a_nul_character_in_parameters_is_refused() {
+        let value = serde_json::json!({"path": "a\u{0}b"});
+        let err = check_json_size("parameters", &value).expect_err("nul");
+        assert!(
+            matches!(&err, Error::Validation { field, .. } if field == "parameters"),
+            "{err:?}"
+        );
+        assert!(check_json_size("parameters", &serde_json::json!({"path": "a\\u0000b"})).is_ok());
     }
 
     #[test]

@@ -114,6 +114,9 @@ impl Principal {
     }
 }
 
+/// The longest approval window a policy may set: ten years, in seconds.
+pub const MAX_PENDING_TTL_SECONDS: i64 = 10 * 365 * 24 * 3600;
+
 /// How much a source may do without a person's approval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -310,10 +313,10 @@ impl Policy {
                 "must be at least 1",
             ));
         }
-        if let Some(ttl) = ttl.filter(|t| *t <= 0) {
+        if let Some(ttl) = ttl.filter(|t| *t <= 0 || *t > MAX_PENDING_TTL_SECONDS) {
             return Err(Error::validation(
                 format!("{at}.pending_ttl_seconds"),
-                format!("must be positive, got {ttl}"),
+                format!("must be between 1 and {MAX_PENDING_TTL_SECONDS} (ten years), got {ttl}"),
             ));
         }
         if attempts == Some(0) {
@@ -340,6 +343,15 @@ impl Policy {
     /// Checks that every role of `principal` is defined here.
     pub fn check_principal(&self, principal: &Principal) -> Result<()> {
         check_required("principal.id", &principal.id)?;
+        if principal.id == crate::engine::SYSTEM_ACTOR {
+            return Err(Error::validation(
+                "principal.id",
+                format!(
+                    "{:?} is reserved for the engine's own audit events",
+                    principal.id
+                ),
+            ));
+        }
         for role in &principal.roles {
             if !self.roles.contains_key(role) {
                 return Err(Error::validation(
@@ -506,6 +518,15 @@ mod tests {
     fn negative_ttl_names_the_field() {
         let err = Policy::from_json(r#"{"roles": {}, "defaults": {"pending_ttl_seconds": -5}}"#)
             .expect_err("negative");
+        assert_eq!(field_of(err), "policy.defaults.pending_ttl_seconds");
+    }
+
+    #[test]
+    fn a_ttl_past_ten_years_is_refused() {
+        let err = Policy::from_json(
+            r#"{"roles": {}, "defaults": {"pending_ttl_seconds": 1000000000000000}}"#,
+        )
+        .expect_err("huge");
         assert_eq!(field_of(err), "policy.defaults.pending_ttl_seconds");
     }
 

@@ -4,7 +4,9 @@
 #![cfg(all(feature = "sqlite", target_os = "linux"))]
 
 fn threads() -> usize {
-    std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(0)
+    std::fs::read_dir("/proc/self/task")
+        .map(|d| d.count())
+        .unwrap_or(0)
 }
 
 #[test]
@@ -16,5 +18,9 @@ fn reopening_a_store_does_not_pile_up_threads() {
     for _ in 0..20 {
         drop(actioncenter::SqliteStore::open(&path).expect("open"));
     }
-    assert_eq!(threads(), before, "threads left behind by 20 open/close cycles");
+    assert_eq!(
+        threads(),
+        before,
+        "threads left behind by 20 open/close cycles"
+    );
 }

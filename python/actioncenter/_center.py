@@ -161,14 +161,37 @@ class ActionCenter:
         return cls(engine, f"sqlite {fspath!r}")
 
     @classmethod
-    def open_postgres(cls, url: str, policy: Optional[Policy] = None) -> ActionCenter:
-        """An engine over a PostgreSQL database, shared by many hosts.
-
-        Not available yet: this package is built without the PostgreSQL
-        store, so this raises ``NotImplementedError``.
+    def postgres(
+        cls,
+        url: str,
+        policy: Optional[Policy] = None,
+        *,
+        pool_size: int = 4,
+        clock: Optional[ManualClock] = None,
+    ) -> ActionCenter:
+        """An engine over a PostgreSQL database (``postgres://user@host/db``),
+        shared by many hosts: executors claim with ``FOR UPDATE SKIP LOCKED``
+        and every host appends to one audit chain. The schema is created or
+        migrated forward on first use; a database holding a newer schema, or
+        tables that are not ours, raises :class:`StorageError`.
         """
-        cv.text(url, "url")
-        raise NotImplementedError("this actioncenter build has no PostgreSQL store")
+        engine = _native.Engine.open_postgres(
+            cv.text(url, "url"), _policy(policy), _clock(clock), cv.integer(pool_size, "pool_size")
+        )
+        at = url.split("@")[-1]
+        return cls(engine, f"postgres {at!r}")
+
+    @classmethod
+    def open_postgres(
+        cls,
+        url: str,
+        policy: Optional[Policy] = None,
+        *,
+        pool_size: int = 4,
+        clock: Optional[ManualClock] = None,
+    ) -> ActionCenter:
+        """The same as :meth:`postgres`, named like :meth:`open_sqlite`."""
+        return cls.postgres(url, policy, pool_size=pool_size, clock=clock)
 
     def close(self) -> None:
         """Releases the store (and its database connections). Calls under way

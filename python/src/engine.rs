@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use actioncenter::{
     ActionCenter, ActionId, BulkOp, ClaimRequest, Clock, Decide, Error, Filter, ItemResult,
-    PageRequest, Principal, Proposal, Selection, SqliteOptions, SqliteStore, Store, Synchronous,
-    SystemClock, UndoRequest, parse_json,
+    PageRequest, PostgresOptions, PostgresStore, Principal, Proposal, Selection, SqliteOptions,
+    SqliteStore, Store, Synchronous, SystemClock, UndoRequest, parse_json,
 };
 use pyo3::prelude::*;
 use serde::Serialize;
@@ -152,8 +152,29 @@ impl Engine {
         })
     }
 
-    // `open_postgres(url, ...)` goes here once core's PostgresStore lands
-    // (behind a `postgres` feature forwarding to `actioncenter/postgres`).
+    /// An engine over a PostgreSQL database, by connection URL.
+    #[staticmethod]
+    #[pyo3(signature = (url, policy=None, clock=None, pool_size=4))]
+    fn open_postgres(
+        py: Python<'_>,
+        url: &str,
+        policy: Option<PyRef<'_, Policy>>,
+        clock: Option<PyRef<'_, ManualClock>>,
+        pool_size: u32,
+    ) -> PyResult<Self> {
+        let options = PostgresOptions {
+            pool_size,
+            ..PostgresOptions::default()
+        };
+        let policy = policy_of(policy);
+        let clock = clock_of(clock);
+        let store = py
+            .detach(|| PostgresStore::connect_with(url, &options))
+            .or_raise(py)?;
+        Ok(Engine {
+            center: ActionCenter::with_clock(Arc::new(store), policy, clock),
+        })
+    }
 
     /// The policy in force.
     fn policy(&self) -> Policy {

@@ -463,9 +463,9 @@ def test_sqlite_is_shared_by_two_handles(tmp_path: Path) -> None:
         assert proposer.get(VIC, action.id).status is Status.APPROVED
 
 
-def test_postgres_is_not_in_this_build() -> None:
-    with pytest.raises(NotImplementedError):
-        ActionCenter.open_postgres("postgresql://localhost/ac")
+def test_postgres_that_cannot_be_reached_is_a_storage_error() -> None:
+    with pytest.raises(StorageError, match="cannot connect to PostgreSQL"):
+        ActionCenter.postgres("postgres://nobody@127.0.0.1:1/ac")
 
 
 def test_principal_from_the_policy() -> None:

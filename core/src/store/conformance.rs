@@ -123,6 +123,7 @@ macro_rules! suite {
                 propose_under_full_automation_is_approved,
                 manual_response_starts_approved,
                 manual_response_for_someone_else_is_refused,
+                manual_response_needs_approve_and_counts_toward_the_quorum,
                 automation_none_refuses_automated_proposals,
                 approve_moves_pending_to_approved,
                 approval_short_of_quorum_stays_pending,
@@ -131,6 +132,7 @@ macro_rules! suite {
                 expire_due_closes_pending_past_their_window,
                 expiry_outcome_can_be_reject,
                 approving_after_the_window_closed_is_expired,
+                rejecting_after_the_window_closed_is_expired,
                 proposer_may_cancel_without_cancel_permission,
                 others_need_cancel_permission_and_a_comment,
                 claim_takes_approved_actions_with_a_lease,
@@ -140,6 +142,7 @@ macro_rules! suite {
                 finishing_after_the_lease_ran_out_is_expired,
                 heartbeat_extends_the_lease,
                 expired_lease_returns_the_action_to_the_queue,
+                expired_lease_after_the_last_attempt_fails_the_action,
                 retry_is_limited_by_max_attempts,
                 undo_runs_the_inverse_to_undone,
                 failed_undo_can_be_undone_again,
@@ -160,6 +163,7 @@ macro_rules! suite {
                 check_undo_refuses_what_undo_refuses_and_changes_nothing,
                 bulk_by_ids_reports_each_item,
                 bulk_by_filter_touches_only_actions_it_can_move,
+                bulk_by_filter_never_reaches_past_what_the_caller_may_view,
                 list_pages_newest_first_and_stays_stable,
                 list_filters_by_every_field,
                 counts_per_status,
@@ -167,9 +171,11 @@ macro_rules! suite {
                 resolve_id_accepts_unique_prefixes,
                 events_since_is_the_change_feed,
                 subscribers_hear_every_committed_event,
+                subscriber_handles_are_never_reused,
                 audit_trail_verifies,
                 tampering_is_found_at_the_first_bad_event,
                 racing_approvers_leave_exactly_one_decision,
+                racing_approvers_without_a_version_still_leave_one_decision,
                 racing_claimers_never_share_an_action,
                 a_second_handle_sees_the_same_database,
             );
@@ -412,6 +418,49 @@ fn manual_response_for_someone_else_is_refused(h: &Harness) {
     assert_eq!(event_count(h), 0);
 }
 
+fn manual_response_needs_approve_and_counts_toward_the_quorum(h: &Harness) {
+    let responder = Principal::new("rita", ["responder"]);
+    let src = |p: &str| Source::ManualResponse { person: p.into() };
+    let denied = h
+        .center
+        .propose(
+            &responder,
+            Proposal::new(Kind::IsolateDevice, device("d"), src("rita")),
+        )
+        .expect_err("responder lacks approve");
+    assert!(
+        matches!(
+            denied,
+            Error::PermissionDenied {
+                operation: Operation::Approve,
+                ..
+            }
+        ),
+        "{denied:?}"
+    );
+    kind_rule(
+        h,
+        Kind::IsolateDevice,
+        KindRule {
+            quorum: Some(2),
+            ..KindRule::default()
+        },
+    );
+    let a = h
+        .center
+        .propose(
+            &alice(),
+            Proposal::new(Kind::IsolateDevice, device("d"), src("alice")),
+        )
+        .expect("propose");
+    assert_eq!((a.status, a.approvers()), (Status::Pending, vec!["alice"]));
+    let b = h
+        .center
+        .approve(&bob(), a.id, &Decide::default())
+        .expect("second approver");
+    assert_eq!((b.status, b.decisions.len()), (Status::Approved, 2));
+}
+
 fn automation_none_refuses_automated_proposals(h: &Harness) {
     with_policy(h, |p| {
         p.with_automation(Automation {
@@ -514,6 +563,15 @@ fn same_approver_twice_does_not_make_a_quorum(h: &Harness) {
 
 fn reject_needs_a_comment_and_records_it(h: &Harness) {
     let a = quarantine(h, &sha(1), "dev-1");
+    let escape = h
+        .center
+        .reject(
+            &alice(),
+            a.id,
+            &Decide::with_comment("benign\u{1b}[2J all approved"),
+        )
+        .expect_err("escape");
+    assert_validation(escape, "comment");
     let err = h
         .center
         .reject(&alice(), a.id, &Decide::with_comment("   "))
@@ -577,6 +635,26 @@ fn approving_after_the_window_closed_is_expired(h: &Harness) {
     let err = h
         .center
         .approve(&alice(), a.id, &Decide::default())
+        .expect_err("late");
+    assert!(
+        matches!(
+            err,
+            Error::Expired {
+                what: "approval window",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(stored(h, a.id), a);
+}
+
+fn rejecting_after_the_window_closed_is_expired(h: &Harness) {
+    let a = quarantine(h, &sha(1), "dev-1");
+    h.clock.advance(Duration::days(7));
+    let err = h
+        .center
+        .reject(&alice(), a.id, &Decide::with_comment("too late"))
         .expect_err("late");
     assert!(
         matches!(
@@ -749,6 +827,29 @@ fn expired_lease_returns_the_action_to_the_queue(h: &Harness) {
     let again = claim_one(h, &agent2());
     assert_eq!(again[0].id, a.id);
     assert_eq!(again[0].forward_attempts(), 2);
+}
+
+fn expired_lease_after_the_last_attempt_fails_the_action(h: &Harness) {
+    kind_rule(
+        h,
+        Kind::QuarantineFile,
+        KindRule {
+            max_attempts: Some(2),
+            ..KindRule::default()
+        },
+    );
+    let a = running(h);
+    h.clock.advance(Duration::seconds(61));
+    h.center.recover_leases().expect("first sweep");
+    assert_eq!(stored(h, a.id).status, Status::Approved);
+    claim_one(h, &agent());
+    h.clock.advance(Duration::seconds(61));
+    let moved = h.center.recover_leases().expect("second sweep");
+    assert_eq!(moved.len(), 1);
+    let b = stored(h, a.id);
+    assert_eq!((b.status, b.forward_attempts()), (Status::Failed, 2));
+    assert_eq!(b.attempts[1].outcome, Some(Outcome::LeaseExpired));
+    assert!(claim_one(h, &agent()).is_empty());
 }
 
 fn retry_is_limited_by_max_attempts(h: &Harness) {
@@ -1147,6 +1248,15 @@ fn bad_proposals_change_nothing(h: &Harness) {
 }
 
 fn unknown_role_is_a_validation_error(h: &Harness) {
+    let impostor = Principal::new("system", ["admin"]);
+    let err = h
+        .center
+        .propose(
+            &impostor,
+            Proposal::new(Kind::IsolateDevice, device("d"), Source::Antivirus),
+        )
+        .expect_err("reserved");
+    assert_validation(err, "principal.id");
     let ghost = Principal::new("casper", ["ghost"]);
     let err = h
         .center
@@ -1337,6 +1447,31 @@ fn bulk_by_filter_touches_only_actions_it_can_move(h: &Harness) {
     assert!(results.iter().all(|r| r.result.is_ok()));
     assert_eq!(stored(h, done.id).status, Status::Completed);
     assert_eq!(stored(h, elsewhere.id).status, Status::Pending);
+}
+
+fn bulk_by_filter_never_reaches_past_what_the_caller_may_view(h: &Harness) {
+    let policy = Policy::from_json(
+        r#"{"roles": {"automation": {"propose": ["*"], "view": ["*"]},
+                      "device_analyst": {"view": ["device"], "approve": ["device"]},
+                      "analyst": {"view": ["*"]}}}"#,
+    )
+    .expect("policy");
+    h.center.set_policy(policy).expect("set");
+    let file = quarantine(h, &sha(1), "d1");
+    let dev = isolate(h, "d2");
+    let dana = Principal::new("dana", ["device_analyst"]);
+    let only_files = Filter {
+        categories: vec![Category::File],
+        ..Filter::investigation("inv-1")
+    };
+    let op = BulkOp::Approve { comment: None };
+    let results = h
+        .center
+        .bulk(&dana, &op, &Selection::Filter(only_files))
+        .expect("bulk");
+    assert!(results.is_empty(), "{results:?}");
+    assert_eq!(stored(h, file.id).status, Status::Pending);
+    assert_eq!(stored(h, dev.id).status, Status::Pending);
 }
 
 // ----- queries ---------------------------------------------------------------
@@ -1630,6 +1765,24 @@ fn subscribers_hear_every_committed_event(h: &Harness) {
     );
 }
 
+fn subscriber_handles_are_never_reused(h: &Harness) {
+    let heard = Arc::new(std::sync::Mutex::new(0));
+    let first = h.center.subscribe(|_| {});
+    h.center.unsubscribe(first);
+    let sink = heard.clone();
+    let second = h
+        .center
+        .subscribe(move |_| *sink.lock().expect("lock") += 1);
+    assert_ne!(first, second);
+    h.center.unsubscribe(first);
+    quarantine(h, &sha(1), "d");
+    assert_eq!(
+        *heard.lock().expect("lock"),
+        1,
+        "a stale handle removed a live subscriber"
+    );
+}
+
 fn audit_trail_verifies(h: &Harness) {
     undoing(h);
     quarantine(h, &sha(5), "d5");
@@ -1689,6 +1842,47 @@ fn racing_approvers_leave_exactly_one_decision(h: &Harness) {
     let after = stored(h, a.id);
     assert_eq!((after.status, after.decisions.len()), (Status::Approved, 1));
     assert!(h.center.verify_audit().expect("verify").is_intact());
+}
+
+fn racing_approvers_without_a_version_still_leave_one_decision(h: &Harness) {
+    let a = quarantine(h, &sha(1), "d");
+    let threads = 8;
+    let barrier = Arc::new(Barrier::new(threads));
+    let results: Vec<Result<Action, Error>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|i| {
+                let barrier = barrier.clone();
+                let center = h.center.clone();
+                s.spawn(move || {
+                    let me = Principal::new(format!("analyst-{i}"), ["analyst"]);
+                    barrier.wait();
+                    center.approve(&me, a.id, &Decide::default())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|t| t.join().expect("thread"))
+            .collect()
+    });
+    // A loser that read before the winner committed gets Conflict; one
+    // that read after sees the action approved already.
+    let wins = results.iter().filter(|r| r.is_ok()).count();
+    let lost = results
+        .iter()
+        .filter(|r| {
+            matches!(r, Err(Error::Conflict { .. }))
+                || matches!(
+                    r,
+                    Err(Error::InvalidTransition {
+                        status: Status::Approved,
+                        ..
+                    })
+                )
+        })
+        .count();
+    assert_eq!((wins, lost), (1, threads - 1), "{results:?}");
+    assert_eq!(stored(h, a.id).decisions.len(), 1);
 }
 
 fn racing_claimers_never_share_an_action(h: &Harness) {

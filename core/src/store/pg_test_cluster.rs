@@ -27,10 +27,10 @@ pub(crate) const URL_VAR: &str = "ACTIONCENTER_PG_URL";
 
 /// The server's URL, or why there is none (to skip with).
 fn find_server() -> Result<String, String> {
-    if let Ok(url) = std::env::var(URL_VAR) {
-        if !url.trim().is_empty() {
-            return Ok(url);
-        }
+    if let Ok(url) = std::env::var(URL_VAR)
+        && !url.trim().is_empty()
+    {
+        return Ok(url);
     }
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/pg-cluster.sh");
     let out = Command::new("bash")

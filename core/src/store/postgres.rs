@@ -13,21 +13,26 @@
 //! - **Claims** select candidates with `FOR UPDATE SKIP LOCKED`: a row
 //!   another executor is claiming is skipped rather than waited for, so
 //!   concurrent executors never take the same action and never queue
-//!   behind each other.
+//!   behind each other. The claimed rows are then updated in one
+//!   statement, and their events appended in one more.
 //! - **One audit chain.** Each writing transaction locks the single row
-//!   of `chain_head` (`SELECT ... FOR UPDATE`) to read the last `seq` and
-//!   hash, appends its event after it and moves the head, and holds the
-//!   lock until it commits. So events are numbered in commit order with
-//!   no gaps, each links to the one committed before it, and a follower
-//!   of [`events_since`](Store::events_since) never sees seq `n + 1`
-//!   before seq `n` is visible. A database sequence would be cheaper but
-//!   leaves gaps on rollback, lets a later seq commit before an earlier
-//!   one (a follower would skip the late event for good), and cannot
-//!   give `prev_hash`; reading `max(seq)` without a lock forks the chain
-//!   under concurrency. The price: event appends are serial, one commit
-//!   at a time (see the `pg_bench` example for the rate). The lock is
-//!   always the last one a transaction takes (after its action rows),
-//!   so it cannot deadlock.
+//!   of `chain_head` (`FOR UPDATE`; for a single transition inside the
+//!   `RETURNING` clause of its compare-and-set `UPDATE`, so the lock is
+//!   taken only when the update succeeded and costs no round trip of its
+//!   own), reads the last `seq` and hash, appends its events after them,
+//!   moves the head, and holds the lock until it commits. So events are
+//!   numbered in commit order with no gaps, each links to the one
+//!   committed before it, and a follower of
+//!   [`events_since`](Store::events_since) never sees seq `n + 1` before
+//!   seq `n` is visible. A database sequence would be cheaper but leaves
+//!   gaps on rollback, lets a later seq commit before an earlier one (a
+//!   follower would skip the late event for good), and cannot give
+//!   `prev_hash`; reading `max(seq)` without a lock forks the chain under
+//!   concurrency; an advisory lock would work too but is invisible in the
+//!   schema and easy to forget in a hand-written repair. The price:
+//!   event appends are serial, one commit at a time (the `pg_bench`
+//!   example measures the rate). The head is always the last lock a
+//!   transaction takes, after its action rows, so it cannot deadlock.
 //! - **Schema.** A version table (`actioncenter_schema`) names the
 //!   application and the schema version; [`PostgresStore::connect`]
 //!   migrates forward inside one transaction under an advisory lock (so
@@ -307,6 +312,11 @@ impl<C: GenericClient> Db<'_, C> {
         self.with_statement(context, sql, |c, s| c.execute(s, params))
     }
 
+    /// Runs constant SQL with no parameters (simple query protocol).
+    fn batch(&mut self, context: &str, sql: &str) -> Result<()> {
+        self.client.batch_execute(sql).map_err(pg_err(context))
+    }
+
     /// Actions from a query whose first column is `doc::text`.
     fn actions(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Action>> {
         self.query("read actions", sql, params)?
@@ -376,6 +386,7 @@ impl PostgresStore {
             .test_on_check_out(false)
             .connection_timeout(options.connect_timeout)
             .connection_customizer(Box::new(search_path))
+            .thread_pool(super::pool_scheduler())
             .build(PostgresConnectionManager::new(config, NoTls))
             .map_err(|e| Error::storage(format!("cannot open a connection pool: {e}"), e))?;
         Ok(PostgresStore { pool, schema })
@@ -556,82 +567,172 @@ fn prepare_schema(client: &mut Client, schema: Option<&str>) -> Result<String> {
     Ok(target)
 }
 
-/// Appends `event` after the chain head, which stays locked until the
-/// transaction ends (see the module docs).
-fn append_event<C: GenericClient>(db: &mut Db<'_, C>, event: NewEvent) -> Result<AuditEvent> {
-    let head = db
-        .query_opt(
-            "lock chain head",
-            "SELECT seq, hash FROM chain_head WHERE id = 1 FOR UPDATE",
-            &[],
-        )?
-        .ok_or_else(|| Error::storage_msg(format!("the {CHAIN_HEAD} row is missing")))?;
-    let last: i64 = get(&head, 0)?;
-    let prev: String = get(&head, 1)?;
-    let seq = last + 1;
-    let sealed = event.seal(
-        u64::try_from(seq).map_err(|_| Error::storage_msg(format!("bad chain head seq {last}")))?,
-        &prev,
-    );
+/// The last event of the chain, read under its row lock.
+struct Head {
+    seq: i64,
+    hash: String,
+}
+
+/// Locks the chain head and reads it. Every writing transaction takes
+/// this lock last, after its action rows (see the module docs).
+const LOCK_HEAD: &str = "SELECT ARRAY[seq::text, hash] FROM chain_head WHERE id = 1 FOR UPDATE";
+
+fn head_from(cell: Option<Vec<String>>) -> Result<Head> {
+    match cell.as_deref() {
+        Some([seq, hash]) => Ok(Head {
+            seq: seq
+                .parse()
+                .map_err(|_| Error::storage_msg(format!("bad chain head seq {seq:?}")))?,
+            hash: hash.clone(),
+        }),
+        _ => Err(Error::storage_msg(format!(
+            "the {CHAIN_HEAD} row is missing"
+        ))),
+    }
+}
+
+fn lock_head<C: GenericClient>(db: &mut Db<'_, C>) -> Result<Head> {
+    let row = db.query_opt("lock chain head", LOCK_HEAD, &[])?;
+    head_from(row.map(|r| get(&r, 0)).transpose()?)
+}
+
+/// Seals `events` after `head`, in order, appends them and moves the
+/// head, in one statement.
+fn append_events<C: GenericClient>(
+    db: &mut Db<'_, C>,
+    head: Head,
+    events: Vec<NewEvent>,
+) -> Result<Vec<AuditEvent>> {
+    let mut sealed: Vec<AuditEvent> = Vec::with_capacity(events.len());
+    let (mut seq, mut prev) = (head.seq, head.hash);
+    for e in events {
+        seq += 1;
+        let n = u64::try_from(seq)
+            .map_err(|_| Error::storage_msg(format!("bad chain head seq {}", head.seq)))?;
+        let event = e.seal(n, &prev);
+        prev.clone_from(&event.hash);
+        sealed.push(event);
+    }
+    if sealed.is_empty() {
+        return Ok(sealed);
+    }
+    let seqs: Vec<i64> = (head.seq + 1..=seq).collect();
+    let ids: Vec<String> = sealed.iter().map(|e| e.action_id.to_string()).collect();
+    let ats: Vec<i64> = sealed.iter().map(|e| e.at.timestamp_micros()).collect();
+    let actors: Vec<&str> = sealed.iter().map(|e| e.actor.as_str()).collect();
+    let kinds: Vec<&str> = sealed.iter().map(|e| e.event.as_str()).collect();
+    let froms: Vec<Option<&str>> = sealed.iter().map(|e| e.from.map(Status::as_str)).collect();
+    let tos: Vec<&str> = sealed.iter().map(|e| e.to.as_str()).collect();
+    let comments: Vec<Option<&str>> = sealed.iter().map(|e| e.comment.as_deref()).collect();
+    let prevs: Vec<&str> = sealed.iter().map(|e| e.prev_hash.as_str()).collect();
+    let hashes: Vec<&str> = sealed.iter().map(|e| e.hash.as_str()).collect();
     db.execute(
-        "append audit event",
+        "append audit events",
         &format!(
             "WITH appended AS (INSERT INTO {EVENTS} ({EVENT_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)) \
-             UPDATE {CHAIN_HEAD} SET seq = $1, hash = $10 WHERE id = 1"
+             SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], \
+             $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])) \
+             UPDATE {CHAIN_HEAD} SET seq = $11, hash = $12 WHERE id = 1"
         ),
         &[
-            &seq,
-            &sealed.action_id.to_string(),
-            &sealed.at.timestamp_micros(),
-            &sealed.actor,
-            &sealed.event.as_str(),
-            &sealed.from.map(Status::as_str),
-            &sealed.to.as_str(),
-            &sealed.comment,
-            &sealed.prev_hash,
-            &sealed.hash,
+            &seqs, &ids, &ats, &actors, &kinds, &froms, &tos, &comments, &prevs, &hashes, &seq,
+            &prev,
         ],
     )?;
     Ok(sealed)
 }
 
+/// `NotFound` or `Conflict` for a change whose compare-and-set failed.
+fn refusal<C: GenericClient>(db: &mut Db<'_, C>, change: &Change) -> Result<Error> {
+    let id = change.action.id;
+    let actual = db.query_opt(
+        "read version",
+        "SELECT version FROM actions WHERE id = $1",
+        &[&id.to_string()],
+    )?;
+    Ok(match actual {
+        None => Error::NotFound { id: id.to_string() },
+        Some(r) => Error::Conflict {
+            id,
+            expected: change.expected_version,
+            actual: u64::try_from(get::<i64>(&r, 0)?).unwrap_or(0),
+        },
+    })
+}
+
+/// Applies one change. When it has an event, the `UPDATE` also locks
+/// the chain head, in its `RETURNING` clause: after the action row, and
+/// only when the compare-and-set succeeded; one round trip for both.
 fn apply_in<C: GenericClient>(db: &mut Db<'_, C>, change: Change) -> Result<Option<AuditEvent>> {
     let row = ActionRow::of(&change.action)?;
     let expected = version_to_sql(change.expected_version)?;
-    let updated = db.execute(
+    let update = format!(
+        "UPDATE {ACTIONS} SET version = $1, status = $2, expires_at = $3, lease_until = $4, \
+         doc = $5::text::jsonb WHERE id = $6 AND version = $7"
+    );
+    let params: [&(dyn ToSql + Sync); 7] = [
+        &row.version,
+        &row.status,
+        &row.expires_at,
+        &row.lease_until,
+        &row.doc,
+        &row.id,
+        &expected,
+    ];
+    let Some(event) = change.event.clone() else {
+        if db.execute("update action", &update, &params)? == 0 {
+            return Err(refusal(db, &change)?);
+        }
+        return Ok(None);
+    };
+    let locked = db.query_opt(
         "update action",
+        &format!("{update} RETURNING ({LOCK_HEAD})"),
+        &params,
+    )?;
+    let Some(locked) = locked else {
+        return Err(refusal(db, &change)?);
+    };
+    let head = head_from(get(&locked, 0)?)?;
+    Ok(append_events(db, head, vec![event])?.pop())
+}
+
+/// Applies claim changes to rows this transaction has locked, in one
+/// statement; returns the ids it updated.
+fn apply_claims<C: GenericClient>(
+    db: &mut Db<'_, C>,
+    changes: &[Change],
+) -> Result<std::collections::HashSet<String>> {
+    let rows: Vec<ActionRow> = changes
+        .iter()
+        .map(|c| ActionRow::of(&c.action))
+        .collect::<Result<_>>()?;
+    let expected: Vec<i64> = changes
+        .iter()
+        .map(|c| version_to_sql(c.expected_version))
+        .collect::<Result<_>>()?;
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let versions: Vec<i64> = rows.iter().map(|r| r.version).collect();
+    let statuses: Vec<&str> = rows.iter().map(|r| r.status).collect();
+    let expires: Vec<Option<i64>> = rows.iter().map(|r| r.expires_at).collect();
+    let leases: Vec<Option<i64>> = rows.iter().map(|r| r.lease_until).collect();
+    let docs: Vec<&str> = rows.iter().map(|r| r.doc.as_str()).collect();
+    db.query(
+        "claim actions",
         &format!(
-            "UPDATE {ACTIONS} SET version = $1, status = $2, expires_at = $3, lease_until = $4, \
-             doc = $5::text::jsonb WHERE id = $6 AND version = $7"
+            "UPDATE {ACTIONS} AS a SET version = u.version, status = u.status, \
+             expires_at = u.expires_at, lease_until = u.lease_until, doc = u.doc::jsonb \
+             FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], \
+             $6::bigint[], $7::text[]) AS u(id, expected, version, status, expires_at, lease_until, doc) \
+             WHERE a.id = u.id AND a.version = u.expected RETURNING a.id"
         ),
         &[
-            &row.version,
-            &row.status,
-            &row.expires_at,
-            &row.lease_until,
-            &row.doc,
-            &row.id,
-            &expected,
+            &ids, &expected, &versions, &statuses, &expires, &leases, &docs,
         ],
-    )?;
-    if updated == 0 {
-        let id = change.action.id;
-        let actual = db.query_opt(
-            "read version",
-            "SELECT version FROM actions WHERE id = $1",
-            &[&row.id],
-        )?;
-        return Err(match actual {
-            None => Error::NotFound { id: id.to_string() },
-            Some(r) => Error::Conflict {
-                id,
-                expected: change.expected_version,
-                actual: u64::try_from(get::<i64>(&r, 0)?).unwrap_or(0),
-            },
-        });
-    }
-    change.event.map(|e| append_event(db, e)).transpose()
+    )?
+    .iter()
+    .map(|r| get::<String>(r, 0))
+    .collect()
 }
 
 fn read_events<C: GenericClient>(
@@ -663,12 +764,12 @@ impl Store for PostgresStore {
     fn insert(&self, action: &Action, event: NewEvent) -> Result<AuditEvent> {
         let row = ActionRow::of(action)?;
         self.write(|db| {
-            let inserted = db.execute(
+            let locked = db.query_opt(
                 "insert action",
                 &format!(
                     "INSERT INTO {ACTIONS} ({ACTION_COLUMNS}) VALUES \
                      ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text::jsonb) \
-                     ON CONFLICT (id) DO NOTHING"
+                     ON CONFLICT (id) DO NOTHING RETURNING ({LOCK_HEAD})"
                 ),
                 &[
                     &row.id,
@@ -687,14 +788,17 @@ impl Store for PostgresStore {
                     &row.doc,
                 ],
             )?;
-            if inserted == 0 {
+            let Some(locked) = locked else {
                 return Err(Error::Conflict {
                     id: action.id,
                     expected: 0,
                     actual: action.version,
                 });
-            }
-            append_event(db, event)
+            };
+            let head = head_from(get(&locked, 0)?)?;
+            append_events(db, head, vec![event])?
+                .pop()
+                .ok_or_else(|| Error::storage_msg("no audit event appended"))
         })
     }
 
@@ -805,21 +909,34 @@ impl Store for PostgresStore {
         );
         let params = bound(&w.params);
         self.write(|db| {
-            let mut claimed = Vec::new();
-            for candidate in db.actions(&sql, &params)? {
-                if let Some(change) = build(&candidate) {
-                    let action = change.action.clone();
-                    match apply_in(db, change) {
-                        Ok(Some(event)) => claimed.push((action, event)),
-                        Ok(None) => {}
-                        // The row is locked by this transaction, so this
-                        // cannot happen; skip the candidate if it does.
-                        Err(Error::Conflict { .. }) => {}
-                        Err(e) => return Err(e),
-                    }
-                }
+            // Walk the claimable index in id order, whatever the
+            // statistics say: a queue table's statistics are often stale
+            // (a burst of proposals since the last ANALYZE), and then the
+            // planner sorts every claimable row, documents included, on
+            // every claim. Only this transaction is affected.
+            db.batch("claim plan", "SET LOCAL enable_sort = off")?;
+            let changes: Vec<Change> = db
+                .actions(&sql, &params)?
+                .iter()
+                .filter_map(&mut *build)
+                .collect();
+            if changes.is_empty() {
+                return Ok(Vec::new());
             }
-            Ok(claimed)
+            // The rows are locked by this transaction, so every change
+            // applies; one that did not would be skipped.
+            let updated = apply_claims(db, &changes)?;
+            let (actions, events): (Vec<Action>, Vec<NewEvent>) = changes
+                .into_iter()
+                .filter(|c| updated.contains(&c.action.id.to_string()))
+                .filter_map(|c| c.event.map(|e| (c.action, e)))
+                .unzip();
+            if events.is_empty() {
+                return Ok(Vec::new());
+            }
+            let head = lock_head(db)?;
+            let sealed = append_events(db, head, events)?;
+            Ok(actions.into_iter().zip(sealed).collect())
         })
     }
 

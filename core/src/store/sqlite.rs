@@ -233,6 +233,11 @@ fn prepare_schema(conn: &mut Connection, shown: &str) -> Result<()> {
     let current: i64 = tx
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .map_err(db_err("user_version"))?;
+    if current > SCHEMA_VERSION {
+        return Err(Error::storage_msg(format!(
+            "{shown} has schema version {current}, newer than this library's {SCHEMA_VERSION}: upgrade actioncenter"
+        )));
+    }
     for (i, sql) in MIGRATIONS
         .iter()
         .enumerate()

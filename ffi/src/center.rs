@@ -1,0 +1,260 @@
+//! Opening and closing a center, its policy and its clock.
+
+use std::ffi::c_char;
+use std::sync::Arc;
+
+use engine::{ActionCenter, ManualClock, MemoryStore, Policy};
+
+use crate::boundary::boundary;
+use crate::convert::{Out, text};
+use crate::handle::{CENTERS, Center, ac_center};
+use crate::status::ac_status;
+
+fn open(engine: ActionCenter, clock: Option<Arc<ManualClock>>, out: Out<*mut ac_center>) {
+    out.set(CENTERS.insert(Center { engine, clock }));
+}
+
+/// Opens the SQLite database at `path`, creating it if missing, with the
+/// default policy (see `ac_center_set_policy`). Many processes and handles
+/// may open one file: they share its actions and audit trail.
+///
+/// - `path`: UTF-8, NUL-terminated, borrowed for the call. Not NULL.
+/// - `out_center`: receives a new handle, which the caller owns and closes
+///   with `ac_center_close`; NULL on failure. Not NULL.
+///
+/// Fails with `AC_STATUS_STORAGE` when the file cannot be opened or is not
+/// an actioncenter database (or one of a newer schema). Thread safe.
+///
+/// # Safety
+///
+/// `path` is NULL or a NUL-terminated string; `out_center` is NULL or
+/// valid for writing one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ac_center_open_sqlite(
+    path: *const c_char,
+    out_center: *mut *mut ac_center,
+) -> ac_status {
+    boundary! {
+        // SAFETY: per this function's contract.
+        let out = unsafe { Out::required(out_center, "out_center", std::ptr::null_mut()) }?;
+        // SAFETY: per this function's contract.
+        let path = unsafe { text(path, "path") }?;
+        open(ActionCenter::open_sqlite(path)?, None, out);
+        Ok(())
+    }
+}
+
+/// Connects to the PostgreSQL database at `url` (a
+/// `postgres://user:password@host:port/dbname` URL or a `host=... user=...
+/// dbname=...` string) with the default policy, creating or migrating its
+/// tables on first use. Many hosts may share one database and its queue.
+///
+/// - `url`: UTF-8, borrowed for the call. Not NULL.
+/// - `out_center`: receives a new handle, which the caller owns and closes
+///   with `ac_center_close`; NULL on failure. Not NULL.
+///
+/// Needs a library built with the cargo feature `postgres`; without it
+/// the call fails with `AC_STATUS_STORAGE` and says so. Fails with
+/// `AC_STATUS_STORAGE` too when the server cannot be reached. Thread safe.
+///
+/// # Safety
+///
+/// `url` is NULL or a NUL-terminated string; `out_center` is NULL or valid
+/// for writing one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ac_center_open_postgres(
+    url: *const c_char,
+    out_center: *mut *mut ac_center,
+) -> ac_status {
+    boundary! {
+        // SAFETY: per this function's contract.
+        let out = unsafe { Out::required(out_center, "out_center", std::ptr::null_mut()) }?;
+        // SAFETY: per this function's contract.
+        let url = unsafe { text(url, "url") }?;
+        open(open_postgres(url)?, None, out);
+        Ok(())
+    }
+}
+
+#[cfg(feature = "postgres")]
+fn open_postgres(url: &str) -> engine::Result<ActionCenter> {
+    ActionCenter::open_postgres(url)
+}
+
+#[cfg(not(feature = "postgres"))]
+fn open_postgres(_url: &str) -> engine::Result<ActionCenter> {
+    Err(engine::Error::storage_msg(
+        "this libactioncenter was built without PostgreSQL support \
+         (build it with `cargo build -p actioncenter-ffi --features postgres`)",
+    ))
+}
+
+/// Opens a center over a new, empty in-memory store with the default
+/// policy and the system clock. Its actions live as long as the handle.
+///
+/// - `out_center`: receives a new handle, which the caller owns and closes
+///   with `ac_center_close`; NULL on failure. Not NULL.
+///
+/// Thread safe.
+///
+/// # Safety
+///
+/// `out_center` is NULL or valid for writing one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ac_center_open_memory(out_center: *mut *mut ac_center) -> ac_status {
+    boundary! {
+        // SAFETY: per this function's contract.
+        let out = unsafe { Out::required(out_center, "out_center", std::ptr::null_mut()) }?;
+        open(ActionCenter::in_memory(), None, out);
+        Ok(())
+    }
+}
+
+/// Opens a center like `ac_center_open_memory`, on a manual clock that
+/// shows `unix_seconds` (seconds since 1970-01-01 UTC) and moves only by
+/// `ac_center_advance_clock`. For tests of integrations that must see
+/// approval windows and leases run out without sleeping.
+///
+/// - `out_center`: receives a new handle, which the caller owns and closes
+///   with `ac_center_close`; NULL on failure. Not NULL.
+///
+/// Fails with `AC_STATUS_VALIDATION` when `unix_seconds` is out of range.
+/// Thread safe.
+///
+/// # Safety
+///
+/// `out_center` is NULL or valid for writing one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ac_center_open_memory_at(
+    unix_seconds: i64,
+    out_center: *mut *mut ac_center,
+) -> ac_status {
+    boundary! {
+        // SAFETY: per this function's contract.
+        let out = unsafe { Out::required(out_center, "out_center", std::ptr::null_mut()) }?;
+        let start = engine::chrono::DateTime::from_timestamp(unix_seconds, 0).ok_or_else(|| {
+            engine::Error::validation("unix_seconds", format!("{unix_seconds} is out of range"))
+        })?;
+        let clock = Arc::new(ManualClock::starting_at(start));
+        let engine = ActionCenter::with_clock(
+            Arc::new(MemoryStore::new()),
+            Policy::default(),
+            Arc::clone(&clock) as Arc<dyn engine::Clock>,
+        );
+        open(engine, Some(clock), out);
+        Ok(())
+    }
+}
+
+/// Moves the manual clock of a center from `ac_center_open_memory_at`
+/// forward by `seconds` (back, if negative).
+///
+/// - `center`: borrowed. Not NULL.
+///
+/// Fails with `AC_STATUS_VALIDATION` for a center on the system clock.
+/// Thread safe; calls under way on other threads see the old or the new
+/// time.
+///
+/// # Safety
+///
+/// None beyond passing a handle from this library or NULL: any other value
+/// is answered with `AC_STATUS_INVALID_HANDLE`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ac_center_advance_clock(
+    center: *const ac_center,
+    seconds: i64,
+) -> ac_status {
+    boundary! {
+        let center = CENTERS.get(center, "center")?;
+        let Some(clock) = center.clock else {
+            return Err(engine::Error::validation(
+                "center",
+                "runs on the system clock; only a center from ac_center_open_memory_at has a clock to move",
+            )
+            .into());
+        };
+        let by = engine::chrono::Duration::try_seconds(seconds).ok_or_else(|| {
+            engine::Error::validation("seconds", format!("{seconds} is out of range"))
+        })?;
+        clock.advance(by);
+        Ok(())
+    }
+}
+
+/// Closes a center. Calls under way on other threads finish first; later
+/// calls with this handle fail with `AC_STATUS_INVALID_HANDLE`. An
+/// in-memory center's actions are gone; a SQLite file is closed once no
+/// call uses it.
+///
+/// - `center`: the handle to close, owned by the caller until now. NULL is
+///   accepted and does nothing.
+///
+/// Fails with `AC_STATUS_INVALID_HANDLE` for a handle closed already.
+/// Thread safe.
+///
+/// # Safety
+///
+/// None beyond passing a handle from this library or NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ac_center_close(center: *mut ac_center) -> ac_status {
+    boundary! {
+        if !center.is_null() {
+            drop(CENTERS.remove(center, "center")?);
+        }
+        Ok(())
+    }
+}
+
+/// Replaces the center's policy: roles and their grants, automation
+/// levels, quorums, approval windows, attempts. Calls under way finish
+/// with the policy they started with. The format is in the README and in
+/// the engine's `policy` module.
+///
+/// - `center`: borrowed. Not NULL.
+/// - `policy_json`: UTF-8 JSON, borrowed for the call. Not NULL.
+///
+/// Fails with `AC_STATUS_VALIDATION` naming the bad field; the policy in
+/// force stays. The policy belongs to this handle only: other handles and
+/// processes on the same file keep their own. Thread safe.
+///
+/// # Safety
+///
+/// `policy_json` is NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ac_center_set_policy(
+    center: *const ac_center,
+    policy_json: *const c_char,
+) -> ac_status {
+    boundary! {
+        let center = CENTERS.get(center, "center")?;
+        // SAFETY: per this function's contract.
+        let policy = Policy::from_json(unsafe { text(policy_json, "policy_json") }?)?;
+        center.engine.set_policy(policy)?;
+        Ok(())
+    }
+}
+
+/// The center's policy in force, as JSON.
+///
+/// - `center`: borrowed. Not NULL.
+/// - `out_policy_json`: receives a string the caller owns and frees with
+///   `ac_string_free`; NULL on failure. Not NULL.
+///
+/// Thread safe.
+///
+/// # Safety
+///
+/// `out_policy_json` is NULL or valid for writing one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ac_center_get_policy(
+    center: *const ac_center,
+    out_policy_json: *mut *mut c_char,
+) -> ac_status {
+    boundary! {
+        // SAFETY: per this function's contract.
+        let out = unsafe { Out::string(out_policy_json, "out_policy_json") }?;
+        let center = CENTERS.get(center, "center")?;
+        out.set_text(center.engine.policy().to_json());
+        Ok(())
+    }
+}

@@ -1,0 +1,340 @@
+//! Reading actions and the audit trail, and the sweeps.
+
+use std::ffi::c_char;
+
+use engine::{Filter, PageRequest};
+
+use crate::boundary::boundary;
+use crate::convert::{Out, action_id, optional_text, set_json_opt, text};
+use crate::handle::{CENTERS, ac_center, ac_principal, engine_and_principal};
+use crate::status::ac_status;
+
+/// The filter behind a nullable `filter_json`: NULL matches everything.
+///
+/// # Safety
+///
+/// `filter_json` is NULL or a NUL-terminated string.
+unsafe fn filter(filter_json: *const c_char) -> Result<Filter, crate::boundary::Failure> {
+    // SAFETY: forwarded from the caller.
+    match unsafe { optional_text(filter_json, "filter_json") }? {
+        Some(text) => Ok(Filter::from_json(text)?),
+        None => Ok(Filter::default()),
+    }
+}
+
+/// One action, with its decisions, attempts and undo information.
+///
+/// - `center`, `by`: borrowed handles. Not NULL. `by` needs View on the
+///   action's category.
+/// - `id`: the action's UUID, borrowed. Not NULL.
+/// - `out_action_json`: receives the action as JSON, owned by the caller
+///   (free with `ac_string_free`); NULL on failure. Not NULL.
+///
+/// Fails with `AC_STATUS_NOT_FOUND` for an unknown id. Thread safe.
+///
+/// # Safety
+///
+/// `id` is NULL or a NUL-terminated string; `out_action_json` is NULL or
+/// valid for writing one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ac_center_get(
+    center: *const ac_center,
+    by: *const ac_principal,
+    id: *const c_char,
+    out_action_json: *mut *mut c_char,
+) -> ac_status {
+    boundary! {
+        // SAFETY: per this function's contract.
+        let out = unsafe { Out::string(out_action_json, "out_action_json") }?;
+        let (engine, by) = engine_and_principal(center, by)?;
+        // SAFETY: per this function's contract.
+        let id = unsafe { action_id(id, "id") }?;
+        out.set_json(&engine.get(&by, id)?)
+    }
+}
+
+/// The full id of the action whose id starts with `prefix` (4 or more hex
+/// digits, like git's short ids), or of a full id.
+///
+/// - `center`: borrowed. Not NULL.
+/// - `prefix`: borrowed. Not NULL.
+/// - `out_id`: receives the full UUID, owned by the caller (free with
+///   `ac_string_free`); NULL on failure. Not NULL.
+///
+/// Fails with `AC_STATUS_NOT_FOUND` when no id matches and
+/// `AC_STATUS_VALIDATION` when several do. Thread safe.
+///
+/// # Safety
+///
+/// `prefix` is NULL or a NUL-terminated string; `out_id` is NULL or valid
+/// for writing one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ac_center_resolve_id(
+    center: *const ac_center,
+    prefix: *const c_char,
+    out_id: *mut *mut c_char,
+) -> ac_status {
+    boundary! {
+        // SAFETY: per this function's contract.
+        let out = unsafe { Out::string(out_id, "out_id") }?;
+        let center = CENTERS.get(center, "center")?;
+        // SAFETY: per this function's contract.
+        let prefix = unsafe { text(prefix, "prefix") }?;
+        out.set_text(center.engine.resolve_id(prefix)?.to_string());
+        Ok(())
+    }
+}
+
+/// A page of the actions `by` may view that pass a filter, newest first:
+/// the Pending and History views.
+///
+/// - `center`, `by`: borrowed handles. Not NULL.
+/// - `filter_json`: borrowed; NULL for every action. Every field is
+///   optional: `{"statuses": ["pending"], "kinds": [...], "categories":
+///   [...], "sources": [...], "investigation_id": "...", "entity": "...",
+///   "created_by": "...", "decided_by": "...", "created_after":
+///   "2026-01-01T00:00:00Z", "created_before": "..."}`.
+/// - `cursor`: the `next_cursor` of the previous page, borrowed; NULL for
+///   the first page.
+/// - `limit`: items per page, 1 to 1000.
+/// - `out_page_json`: receives `{"items": [...], "next_cursor": "..." or
+///   null}`, owned by the caller (free with `ac_string_free`); NULL on
+///   failure. Not NULL.
+///
+/// Thread safe. Actions created while a reader pages never shift its pages.
+///
+/// # Safety
+///
+/// `filter_json` and `cursor` are NULL or NUL-terminated strings;
+/// `out_page_json` is NULL or valid for writing one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ac_center_list(
+    center: *const ac_center,
+    by: *const ac_principal,
+    filter_json: *const c_char,
+    cursor: *const c_char,
+    limit: usize,
+    out_page_json: *mut *mut c_char,
+) -> ac_status {
+    boundary! {
+        // SAFETY: per this function's contract.
+        let out = unsafe { Out::string(out_page_json, "out_page_json") }?;
+        let (engine, by) = engine_and_principal(center, by)?;
+        // SAFETY: per this function's contract.
+        let filter = unsafe { filter(filter_json) }?;
+        let page = PageRequest {
+            limit: Some(limit),
+            // SAFETY: per this function's contract.
+            cursor: unsafe { optional_text(cursor, "cursor") }?.map(str::to_owned),
+        };
+        out.set_json(&engine.list(&by, &filter, &page)?)
+    }
+}
+
+/// How many actions `by` may view that pass a filter, per status: the tab
+/// badges.
+///
+/// - `center`, `by`: borrowed handles. Not NULL.
+/// - `filter_json`: as for `ac_center_list`, borrowed; NULL for every
+///   action.
+/// - `out_counts_json`: receives `{"pending": 3, "approved": 0, ...}` with
+///   every status, owned by the caller (free with `ac_string_free`); NULL
+///   on failure. Not NULL.
+///
+/// Thread safe.
+///
+/// # Safety
+///
+/// `filter_json` is NULL or a NUL-terminated string; `out_counts_json` is
+/// NULL or valid for writing one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ac_center_counts(
+    center: *const ac_center,
+    by: *const ac_principal,
+    filter_json: *const c_char,
+    out_counts_json: *mut *mut c_char,
+) -> ac_status {
+    boundary! {
+        // SAFETY: per this function's contract.
+        let out = unsafe { Out::string(out_counts_json, "out_counts_json") }?;
+        let (engine, by) = engine_and_principal(center, by)?;
+        // SAFETY: per this function's contract.
+        let filter = unsafe { filter(filter_json) }?;
+        out.set_json(&engine.counts(&by, &filter)?)
+    }
+}
+
+/// The audit events of one action, oldest first.
+///
+/// - `center`, `by`: borrowed handles. Not NULL. `by` needs View on the
+///   action's category.
+/// - `id`: the action's UUID, borrowed. Not NULL.
+/// - `out_events_json`: receives a JSON array of events `{"seq",
+///   "action_id", "at", "actor", "event", "from", "to", "comment",
+///   "prev_hash", "hash"}`, owned by the caller (free with
+///   `ac_string_free`); NULL on failure. Not NULL.
+///
+/// Thread safe.
+///
+/// # Safety
+///
+/// `id` is NULL or a NUL-terminated string; `out_events_json` is NULL or
+/// valid for writing one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ac_center_history(
+    center: *const ac_center,
+    by: *const ac_principal,
+    id: *const c_char,
+    out_events_json: *mut *mut c_char,
+) -> ac_status {
+    boundary! {
+        // SAFETY: per this function's contract.
+        let out = unsafe { Out::string(out_events_json, "out_events_json") }?;
+        let (engine, by) = engine_and_principal(center, by)?;
+        // SAFETY: per this function's contract.
+        let id = unsafe { action_id(id, "id") }?;
+        out.set_json(&engine.history_of(&by, id)?)
+    }
+}
+
+/// The change feed: audit events with a sequence number above `after_seq`,
+/// oldest first, at most `limit`. Follow it by passing the last `seq` seen;
+/// start at 0.
+///
+/// - `center`, `by`: borrowed handles. Not NULL. `by` needs View on every
+///   category.
+/// - `limit`: 1 to 1000.
+/// - `out_events_json`: receives a JSON array of events (as
+///   `ac_center_history`; `[]` when nothing is new), owned by the caller
+///   (free with `ac_string_free`); NULL on failure. Not NULL.
+///
+/// Thread safe; sees events of every process on the same file.
+///
+/// # Safety
+///
+/// `out_events_json` is NULL or valid for writing one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ac_center_events_since(
+    center: *const ac_center,
+    by: *const ac_principal,
+    after_seq: u64,
+    limit: usize,
+    out_events_json: *mut *mut c_char,
+) -> ac_status {
+    boundary! {
+        // SAFETY: per this function's contract.
+        let out = unsafe { Out::string(out_events_json, "out_events_json") }?;
+        let (engine, by) = engine_and_principal(center, by)?;
+        out.set_json(&engine.events_since(&by, after_seq, limit)?)
+    }
+}
+
+/// Recomputes the audit trail's hash chain.
+///
+/// - `center`: borrowed. Not NULL.
+/// - `out_intact`: receives whether every event matched. Not NULL.
+/// - `out_report_json`: receives `{"events_checked", "head", "first_bad":
+///   null or {"seq", "action_id", "mismatch"}}`, owned by the caller (free
+///   with `ac_string_free`); NULL on failure. May be NULL.
+///
+/// A broken chain is a finding, not a failure: the call returns
+/// `AC_STATUS_OK` with `*out_intact` false. Thread safe.
+///
+/// # Safety
+///
+/// `out_intact` is NULL or valid for writing one `bool`; `out_report_json`
+/// is NULL or valid for writing one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ac_center_verify_audit(
+    center: *const ac_center,
+    out_intact: *mut bool,
+    out_report_json: *mut *mut c_char,
+) -> ac_status {
+    boundary! {
+        // SAFETY: per this function's contract.
+        let intact = unsafe { Out::required(out_intact, "out_intact", false) }?;
+        // SAFETY: per this function's contract.
+        let out = unsafe { Out::optional_string(out_report_json) };
+        let center = CENTERS.get(center, "center")?;
+        let report = center.engine.verify_audit()?;
+        set_json_opt(out, &report)?;
+        intact.set(report.is_intact());
+        Ok(())
+    }
+}
+
+/// The sweep that closes approval windows: every pending action whose
+/// window has closed moves to its kind's expiry outcome (Expired by
+/// default). Run it periodically from any one process (or several: an
+/// action another sweep moved is skipped).
+///
+/// - `center`: borrowed. Not NULL.
+/// - `out_count`: receives how many actions moved. May be NULL.
+/// - `out_actions_json`: receives a JSON array of the moved actions, owned
+///   by the caller (free with `ac_string_free`); NULL on failure. May be
+///   NULL.
+///
+/// Thread safe.
+///
+/// # Safety
+///
+/// `out_count` is NULL or valid for writing one `size_t`;
+/// `out_actions_json` is NULL or valid for writing one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ac_center_expire_due(
+    center: *const ac_center,
+    out_count: *mut usize,
+    out_actions_json: *mut *mut c_char,
+) -> ac_status {
+    boundary! {
+        // SAFETY: per this function's contract.
+        let count = unsafe { Out::optional(out_count, 0) };
+        // SAFETY: per this function's contract.
+        let out = unsafe { Out::optional_string(out_actions_json) };
+        let center = CENTERS.get(center, "center")?;
+        let moved = center.engine.expire_due()?;
+        set_json_opt(out, &moved)?;
+        if let Some(count) = count {
+            count.set(moved.len());
+        }
+        Ok(())
+    }
+}
+
+/// The sweep that takes actions back from executors that died: every
+/// action whose lease ran out returns to the queue (Running goes back to
+/// Approved and the attempt counts; Undoing waits for another executor).
+/// Run it periodically from any one process (or several).
+///
+/// - `center`: borrowed. Not NULL.
+/// - `out_count`: receives how many actions moved. May be NULL.
+/// - `out_actions_json`: receives a JSON array of the moved actions, owned
+///   by the caller (free with `ac_string_free`); NULL on failure. May be
+///   NULL.
+///
+/// Thread safe.
+///
+/// # Safety
+///
+/// `out_count` is NULL or valid for writing one `size_t`;
+/// `out_actions_json` is NULL or valid for writing one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ac_center_recover_leases(
+    center: *const ac_center,
+    out_count: *mut usize,
+    out_actions_json: *mut *mut c_char,
+) -> ac_status {
+    boundary! {
+        // SAFETY: per this function's contract.
+        let count = unsafe { Out::optional(out_count, 0) };
+        // SAFETY: per this function's contract.
+        let out = unsafe { Out::optional_string(out_actions_json) };
+        let center = CENTERS.get(center, "center")?;
+        let moved = center.engine.recover_leases()?;
+        set_json_opt(out, &moved)?;
+        if let Some(count) = count {
+            count.set(moved.len());
+        }
+        Ok(())
+    }
+}
