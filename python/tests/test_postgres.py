@@ -35,7 +35,9 @@ def center() -> Iterator[ActionCenter]:
 
 
 def test_a_proposal_goes_the_whole_way_on_postgres(center: ActionCenter) -> None:
-    action = center.propose(AIR, Kind.ISOLATE_DEVICE, Device("pg-dev-1"), AutomatedInvestigation("inv-pg"))
+    action = center.propose(
+        AIR, Kind.ISOLATE_DEVICE, Device("pg-dev-1"), AutomatedInvestigation("inv-pg")
+    )
     assert action.status is Status.PENDING
     center.approve(ALICE, action.id, expected_version=action.version)
     claimed = [a for a in center.claim(AGENT, limit=100) if a.id == action.id]
@@ -50,7 +52,9 @@ def test_a_proposal_goes_the_whole_way_on_postgres(center: ActionCenter) -> None
 
 def test_a_second_handle_sees_the_same_queue(center: ActionCenter) -> None:
     assert URL is not None
-    action = center.propose(AIR, Kind.ISOLATE_DEVICE, Device("pg-dev-2"), AutomatedInvestigation("inv-pg"))
+    action = center.propose(
+        AIR, Kind.ISOLATE_DEVICE, Device("pg-dev-2"), AutomatedInvestigation("inv-pg")
+    )
     with ActionCenter.open_postgres(URL) as other:
         assert other.approve(ALICE, action.id).status is Status.APPROVED
     assert center.get(ALICE, action.id).status is Status.APPROVED
