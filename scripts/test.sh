@@ -13,5 +13,6 @@ for part in c python cli postgres; do
     run "$part" bash "scripts/test-$part.sh"
   fi
 done
+run "cross-language: Python proposes, actionctl decides, C executes" bash tests/cross_language.sh
 echo
 echo "==== all tests passed"
