@@ -120,8 +120,8 @@ typedef enum {
 
 /**
  * An engine over one store, from `ac_center_open_sqlite`,
- * `ac_center_open_memory` or `ac_center_open_memory_at`, until
- * `ac_center_close`.
+ * `ac_center_open_postgres`, `ac_center_open_memory` or
+ * `ac_center_open_memory_at`, until `ac_center_close`.
  *
  * Thread safe: one handle may be used from any number of threads at once.
  */
@@ -181,9 +181,11 @@ ac_status ac_center_open_sqlite(const char *path, ac_center **out_center);
  * - `out_center`: receives a new handle, which the caller owns and closes
  *   with `ac_center_close`; NULL on failure. Not NULL.
  *
- * Needs a library built with the cargo feature `postgres`; without it
- * the call fails with `AC_STATUS_STORAGE` and says so. Fails with
- * `AC_STATUS_STORAGE` too when the server cannot be reached. Thread safe.
+ * Needs a library built with the cargo feature `postgres` (the default);
+ * without it the call fails with `AC_STATUS_STORAGE` and says so. A `url`
+ * that is not a connection string fails with `AC_STATUS_VALIDATION`; a
+ * server that cannot be reached, or a database that is not an
+ * actioncenter one, with `AC_STATUS_STORAGE`. Thread safe.
  *
  * # Safety
  *
@@ -243,10 +245,10 @@ ac_status ac_center_open_memory_at(int64_t unix_seconds, ac_center **out_center)
 ac_status ac_center_advance_clock(const ac_center *center, int64_t seconds);
 
 /**
- * Closes a center. Calls under way on other threads finish first; later
- * calls with this handle fail with `AC_STATUS_INVALID_HANDLE`. An
- * in-memory center's actions are gone; a SQLite file is closed once no
- * call uses it.
+ * Closes a center. Returns at once; calls under way on other threads
+ * finish normally, and later calls with this handle fail with
+ * `AC_STATUS_INVALID_HANDLE`. An in-memory center's actions are gone; the
+ * database connections close when the last call under way returns.
  *
  * - `center`: the handle to close, owned by the caller until now. NULL is
  *   accepted and does nothing.

@@ -22,6 +22,8 @@
 # The binaries are looked for in $PG_BIN, /usr/lib/postgresql/*/bin,
 # then on PATH.
 set -euo pipefail
+# The guard re-runs this script from the cluster's directory: know where it is.
+self="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
 
 missing() { echo "pg-cluster: $*" >&2; exit 2; }
 fail() { echo "pg-cluster: $*" >&2; exit 1; }
@@ -112,10 +114,13 @@ start_cluster() {
     port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
     port_in_use "$port" && continue
     echo "port = $port" >> "$dir/data/postgresql.conf"
+    rm -f "$dir/server.log"
     if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start \
         >/dev/null 2>&1 </dev/null; then
       break
     fi
+    # A server still starting after the wait must not outlive its directory.
+    as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 </dev/null || true
     if ! grep -q "could not bind\|already in use" "$dir/server.log" 2>/dev/null; then
       tail -20 "$dir/server.log" >&2 || true
       rm -rf "$dir"
@@ -128,7 +133,7 @@ start_cluster() {
     fail "found no free port"
   fi
   if [ -n "$owner" ]; then
-    setsid bash "$0" guard "$owner" "$dir" >/dev/null 2>&1 </dev/null &
+    setsid bash "$self" guard "$owner" "$dir" >/dev/null 2>&1 </dev/null &
   fi
   echo "ACTIONCENTER_PG_URL=postgres://postgres@127.0.0.1:$port/postgres"
   echo "ACTIONCENTER_PG_DIR=$dir"

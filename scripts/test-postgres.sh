@@ -56,9 +56,30 @@ if [ -n "${ACTIONCENTER_PG_URL:-}" ]; then
   cargo run --quiet -p actionctl -- --postgres "$cli_url" --json pending \
     | python3 -c 'import json, sys; n = len(json.load(sys.stdin)["items"]); assert n > 0, n; print(f"actionctl --postgres: {n} pending")'
   cargo run --quiet -p actionctl -- --postgres "$cli_url" audit verify
+  # A read-only command on a database with no Action center (a mistyped
+  # name, say) fails with the storage code and creates nothing there.
+  "$psql" -q "$ACTIONCENTER_PG_URL" -c 'DROP DATABASE IF EXISTS actionctl_empty' -c 'CREATE DATABASE actionctl_empty'
+  empty_url="${ACTIONCENTER_PG_URL%/*}/actionctl_empty"
+  set +e
+  cargo run --quiet -p actionctl -- --postgres "$empty_url" pending 2> /dev/null
+  code=$?
+  set -e
+  tables=$("$psql" -qtA "$empty_url" -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+  [ "$code" = 8 ] && [ "$tables" = 0 ] || {
+    echo "actionctl --postgres on an empty database: exit $code, $tables tables" >&2
+    exit 1
+  }
+  echo "actionctl --postgres on an empty database: refused, nothing created"
 fi
 
 # The Python package on the same server (the venv comes from test-python.sh).
+if [ -n "${ACTIONCENTER_PG_URL:-}" ] && [ ! -x .venv/bin/pytest ]; then
+  if [ "${CI:-}" = true ]; then
+    echo "no .venv: run scripts/test-python.sh before this script" >&2
+    exit 1
+  fi
+  echo "SKIP: the Python package on PostgreSQL (no .venv: run scripts/test-python.sh first)"
+fi
 if [ -n "${ACTIONCENTER_PG_URL:-}" ] && [ -x .venv/bin/pytest ]; then
   "$psql" -q "$ACTIONCENTER_PG_URL" -c 'DROP DATABASE IF EXISTS python_check' -c 'CREATE DATABASE python_check'
   ACTIONCENTER_PG_URL="${ACTIONCENTER_PG_URL%/*}/python_check" ACTIONCENTER_REQUIRE_PG=1 \

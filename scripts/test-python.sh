@@ -12,7 +12,7 @@ python="${PYTHON:-python3}"
 
 "$python" -m venv --clear "$venv"
 py="$venv/bin/python"
-"$py" -m pip install --quiet --disable-pip-version-check "maturin>=1.9.4,<2" pytest mypy ruff
+"$py" -m pip install --quiet --disable-pip-version-check maturin==1.16.0 pytest==9.2.0 mypy==2.4.1 ruff==0.17.6
 
 dist=$(mktemp -d)
 trap 'rm -rf "$dist"' EXIT

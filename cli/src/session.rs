@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use actioncenter::{
-    ActionCenter, Clock, Error, Policy, PostgresStore, Principal, SqliteOptions, SqliteStore,
-    Store, Synchronous, SystemClock,
+    ActionCenter, Clock, Error, Policy, PostgresOptions, PostgresStore, Principal, SqliteOptions,
+    SqliteStore, Store, Synchronous, SystemClock,
 };
 
 use crate::args::Global;
@@ -81,8 +81,15 @@ pub fn open_store(
             };
             Ok(Arc::new(SqliteStore::open_with(path, &options)?))
         }
-        // The server keeps what it commits; `bulk_writes` changes nothing there.
-        Backend::Postgres(url) => Ok(Arc::new(PostgresStore::connect(url)?)),
+        // The server keeps what it commits; `bulk_writes` changes nothing
+        // there. Only `demo` and `seed` may create the tables.
+        Backend::Postgres(url) => {
+            let options = PostgresOptions {
+                create: open == Open::CreateIfMissing,
+                ..PostgresOptions::default()
+            };
+            Ok(Arc::new(PostgresStore::connect_with(url, &options)?))
+        }
     }
 }
 
@@ -219,15 +226,31 @@ impl Session {
     }
 }
 
-/// A connection URL without its password, for messages.
+/// A connection string without its password, for messages: a URL's
+/// `user:password@` and `?password=`, or a `password=` setting.
 fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            let user = userinfo.split(':').next().unwrap_or_default();
-            format!("{}{user}{}", &url[..scheme + 3], &url[at..])
+    let hide = |pair: &str| match pair.split_once('=') {
+        Some((key, _)) if key.trim() == "password" => format!("{key}=***"),
+        _other => pair.to_owned(),
+    };
+    let Some(scheme) = url.find("://") else {
+        return url.split(' ').map(hide).collect::<Vec<_>>().join(" ");
+    };
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let base = match base.rfind('@') {
+        Some(at) if at > scheme => {
+            let user = base[scheme + 3..at].split(':').next().unwrap_or_default();
+            format!("{}{user}{}", &base[..scheme + 3], &base[at..])
         }
-        _other => url.to_owned(),
+        _other => base.to_owned(),
+    };
+    if query.is_empty() {
+        base
+    } else {
+        format!(
+            "{base}?{}",
+            query.split('&').map(hide).collect::<Vec<_>>().join("&")
+        )
     }
 }
 
@@ -242,5 +265,13 @@ mod redact_tests {
             "postgres://ac@db:5432/ac"
         );
         assert_eq!(redact("postgres://db/ac"), "postgres://db/ac");
+        assert_eq!(
+            redact("postgres://ac@db/ac?password=x&sslmode=disable"),
+            "postgres://ac@db/ac?password=***&sslmode=disable"
+        );
+        assert_eq!(
+            redact("host=db user=ac password=x"),
+            "host=db user=ac password=***"
+        );
     }
 }

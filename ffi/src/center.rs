@@ -53,9 +53,11 @@ pub unsafe extern "C" fn ac_center_open_sqlite(
 /// - `out_center`: receives a new handle, which the caller owns and closes
 ///   with `ac_center_close`; NULL on failure. Not NULL.
 ///
-/// Needs a library built with the cargo feature `postgres`; without it
-/// the call fails with `AC_STATUS_STORAGE` and says so. Fails with
-/// `AC_STATUS_STORAGE` too when the server cannot be reached. Thread safe.
+/// Needs a library built with the cargo feature `postgres` (the default);
+/// without it the call fails with `AC_STATUS_STORAGE` and says so. A `url`
+/// that is not a connection string fails with `AC_STATUS_VALIDATION`; a
+/// server that cannot be reached, or a database that is not an
+/// actioncenter one, with `AC_STATUS_STORAGE`. Thread safe.
 ///
 /// # Safety
 ///
@@ -181,10 +183,10 @@ pub unsafe extern "C" fn ac_center_advance_clock(
     }
 }
 
-/// Closes a center. Calls under way on other threads finish first; later
-/// calls with this handle fail with `AC_STATUS_INVALID_HANDLE`. An
-/// in-memory center's actions are gone; a SQLite file is closed once no
-/// call uses it.
+/// Closes a center. Returns at once; calls under way on other threads
+/// finish normally, and later calls with this handle fail with
+/// `AC_STATUS_INVALID_HANDLE`. An in-memory center's actions are gone; the
+/// database connections close when the last call under way returns.
 ///
 /// - `center`: the handle to close, owned by the caller until now. NULL is
 ///   accepted and does nothing.

@@ -15,8 +15,8 @@ use std::sync::{Arc, RwLock};
 use crate::boundary::Failure;
 
 /// An engine over one store, from `ac_center_open_sqlite`,
-/// `ac_center_open_memory` or `ac_center_open_memory_at`, until
-/// `ac_center_close`.
+/// `ac_center_open_postgres`, `ac_center_open_memory` or
+/// `ac_center_open_memory_at`, until `ac_center_close`.
 ///
 /// Thread safe: one handle may be used from any number of threads at once.
 #[allow(non_camel_case_types)]

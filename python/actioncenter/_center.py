@@ -178,8 +178,8 @@ class ActionCenter:
         engine = _native.Engine.open_postgres(
             cv.text(url, "url"), _policy(policy), _clock(clock), cv.integer(pool_size, "pool_size")
         )
-        at = url.split("@")[-1]
-        return cls(engine, f"postgres {at!r}")
+        # The URL may carry a password: the repr names the backend only.
+        return cls(engine, "postgres")
 
     @classmethod
     def open_postgres(

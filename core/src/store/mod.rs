@@ -112,7 +112,7 @@ pub trait Store: Send + Sync + 'static {
 /// housekeeping. r2d2 gives each pool threads of its own by default, and
 /// they outlive the pool by up to half a minute: a host that opens and
 /// closes stores often would pile them up.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg(feature = "sqlite")]
 pub(crate) fn pool_scheduler() -> std::sync::Arc<scheduled_thread_pool::ScheduledThreadPool> {
     use std::sync::{Arc, LazyLock};
     static SCHEDULER: LazyLock<Arc<scheduled_thread_pool::ScheduledThreadPool>> =

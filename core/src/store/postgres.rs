@@ -160,6 +160,10 @@ pub struct PostgresOptions {
     /// `None` uses the first existing schema of the server's
     /// `search_path` (usually `public`).
     pub schema: Option<String>,
+    /// Create the tables in a schema that holds none (the default). With
+    /// `false`, such a schema is refused: a mistyped database name then
+    /// fails instead of getting an empty Action center.
+    pub create: bool,
 }
 
 impl Default for PostgresOptions {
@@ -168,6 +172,7 @@ impl Default for PostgresOptions {
             pool_size: 8,
             connect_timeout: Duration::from_secs(10),
             schema: None,
+            create: true,
         }
     }
 }
@@ -204,8 +209,16 @@ impl fmt::Debug for PostgresStore {
 #[derive(Debug, Clone)]
 struct SearchPath(Option<String>);
 
+/// How long a transaction waits for a row lock (the chain head, say)
+/// before it fails, and how long a session may sit idle inside a
+/// transaction before the server ends it: one stalled host cannot block
+/// every writer for ever.
+const SESSION_SETTINGS: &str =
+    "SET lock_timeout = '30s'; SET idle_in_transaction_session_timeout = '60s'";
+
 impl SearchPath {
     fn set(&self, client: &mut Client) -> std::result::Result<(), postgres::Error> {
+        client.batch_execute(SESSION_SETTINGS)?;
         if let Some(schema) = &self.0 {
             // The value is bound; the identifier is quoted so it is taken as is.
             let path = format!("\"{schema}\"");
@@ -219,6 +232,34 @@ impl CustomizeConnection<Client, postgres::Error> for SearchPath {
     fn on_acquire(&self, client: &mut Client) -> std::result::Result<(), postgres::Error> {
         self.set(client)
     }
+}
+
+/// Every transaction runs at READ COMMITTED whatever the server's default:
+/// the chain-head lock and compare-and-set are built for it, and at a
+/// stricter level a lost race would surface as a serialization failure
+/// instead of `Conflict`.
+fn begin(client: &mut Client) -> std::result::Result<postgres::Transaction<'_>, postgres::Error> {
+    client
+        .build_transaction()
+        .isolation_level(postgres::IsolationLevel::ReadCommitted)
+        .start()
+}
+
+/// The housekeeping threads of every PostgreSQL pool in the process.
+/// Apart from SQLite's: opening a connection to a slow or dead server
+/// happens on these threads and must not hold up the embedded store.
+fn scheduler() -> std::sync::Arc<scheduled_thread_pool::ScheduledThreadPool> {
+    use std::sync::{Arc, LazyLock};
+    static SCHEDULER: LazyLock<Arc<scheduled_thread_pool::ScheduledThreadPool>> =
+        LazyLock::new(|| {
+            Arc::new(
+                scheduled_thread_pool::ScheduledThreadPool::builder()
+                    .num_threads(2)
+                    .thread_name_pattern("actioncenter-pg-{}")
+                    .build(),
+            )
+        });
+    Arc::clone(&SCHEDULER)
 }
 
 /// What a PostgreSQL error says, with its SQLSTATE when the server sent one.
@@ -361,6 +402,12 @@ impl PostgresStore {
         if let Some(schema) = &options.schema {
             check_schema_name(schema)?;
         }
+        if options.connect_timeout.is_zero() {
+            return Err(Error::validation(
+                "connect_timeout",
+                "must be longer than zero",
+            ));
+        }
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(options.connect_timeout);
         }
@@ -377,7 +424,7 @@ impl PostgresStore {
         search_path
             .set(&mut client)
             .map_err(pg_err("cannot set search_path"))?;
-        let schema = prepare_schema(&mut client, options.schema.as_deref())?;
+        let schema = prepare_schema(&mut client, options.schema.as_deref(), options.create)?;
         drop(client);
 
         let pool = Pool::builder()
@@ -386,7 +433,7 @@ impl PostgresStore {
             .test_on_check_out(false)
             .connection_timeout(options.connect_timeout)
             .connection_customizer(Box::new(search_path))
-            .thread_pool(super::pool_scheduler())
+            .thread_pool(scheduler())
             .build(PostgresConnectionManager::new(config, NoTls))
             .map_err(|e| Error::storage(format!("cannot open a connection pool: {e}"), e))?;
         Ok(PostgresStore { pool, schema })
@@ -426,7 +473,7 @@ impl PostgresStore {
         let mut cache = PooledConnection::extensions_mut(&mut conn)
             .remove::<StatementCache>()
             .unwrap_or_default();
-        let out = match conn.transaction() {
+        let out = match begin(&mut conn) {
             Ok(mut tx) => match f(&mut Db {
                 client: &mut tx,
                 cache: &mut cache,
@@ -460,8 +507,8 @@ impl PostgresStore {
 /// Checks what the target schema holds, then creates or migrates our
 /// tables in one transaction. Returns the schema's name. A schema with a
 /// newer version, or with tables that are not ours, is left untouched.
-fn prepare_schema(client: &mut Client, schema: Option<&str>) -> Result<String> {
-    let mut tx = client.transaction().map_err(pg_err("begin schema check"))?;
+fn prepare_schema(client: &mut Client, schema: Option<&str>, create: bool) -> Result<String> {
+    let mut tx = begin(client).map_err(pg_err("begin schema check"))?;
     let target: String = match schema {
         Some(s) => s.to_owned(),
         None => tx
@@ -539,6 +586,11 @@ fn prepare_schema(client: &mut Client, schema: Option<&str>) -> Result<String> {
     if version == SCHEMA_VERSION {
         tx.commit().map_err(pg_err("end schema check"))?;
         return Ok(target);
+    }
+    if version == 0 && !create {
+        return Err(Error::storage_msg(format!(
+            "schema {target} holds no actioncenter tables (is this the right database?)"
+        )));
     }
     if !exists {
         // The name was checked by `check_schema_name`: plain, and quoted.
@@ -1021,6 +1073,100 @@ mod tests {
         )
         .expect("count")
         .get(0)
+    }
+
+    #[test]
+    fn a_zero_connect_timeout_is_a_validation_error() {
+        let options = PostgresOptions {
+            connect_timeout: Duration::ZERO,
+            ..PostgresOptions::default()
+        };
+        let err = PostgresStore::connect_with("postgres://nobody@127.0.0.1:1/none", &options)
+            .expect_err("zero");
+        assert!(
+            matches!(&err, Error::Validation { field, .. } if field == "connect_timeout"),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn an_empty_schema_is_refused_when_create_is_off_and_left_empty() {
+        let Some(url) = server() else { return };
+        let t = TestSchema::new(&url);
+        let options = PostgresOptions {
+            create: false,
+            ..PostgresOptions::in_schema(t.name())
+        };
+        let err = PostgresStore::connect_with(&url, &options).expect_err("empty");
+        assert!(
+            err.to_string().contains("holds no actioncenter tables"),
+            "{err}"
+        );
+        let mut c = Client::connect(&url, NoTls).expect("connect");
+        assert_eq!(table_count(&mut c, t.name()), 0);
+    }
+
+    #[test]
+    fn a_serializable_server_default_still_gives_conflict_to_the_losers() {
+        use crate::{ActionCenter, Decide, Entity, Kind, Policy, Principal, Proposal, Source};
+        let Some(url) = server() else { return };
+        let t = TestSchema::new(&url);
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let strict = format!("{url}{sep}options=-c%20default_transaction_isolation%3Dserializable");
+        let store = PostgresStore::connect_with(&strict, &PostgresOptions::in_schema(t.name()))
+            .expect("open");
+        let mut check = store.conn().expect("conn");
+        let level: String = check
+            .query_one("SHOW default_transaction_isolation", &[])
+            .expect("show")
+            .get(0);
+        assert_eq!(
+            level, "serializable",
+            "the URL option must reach the session"
+        );
+        drop(check);
+        let center = ActionCenter::new(store, Policy::default());
+        let air = Principal::new("air", ["automation"]);
+        let source = Source::AutomatedInvestigation {
+            investigation_id: "inv".into(),
+        };
+        let device = Entity::Device {
+            device_id: "d".into(),
+            name: None,
+        };
+        let a = center
+            .propose(&air, Proposal::new(Kind::IsolateDevice, device, source))
+            .expect("propose");
+        let barrier = std::sync::Barrier::new(6);
+        let results: Vec<Result<crate::Action>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..6)
+                .map(|i| {
+                    let (center, barrier) = (&center, &barrier);
+                    s.spawn(move || {
+                        let me = Principal::new(format!("analyst-{i}"), ["analyst"]);
+                        barrier.wait();
+                        center.approve(
+                            &me,
+                            a.id,
+                            &Decide {
+                                comment: None,
+                                expected_version: Some(a.version),
+                            },
+                        )
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("thread"))
+                .collect()
+        });
+        let wins = results.iter().filter(|r| r.is_ok()).count();
+        let conflicts = results
+            .iter()
+            .filter(|r| matches!(r, Err(Error::Conflict { .. })))
+            .count();
+        assert_eq!((wins, conflicts), (1, 5), "{results:?}");
     }
 
     #[test]
