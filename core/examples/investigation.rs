@@ -145,9 +145,19 @@ fn main() -> Result<()> {
     println!("\n{} claimed {} actions", agent.id, claimed.len());
     for a in &claimed {
         if a.id == service.id {
-            center.fail(&agent, a.id, "service UpdaterSvc not found")?;
+            center.fail(
+                &agent,
+                a.id,
+                a.lease_token().unwrap_or_default(),
+                "service UpdaterSvc not found",
+            )?;
         } else {
-            center.complete(&agent, a.id, json!({"done_by": agent.id}))?;
+            center.complete(
+                &agent,
+                a.id,
+                a.lease_token().unwrap_or_default(),
+                json!({"done_by": agent.id}),
+            )?;
         }
     }
     center.retry(
@@ -163,7 +173,12 @@ fn main() -> Result<()> {
             kinds: vec![],
         },
     )? {
-        center.complete(&agent, a.id, json!({"stopped": true}))?;
+        center.complete(
+            &agent,
+            a.id,
+            a.lease_token().unwrap_or_default(),
+            json!({"stopped": true}),
+        )?;
     }
     print_counts(&center, &alice)?;
 
@@ -179,7 +194,9 @@ fn main() -> Result<()> {
         quarantines[0].id,
         &UndoRequest {
             comment: "vendor-signed installer".into(),
-            all_instances: true,
+            // What was shown above, and only that.
+            instances: more.iter().map(Seen::of).collect(),
+            ..UndoRequest::default()
         },
     )?;
     let fanned = report.instances.iter().filter(|r| r.result.is_ok()).count();
@@ -192,7 +209,12 @@ fn main() -> Result<()> {
             kinds: vec![Kind::QuarantineFile],
         },
     )? {
-        center.complete(&agent, a.id, json!({"restored": true}))?;
+        center.complete(
+            &agent,
+            a.id,
+            a.lease_token().unwrap_or_default(),
+            json!({"restored": true}),
+        )?;
     }
 
     // 5. The History tab, and the audit.

@@ -84,7 +84,12 @@ fn main() -> Result<()> {
                     kinds: vec![],
                 },
             )? {
-                center.complete(&agent, a.id, serde_json::json!({}))?;
+                center.complete(
+                    &agent,
+                    a.id,
+                    a.lease_token().unwrap_or_default(),
+                    serde_json::json!({}),
+                )?;
             }
         }
         if i % 100_000 == 99_999 {

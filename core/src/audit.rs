@@ -2,16 +2,24 @@
 //!
 //! Each event's hash covers its own fields and the previous event's hash,
 //! so changing, removing or reordering any stored event breaks the chain
-//! from that point on; [`verify_chain`] finds the first event that does
-//! not match. The same sequence is the change feed: a follower reads
-//! `events_since(last_seen_seq)` in any language, without callbacks.
+//! from that point on. Each event of an action also records the action's
+//! version after it and a [digest](action_digest) of the action's
+//! canonical form, so the chain proves the state of every action row, not
+//! only its own events; [`Verifier`] also checks that each action's
+//! events form a path the machine's table allows. Signed
+//! [checkpoints](crate::checkpoint) make a rewrite that re-hashes the
+//! whole chain, or a cut tail, detectable. The same sequence is the
+//! change feed: a follower reads `events_since(last_seen_seq)` in any
+//! language, without callbacks.
+
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::machine::Event;
-use crate::model::{ActionId, Status};
+use crate::machine::{self, Event};
+use crate::model::{Action, ActionId, Status};
 
 /// The hash that stands before the first event.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -19,13 +27,24 @@ pub const GENESIS_HASH: &str = "000000000000000000000000000000000000000000000000
 /// What happened, before the store gives it a place in the chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewEvent {
-    pub action_id: ActionId,
+    /// The action; `None` for an event of the policy.
+    pub action_id: Option<ActionId>,
     pub at: DateTime<Utc>,
+    /// Who acted: the principal the engine checked.
     pub actor: String,
+    /// The administrator who acted as `actor`, when someone did.
+    pub via: Option<String>,
     pub event: Event,
     pub from: Option<Status>,
-    pub to: Status,
+    pub to: Option<Status>,
     pub comment: Option<String>,
+    /// The action's version after the event (the policy's, for a policy event).
+    pub version: u64,
+    /// [`action_digest`] of the action after the event (the policy's
+    /// digest, for a policy event).
+    pub digest: String,
+    /// The version of the stored policy the event was decided under.
+    pub policy_version: Option<u64>,
 }
 
 /// A stored audit event.
@@ -33,15 +52,29 @@ pub struct NewEvent {
 pub struct AuditEvent {
     /// Position in the trail, from 1, without gaps.
     pub seq: u64,
-    pub action_id: ActionId,
+    /// The action; `null` for an event of the policy (`set_policy`).
+    pub action_id: Option<ActionId>,
     pub at: DateTime<Utc>,
     pub actor: String,
+    /// The administrator who acted as `actor` ("root as dana"), when someone did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
     pub event: Event,
-    /// `None` for the event that created the action.
+    /// `null` for the event that created the action.
     pub from: Option<Status>,
-    pub to: Status,
+    /// `null` for an event of the policy.
+    pub to: Option<Status>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// The action's (or policy's) version after the event; `null` on
+    /// events written before versions were recorded.
+    pub version: Option<u64>,
+    /// The digest of the action (or policy) after the event; `null` on
+    /// events written before digests were recorded.
+    pub digest: Option<String>,
+    /// The stored policy's version the event was decided under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_version: Option<u64>,
     /// The previous event's hash (the genesis hash for seq 1), lowercase hex.
     pub prev_hash: String,
     /// SHA-256 of this event's fields and `prev_hash`, lowercase hex.
@@ -51,63 +84,148 @@ pub struct AuditEvent {
 impl NewEvent {
     /// Seals the event at position `seq` after the event whose hash is `prev_hash`.
     pub fn seal(self, seq: u64, prev_hash: &str) -> AuditEvent {
-        let hash = event_hash(seq, &self, prev_hash);
-        AuditEvent {
+        let mut sealed = AuditEvent {
             seq,
             action_id: self.action_id,
             at: self.at,
             actor: self.actor,
+            via: self.via,
             event: self.event,
             from: self.from,
             to: self.to,
             comment: self.comment,
+            version: Some(self.version),
+            digest: Some(self.digest),
+            policy_version: self.policy_version,
             prev_hash: prev_hash.to_owned(),
-            hash,
-        }
+            hash: String::new(),
+        };
+        sealed.hash = sealed.computed_hash();
+        sealed
     }
 }
 
 impl AuditEvent {
-    fn unsealed(&self) -> NewEvent {
-        NewEvent {
-            action_id: self.action_id,
-            at: self.at,
-            actor: self.actor.clone(),
-            event: self.event,
-            from: self.from,
-            to: self.to,
-            comment: self.comment.clone(),
-        }
+    /// The hash the fields and `prev_hash` produce.
+    pub fn computed_hash(&self) -> String {
+        let fields = match (&self.version, &self.digest) {
+            // Events written by a library that recorded neither keep
+            // their first hash format.
+            (None, None) => serde_json::json!([
+                1,
+                self.seq,
+                self.action_id,
+                self.at.timestamp_micros(),
+                self.actor,
+                self.event,
+                self.from,
+                self.to,
+                self.comment,
+                self.prev_hash,
+            ]),
+            _recorded => serde_json::json!([
+                2,
+                self.seq,
+                self.action_id,
+                self.at.timestamp_micros(),
+                self.actor,
+                self.via,
+                self.event,
+                self.from,
+                self.to,
+                self.comment,
+                self.version,
+                self.digest,
+                self.policy_version,
+                self.prev_hash,
+            ]),
+        };
+        sha256_hex(fields.to_string().as_bytes())
     }
 
     /// Whether `hash` is what the fields and `prev_hash` produce.
     pub fn hash_matches(&self) -> bool {
-        event_hash(self.seq, &self.unsealed(), &self.prev_hash) == self.hash
+        self.computed_hash() == self.hash
+    }
+
+    /// "root as dana" when an administrator acted as someone, else the actor.
+    pub fn actor_shown(&self) -> String {
+        match &self.via {
+            Some(via) => format!("{via} as {}", self.actor),
+            None => self.actor.clone(),
+        }
     }
 }
 
-/// SHA-256 over a JSON array of the event's fields, so no two field
-/// sequences encode alike. Times count in microseconds, the precision
-/// every store keeps.
-fn event_hash(seq: u64, e: &NewEvent, prev_hash: &str) -> String {
-    let fields = serde_json::json!([
-        1, // the hash format's version
-        seq,
-        e.action_id,
-        e.at.timestamp_micros(),
-        e.actor,
-        e.event,
-        e.from,
-        e.to,
-        e.comment,
-        prev_hash,
-    ]);
-    hex::encode(Sha256::digest(fields.to_string().as_bytes()))
+/// Lowercase hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// A JSON value written with sorted keys and no white space, whatever
+/// order its maps hold: the same value always gives the same text.
+pub fn canonical_json(value: &serde_json::Value) -> String {
+    fn write(v: &serde_json::Value, out: &mut String) {
+        use serde_json::Value;
+        match v {
+            Value::Object(map) => {
+                let sorted: BTreeMap<&String, &Value> = map.iter().collect();
+                out.push('{');
+                for (i, (k, v)) in sorted.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&Value::String(k.clone()).to_string());
+                    out.push(':');
+                    write(v, out);
+                }
+                out.push('}');
+            }
+            Value::Array(items) => {
+                out.push('[');
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write(v, out);
+                }
+                out.push(']');
+            }
+            scalar => out.push_str(&scalar.to_string()),
+        }
+    }
+    let mut out = String::new();
+    write(value, &mut out);
+    out
+}
+
+/// SHA-256 of an action's canonical form: every field of its document
+/// (kind, entity, source, links, parameters, decisions with comments,
+/// attempts with results and errors, undo information, status, expiry,
+/// version and the fields a newer library wrote) but the lease deadline
+/// of its attempts. Lease renewals move only that deadline; they are
+/// neither audited nor a new version, so that an executor renewing every
+/// few seconds does not flood the trail. A forged deadline can at most
+/// hand the action back to the queue early, through a `lease_expire`
+/// event that is itself audited.
+pub fn action_digest(action: &Action) -> String {
+    let mut doc = serde_json::to_value(action).unwrap_or_default();
+    if let Some(attempts) = doc.get_mut("attempts").and_then(|a| a.as_array_mut()) {
+        for attempt in attempts {
+            if let Some(map) = attempt.as_object_mut() {
+                map.remove("lease_until");
+            }
+        }
+    }
+    if let Some(map) = doc.as_object_mut() {
+        map.remove("updated_at");
+    }
+    sha256_hex(canonical_json(&doc).as_bytes())
 }
 
 /// Why an event fails verification.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", tag = "type")]
 pub enum Mismatch {
     /// The stored hash is not the hash of the stored fields.
     Hash,
@@ -115,17 +233,45 @@ pub enum Mismatch {
     Link,
     /// The sequence skips a number: an event was removed.
     Gap { expected: u64 },
+    /// The event is not a move the machine's table allows after the
+    /// action's previous event (or its versions do not follow on).
+    Transition { detail: String },
 }
 
 /// The first event that does not match.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BadEvent {
     pub seq: u64,
-    pub action_id: ActionId,
+    pub action_id: Option<ActionId>,
     pub mismatch: Mismatch,
 }
 
-/// What [`verify_chain`] found.
+/// Why a stored action row does not match its audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum ActionMismatch {
+    /// The row has no audit event at all: it was inserted behind the engine's back.
+    NoEvents,
+    /// The trail has events for an action whose row is gone.
+    Missing,
+    /// The row's version is not the version its last event recorded.
+    Version { row: u64, event: u64 },
+    /// The row's status is not the status its last event moved it to.
+    Status { row: Status, event: Status },
+    /// The row's content is not what its last event recorded.
+    Digest,
+}
+
+/// The first action whose stored row does not match its trail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BadAction {
+    pub id: ActionId,
+    /// The action's last audit event, when it has one.
+    pub seq: Option<u64>,
+    pub mismatch: ActionMismatch,
+}
+
+/// What [`verify_chain`] and the engine's `verify_audit` found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditReport {
     /// Events read up to (and including) the first bad one.
@@ -133,19 +279,92 @@ pub struct AuditReport {
     /// The hash of the last good event: the chain head when `first_bad` is `None`.
     pub head: String,
     pub first_bad: Option<BadEvent>,
+    /// Action rows checked against their last event.
+    #[serde(default)]
+    pub actions_checked: u64,
+    #[serde(default)]
+    pub first_bad_action: Option<BadAction>,
+    /// The stored policy, checked against its last `set_policy` event.
+    #[serde(default)]
+    pub policy_problem: Option<String>,
+    /// What the signed checkpoints say; empty when none was checked.
+    #[serde(default)]
+    pub checkpoints: crate::checkpoint::CheckpointReport,
 }
 
 impl AuditReport {
-    /// Whether every event matched.
+    /// Whether every event, action row, the policy and every checkpoint matched.
     pub fn is_intact(&self) -> bool {
         self.first_bad.is_none()
+            && self.first_bad_action.is_none()
+            && self.policy_problem.is_none()
+            && self.checkpoints.problem.is_none()
+    }
+
+    /// The first problem, in words; `None` when intact.
+    pub fn problem(&self) -> Option<String> {
+        if let Some(bad) = &self.first_bad {
+            let what = match &bad.mismatch {
+                Mismatch::Hash => "its hash does not match its fields".to_owned(),
+                Mismatch::Link => "it does not link to the event before it".to_owned(),
+                Mismatch::Gap { expected } => format!("event {expected} is missing"),
+                Mismatch::Transition { detail } => detail.clone(),
+            };
+            return Some(format!("audit event {}: {what}", bad.seq));
+        }
+        if let Some(bad) = &self.first_bad_action {
+            let what = match &bad.mismatch {
+                ActionMismatch::NoEvents => "has no audit event".to_owned(),
+                ActionMismatch::Missing => "has audit events but no stored row".to_owned(),
+                ActionMismatch::Version { row, event } => {
+                    format!("is at version {row}, its last event recorded {event}")
+                }
+                ActionMismatch::Status { row, event } => {
+                    format!("is {row}, its last event moved it to {event}")
+                }
+                ActionMismatch::Digest => "differs from what its last event recorded".to_owned(),
+            };
+            let at = bad
+                .seq
+                .map(|s| format!(" (last event {s})"))
+                .unwrap_or_default();
+            return Some(format!("action {} {what}{at}", bad.id));
+        }
+        if let Some(p) = &self.policy_problem {
+            return Some(format!("policy: {p}"));
+        }
+        self.checkpoints
+            .problem
+            .as_ref()
+            .map(|p| format!("checkpoint: {p}"))
     }
 }
 
-/// Checks a chain fed in order, in batches, stopping at the first bad event.
+/// The last audited state of one action, as its events tell it.
+#[derive(Debug, Clone)]
+pub(crate) struct Trail {
+    pub last_seq: u64,
+    pub status: Status,
+    pub version: Option<u64>,
+    pub digest: Option<String>,
+}
+
+/// The last audited state of the policy.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PolicyTrail {
+    pub version: u64,
+    pub digest: Option<String>,
+}
+
+/// Checks a chain fed in order, in batches, stopping at the first bad
+/// event, and keeps what each action's events say it must be now.
 #[derive(Debug)]
 pub struct Verifier {
     report: AuditReport,
+    trails: HashMap<ActionId, Trail>,
+    policy: PolicyTrail,
+    /// Hashes at the positions a checkpoint names, as found.
+    wanted: HashMap<u64, Option<String>>,
 }
 
 impl Default for Verifier {
@@ -155,12 +374,29 @@ impl Default for Verifier {
                 events_checked: 0,
                 head: GENESIS_HASH.to_owned(),
                 first_bad: None,
+                actions_checked: 0,
+                first_bad_action: None,
+                policy_problem: None,
+                checkpoints: Default::default(),
             },
+            trails: HashMap::new(),
+            policy: PolicyTrail::default(),
+            wanted: HashMap::new(),
         }
     }
 }
 
 impl Verifier {
+    /// Also remember the hash of the event at `seq` (for a checkpoint).
+    pub(crate) fn want_hash_at(&mut self, seq: u64) {
+        self.wanted.insert(seq, None);
+    }
+
+    /// The hash found at `seq`, if [`want_hash_at`](Self::want_hash_at) asked for it.
+    pub(crate) fn hash_at(&self, seq: u64) -> Option<&str> {
+        self.wanted.get(&seq).and_then(|h| h.as_deref())
+    }
+
     /// Feeds the next events. Returns `false` once a bad event was found.
     pub fn feed<'a>(&mut self, events: impl IntoIterator<Item = &'a AuditEvent>) -> bool {
         for e in events {
@@ -176,7 +412,9 @@ impl Verifier {
             } else if !e.hash_matches() {
                 Some(Mismatch::Hash)
             } else {
-                None
+                self.follow(e)
+                    .err()
+                    .map(|detail| Mismatch::Transition { detail })
             };
             match mismatch {
                 Some(mismatch) => {
@@ -187,15 +425,180 @@ impl Verifier {
                     });
                     return false;
                 }
-                None => self.report.head = e.hash.clone(),
+                None => {
+                    self.report.head = e.hash.clone();
+                    if let Some(slot) = self.wanted.get_mut(&e.seq) {
+                        *slot = Some(e.hash.clone());
+                    }
+                }
             }
         }
         self.report.first_bad.is_none()
     }
 
+    /// Checks that `e` follows on from what came before it, and records it.
+    fn follow(&mut self, e: &AuditEvent) -> Result<(), String> {
+        let Some(id) = e.action_id else {
+            if e.event != Event::SetPolicy {
+                return Err(format!("a {} event names no action", e.event));
+            }
+            let version = e.version.unwrap_or(0);
+            if version != self.policy.version + 1 {
+                return Err(format!(
+                    "policy version {version} follows version {}",
+                    self.policy.version
+                ));
+            }
+            self.policy = PolicyTrail {
+                version,
+                digest: e.digest.clone(),
+            };
+            return Ok(());
+        };
+        let Some(to) = e.to else {
+            return Err(format!("a {} event of action {id} has no status", e.event));
+        };
+        if e.version.is_none() {
+            // Written before events recorded versions: its hash is all
+            // there is to check (moves were different then).
+            self.trails.insert(
+                id,
+                Trail {
+                    last_seq: e.seq,
+                    status: to,
+                    version: None,
+                    digest: None,
+                },
+            );
+            return Ok(());
+        }
+        let previous = self.trails.get(&id);
+        let from = previous.map(|t| t.status);
+        if e.from != from {
+            return Err(format!(
+                "{} of action {id} starts from {}, but its last event left it {}",
+                e.event,
+                shown(e.from),
+                shown(from)
+            ));
+        }
+        let allowed = machine::TABLE
+            .iter()
+            .any(|r| r.from == from && r.event == e.event && r.to.contains(&to));
+        if !allowed || e.event == Event::Heartbeat {
+            return Err(format!(
+                "{} from {} to {to} is not a move of the machine's table",
+                e.event,
+                shown(from)
+            ));
+        }
+        if let (Some(prev), Some(version)) = (previous.and_then(|t| t.version), e.version)
+            && version != prev + 1
+        {
+            return Err(format!("action {id} goes from version {prev} to {version}"));
+        }
+        self.trails.insert(
+            id,
+            Trail {
+                last_seq: e.seq,
+                status: to,
+                version: e.version,
+                digest: e.digest.clone(),
+            },
+        );
+        Ok(())
+    }
+
     /// The sequence number after which to read the next batch.
     pub fn last_seq(&self) -> u64 {
         self.report.events_checked
+    }
+
+    /// Checks a stored action row against its last event. Returns `false`
+    /// once a bad action was found.
+    pub fn check_action(&mut self, action: &Action) -> bool {
+        if self.report.first_bad_action.is_some() {
+            return false;
+        }
+        self.report.actions_checked += 1;
+        let trail = self.trails.get(&action.id);
+        let mismatch = match trail {
+            None => Some(ActionMismatch::NoEvents),
+            Some(t) if t.version.is_some() && t.status != action.status => {
+                Some(ActionMismatch::Status {
+                    row: action.status,
+                    event: t.status,
+                })
+            }
+            Some(t) => match (t.version, &t.digest) {
+                (Some(v), _) if v != action.version => Some(ActionMismatch::Version {
+                    row: action.version,
+                    event: v,
+                }),
+                (_, Some(d)) if *d != action_digest(action) => Some(ActionMismatch::Digest),
+                // Checked as far as the trail recorded.
+                _recorded => None,
+            },
+        };
+        if let Some(mismatch) = mismatch {
+            self.report.first_bad_action = Some(BadAction {
+                id: action.id,
+                seq: trail.map(|t| t.last_seq),
+                mismatch,
+            });
+            return false;
+        }
+        true
+    }
+
+    /// After every stored row was checked: an action with events and no
+    /// row is a deleted row. `seen` is how many rows were checked.
+    pub(crate) fn check_no_row_missing(&mut self, seen: &std::collections::HashSet<ActionId>) {
+        if self.report.first_bad_action.is_some() {
+            return;
+        }
+        let mut missing: Vec<(&ActionId, &Trail)> = self
+            .trails
+            .iter()
+            .filter(|(id, _)| !seen.contains(*id))
+            .collect();
+        missing.sort_by_key(|(_, t)| t.last_seq);
+        if let Some((id, t)) = missing.first() {
+            self.report.first_bad_action = Some(BadAction {
+                id: **id,
+                seq: Some(t.last_seq),
+                mismatch: ActionMismatch::Missing,
+            });
+        }
+    }
+
+    /// Checks the stored policy's version and digest against its last event.
+    pub(crate) fn check_policy(&mut self, stored: Option<(u64, &str)>) {
+        let trail = &self.policy;
+        let problem = match stored {
+            None if trail.version == 0 => None,
+            None => Some(format!(
+                "no policy is stored, but the trail set version {}",
+                trail.version
+            )),
+            Some((v, _)) if v != trail.version => Some(format!(
+                "the stored policy is version {v}, the trail's last is {}",
+                trail.version
+            )),
+            Some((_, d)) if trail.digest.as_deref().is_some_and(|t| t != d) => Some(format!(
+                "the stored policy version {} differs from what the trail recorded",
+                trail.version
+            )),
+            Some(_) => None,
+        };
+        if self.report.policy_problem.is_none() {
+            self.report.policy_problem = problem;
+        }
+    }
+
+    /// The findings so far, to add checkpoint results to.
+    pub(crate) fn report_mut(&mut self) -> &mut AuditReport {
+        &mut self.report
     }
 
     /// The findings.
@@ -204,7 +607,11 @@ impl Verifier {
     }
 }
 
-/// Verifies a whole chain held in memory.
+fn shown(status: Option<Status>) -> String {
+    status.map_or_else(|| "(new)".to_owned(), |s| s.to_string())
+}
+
+/// Verifies a whole chain held in memory (events only: no rows).
 pub fn verify_chain<'a>(events: impl IntoIterator<Item = &'a AuditEvent>) -> AuditReport {
     let mut v = Verifier::default();
     v.feed(events);
@@ -215,26 +622,40 @@ pub fn verify_chain<'a>(events: impl IntoIterator<Item = &'a AuditEvent>) -> Aud
 mod tests {
     use super::*;
 
-    fn chain(n: u64) -> Vec<AuditEvent> {
+    fn event(id: u128, event: Event, from: Option<Status>, to: Status, version: u64) -> NewEvent {
+        NewEvent {
+            action_id: Some(ActionId(uuid::Uuid::from_u128(id))),
+            at: DateTime::from_timestamp(1_700_000_000 + version as i64, 0).unwrap_or_default(),
+            actor: "alice".into(),
+            via: None,
+            event,
+            from,
+            to: Some(to),
+            comment: None,
+            version,
+            digest: "d".repeat(64),
+            policy_version: Some(1),
+        }
+    }
+
+    fn sealed(events: Vec<NewEvent>) -> Vec<AuditEvent> {
         let mut out: Vec<AuditEvent> = Vec::new();
-        let id = ActionId(uuid::Uuid::nil());
-        for seq in 1..=n {
+        for (i, e) in events.into_iter().enumerate() {
             let prev = out
                 .last()
-                .map(|e| e.hash.clone())
-                .unwrap_or_else(|| GENESIS_HASH.to_owned());
-            let e = NewEvent {
-                action_id: id,
-                at: DateTime::from_timestamp(1_700_000_000 + seq as i64, 0).unwrap_or_default(),
-                actor: "alice".into(),
-                event: Event::Approve,
-                from: Some(Status::Pending),
-                to: Status::Approved,
-                comment: None,
-            };
-            out.push(e.seal(seq, &prev));
+                .map_or(GENESIS_HASH.to_owned(), |e| e.hash.clone());
+            out.push(e.seal(i as u64 + 1, &prev));
         }
         out
+    }
+
+    /// `n` proposals of `n` actions.
+    fn chain(n: u64) -> Vec<AuditEvent> {
+        sealed(
+            (1..=n)
+                .map(|i| event(i.into(), Event::Propose, None, Status::Pending, 1))
+                .collect(),
+        )
     }
 
     #[test]
@@ -263,10 +684,50 @@ mod tests {
     #[test]
     fn rehashed_edit_breaks_the_next_link() {
         let mut events = chain(5);
-        let mut edited = events[1].unsealed();
-        edited.actor = "mallory".into();
-        events[1] = edited.seal(2, &events[0].hash);
+        events[1].actor = "mallory".into();
+        events[1].hash = events[1].computed_hash();
         let bad = verify_chain(&events).first_bad.expect("tamper found");
         assert_eq!((bad.seq, bad.mismatch), (3, Mismatch::Link));
+    }
+
+    #[test]
+    fn a_move_the_table_does_not_allow_is_found() {
+        // reject, then claim: the history of a row edited from rejected to approved.
+        let events = sealed(vec![
+            event(1, Event::Propose, None, Status::Pending, 1),
+            event(1, Event::Reject, Some(Status::Pending), Status::Rejected, 2),
+            event(1, Event::Claim, Some(Status::Approved), Status::Running, 3),
+        ]);
+        let bad = verify_chain(&events).first_bad.expect("bad path found");
+        assert_eq!(bad.seq, 3);
+        assert!(
+            matches!(&bad.mismatch, Mismatch::Transition { detail } if detail.contains("left it rejected")),
+            "{bad:?}"
+        );
+    }
+
+    #[test]
+    fn a_skipped_version_is_found() {
+        let events = sealed(vec![
+            event(1, Event::Propose, None, Status::Pending, 1),
+            event(
+                1,
+                Event::Approve,
+                Some(Status::Pending),
+                Status::Approved,
+                3,
+            ),
+        ]);
+        let bad = verify_chain(&events).first_bad.expect("bad version found");
+        assert_eq!(bad.seq, 2);
+    }
+
+    #[test]
+    fn canonical_json_sorts_keys_at_every_depth() {
+        let v = serde_json::json!({"b": 1, "a": {"d": [1, {"z": 0, "y": 1}], "c": null}});
+        assert_eq!(
+            canonical_json(&v),
+            r#"{"a":{"c":null,"d":[1,{"y":1,"z":0}]},"b":1}"#
+        );
     }
 }

@@ -1,24 +1,29 @@
 //! [`ActionCenter`]: the facade every binding calls.
 //!
-//! Each verb loads the action, checks the caller's permission and the
-//! policy, asks [`machine::next`] for the new status, and hands the store
-//! one [`Change`] to apply atomically with its audit event.
+//! Each verb loads the action, authorizes the caller against the stored
+//! policy ([`Policy::authorize`], fed by the machine table's "who may"
+//! column), asks [`machine::next`] for the new status, and hands the
+//! store one [`Change`] to apply atomically with its audit event, under
+//! compare-and-set on the action's version and on the policy's version.
 
+use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::audit::{AuditEvent, AuditReport, NewEvent, Verifier};
+use crate::audit::{AuditEvent, AuditReport, NewEvent, Verifier, action_digest, sha256_hex};
+use crate::checkpoint::{self, Checkpoint, SigningKey, VerifyingKey};
 use crate::clock::{Clock, SystemClock, to_micros};
 pub use crate::error::parse_json;
 use crate::error::{Error, Result};
 use crate::machine::{self, Event, Facts};
 use crate::model::{
-    Action, ActionId, Attempt, Category, Decision, Entity, Kind, MAX_COMMENT_LEN, Note, Outcome,
-    Source, Status, UndoInfo, Verdict, check_comment, check_json_size, check_required,
+    Action, ActionId, Attempt, Category, DOC_VERSION, Decision, Entity, Kind, MAX_COMMENT_LEN,
+    Note, Outcome, Source, Status, UndoInfo, Verdict, check_comment, check_json_size,
+    check_required, check_time,
 };
-use crate::policy::{AutomationLevel, Operation, Policy, Principal};
+use crate::policy::{AutomationLevel, Operation, Policy, Principal, StoredPolicy};
 use crate::query::{Counts, Filter, MAX_PAGE, Page, PageRequest};
 use crate::store::{Change, ClaimScope, MemoryStore, Store};
 
@@ -28,6 +33,8 @@ pub const SYSTEM_ACTOR: &str = "system";
 pub const MAX_LEASE: Duration = Duration::hours(24);
 /// The most actions one bulk call selected by a filter acts on.
 pub const MAX_BULK: usize = 10_000;
+/// How often a call is tried again when the stored policy changed under it.
+const POLICY_RETRIES: usize = 3;
 
 /// What a proposer asks for.
 ///
@@ -35,7 +42,8 @@ pub const MAX_BULK: usize = 10_000;
 /// {"kind": "isolate_device",
 ///  "entity": {"type": "device", "device_id": "dev-42"},
 ///  "source": {"type": "automated_investigation", "investigation_id": "inv-7"},
-///  "parameters": {"isolation": "full"}}
+///  "parameters": {"isolation": "full"},
+///  "idempotency_key": "inv-7/isolate/dev-42"}
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -52,6 +60,11 @@ pub struct Proposal {
     pub alert_id: Option<String>,
     #[serde(default)]
     pub parameters: serde_json::Map<String, serde_json::Value>,
+    /// Makes a retried proposal safe: the same key with the same proposal
+    /// returns the action the first one made; the same key with another
+    /// proposal is refused as a `Duplicate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
 }
 
 impl Proposal {
@@ -65,12 +78,30 @@ impl Proposal {
             incident_id: None,
             alert_id: None,
             parameters: serde_json::Map::new(),
+            idempotency_key: None,
         }
+    }
+
+    /// The same proposal with an idempotency key.
+    pub fn with_idempotency_key(mut self, key: impl Into<String>) -> Proposal {
+        self.idempotency_key = Some(key.into());
+        self
     }
 
     /// Parses a proposal from JSON, naming the bad field on error.
     pub fn from_json(text: &str) -> Result<Proposal> {
         parse_json("proposal", text)
+    }
+
+    /// What tells a retry from another proposal under the same key: the
+    /// proposer and every field but the key itself.
+    fn digest(&self, proposer: &str) -> String {
+        let mut body = serde_json::to_value(self).unwrap_or_default();
+        if let Some(map) = body.as_object_mut() {
+            map.remove("idempotency_key");
+        }
+        let text = crate::audit::canonical_json(&serde_json::json!([proposer, body]));
+        sha256_hex(text.as_bytes())
     }
 }
 
@@ -93,6 +124,12 @@ impl Decide {
             comment: Some(comment.into()),
             expected_version: None,
         }
+    }
+
+    /// The same decision, made on what the decider saw at `version`.
+    pub fn seen(mut self, version: u64) -> Decide {
+        self.expected_version = Some(version);
+        self
     }
 }
 
@@ -118,15 +155,38 @@ impl Default for ClaimRequest {
     }
 }
 
+/// An action as a caller saw it: its id and the version shown. Decisions
+/// made on it apply only while it is still at that version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Seen {
+    pub id: ActionId,
+    pub version: u64,
+}
+
+impl Seen {
+    /// What a caller saw of `action`.
+    pub fn of(action: &Action) -> Seen {
+        Seen {
+            id: action.id,
+            version: action.version,
+        }
+    }
+}
+
 /// What an undo does.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct UndoRequest {
     /// Why; required.
     pub comment: String,
-    /// For a quarantined file: also undo every other completed quarantine
-    /// of the same file ("apply to N more instances").
-    pub all_instances: bool,
+    /// The version of the action the caller saw, when it names one.
+    pub expected_version: Option<u64>,
+    /// For a quarantined file: the other instances of the same file the
+    /// caller confirmed ("apply to N more instances"), as previewed by
+    /// [`ActionCenter::undo_instances`]. Only these are undone, and only
+    /// while each is at the version seen.
+    pub instances: Vec<Seen>,
 }
 
 /// What an undo did.
@@ -134,7 +194,7 @@ pub struct UndoRequest {
 pub struct UndoReport {
     /// The action asked for, now Undoing.
     pub action: Action,
-    /// One result per other instance of the same file, when fanned out.
+    /// One result per confirmed instance of the same file.
     pub instances: Vec<ItemResult>,
 }
 
@@ -172,18 +232,49 @@ impl BulkOp {
             BulkOp::Undo { .. } => Event::Undo,
         }
     }
+
+    fn step(&self) -> Step<'_> {
+        match self {
+            BulkOp::Approve { comment } => Step::Approve {
+                comment: comment.as_deref(),
+            },
+            BulkOp::Reject { comment } => Step::Reject { comment },
+            BulkOp::Cancel { comment } => Step::Cancel { comment },
+            BulkOp::Retry { comment } => Step::Retry {
+                comment: comment.as_deref(),
+            },
+            BulkOp::Undo { comment } => Step::Undo {
+                comment,
+                fanned_out_from: None,
+            },
+        }
+    }
 }
 
 /// Which actions a bulk operation acts on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Selection {
-    /// These actions.
-    Ids(Vec<ActionId>),
+    /// These actions, each at the version the caller saw.
+    Ids(Vec<Seen>),
     /// Every action the filter matches that is in a status the operation
     /// can leave from (so "approve investigation X" touches only its
-    /// pending actions), at most [`MAX_BULK`].
-    Filter(Filter),
+    /// pending actions), at most [`MAX_BULK`], provided the selection is
+    /// still the one [`ActionCenter::preview_bulk`] showed: `snapshot` is
+    /// its token. Otherwise nothing is done and the call fails with
+    /// `SelectionChanged`, giving the new count.
+    Filter { filter: Filter, snapshot: String },
+}
+
+/// What a bulk operation by filter would act on now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BulkPreview {
+    /// How many actions.
+    pub count: u64,
+    /// The token to pass back in [`Selection::Filter`].
+    pub snapshot: String,
+    /// The actions, at the versions seen.
+    pub items: Vec<Seen>,
 }
 
 /// The result of one item of a bulk operation.
@@ -203,11 +294,49 @@ impl Serialize for ItemResult {
     }
 }
 
+/// What [`ActionCenter::verify_audit_with`] checks beyond the chain and
+/// the rows.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// The checkpoint signer's public key: every stored checkpoint must
+    /// carry its valid signature.
+    pub public_key: Option<VerifyingKey>,
+    /// A checkpoint exported earlier and kept outside the database: the
+    /// chain must still hold the event it signed, and the database must
+    /// still hold the checkpoint.
+    pub checkpoint: Option<Checkpoint>,
+}
+
+/// One decision step, as a single call or a bulk item makes it.
+#[derive(Debug, Clone, Copy)]
+enum Step<'a> {
+    Approve {
+        comment: Option<&'a str>,
+    },
+    Reject {
+        comment: &'a str,
+    },
+    Cancel {
+        comment: &'a str,
+    },
+    Retry {
+        comment: Option<&'a str>,
+    },
+    Undo {
+        comment: &'a str,
+        fanned_out_from: Option<ActionId>,
+    },
+}
+
 type Subscriber = Arc<dyn Fn(&AuditEvent) + Send + Sync>;
 
 struct Inner {
     store: Arc<dyn Store>,
-    policy: RwLock<Arc<Policy>>,
+    /// Stored into a database that has no policy yet; never enforced
+    /// otherwise.
+    bootstrap: Policy,
+    /// The stored policy as last read.
+    policy: RwLock<Option<Arc<StoredPolicy>>>,
     clock: Arc<dyn Clock>,
     subscribers: RwLock<Vec<(u64, Subscriber)>>,
     next_subscriber: std::sync::atomic::AtomicU64,
@@ -215,6 +344,12 @@ struct Inner {
 
 /// The engine. Cheap to clone (one `Arc`), `Send + Sync`: share one per
 /// process.
+///
+/// Every handle on a database enforces the policy stored in it. The
+/// policy given when the engine is made is a bootstrap: it is stored only
+/// into a database that has none yet. Change it with
+/// [`set_policy`](Self::set_policy), which needs the Administer
+/// permission and is audited.
 ///
 /// ```
 /// use actioncenter::*;
@@ -228,7 +363,7 @@ struct Inner {
 /// );
 /// let action = center.propose(&air, proposal)?;
 /// assert_eq!(action.status, Status::Pending);
-/// let action = center.approve(&alice, action.id, &Decide::default())?;
+/// let action = center.approve(&alice, action.id, &Decide::default().seen(action.version))?;
 /// assert_eq!(action.status, Status::Approved);
 /// # Ok::<(), Error>(())
 /// ```
@@ -246,21 +381,23 @@ impl std::fmt::Debug for ActionCenter {
 }
 
 impl ActionCenter {
-    /// An engine over `store` with `policy` and the system clock.
-    pub fn new(store: impl Store, policy: Policy) -> ActionCenter {
-        ActionCenter::with_clock(Arc::new(store), policy, Arc::new(SystemClock))
+    /// An engine over `store` with the system clock. `bootstrap` is
+    /// stored as the first policy if the store has none.
+    pub fn new(store: impl Store, bootstrap: Policy) -> ActionCenter {
+        ActionCenter::with_clock(Arc::new(store), bootstrap, Arc::new(SystemClock))
     }
 
     /// An engine with an injected clock.
     pub fn with_clock(
         store: Arc<dyn Store>,
-        policy: Policy,
+        bootstrap: Policy,
         clock: Arc<dyn Clock>,
     ) -> ActionCenter {
         ActionCenter {
             inner: Arc::new(Inner {
                 store,
-                policy: RwLock::new(Arc::new(policy)),
+                bootstrap,
+                policy: RwLock::new(None),
                 clock,
                 subscribers: RwLock::new(Vec::new()),
                 next_subscriber: std::sync::atomic::AtomicU64::new(1),
@@ -273,8 +410,8 @@ impl ActionCenter {
         ActionCenter::new(MemoryStore::new(), Policy::default())
     }
 
-    /// An engine over the SQLite database at `path` (created if missing)
-    /// with the default policy.
+    /// An engine over the SQLite database at `path` (created if missing).
+    /// A new database gets the default policy.
     #[cfg(feature = "sqlite")]
     pub fn open_sqlite(path: impl AsRef<std::path::Path>) -> Result<ActionCenter> {
         let store = crate::store::SqliteStore::open(path)?;
@@ -283,9 +420,10 @@ impl ActionCenter {
 
     /// An engine over the PostgreSQL database at `url` (a
     /// `postgres://user:password@host:port/dbname` URL or a
-    /// `host=... user=... dbname=...` string) with the default policy.
-    /// The tables are created, or migrated forward, on first use. For a
-    /// schema of its own or another pool size, build the store with
+    /// `host=... user=... dbname=...` string). The tables are created, or
+    /// migrated forward, on first use; a new database gets the default
+    /// policy. For a schema of its own or another pool size, build the
+    /// store with
     /// [`PostgresStore::connect_with`](crate::store::PostgresStore::connect_with)
     /// and pass it to [`ActionCenter::new`].
     #[cfg(feature = "postgres")]
@@ -294,22 +432,149 @@ impl ActionCenter {
         Ok(ActionCenter::new(store, Policy::default()))
     }
 
-    /// The policy in force.
-    pub fn policy(&self) -> Arc<Policy> {
+    // ----- the stored policy --------------------------------------------
+
+    /// The policy stored in the database, in force for every handle on it.
+    pub fn stored_policy(&self) -> Result<Arc<StoredPolicy>> {
+        let version = self.inner.store.policy_version()?;
+        if let Some(cached) = self.cached_policy().filter(|p| p.version == version) {
+            return Ok(cached);
+        }
+        if version == 0 {
+            self.bootstrap_policy()?;
+        }
+        let stored = self
+            .inner
+            .store
+            .policy()?
+            .ok_or_else(|| Error::storage_msg("the database holds no policy"))?;
+        let stored = Arc::new(stored);
+        *self.inner.policy.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::clone(&stored));
+        Ok(stored)
+    }
+
+    /// The rules in force.
+    pub fn policy(&self) -> Result<Policy> {
+        Ok(self.stored_policy()?.policy.clone())
+    }
+
+    fn cached_policy(&self) -> Option<Arc<StoredPolicy>> {
         self.inner
             .policy
             .read()
-            .map(|p| Arc::clone(&p))
-            .unwrap_or_else(|p| Arc::clone(&p.into_inner()))
+            .map(|p| p.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
     }
 
-    /// Replaces the policy after validating it. Calls under way finish
-    /// with the policy they started with.
-    pub fn set_policy(&self, policy: Policy) -> Result<()> {
+    fn forget_policy(&self) {
+        *self.inner.policy.write().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    fn bootstrap_policy(&self) -> Result<()> {
+        let policy = self.inner.bootstrap.clone();
         policy.validate()?;
-        let mut slot = self.inner.policy.write().unwrap_or_else(|p| p.into_inner());
-        *slot = Arc::new(policy);
-        Ok(())
+        let now = self.now_checked()?;
+        let stored = StoredPolicy {
+            version: 1,
+            digest: policy.digest(),
+            policy,
+            set_by: SYSTEM_ACTOR.to_owned(),
+            set_at: now,
+        };
+        match self
+            .inner
+            .store
+            .set_policy(&stored, policy_event(&stored, None, None))
+        {
+            Ok(event) => {
+                self.notify(&event);
+                Ok(())
+            }
+            // Another handle stored one first: that one is in force.
+            Err(Error::PolicyChanged { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Stores `policy` as the next version of the database's policy. Needs
+    /// the Administer permission on every category; the change is an
+    /// audit event carrying the new policy's digest. If another change was
+    /// stored since the caller read version `expected_version` (when
+    /// given), nothing is written and the call fails with `PolicyChanged`.
+    pub fn set_policy(
+        &self,
+        by: &Principal,
+        policy: Policy,
+        expected_version: Option<u64>,
+        comment: Option<&str>,
+    ) -> Result<Arc<StoredPolicy>> {
+        policy.validate()?;
+        let comment = check_comment(comment, false)?;
+        let current = self.stored_policy()?;
+        current.policy.authorize_everywhere(by, Event::SetPolicy)?;
+        if let Some(expected) = expected_version.filter(|v| *v != current.version) {
+            return Err(Error::PolicyChanged {
+                expected,
+                actual: current.version,
+            });
+        }
+        let stored = StoredPolicy {
+            version: current.version + 1,
+            digest: policy.digest(),
+            policy,
+            set_by: by.id.clone(),
+            set_at: self.now_checked()?,
+        };
+        let event = policy_event(&stored, Some(by), comment);
+        let sealed = self.inner.store.set_policy(&stored, event)?;
+        self.forget_policy();
+        self.notify(&sealed);
+        self.stored_policy()
+    }
+
+    /// Every version of the stored policy, oldest first. Needs View on
+    /// some category.
+    pub fn policy_history(&self, by: &Principal) -> Result<Vec<StoredPolicy>> {
+        self.check_viewer(&self.stored_policy()?.policy, by)?;
+        self.inner.store.policy_history()
+    }
+
+    /// The principal with this id and the roles the stored policy gives
+    /// it: how a door that knows a caller by name alone (the command line,
+    /// by operating-system account) turns it into a principal.
+    pub fn principal(&self, id: &str) -> Result<Principal> {
+        check_required("principal.id", id)?;
+        let policy = self.stored_policy()?;
+        policy
+            .policy
+            .principal(id)
+            .ok_or_else(|| not_a_principal(id))
+    }
+
+    /// `real`, acting as the principal `as_id` of the stored policy. Needs
+    /// the Administer permission on every category for `real`; every event
+    /// the returned principal causes records both ("root as dana").
+    pub fn impersonate(&self, real: &Principal, as_id: &str) -> Result<Principal> {
+        let policy = self.stored_policy()?;
+        policy.policy.check_principal(real)?;
+        for category in Category::ALL {
+            policy
+                .policy
+                .check(real, Operation::Administer, category)
+                .map_err(|_| Error::PermissionDenied {
+                    principal: real.id.clone(),
+                    operation: Operation::Administer,
+                    category: Some(category),
+                    detail: Some(format!(
+                        "acting as {as_id} needs administer on every category"
+                    )),
+                })?;
+        }
+        let mut target = self.principal(as_id)?;
+        if target.id != real.id {
+            target.via = Some(real.id.clone());
+        }
+        Ok(target)
     }
 
     /// The store behind this engine.
@@ -320,6 +585,12 @@ impl ActionCenter {
     /// The engine's current time, in whole microseconds.
     pub fn now(&self) -> DateTime<Utc> {
         to_micros(self.inner.clock.now())
+    }
+
+    /// The current time, refused when no door could show it (a clock
+    /// gone wrong), so one bad write cannot poison the database.
+    fn now_checked(&self) -> Result<DateTime<Utc>> {
+        check_time("clock", self.now())
     }
 
     /// Calls `f` after every committed audit event written by this
@@ -361,21 +632,46 @@ impl ActionCenter {
         }
     }
 
+    /// Runs `f` under the stored policy; when the policy changes between
+    /// the read and the write, runs it again under the new one.
+    fn under_policy<T>(&self, f: impl Fn(&StoredPolicy) -> Result<T>) -> Result<T> {
+        let mut tries = 0;
+        loop {
+            let policy = self.stored_policy()?;
+            match f(&policy) {
+                Err(Error::PolicyChanged { .. }) if tries + 1 < POLICY_RETRIES => {
+                    tries += 1;
+                    self.forget_policy();
+                }
+                other => return other,
+            }
+        }
+    }
+
     // ----- proposing ---------------------------------------------------
 
     /// Records a proposed action: Pending when the policy wants a
     /// person's approval, Approved when it does not.
     ///
     /// A `manual_response` source must name the proposing principal.
+    /// With an idempotency key, a retry of the same proposal returns the
+    /// action the first one made. While an action of the same kind on the
+    /// same entity is active (pending, approved, running), another is
+    /// refused as a `Duplicate` unless the policy allows duplicates for
+    /// the kind.
     pub fn propose(&self, by: &Principal, proposal: Proposal) -> Result<Action> {
-        let policy = self.policy();
-        let p = proposal;
+        self.under_policy(|sp| self.propose_under(sp, by, &proposal))
+    }
+
+    fn propose_under(&self, sp: &StoredPolicy, by: &Principal, p: &Proposal) -> Result<Action> {
+        let policy = &sp.policy;
         p.entity.validate()?;
         p.source.validate()?;
         for (field, value) in [
             ("investigation_id", &p.investigation_id),
             ("incident_id", &p.incident_id),
             ("alert_id", &p.alert_id),
+            ("idempotency_key", &p.idempotency_key),
         ] {
             if let Some(v) = value {
                 check_required(field, v)?;
@@ -395,7 +691,13 @@ impl ActionCenter {
             ));
         }
         let category = p.kind.category().unwrap_or_else(|| p.entity.category());
-        policy.check(by, Operation::Propose, category)?;
+        policy.authorize(by, Event::Propose, category, None)?;
+        let digest = p.digest(&by.id);
+        if let Some(key) = &p.idempotency_key
+            && let Some(existing) = self.inner.store.find_by_idempotency_key(key)?
+        {
+            return same_proposal(existing, key, &digest);
+        }
         let source_type = p.source.source_type();
         let needs_approval = match &p.source {
             Source::ManualResponse { person } if person != &by.id => {
@@ -411,7 +713,7 @@ impl ActionCenter {
             // the Approve permission, and their decision counts toward the
             // kind's quorum (more approvers may still be needed).
             Source::ManualResponse { .. } => {
-                policy.check(by, Operation::Approve, category)?;
+                policy.authorize(by, Event::Approve, category, None)?;
                 policy.quorum(&p.kind) > 1
             }
             _automated => match policy.automation_level(&p.kind, category, source_type) {
@@ -438,8 +740,8 @@ impl ActionCenter {
                 ..Facts::default()
             },
         )?;
-        let now = self.now();
-        let investigation_id = p.investigation_id.or_else(|| match &p.source {
+        let now = self.now_checked()?;
+        let investigation_id = p.investigation_id.clone().or_else(|| match &p.source {
             Source::AutomatedInvestigation { investigation_id } => Some(investigation_id.clone()),
             _other => None,
         });
@@ -451,7 +753,8 @@ impl ActionCenter {
                             "pending_ttl_seconds",
                             format!("the approval window of {} runs past the calendar", p.kind),
                         )
-                    })?,
+                    })
+                    .and_then(|t| check_time("expires_at", t))?,
             ),
             _decided => None,
         };
@@ -460,23 +763,18 @@ impl ActionCenter {
             id: ActionId::new_at(now),
             category,
             expires_at,
-            kind: p.kind,
-            entity: p.entity,
-            source: p.source,
+            kind: p.kind.clone(),
+            entity: p.entity.clone(),
+            source: p.source.clone(),
             investigation_id,
-            incident_id: p.incident_id,
-            alert_id: p.alert_id,
-            parameters: p.parameters,
+            incident_id: p.incident_id.clone(),
+            alert_id: p.alert_id.clone(),
+            parameters: p.parameters.clone(),
             created_at: now,
             created_by: by.id.clone(),
             status,
             decisions: if manual {
-                vec![Decision {
-                    by: by.id.clone(),
-                    at: now,
-                    verdict: Verdict::Approve,
-                    comment: None,
-                }]
+                vec![decision(by, now, Verdict::Approve, None, sp.version)]
             } else {
                 Vec::new()
             },
@@ -485,19 +783,39 @@ impl ActionCenter {
             undo: None,
             updated_at: now,
             version: 1,
+            idempotency_key: p.idempotency_key.clone(),
+            proposal_digest: p.idempotency_key.as_ref().map(|_| digest.clone()),
+            exclusive: !policy.allow_duplicates(&p.kind),
+            doc_version: DOC_VERSION,
+            extra: serde_json::Map::new(),
         };
         let event = NewEvent {
-            action_id: action.id,
+            action_id: Some(action.id),
             at: now,
             actor: by.id.clone(),
+            via: by.via.clone(),
             event: Event::Propose,
             from: None,
-            to: status,
+            to: Some(status),
             comment: None,
+            version: action.version,
+            digest: action_digest(&action),
+            policy_version: Some(sp.version),
         };
-        let sealed = self.inner.store.insert(&action, event)?;
-        self.notify(&sealed);
-        Ok(action)
+        match self.inner.store.insert(&action, event) {
+            Ok(sealed) => {
+                self.notify(&sealed);
+                Ok(action)
+            }
+            // A retry that raced the first proposal: answer as the first.
+            Err(e) => match &p.idempotency_key {
+                Some(key) => match self.inner.store.find_by_idempotency_key(key)? {
+                    Some(existing) => same_proposal(existing, key, &digest),
+                    None => Err(e),
+                },
+                None => Err(e),
+            },
+        }
     }
 
     // ----- deciding ----------------------------------------------------
@@ -505,141 +823,214 @@ impl ActionCenter {
     /// Approves a pending action. Short of the kind's quorum the approval
     /// is recorded and the action stays Pending.
     pub fn approve(&self, by: &Principal, id: ActionId, decide: &Decide) -> Result<Action> {
-        let policy = self.policy();
-        let action = self.load_expecting(id, decide.expected_version)?;
-        policy.check(by, Operation::Approve, action.category)?;
-        let comment = check_comment(decide.comment.as_deref(), false)?;
-        ensure_allowed(&action, Event::Approve)?;
-        self.ensure_window_open(&action)?;
-        if action.created_by == by.id && !policy.allow_self_approval() {
-            return Err(Error::SelfApproval {
-                principal: by.id.clone(),
-                id,
-            });
-        }
-        let approvers = action.approvers();
-        if approvers.contains(&by.id.as_str()) {
-            return Err(Error::validation(
-                "principal",
-                format!(
-                    "{} already approved action {id}; the quorum needs distinct approvers",
-                    by.id
-                ),
-            ));
-        }
-        let quorum = policy.quorum(&action.kind) as usize;
-        let facts = Facts {
-            quorum_reached: approvers.len() + 1 >= quorum,
-            ..Facts::default()
+        let step = Step::Approve {
+            comment: decide.comment.as_deref(),
         };
-        self.transition(
-            action,
-            &by.id,
-            Event::Approve,
-            facts,
-            comment.clone(),
-            |a, now| {
-                a.decisions.push(Decision {
-                    by: by.id.clone(),
-                    at: now,
-                    verdict: Verdict::Approve,
-                    comment,
-                });
-            },
-        )
+        self.decide_one(by, id, decide.expected_version, step)
     }
 
     /// Rejects a pending action. A comment is required.
     pub fn reject(&self, by: &Principal, id: ActionId, decide: &Decide) -> Result<Action> {
-        let action = self.load_expecting(id, decide.expected_version)?;
-        self.policy()
-            .check(by, Operation::Approve, action.category)?;
-        let comment = check_comment(decide.comment.as_deref(), true)?;
-        ensure_allowed(&action, Event::Reject)?;
-        self.ensure_window_open(&action)?;
-        self.transition(
-            action,
-            &by.id,
-            Event::Reject,
-            Facts::default(),
-            comment.clone(),
-            |a, now| {
-                a.decisions.push(Decision {
-                    by: by.id.clone(),
-                    at: now,
-                    verdict: Verdict::Reject,
-                    comment,
-                });
-            },
-        )
+        let step = Step::Reject {
+            comment: decide.comment.as_deref().unwrap_or_default(),
+        };
+        self.decide_one(by, id, decide.expected_version, step)
     }
 
     /// Cancels a pending or approved action. The proposer may always
     /// cancel; others need the Cancel permission. A comment is required.
     pub fn cancel(&self, by: &Principal, id: ActionId, comment: &str) -> Result<Action> {
-        let policy = self.policy();
-        let action = self.load(id)?;
-        policy.check_principal(by)?;
-        if action.created_by != by.id {
-            policy.check(by, Operation::Cancel, action.category)?;
-        }
-        let comment = check_comment(Some(comment), true)?;
-        let note = comment.clone().unwrap_or_default();
-        self.transition(
-            action,
-            &by.id,
-            Event::Cancel,
-            Facts::default(),
-            comment,
-            |a, now| {
-                a.cancellation = Some(Note {
-                    by: by.id.clone(),
-                    at: now,
-                    comment: note,
-                });
-            },
-        )
+        self.decide_one(by, id, None, Step::Cancel { comment })
     }
 
     /// Sends a failed action back to the queue, within the kind's maximum
     /// number of attempts.
     pub fn retry(&self, by: &Principal, id: ActionId, comment: Option<&str>) -> Result<Action> {
-        let policy = self.policy();
-        let action = self.load(id)?;
-        policy.check(by, Operation::Approve, action.category)?;
-        let comment = check_comment(comment, false)?;
-        ensure_allowed(&action, Event::Retry)?;
-        let max = policy.max_attempts(&action.kind);
-        if action.forward_attempts() >= max {
-            return Err(Error::validation(
-                "attempts",
-                format!(
-                    "action {id} ran {} times; {} allows {max}",
-                    action.forward_attempts(),
-                    action.kind
-                ),
-            ));
+        self.decide_one(by, id, None, Step::Retry { comment })
+    }
+
+    fn decide_one(
+        &self,
+        by: &Principal,
+        id: ActionId,
+        expected: Option<u64>,
+        step: Step<'_>,
+    ) -> Result<Action> {
+        self.under_policy(|sp| {
+            let action = self.load_expecting(id, expected)?;
+            let change = self.plan(sp, by, &action, step)?;
+            self.commit(change)
+        })
+    }
+
+    /// Every check of `step` on `action`, and the change it makes.
+    fn plan(
+        &self,
+        sp: &StoredPolicy,
+        by: &Principal,
+        action: &Action,
+        step: Step<'_>,
+    ) -> Result<Change> {
+        let policy = &sp.policy;
+        let now = self.now_checked()?;
+        match step {
+            Step::Approve { comment } => {
+                policy.authorize(
+                    by,
+                    Event::Approve,
+                    action.category,
+                    Some(&action.created_by),
+                )?;
+                let comment = check_comment(comment, false)?;
+                ensure_allowed(action, Event::Approve)?;
+                self.ensure_window_open(action)?;
+                if action.created_by == by.id && !policy.allow_self_approval() {
+                    return Err(Error::SelfApproval {
+                        principal: by.id.clone(),
+                        id: action.id,
+                    });
+                }
+                let approvers = action.approvers();
+                if approvers.contains(&by.id.as_str()) {
+                    return Err(Error::validation(
+                        "principal",
+                        format!(
+                            "{} already approved action {}; the quorum needs distinct approvers",
+                            by.id, action.id
+                        ),
+                    ));
+                }
+                let facts = Facts {
+                    quorum_reached: approvers.len() + 1 >= policy.quorum(&action.kind) as usize,
+                    ..Facts::default()
+                };
+                let d = decision(by, now, Verdict::Approve, comment.clone(), sp.version);
+                self.change(
+                    sp,
+                    action,
+                    by,
+                    Event::Approve,
+                    facts,
+                    comment,
+                    now,
+                    |a, _| {
+                        a.decisions.push(d);
+                    },
+                )
+            }
+            Step::Reject { comment } => {
+                policy.authorize(by, Event::Reject, action.category, Some(&action.created_by))?;
+                let comment = check_comment(Some(comment), true)?;
+                ensure_allowed(action, Event::Reject)?;
+                self.ensure_window_open(action)?;
+                let d = decision(by, now, Verdict::Reject, comment.clone(), sp.version);
+                self.change(
+                    sp,
+                    action,
+                    by,
+                    Event::Reject,
+                    Facts::default(),
+                    comment,
+                    now,
+                    |a, _| a.decisions.push(d),
+                )
+            }
+            Step::Cancel { comment } => {
+                policy.authorize(by, Event::Cancel, action.category, Some(&action.created_by))?;
+                let comment = check_comment(Some(comment), true)?;
+                let note = Note {
+                    by: by.id.clone(),
+                    at: now,
+                    comment: comment.clone().unwrap_or_default(),
+                };
+                self.change(
+                    sp,
+                    action,
+                    by,
+                    Event::Cancel,
+                    Facts::default(),
+                    comment,
+                    now,
+                    |a, _| a.cancellation = Some(note),
+                )
+            }
+            Step::Retry { comment } => {
+                policy.authorize(by, Event::Retry, action.category, Some(&action.created_by))?;
+                let comment = check_comment(comment, false)?;
+                ensure_allowed(action, Event::Retry)?;
+                let max = policy.max_attempts(&action.kind);
+                if action.forward_attempts() >= max {
+                    return Err(Error::validation(
+                        "attempts",
+                        format!(
+                            "action {} ran {} times; {} allows {max}",
+                            action.id,
+                            action.forward_attempts(),
+                            action.kind
+                        ),
+                    ));
+                }
+                self.change(
+                    sp,
+                    action,
+                    by,
+                    Event::Retry,
+                    Facts::default(),
+                    comment,
+                    now,
+                    |_, _| {},
+                )
+            }
+            Step::Undo {
+                comment,
+                fanned_out_from,
+            } => {
+                let inverse = self.undo_checks(policy, by, action)?;
+                let comment = check_comment(Some(comment), true)?;
+                let info = UndoInfo {
+                    requested_by: by.id.clone(),
+                    requested_at: now,
+                    comment: comment.clone().unwrap_or_default(),
+                    inverse,
+                    fanned_out_from,
+                };
+                self.change(
+                    sp,
+                    action,
+                    by,
+                    Event::Undo,
+                    Facts::default(),
+                    comment,
+                    now,
+                    |a, _| a.undo = Some(info),
+                )
+            }
         }
-        self.transition(
-            action,
-            &by.id,
-            Event::Retry,
-            Facts::default(),
-            comment,
-            |_, _| {},
-        )
     }
 
     // ----- executing ---------------------------------------------------
 
     /// Takes up to `request.limit` actions waiting for an executor
     /// (Approved, or Undoing) with a lease of `request.lease_seconds`.
-    /// Concurrent executors never get the same action. The executor must
-    /// renew the lease with [`heartbeat`](Self::heartbeat) before it runs
-    /// out, or [`recover_leases`](Self::recover_leases) returns the action
-    /// to the queue.
+    /// Concurrent executors never get the same action. Each claimed
+    /// action's active attempt carries a fresh lease token
+    /// ([`Action::lease_token`]): renewing, completing or failing the
+    /// action needs it, so an executor whose lease was taken back can
+    /// never finish a later claim. The executor must renew the lease with
+    /// [`heartbeat`](Self::heartbeat) before it runs out, or
+    /// [`recover_leases`](Self::recover_leases) returns the action to the
+    /// queue.
     pub fn claim(&self, executor: &Principal, request: &ClaimRequest) -> Result<Vec<Action>> {
-        let policy = self.policy();
+        self.under_policy(|sp| self.claim_under(sp, executor, request))
+    }
+
+    fn claim_under(
+        &self,
+        sp: &StoredPolicy,
+        executor: &Principal,
+        request: &ClaimRequest,
+    ) -> Result<Vec<Action>> {
+        let policy = &sp.policy;
         policy.check_principal(executor)?;
         if request.limit == 0 || request.limit > MAX_PAGE {
             return Err(Error::validation(
@@ -648,9 +1039,9 @@ impl ActionCenter {
             ));
         }
         let lease = lease_duration(request.lease_seconds)?;
-        let categories: Vec<Category> = policy
-            .categories_allowed(executor, Operation::Execute)
+        let categories: Vec<Category> = Category::ALL
             .into_iter()
+            .filter(|c| policy.authorize(executor, Event::Claim, *c, None).is_ok())
             .collect();
         if categories.is_empty() {
             return Err(Error::PermissionDenied {
@@ -660,17 +1051,27 @@ impl ActionCenter {
                 detail: None,
             });
         }
-        let now = self.now();
+        let now = self.now_checked()?;
+        let lease_until = check_time("lease_until", now + lease)?;
         let scope = ClaimScope {
             categories,
             kinds: request.kinds.clone(),
             limit: request.limit,
         };
+        let mut token_error = None;
         let mut build = |candidate: &Action| -> Option<Change> {
             let undo = candidate.status == Status::Undoing;
+            let token = match new_lease_token() {
+                Ok(t) => t,
+                Err(e) => {
+                    token_error = Some(e);
+                    return None;
+                }
+            };
             self.change(
+                sp,
                 candidate,
-                &executor.id,
+                executor,
                 Event::Claim,
                 Facts::default(),
                 None,
@@ -679,16 +1080,23 @@ impl ActionCenter {
                     a.attempts.push(Attempt {
                         executor: executor.id.clone(),
                         claimed_at: now,
-                        lease_until: now + lease,
+                        lease_until,
+                        lease_token: token,
                         undo,
                         finished_at: None,
                         outcome: None,
+                        extra: serde_json::Map::new(),
                     });
                 },
             )
             .ok()
         };
         let claimed = self.inner.store.claim(&scope, &mut build)?;
+        if claimed.is_empty()
+            && let Some(e) = token_error
+        {
+            return Err(e);
+        }
         let mut out = Vec::with_capacity(claimed.len());
         for (action, event) in claimed {
             self.notify(&event);
@@ -697,60 +1105,72 @@ impl ActionCenter {
         Ok(out)
     }
 
-    /// Renews the lease the executor holds on an action.
+    /// Renews the lease the executor holds on an action. `lease_token` is
+    /// the token of the claim ([`Action::lease_token`]). A renewal is
+    /// neither audited nor a new version (see [`action_digest`]).
     pub fn heartbeat(
         &self,
         executor: &Principal,
         id: ActionId,
+        lease_token: &str,
         lease_seconds: i64,
     ) -> Result<Action> {
         let lease = lease_duration(lease_seconds)?;
-        let action = self.load_leased(executor, id, Event::Heartbeat)?;
-        let now = self.now();
-        let change = self.change(
-            &action,
-            &executor.id,
-            Event::Heartbeat,
-            Facts::default(),
-            None,
-            now,
-            |a, now| {
-                if let Some(attempt) = a.attempts.last_mut() {
-                    attempt.lease_until = now + lease;
-                }
-            },
-        )?;
-        let updated = change.action.clone();
-        self.inner.store.apply(Change {
-            event: None,
-            ..change
-        })?;
-        Ok(updated)
+        self.under_policy(|sp| {
+            let action = self.load_leased(sp, executor, id, lease_token, Event::Heartbeat)?;
+            let until = check_time("lease_until", self.now_checked()? + lease)?;
+            let mut next = action.clone();
+            if let Some(attempt) = next.attempts.last_mut() {
+                attempt.lease_until = until;
+            }
+            self.inner.store.apply(Change {
+                action: next.clone(),
+                expected_version: action.version,
+                event: None,
+                policy_version: None,
+            })?;
+            Ok(next)
+        })
     }
 
     /// Records that the executor carried the action (or its undo) out.
+    /// `lease_token` is the token of the claim.
     pub fn complete(
         &self,
         executor: &Principal,
         id: ActionId,
+        lease_token: &str,
         result: serde_json::Value,
     ) -> Result<Action> {
         check_json_size("result", &result)?;
-        let action = self.load_leased(executor, id, Event::Complete)?;
-        self.transition(
-            action,
-            &executor.id,
-            Event::Complete,
-            Facts::default(),
-            None,
-            |a, now| {
-                finish_attempt(a, now, Outcome::Completed { result });
-            },
-        )
+        self.under_policy(|sp| {
+            let action = self.load_leased(sp, executor, id, lease_token, Event::Complete)?;
+            let outcome = Outcome::Completed {
+                result: result.clone(),
+            };
+            let change = self.change(
+                sp,
+                &action,
+                executor,
+                Event::Complete,
+                Facts::default(),
+                None,
+                self.now_checked()?,
+                |a, now| finish_attempt(a, now, outcome),
+            )?;
+            self.commit(change)
+        })
     }
 
     /// Records that the action (or its undo) failed. `error` is required.
-    pub fn fail(&self, executor: &Principal, id: ActionId, error: &str) -> Result<Action> {
+    /// `lease_token` is the token of the claim.
+    pub fn fail(
+        &self,
+        executor: &Principal,
+        id: ActionId,
+        lease_token: &str,
+        error: &str,
+    ) -> Result<Action> {
         let error = match check_comment(Some(error), true) {
             Ok(e) => e.unwrap_or_default(),
             Err(_) if error.len() > MAX_COMMENT_LEN => {
@@ -762,46 +1182,86 @@ impl ActionCenter {
                     ),
                 ));
             }
-            Err(_) => return Err(Error::validation("error", "an error message is required")),
+            Err(_) if error.trim().is_empty() => {
+                return Err(Error::validation("error", "an error message is required"));
+            }
+            Err(_) => {
+                return Err(Error::validation(
+                    "error",
+                    "holds control characters (only newlines and tabs are allowed)",
+                ));
+            }
         };
-        let action = self.load_leased(executor, id, Event::Fail)?;
-        let comment = Some(error.clone());
-        self.transition(
-            action,
-            &executor.id,
-            Event::Fail,
-            Facts::default(),
-            comment,
-            |a, now| {
-                finish_attempt(a, now, Outcome::Failed { error });
-            },
-        )
+        self.under_policy(|sp| {
+            let action = self.load_leased(sp, executor, id, lease_token, Event::Fail)?;
+            let outcome = Outcome::Failed {
+                error: error.clone(),
+            };
+            let change = self.change(
+                sp,
+                &action,
+                executor,
+                Event::Fail,
+                Facts::default(),
+                Some(error.clone()),
+                self.now_checked()?,
+                |a, now| finish_attempt(a, now, outcome),
+            )?;
+            self.commit(change)
+        })
     }
 
     // ----- undoing -----------------------------------------------------
 
     /// Asks for a completed action to be undone: it becomes Undoing and
-    /// an executor runs its inverse. With `all_instances`, a quarantined
-    /// file is restored everywhere: every other completed quarantine of
-    /// the same SHA-256 is undone too, each checked on its own.
+    /// an executor runs its inverse. For a quarantined file, the other
+    /// instances listed in `request.instances` (as
+    /// [`undo_instances`](Self::undo_instances) previewed them, at the
+    /// versions seen) are undone too, each checked on its own; nothing
+    /// else is.
     pub fn undo(&self, by: &Principal, id: ActionId, request: &UndoRequest) -> Result<UndoReport> {
-        let action = self.undo_one(by, id, &request.comment, None)?;
-        let instances = if request.all_instances {
-            self.other_instances(&action)?
-                .into_iter()
-                .map(|other| ItemResult {
-                    id: other.id,
-                    result: self.undo_one(by, other.id, &request.comment, Some(id)),
-                })
-                .collect()
-        } else {
-            Vec::new()
+        let action = self.decide_one(
+            by,
+            id,
+            request.expected_version,
+            Step::Undo {
+                comment: &request.comment,
+                fanned_out_from: None,
+            },
+        )?;
+        if request.instances.is_empty() {
+            return Ok(UndoReport {
+                action,
+                instances: Vec::new(),
+            });
+        }
+        let others: HashSet<ActionId> = self
+            .other_instances(&action)?
+            .iter()
+            .map(|a| a.id)
+            .collect();
+        let step = Step::Undo {
+            comment: &request.comment,
+            fanned_out_from: Some(id),
         };
+        let instances = self.run_items(by, &request.instances, step, |seen| {
+            if others.contains(&seen.id) {
+                Ok(())
+            } else {
+                Err(Error::validation(
+                    "instances",
+                    format!(
+                        "action {} is not another completed quarantine of the file of {id}",
+                        seen.id
+                    ),
+                ))
+            }
+        })?;
         Ok(UndoReport { action, instances })
     }
 
-    /// The other completed quarantines of the same file that
-    /// `undo(..., all_instances: true)` would also undo.
+    /// The other completed quarantines of the same file that an undo of
+    /// `id` may also undo: what to show a person before they confirm.
     pub fn undo_instances(&self, by: &Principal, id: ActionId) -> Result<Vec<Action>> {
         let action = self.get(by, id)?;
         self.other_instances(&action)
@@ -829,8 +1289,8 @@ impl ActionCenter {
     }
 
     /// Runs every check [`undo`](Self::undo) runs, changing nothing, and
-    /// returns what `all_instances` would also undo. A host asks this
-    /// before it asks a person to confirm. With `comment: None` the
+    /// returns the other instances an undo may also undo. A host asks
+    /// this before it asks a person to confirm. With `comment: None` the
     /// comment is not checked.
     pub fn check_undo(
         &self,
@@ -839,7 +1299,7 @@ impl ActionCenter {
         comment: Option<&str>,
     ) -> Result<Vec<Action>> {
         let action = self.load(id)?;
-        self.undo_checks(by, &action)?;
+        self.undo_checks(&self.stored_policy()?.policy, by, &action)?;
         if comment.is_some() {
             check_comment(comment, true)?;
         }
@@ -847,109 +1307,163 @@ impl ActionCenter {
     }
 
     /// The rules of an undo but its comment: permission, status, an
-    /// inverse to run. Returns the inverse.
-    fn undo_checks(&self, by: &Principal, action: &Action) -> Result<Kind> {
-        self.policy().check(by, Operation::Undo, action.category)?;
+    /// inverse to run, attempts left. Returns the inverse.
+    fn undo_checks(&self, policy: &Policy, by: &Principal, action: &Action) -> Result<Kind> {
+        policy.authorize(by, Event::Undo, action.category, Some(&action.created_by))?;
         ensure_allowed(action, Event::Undo)?;
-        action.kind.inverse().ok_or_else(|| {
+        let inverse = action.kind.inverse().ok_or_else(|| {
             Error::validation("kind", format!("{} actions cannot be undone", action.kind))
-        })
-    }
-
-    fn undo_one(
-        &self,
-        by: &Principal,
-        id: ActionId,
-        comment: &str,
-        fanned_out_from: Option<ActionId>,
-    ) -> Result<Action> {
-        let action = self.load(id)?;
-        let inverse = self.undo_checks(by, &action)?;
-        let comment = check_comment(Some(comment), true)?;
-        let note = comment.clone().unwrap_or_default();
-        self.transition(
-            action,
-            &by.id,
-            Event::Undo,
-            Facts::default(),
-            comment,
-            |a, now| {
-                a.undo = Some(UndoInfo {
-                    requested_by: by.id.clone(),
-                    requested_at: now,
-                    comment: note,
-                    inverse,
-                    fanned_out_from,
-                });
-            },
-        )
+        })?;
+        let max = policy.max_attempts(&action.kind);
+        if action.undo_attempts() >= max {
+            return Err(Error::validation(
+                "attempts",
+                format!(
+                    "the undo of action {} ran {} times; {} allows {max}",
+                    action.id,
+                    action.undo_attempts(),
+                    action.kind
+                ),
+            ));
+        }
+        Ok(inverse)
     }
 
     // ----- bulk --------------------------------------------------------
 
+    /// What a bulk operation by `filter` would act on now, and the token
+    /// that [`Selection::Filter`] must carry to act on exactly that.
+    pub fn preview_bulk(
+        &self,
+        by: &Principal,
+        op: &BulkOp,
+        filter: &Filter,
+    ) -> Result<BulkPreview> {
+        let items: Vec<Seen> = self
+            .bulk_selection(by, op, filter)?
+            .iter()
+            .map(Seen::of)
+            .collect();
+        Ok(BulkPreview {
+            count: items.len() as u64,
+            snapshot: snapshot_token(&items),
+            items,
+        })
+    }
+
     /// Runs one operation over many actions. Each item goes through the
     /// same checks as the single call and gets its own result; a failed
-    /// item never undoes the others.
+    /// item never undoes the others. The items that pass their checks are
+    /// written in one transaction.
     pub fn bulk(
         &self,
         by: &Principal,
         op: &BulkOp,
         selection: &Selection,
     ) -> Result<Vec<ItemResult>> {
-        self.policy().check_principal(by)?;
-        let ids: Vec<ActionId> = match selection {
-            Selection::Ids(ids) => ids.clone(),
-            Selection::Filter(filter) => {
-                filter.validate()?;
-                let leaving: Vec<Status> = machine::TABLE
-                    .iter()
-                    .filter(|r| r.event == op.event())
-                    .filter_map(|r| r.from)
-                    .collect();
-                let mut filter = filter.clone();
-                filter.statuses = if filter.statuses.is_empty() {
-                    leaving
-                } else {
-                    filter
-                        .statuses
-                        .into_iter()
-                        .filter(|s| leaving.contains(s))
-                        .collect()
-                };
-                if filter.statuses.is_empty() {
-                    return Ok(Vec::new());
+        self.stored_policy()?.policy.check_principal(by)?;
+        let seen: Vec<Seen> = match selection {
+            Selection::Ids(seen) => {
+                if seen.len() > MAX_BULK {
+                    return Err(Error::validation(
+                        "ids",
+                        format!("{} ids, the limit is {MAX_BULK}", seen.len()),
+                    ));
                 }
-                if !self.restrict_to_viewable(by, &mut filter)? {
-                    return Ok(Vec::new());
+                seen.clone()
+            }
+            Selection::Filter { filter, snapshot } => {
+                let preview = self.preview_bulk(by, op, filter)?;
+                if preview.snapshot != *snapshot {
+                    return Err(Error::SelectionChanged {
+                        previewed: snapshot_count(snapshot),
+                        now: preview.count,
+                    });
                 }
-                self.collect(&filter, MAX_BULK)?
-                    .into_iter()
-                    .map(|a| a.id)
-                    .collect()
+                preview.items
             }
         };
-        Ok(ids
-            .into_iter()
-            .map(|id| {
-                let result = match op {
-                    BulkOp::Approve { comment } => self.approve(
-                        by,
-                        id,
-                        &Decide {
-                            comment: comment.clone(),
-                            expected_version: None,
-                        },
-                    ),
-                    BulkOp::Reject { comment } => {
-                        self.reject(by, id, &Decide::with_comment(comment.clone()))
+        self.run_items(by, &seen, op.step(), |_| Ok(()))
+    }
+
+    /// Plans `step` for each item (after `admit`), then writes every
+    /// change that passed in one transaction.
+    fn run_items(
+        &self,
+        by: &Principal,
+        items: &[Seen],
+        step: Step<'_>,
+        admit: impl Fn(&Seen) -> Result<()>,
+    ) -> Result<Vec<ItemResult>> {
+        self.under_policy(|sp| {
+            let mut results: Vec<ItemResult> = Vec::with_capacity(items.len());
+            let mut changes = Vec::new();
+            let mut slots = Vec::new();
+            for seen in items {
+                let planned = admit(seen)
+                    .and_then(|()| self.load_expecting(seen.id, Some(seen.version)))
+                    .and_then(|action| self.plan(sp, by, &action, step));
+                match planned {
+                    Ok(change) => {
+                        slots.push(results.len());
+                        results.push(ItemResult {
+                            id: seen.id,
+                            result: Ok(change.action.clone()),
+                        });
+                        changes.push(change);
                     }
-                    BulkOp::Cancel { comment } => self.cancel(by, id, comment),
-                    BulkOp::Retry { comment } => self.retry(by, id, comment.as_deref()),
-                    BulkOp::Undo { comment } => self.undo_one(by, id, comment, None),
-                };
-                ItemResult { id, result }
-            })
-            .collect())
+                    Err(e) => results.push(ItemResult {
+                        id: seen.id,
+                        result: Err(e),
+                    }),
+                }
+            }
+            if changes.is_empty() {
+                return Ok(results);
+            }
+            let applied = self.inner.store.apply_many(changes)?;
+            if applied
+                .iter()
+                .any(|r| matches!(r, Err(Error::PolicyChanged { .. })))
+            {
+                return Err(Error::PolicyChanged {
+                    expected: sp.version,
+                    actual: self.inner.store.policy_version()?,
+                });
+            }
+            for (slot, outcome) in slots.into_iter().zip(applied) {
+                match outcome {
+                    Ok(Some(event)) => self.notify(&event),
+                    Ok(None) => {}
+                    Err(e) => results[slot].result = Err(e),
+                }
+            }
+            Ok(results)
+        })
+    }
+
+    /// The actions a bulk `op` by `filter` acts on now, newest first.
+    fn bulk_selection(&self, by: &Principal, op: &BulkOp, filter: &Filter) -> Result<Vec<Action>> {
+        filter.validate()?;
+        let leaving: Vec<Status> = machine::TABLE
+            .iter()
+            .filter(|r| r.event == op.event())
+            .filter_map(|r| r.from)
+            .collect();
+        let mut filter = filter.clone();
+        filter.statuses = if filter.statuses.is_empty() {
+            leaving
+        } else {
+            filter
+                .statuses
+                .into_iter()
+                .filter(|s| leaving.contains(s))
+                .collect()
+        };
+        if filter.statuses.is_empty() || !self.restrict_to_viewable(by, &mut filter)? {
+            return Ok(Vec::new());
+        }
+        self.collect(&filter, MAX_BULK)
     }
 
     // ----- reading -----------------------------------------------------
@@ -957,7 +1471,9 @@ impl ActionCenter {
     /// One action, if `by` may view its category.
     pub fn get(&self, by: &Principal, id: ActionId) -> Result<Action> {
         let action = self.load(id)?;
-        self.policy().check(by, Operation::View, action.category)?;
+        self.stored_policy()?
+            .policy
+            .check(by, Operation::View, action.category)?;
         Ok(action)
     }
 
@@ -1039,9 +1555,9 @@ impl ActionCenter {
     /// `limit` (1 to 1000). Needs View on every category, since the feed
     /// spans them all.
     pub fn events_since(&self, by: &Principal, seq: u64, limit: usize) -> Result<Vec<AuditEvent>> {
-        let policy = self.policy();
+        let sp = self.stored_policy()?;
         for category in Category::ALL {
-            policy.check(by, Operation::View, category)?;
+            sp.policy.check(by, Operation::View, category)?;
         }
         if limit == 0 || limit > MAX_PAGE {
             return Err(Error::validation(
@@ -1049,23 +1565,101 @@ impl ActionCenter {
                 format!("must be between 1 and {MAX_PAGE}, got {limit}"),
             ));
         }
+        if i64::try_from(seq).is_err() {
+            return Err(Error::validation(
+                "seq",
+                format!("must be between 0 and {}, got {seq}", i64::MAX),
+            ));
+        }
         self.inner.store.events_since(seq, limit)
     }
 
-    /// Recomputes the audit chain and reports the first event that does
-    /// not match.
+    // ----- the audit trail ----------------------------------------------
+
+    /// Checks the whole record: the chain of events, that each action's
+    /// events are moves the machine allows, that every stored action row
+    /// is what its last event recorded (version and digest), the stored
+    /// policy against its last `set_policy` event, and that the stored
+    /// checkpoints link up and match the chain. Reports the first event,
+    /// action or checkpoint that does not match.
     pub fn verify_audit(&self) -> Result<AuditReport> {
+        self.verify_audit_with(&VerifyOptions::default())
+    }
+
+    /// [`verify_audit`](Self::verify_audit), also checking every stored
+    /// checkpoint's signature against `options.public_key` and an
+    /// exported checkpoint against the database.
+    pub fn verify_audit_with(&self, options: &VerifyOptions) -> Result<AuditReport> {
+        if options.checkpoint.is_some() && options.public_key.is_none() {
+            return Err(Error::validation(
+                "public_key",
+                "checking an exported checkpoint needs the signer's public key",
+            ));
+        }
+        let store = &self.inner.store;
+        let checkpoints = store.checkpoints()?;
         let mut verifier = Verifier::default();
+        for cp in checkpoints.iter().chain(options.checkpoint.as_ref()) {
+            verifier.want_hash_at(cp.seq);
+        }
         loop {
-            let batch = self
-                .inner
-                .store
-                .events_since(verifier.last_seq(), MAX_PAGE)?;
+            let batch = store.events_since(verifier.last_seq(), MAX_PAGE)?;
             if batch.is_empty() || !verifier.feed(&batch) {
                 break;
             }
         }
+        let mut seen = HashSet::new();
+        let mut before = None;
+        loop {
+            let batch = store.list(&Filter::default(), before, MAX_PAGE)?;
+            for action in &batch {
+                seen.insert(action.id);
+                verifier.check_action(action);
+            }
+            if batch.len() < MAX_PAGE {
+                break;
+            }
+            before = batch.last().map(|a| a.id);
+        }
+        verifier.check_no_row_missing(&seen);
+        let stored = store.policy()?;
+        verifier.check_policy(
+            stored
+                .as_ref()
+                .map(|p| (p.version, p.policy.digest()))
+                .as_ref()
+                .map(|(v, d)| (*v, d.as_str())),
+        );
+        let chain_len = verifier.last_seq();
+        let report = checkpoint::check(
+            &checkpoints,
+            options.checkpoint.as_ref(),
+            options.public_key.as_ref(),
+            chain_len,
+            |seq| verifier.hash_at(seq).map(str::to_owned),
+        );
+        verifier.report_mut().checkpoints = report;
         Ok(verifier.finish())
+    }
+
+    /// Signs the chain head with `key` and stores the checkpoint. Needs
+    /// the Administer permission on every category. The key stays with
+    /// the caller; only the public key and the signature are stored.
+    pub fn checkpoint(&self, by: &Principal, key: &SigningKey) -> Result<Checkpoint> {
+        self.stored_policy()?
+            .policy
+            .authorize_everywhere(by, Event::SetPolicy)?;
+        let (seq, hash) = self.inner.store.chain_head()?;
+        let prev = self.inner.store.checkpoints()?.pop();
+        let cp = Checkpoint::sign(seq, &hash, self.now_checked()?, prev.as_ref(), key);
+        self.inner.store.insert_checkpoint(&cp)?;
+        Ok(cp)
+    }
+
+    /// Every stored checkpoint, oldest first. Needs View on some category.
+    pub fn checkpoints(&self, by: &Principal) -> Result<Vec<Checkpoint>> {
+        self.check_viewer(&self.stored_policy()?.policy, by)?;
+        self.inner.store.checkpoints()
     }
 
     // ----- sweeps ------------------------------------------------------
@@ -1074,43 +1668,58 @@ impl ActionCenter {
     /// kind's expiry outcome. Returns the actions moved. Safe to run from
     /// many processes at once: an action another sweep moved is skipped.
     pub fn expire_due(&self) -> Result<Vec<Action>> {
-        let policy = self.policy();
         self.sweep(
             |now| self.inner.store.expiring(now, MAX_PAGE),
-            |action| {
+            |sp, action| {
                 let facts = Facts {
-                    expiry_outcome: policy.expiry_outcome(&action.kind),
+                    expiry_outcome: sp.policy.expiry_outcome(&action.kind),
                     ..Facts::default()
                 };
-                self.transition(action, SYSTEM_ACTOR, Event::Expire, facts, None, |_, _| {})
+                let change = self.change(
+                    sp,
+                    &action,
+                    &system(),
+                    Event::Expire,
+                    facts,
+                    None,
+                    self.now_checked()?,
+                    |_, _| {},
+                )?;
+                self.commit(change)
             },
         )
     }
 
     /// Returns every action whose executor's lease ran out to the queue:
-    /// Running goes back to Approved (the attempt counts) or, once the
-    /// kind's max attempts are spent, to Failed, so an action that kills
-    /// its executors cannot loop forever; Undoing waits for another
-    /// executor. Returns the actions moved.
+    /// Running goes back to Approved and UndoRunning to Undoing (the
+    /// attempt counts), or, once the kind's max attempts are spent, to
+    /// Failed or UndoFailed, so an action that kills its executors cannot
+    /// loop forever. Returns the actions moved.
     pub fn recover_leases(&self) -> Result<Vec<Action>> {
-        let policy = self.policy();
         self.sweep(
             |now| self.inner.store.leases_expired(now, MAX_PAGE),
-            |action| {
+            |sp, action| {
+                let max = sp.policy.max_attempts(&action.kind);
+                let made = if action.status == Status::UndoRunning {
+                    action.undo_attempts()
+                } else {
+                    action.forward_attempts()
+                };
                 let facts = Facts {
-                    attempts_left: action.forward_attempts() < policy.max_attempts(&action.kind),
+                    attempts_left: made < max,
                     ..Facts::default()
                 };
-                self.transition(
-                    action,
-                    SYSTEM_ACTOR,
+                let change = self.change(
+                    sp,
+                    &action,
+                    &system(),
                     Event::LeaseExpire,
                     facts,
                     None,
-                    |a, now| {
-                        finish_attempt(a, now, Outcome::LeaseExpired);
-                    },
-                )
+                    self.now_checked()?,
+                    |a, now| finish_attempt(a, now, Outcome::LeaseExpired),
+                )?;
+                self.commit(change)
             },
         )
     }
@@ -1118,16 +1727,16 @@ impl ActionCenter {
     fn sweep(
         &self,
         due: impl Fn(DateTime<Utc>) -> Result<Vec<Action>>,
-        step: impl Fn(Action) -> Result<Action>,
+        step: impl Fn(&StoredPolicy, Action) -> Result<Action>,
     ) -> Result<Vec<Action>> {
-        let now = self.now();
+        let now = self.now_checked()?;
         let mut moved = Vec::new();
         loop {
             let batch = due(now)?;
             let full = batch.len() == MAX_PAGE;
             let mut progress = false;
             for action in batch {
-                match step(action) {
+                match self.under_policy(|sp| step(sp, action.clone())) {
                     Ok(a) => {
                         progress = true;
                         moved.push(a);
@@ -1157,6 +1766,19 @@ impl ActionCenter {
         }
     }
 
+    fn check_viewer(&self, policy: &Policy, by: &Principal) -> Result<()> {
+        policy.check_principal(by)?;
+        if policy.categories_allowed(by, Operation::View).is_empty() {
+            return Err(Error::PermissionDenied {
+                principal: by.id.clone(),
+                operation: Operation::View,
+                category: None,
+                detail: None,
+            });
+        }
+        Ok(())
+    }
+
     fn load(&self, id: ActionId) -> Result<Action> {
         self.inner
             .store
@@ -1177,12 +1799,19 @@ impl ActionCenter {
     }
 
     /// Loads an action for its lease holder: the executor may execute its
-    /// category, the event is allowed now, the executor holds the lease,
-    /// and the lease has not run out.
-    fn load_leased(&self, executor: &Principal, id: ActionId, event: Event) -> Result<Action> {
+    /// category, the event is allowed now, the executor holds the lease
+    /// with this token, and the lease has not run out.
+    fn load_leased(
+        &self,
+        sp: &StoredPolicy,
+        executor: &Principal,
+        id: ActionId,
+        token: &str,
+        event: Event,
+    ) -> Result<Action> {
         let action = self.load(id)?;
-        self.policy()
-            .check(executor, Operation::Execute, action.category)?;
+        sp.policy
+            .authorize(executor, event, action.category, Some(&action.created_by))?;
         ensure_allowed(&action, event)?;
         let Some(attempt) = action.active_attempt() else {
             return Err(Error::InvalidTransition {
@@ -1191,6 +1820,12 @@ impl ActionCenter {
                 event,
             });
         };
+        if attempt.lease_token.is_empty() || attempt.lease_token != token {
+            return Err(Error::StaleLease {
+                id,
+                token: token.to_owned(),
+            });
+        }
         if attempt.executor != executor.id {
             return Err(Error::PermissionDenied {
                 principal: executor.id.clone(),
@@ -1212,7 +1847,8 @@ impl ActionCenter {
     /// Adds `View` categories to `filter`. Returns `false` when `by` may
     /// view nothing the filter asks for.
     fn restrict_to_viewable(&self, by: &Principal, filter: &mut Filter) -> Result<bool> {
-        let policy = self.policy();
+        let sp = self.stored_policy()?;
+        let policy = &sp.policy;
         policy.check_principal(by)?;
         let viewable = policy.categories_allowed(by, Operation::View);
         if viewable.is_empty() {
@@ -1256,12 +1892,14 @@ impl ActionCenter {
         }
     }
 
-    /// Builds the change `event` makes to `action`, stamped `now`.
+    /// Builds the change `event` makes to `action`, stamped `now`, under
+    /// the stored policy `sp`.
     #[allow(clippy::too_many_arguments)]
     fn change(
         &self,
+        sp: &StoredPolicy,
         action: &Action,
-        actor: &str,
+        actor: &Principal,
         event: Event,
         facts: Facts,
         comment: Option<String>,
@@ -1280,39 +1918,131 @@ impl ActionCenter {
         next.status = to;
         next.version = action.version + 1;
         next.updated_at = now;
+        next.doc_version = next.doc_version.max(DOC_VERSION);
         let audit = NewEvent {
-            action_id: action.id,
+            action_id: Some(action.id),
             at: now,
-            actor: actor.to_owned(),
+            actor: actor.id.clone(),
+            via: actor.via.clone(),
             event,
             from: Some(from),
-            to,
+            to: Some(to),
             comment,
+            version: next.version,
+            digest: action_digest(&next),
+            policy_version: Some(sp.version),
         };
         Ok(Change {
             action: next,
             expected_version: action.version,
             event: Some(audit),
+            policy_version: Some(sp.version),
         })
     }
 
-    /// Applies `event` to `action` and stores it with its audit event.
-    fn transition(
-        &self,
-        action: Action,
-        actor: &str,
-        event: Event,
-        facts: Facts,
-        comment: Option<String>,
-        mutate: impl FnOnce(&mut Action, DateTime<Utc>),
-    ) -> Result<Action> {
-        let change = self.change(&action, actor, event, facts, comment, self.now(), mutate)?;
+    /// Stores a change with its audit event and tells the subscribers.
+    fn commit(&self, change: Change) -> Result<Action> {
         let updated = change.action.clone();
         if let Some(sealed) = self.inner.store.apply(change)? {
             self.notify(&sealed);
         }
         Ok(updated)
     }
+}
+
+/// The engine's own principal, for the events of its sweeps.
+fn system() -> Principal {
+    Principal::new(SYSTEM_ACTOR, Vec::<String>::new())
+}
+
+fn not_a_principal(id: &str) -> Error {
+    Error::PermissionDenied {
+        principal: id.to_owned(),
+        operation: Operation::View,
+        category: None,
+        detail: Some(format!(
+            "{id} is not among the principals of the stored policy"
+        )),
+    }
+}
+
+fn decision(
+    by: &Principal,
+    at: DateTime<Utc>,
+    verdict: Verdict,
+    comment: Option<String>,
+    policy_version: u64,
+) -> Decision {
+    Decision {
+        by: by.id.clone(),
+        at,
+        verdict,
+        comment,
+        via: by.via.clone(),
+        policy_version: Some(policy_version),
+        extra: serde_json::Map::new(),
+    }
+}
+
+/// The answer to a proposal whose idempotency key is taken.
+fn same_proposal(existing: Action, key: &str, digest: &str) -> Result<Action> {
+    if existing.proposal_digest.as_deref() == Some(digest) {
+        Ok(existing)
+    } else {
+        Err(Error::Duplicate {
+            kind: existing.kind.clone(),
+            entity: existing.entity.describe(),
+            existing: existing.id,
+            idempotency_key: Some(key.to_owned()),
+        })
+    }
+}
+
+/// The audit event of a stored policy version.
+fn policy_event(
+    stored: &StoredPolicy,
+    by: Option<&Principal>,
+    comment: Option<String>,
+) -> NewEvent {
+    NewEvent {
+        action_id: None,
+        at: stored.set_at,
+        actor: stored.set_by.clone(),
+        via: by.and_then(|b| b.via.clone()),
+        event: Event::SetPolicy,
+        from: None,
+        to: None,
+        comment,
+        version: stored.version,
+        digest: stored.digest.clone(),
+        policy_version: Some(stored.version),
+    }
+}
+
+/// A token naming a bulk selection: its size and a digest of its items.
+fn snapshot_token(items: &[Seen]) -> String {
+    let mut sorted: Vec<(String, u64)> = items
+        .iter()
+        .map(|s| (s.id.to_string(), s.version))
+        .collect();
+    sorted.sort();
+    let text = serde_json::to_string(&sorted).unwrap_or_default();
+    format!("{}-{}", items.len(), &sha256_hex(text.as_bytes())[..32])
+}
+
+fn snapshot_count(token: &str) -> u64 {
+    token
+        .split_once('-')
+        .and_then(|(n, _)| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// 128 random bits, hex: a claim's fencing token.
+fn new_lease_token() -> Result<String> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| Error::storage_msg(format!("no random source for a lease token: {e}")))?;
+    Ok(hex::encode(bytes))
 }
 
 fn ensure_allowed(action: &Action, event: Event) -> Result<()> {

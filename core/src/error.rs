@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::machine::Event;
-use crate::model::{ActionId, Category, Status};
+use crate::model::{ActionId, Category, Kind, Status};
 use crate::policy::Operation;
 
 /// Largest JSON document [`parse_json`] reads (a request, a policy, a
@@ -56,6 +56,32 @@ pub enum Error {
         actual: u64,
     },
 
+    /// The stored policy changed while the call was being decided, or is
+    /// not the version the caller named. Kind `conflict`.
+    #[error(
+        "the policy changed (expected version {expected}, found {actual}); read it again and retry"
+    )]
+    PolicyChanged { expected: u64, actual: u64 },
+
+    /// A bulk selection no longer matches what the caller previewed.
+    /// Kind `conflict`.
+    #[error(
+        "the selection changed since it was previewed ({previewed} actions then, {now} now); preview it again"
+    )]
+    SelectionChanged { previewed: u64, now: u64 },
+
+    /// An action of the same kind on the same entity is already active
+    /// (pending, approved or running), or an idempotency key was reused
+    /// for a different proposal.
+    #[error("{}", duplicate_message(.kind, .entity, .existing, .idempotency_key))]
+    Duplicate {
+        kind: Kind,
+        entity: String,
+        existing: ActionId,
+        /// Set when the refusal is about a reused idempotency key.
+        idempotency_key: Option<String>,
+    },
+
     /// Input that breaks a rule: a missing comment, an oversized string,
     /// malformed JSON, an invalid policy...
     #[error("invalid {field}: {message}")]
@@ -69,13 +95,38 @@ pub enum Error {
         at: chrono::DateTime<chrono::Utc>,
     },
 
+    /// The lease token is not the current lease's: the executor's lease
+    /// was taken back and the action claimed again. Kind `expired`.
+    #[error(
+        "action {id}: lease token {token:?} is not the current lease; the action was taken back"
+    )]
+    StaleLease { id: ActionId, token: String },
+
     /// The database failed, or is not one this library can use.
-    #[error("storage: {message}")]
+    #[error("storage: {message}{}", if *.retryable { " (temporary: retrying may help)" } else { "" })]
     Storage {
         message: String,
+        /// Whether the same call may succeed if tried again (a busy
+        /// database, a lost connection), as opposed to a database that is
+        /// not ours or a schema this library cannot use.
+        retryable: bool,
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
+}
+
+fn duplicate_message(
+    kind: &Kind,
+    entity: &str,
+    existing: &ActionId,
+    key: &Option<String>,
+) -> String {
+    match key {
+        Some(key) => {
+            format!("idempotency key {key:?} was used for another proposal (action {existing})")
+        }
+        None => format!("action is already in progress: {kind} on {entity} is {existing}"),
+    }
 }
 
 fn fmt_id(id: &Option<ActionId>) -> String {
@@ -109,11 +160,12 @@ pub enum ErrorKind {
     Validation = 6,
     Expired = 7,
     Storage = 8,
+    Duplicate = 9,
 }
 
 impl ErrorKind {
     /// Every kind, in code order.
-    pub const ALL: [ErrorKind; 8] = [
+    pub const ALL: [ErrorKind; 9] = [
         ErrorKind::NotFound,
         ErrorKind::InvalidTransition,
         ErrorKind::PermissionDenied,
@@ -122,6 +174,7 @@ impl ErrorKind {
         ErrorKind::Validation,
         ErrorKind::Expired,
         ErrorKind::Storage,
+        ErrorKind::Duplicate,
     ];
 
     /// The stable number of this kind.
@@ -140,6 +193,7 @@ impl ErrorKind {
             ErrorKind::Validation => "validation",
             ErrorKind::Expired => "expired",
             ErrorKind::Storage => "storage",
+            ErrorKind::Duplicate => "duplicate",
         }
     }
 }
@@ -160,7 +214,32 @@ impl Error {
     ) -> Self {
         Error::Storage {
             message: message.into(),
+            retryable: false,
             source: Some(Box::new(source)),
+        }
+    }
+
+    /// A `Storage` error that trying again may cure (busy, timed out,
+    /// connection lost).
+    pub fn storage_retryable(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error::Storage {
+            message: message.into(),
+            retryable: true,
+            source: Some(Box::new(source)),
+        }
+    }
+
+    /// Whether trying the same call again may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Storage { retryable, .. } => *retryable,
+            Error::Conflict { .. }
+            | Error::PolicyChanged { .. }
+            | Error::SelectionChanged { .. } => true,
+            _other => false,
         }
     }
 
@@ -168,6 +247,7 @@ impl Error {
     pub fn storage_msg(message: impl Into<String>) -> Self {
         Error::Storage {
             message: message.into(),
+            retryable: false,
             source: None,
         }
     }
@@ -179,9 +259,12 @@ impl Error {
             Error::InvalidTransition { .. } => ErrorKind::InvalidTransition,
             Error::PermissionDenied { .. } => ErrorKind::PermissionDenied,
             Error::SelfApproval { .. } => ErrorKind::SelfApproval,
-            Error::Conflict { .. } => ErrorKind::Conflict,
+            Error::Conflict { .. }
+            | Error::PolicyChanged { .. }
+            | Error::SelectionChanged { .. } => ErrorKind::Conflict,
+            Error::Duplicate { .. } => ErrorKind::Duplicate,
             Error::Validation { .. } => ErrorKind::Validation,
-            Error::Expired { .. } => ErrorKind::Expired,
+            Error::Expired { .. } | Error::StaleLease { .. } => ErrorKind::Expired,
             Error::Storage { .. } => ErrorKind::Storage,
         }
     }
@@ -218,7 +301,23 @@ impl Error {
             }
             Error::Validation { field, .. } => json!({ "field": field }),
             Error::Expired { id, what, at } => json!({ "id": id, "what": what, "at": at }),
-            Error::Storage { .. } => json!({}),
+            Error::StaleLease { id, .. } => json!({ "id": id, "what": "lease_token" }),
+            Error::PolicyChanged { expected, actual } => {
+                json!({ "what": "policy", "expected": expected, "actual": actual })
+            }
+            Error::SelectionChanged { previewed, now } => {
+                json!({ "what": "selection", "previewed": previewed, "now": now })
+            }
+            Error::Duplicate {
+                kind,
+                entity,
+                existing,
+                idempotency_key,
+            } => {
+                json!({ "kind_of_action": kind, "entity": entity, "existing": existing,
+                        "idempotency_key": idempotency_key })
+            }
+            Error::Storage { retryable, .. } => json!({ "retryable": retryable }),
         };
         if let (Some(map), serde_json::Value::Object(extra)) = (v.as_object_mut(), extra) {
             map.extend(extra);
@@ -239,6 +338,7 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(root: &str, text: &str) -> Res
             ),
         ));
     }
+    strict_scan(text).map_err(|message| Error::validation(root, message))?;
     let de = &mut serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(de).map_err(|e| {
         // A syntax error has no field to name: serde_path_to_error marks
@@ -259,6 +359,132 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(root: &str, text: &str) -> Res
     })
 }
 
+/// How deeply a JSON document may nest arrays and objects.
+pub const MAX_JSON_DEPTH: usize = 128;
+
+/// What serde_json would silently change in a document, refused before
+/// it does: a key given twice (serde keeps the last), an integer beyond
+/// 64 bits (serde turns `10**30` into the float `1e30`), and nesting past
+/// [`MAX_JSON_DEPTH`]. A document that is not JSON at all passes here and
+/// gets serde's own syntax error.
+fn strict_scan(text: &str) -> std::result::Result<(), String> {
+    use std::collections::HashSet;
+    enum Frame {
+        Object {
+            keys: HashSet<String>,
+            expect_key: bool,
+        },
+        Array,
+    }
+    let b = text.as_bytes();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                let start = i;
+                i += 1;
+                let mut escaped = false;
+                while i < b.len() && b[i] != b'"' {
+                    if b[i] == b'\\' {
+                        escaped = true;
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                let Some(raw) = text.get(start..(i + 1).min(text.len())) else {
+                    return Ok(());
+                };
+                i += 1;
+                if let Some(Frame::Object { keys, expect_key }) = stack.last_mut()
+                    && *expect_key
+                {
+                    *expect_key = false;
+                    let key = if escaped {
+                        match serde_json::from_str::<String>(raw) {
+                            Ok(k) => k,
+                            Err(_) => return Ok(()),
+                        }
+                    } else {
+                        raw.trim_matches('"').to_owned()
+                    };
+                    if !keys.insert(key.clone()) {
+                        return Err(format!("key {key:?} appears twice in one object"));
+                    }
+                }
+            }
+            b'{' | b'[' => {
+                stack.push(if b[i] == b'{' {
+                    Frame::Object {
+                        keys: HashSet::new(),
+                        expect_key: true,
+                    }
+                } else {
+                    Frame::Array
+                });
+                if stack.len() > MAX_JSON_DEPTH {
+                    return Err(format!("nests deeper than {MAX_JSON_DEPTH} levels"));
+                }
+                i += 1;
+            }
+            b'}' | b']' => {
+                stack.pop();
+                i += 1;
+            }
+            b',' => {
+                if let Some(Frame::Object { expect_key, .. }) = stack.last_mut() {
+                    *expect_key = true;
+                }
+                i += 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while i < b.len() && matches!(b[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                {
+                    i += 1;
+                }
+                let token = text.get(start..i).unwrap_or_default();
+                let integer = !token.contains(['.', 'e', 'E']);
+                if integer && token.parse::<i64>().is_err() && token.parse::<u64>().is_err() {
+                    return Err(format!(
+                        "the integer {token} does not fit in 64 bits and would lose digits; send it as a string"
+                    ));
+                }
+            }
+            _other => i += 1,
+        }
+    }
+    Ok(())
+}
+
+/// Reads a JSON document (a policy file, a request body) of at most
+/// [`MAX_DOCUMENT_LEN`] bytes: reading stops there, so an endless source
+/// (`/dev/zero`) costs nothing, and text that is not UTF-8 is refused.
+pub fn read_document(root: &str, reader: impl std::io::Read) -> Result<String> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    let limit = u64::try_from(MAX_DOCUMENT_LEN).unwrap_or(u64::MAX) + 1;
+    reader
+        .take(limit)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::validation(root, format!("cannot be read: {e}")))?;
+    if bytes.len() > MAX_DOCUMENT_LEN {
+        return Err(Error::validation(
+            root,
+            format!("is more than {MAX_DOCUMENT_LEN} bytes, the limit"),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        Error::validation(
+            root,
+            format!(
+                "is not UTF-8 (bad byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })
+}
+
 impl From<serde_json::Error> for Error {
     fn from(e: serde_json::Error) -> Self {
         Error::validation("json", e.to_string())
@@ -272,7 +498,7 @@ mod tests {
     #[test]
     fn codes_are_stable_and_in_order() {
         let codes: Vec<i32> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
-        assert_eq!(codes, (1..=8).collect::<Vec<_>>());
+        assert_eq!(codes, (1..=9).collect::<Vec<_>>());
     }
 
     #[test]
@@ -284,6 +510,54 @@ mod tests {
             "{err:?}"
         );
         assert!(err.to_string().contains("the limit is 1048576"), "{err}");
+    }
+
+    #[test]
+    fn a_duplicate_key_is_refused_at_any_depth() {
+        for text in [
+            r#"{"a": 1, "a": 2}"#,
+            r#"{"x": [{"b": 1, "c": {"d": 1, "d": 1}}]}"#,
+            r#"{"a": 1, "\u0061": 2}"#,
+        ] {
+            let err = parse_json::<serde_json::Value>("proposal", text).expect_err(text);
+            assert!(err.to_string().contains("appears twice"), "{text}: {err}");
+        }
+        assert!(
+            parse_json::<serde_json::Value>("p", r#"{"a": {"a": 1}, "b": [{"a": 1}, {"a": 2}]}"#)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn an_integer_past_64_bits_is_refused_not_rounded() {
+        let err = parse_json::<serde_json::Value>(
+            "parameters",
+            r#"{"n": 1000000000000000000000000000000}"#,
+        )
+        .expect_err("huge");
+        assert!(err.to_string().contains("does not fit in 64 bits"), "{err}");
+        let ok: serde_json::Value = parse_json(
+            "p",
+            r#"{"a": 18446744073709551615, "b": -9223372036854775808, "c": 1.5e300}"#,
+        )
+        .expect("in range");
+        assert_eq!(ok["a"].as_u64(), Some(u64::MAX));
+    }
+
+    #[test]
+    fn deep_nesting_is_a_validation_error() {
+        let text = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let err = parse_json::<serde_json::Value>("parameters", &text).expect_err("deep");
+        assert!(err.to_string().contains("nests deeper"), "{err}");
+    }
+
+    #[test]
+    fn reading_stops_at_the_limit() {
+        let endless = std::io::repeat(b'0');
+        let err = read_document("policy", endless).expect_err("endless");
+        assert!(err.to_string().contains("more than 1048576 bytes"), "{err}");
+        let err = read_document("policy", &b"{\"a\": \"\xff\"}"[..]).expect_err("latin-1");
+        assert!(err.to_string().contains("not UTF-8"), "{err}");
     }
 
     #[test]

@@ -22,10 +22,12 @@
 //! let action = center.propose(&air, Proposal::new(Kind::QuarantineFile, file, source))?;
 //! assert_eq!(action.status, Status::Pending);
 //!
-//! // An analyst approves; an executor claims and completes it.
-//! center.approve(&analyst, action.id, &Decide::default())?;
+//! // An analyst approves what they saw; an executor claims it, and
+//! // completes it with the lease token of its claim.
+//! center.approve(&analyst, action.id, &Decide::default().seen(action.version))?;
 //! let claimed = center.claim(&agent, &ClaimRequest::default())?;
-//! let done = center.complete(&agent, claimed[0].id, serde_json::json!({"quarantined": true}))?;
+//! let token = claimed[0].lease_token().unwrap_or_default();
+//! let done = center.complete(&agent, claimed[0].id, token, serde_json::json!({"quarantined": true}))?;
 //! assert_eq!(done.status, Status::Completed);
 //!
 //! // Every step is in the audit trail, and the chain is intact.
@@ -41,6 +43,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod checkpoint;
 pub mod clock;
 pub mod engine;
 pub mod error;
@@ -50,11 +53,12 @@ pub mod policy;
 pub mod query;
 pub mod store;
 
-pub use audit::{AuditEvent, AuditReport, BadEvent, Mismatch};
+pub use audit::{ActionMismatch, AuditEvent, AuditReport, BadAction, BadEvent, Mismatch};
+pub use checkpoint::{Checkpoint, CheckpointReport, SigningKey, VerifyingKey};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use engine::{
-    ActionCenter, BulkOp, ClaimRequest, Decide, ItemResult, Proposal, Selection, UndoReport,
-    UndoRequest,
+    ActionCenter, BulkOp, BulkPreview, ClaimRequest, Decide, ItemResult, Proposal, Seen, Selection,
+    UndoReport, UndoRequest, VerifyOptions,
 };
 pub use error::{Error, ErrorKind, Result, parse_json};
 pub use machine::{Event, ExpiryOutcome};
@@ -63,7 +67,7 @@ pub use model::{
     SourceType, Status, UndoInfo, Verdict,
 };
 pub use policy::{
-    Automation, AutomationLevel, KindDefaults, KindRule, Operation, Policy, Principal,
+    Automation, AutomationLevel, KindDefaults, KindRule, Operation, Policy, Principal, StoredPolicy,
 };
 pub use query::{Counts, Filter, Page, PageRequest};
 pub use store::{MemoryStore, Store};

@@ -18,13 +18,15 @@
 //! | Running | complete / fail | Completed / Failed | lease holder |
 //! | Running | lease_expire | Approved (Failed once the kind's max attempts are spent) | system |
 //! | Failed | retry | Approved | Approve (up to max attempts) |
-//! | Completed, UndoFailed | undo | Undoing | Undo (comment required) |
-//! | Undoing | claim | Undoing (leased) | Execute |
-//! | Undoing | heartbeat | Undoing (lease renewed, not audited) | lease holder |
-//! | Undoing | complete / fail | Undone / UndoFailed | lease holder |
-//! | Undoing | lease_expire | Undoing (lease cleared) | system |
+//! | Completed | undo | Undoing | Undo (comment required) |
+//! | UndoFailed | undo | Undoing | Undo (comment required, up to max attempts) |
+//! | Undoing | claim | UndoRunning | Execute |
+//! | UndoRunning | heartbeat | UndoRunning (lease renewed, not audited) | lease holder |
+//! | UndoRunning | complete / fail | Undone / UndoFailed | lease holder |
+//! | UndoRunning | lease_expire | Undoing (UndoFailed once the kind's max attempts are spent) | system |
 //!
-//! Rejected, Expired, Cancelled and Undone are final.
+//! Rejected, Expired, Cancelled and Undone are final. `set_policy` is an
+//! audit event of the policy, not of an action: no status accepts it.
 
 use std::fmt;
 use std::str::FromStr;
@@ -52,11 +54,13 @@ pub enum Event {
     LeaseExpire,
     Retry,
     Undo,
+    /// An administrator stored a new policy. Not an action's event.
+    SetPolicy,
 }
 
 impl Event {
     /// Every event, in a stable order.
-    pub const ALL: [Event; 12] = [
+    pub const ALL: [Event; 13] = [
         Event::Propose,
         Event::Approve,
         Event::Reject,
@@ -69,6 +73,7 @@ impl Event {
         Event::LeaseExpire,
         Event::Retry,
         Event::Undo,
+        Event::SetPolicy,
     ];
 
     /// The snake_case name used in JSON and the audit trail.
@@ -86,6 +91,7 @@ impl Event {
             Event::LeaseExpire => "lease_expire",
             Event::Retry => "retry",
             Event::Undo => "undo",
+            Event::SetPolicy => "set_policy",
         }
     }
 
@@ -98,6 +104,7 @@ impl Event {
             Event::Claim => Who::Holder(Operation::Execute),
             Event::Heartbeat | Event::Complete | Event::Fail => Who::LeaseHolder,
             Event::Undo => Who::Holder(Operation::Undo),
+            Event::SetPolicy => Who::Holder(Operation::Administer),
             Event::Expire | Event::LeaseExpire => Who::System,
         }
     }
@@ -143,8 +150,8 @@ pub struct Facts {
     pub quorum_reached: bool,
     /// For `expire`: the status the kind's policy sends it to.
     pub expiry_outcome: ExpiryOutcome,
-    /// For `lease_expire` on a running action: the kind's maximum number
-    /// of attempts has not been reached, so it may run again.
+    /// For `lease_expire`: the kind's maximum number of attempts (at the
+    /// action, or at its undo) has not been reached, so it may run again.
     pub attempts_left: bool,
 }
 
@@ -265,31 +272,31 @@ pub const TABLE: &[Row] = &[
     Row {
         from: Some(Undoing),
         event: Event::Claim,
-        to: &[Undoing],
+        to: &[UndoRunning],
         who: Who::Holder(Operation::Execute),
     },
     Row {
-        from: Some(Undoing),
+        from: Some(UndoRunning),
         event: Event::Heartbeat,
-        to: &[Undoing],
+        to: &[UndoRunning],
         who: Who::LeaseHolder,
     },
     Row {
-        from: Some(Undoing),
+        from: Some(UndoRunning),
         event: Event::Complete,
         to: &[Undone],
         who: Who::LeaseHolder,
     },
     Row {
-        from: Some(Undoing),
+        from: Some(UndoRunning),
         event: Event::Fail,
         to: &[UndoFailed],
         who: Who::LeaseHolder,
     },
     Row {
-        from: Some(Undoing),
+        from: Some(UndoRunning),
         event: Event::LeaseExpire,
-        to: &[Undoing],
+        to: &[Undoing, UndoFailed],
         who: Who::System,
     },
     Row {
@@ -330,7 +337,8 @@ pub fn next(from: Option<Status>, event: Event, facts: Facts) -> Result<Status> 
             | E::Fail
             | E::LeaseExpire
             | E::Retry
-            | E::Undo => Err(Error::NotFound { id: "(new)".into() }),
+            | E::Undo
+            | E::SetPolicy => Err(Error::NotFound { id: "(new)".into() }),
         },
         Some(status) => match (status, event) {
             (Pending, E::Approve) => Ok(if facts.quorum_reached {
@@ -355,9 +363,21 @@ pub fn next(from: Option<Status>, event: Event, facts: Facts) -> Result<Status> 
             (Failed, E::Retry) => Ok(Approved),
             (Completed | UndoFailed, E::Undo) => Ok(Undoing),
             (Running, E::Heartbeat) => Ok(Running),
-            (Undoing, E::Claim | E::Heartbeat | E::LeaseExpire) => Ok(Undoing),
-            (Undoing, E::Complete) => Ok(Undone),
-            (Undoing, E::Fail) => Ok(UndoFailed),
+            (Undoing, E::Claim) => Ok(UndoRunning),
+            (UndoRunning, E::Heartbeat) => Ok(UndoRunning),
+            (UndoRunning, E::Complete) => Ok(Undone),
+            (UndoRunning, E::Fail) => Ok(UndoFailed),
+            (UndoRunning, E::LeaseExpire) => Ok(if facts.attempts_left {
+                Undoing
+            } else {
+                UndoFailed
+            }),
+            // The policy's own event: no action's status accepts it.
+            (
+                Pending | Approved | Rejected | Expired | Cancelled | Running | Completed | Failed
+                | Undoing | UndoRunning | Undone | UndoFailed,
+                E::SetPolicy,
+            ) => Err(invalid(status)),
 
             (
                 Pending,
@@ -424,7 +444,28 @@ pub fn next(from: Option<Status>, event: Event, facts: Facts) -> Result<Status> 
             )
             | (
                 Undoing,
-                E::Propose | E::Approve | E::Reject | E::Expire | E::Cancel | E::Retry | E::Undo,
+                E::Propose
+                | E::Heartbeat
+                | E::Approve
+                | E::Reject
+                | E::Expire
+                | E::Cancel
+                | E::Complete
+                | E::Fail
+                | E::LeaseExpire
+                | E::Retry
+                | E::Undo,
+            )
+            | (
+                UndoRunning,
+                E::Propose
+                | E::Approve
+                | E::Reject
+                | E::Expire
+                | E::Cancel
+                | E::Claim
+                | E::Retry
+                | E::Undo,
             )
             | (
                 UndoFailed,

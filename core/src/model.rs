@@ -745,14 +745,17 @@ pub enum Status {
     Running,
     Completed,
     Failed,
+    /// Waiting for an executor to run the inverse action.
     Undoing,
+    /// An executor holds a lease on the inverse action.
+    UndoRunning,
     Undone,
     UndoFailed,
 }
 
 impl Status {
     /// Every status, in a stable order.
-    pub const ALL: [Status; 11] = [
+    pub const ALL: [Status; 12] = [
         Status::Pending,
         Status::Approved,
         Status::Rejected,
@@ -762,6 +765,7 @@ impl Status {
         Status::Completed,
         Status::Failed,
         Status::Undoing,
+        Status::UndoRunning,
         Status::Undone,
         Status::UndoFailed,
     ];
@@ -790,6 +794,7 @@ impl Status {
             Status::Completed => "completed",
             Status::Failed => "failed",
             Status::Undoing => "undoing",
+            Status::UndoRunning => "undo_running",
             Status::Undone => "undone",
             Status::UndoFailed => "undo_failed",
         }
@@ -833,6 +838,15 @@ pub struct Decision {
     pub verdict: Verdict,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// The administrator who acted as `by`, when someone did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+    /// The version of the stored policy the decision was made under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_version: Option<u64>,
+    /// Fields a newer library wrote, kept as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// How an execution attempt ended.
@@ -854,7 +868,14 @@ pub enum Outcome {
 pub struct Attempt {
     pub executor: String,
     pub claimed_at: DateTime<Utc>,
+    /// When the lease runs out. Renewals move it without a new version or
+    /// audit event, so it is left out of the action's digest.
     pub lease_until: DateTime<Utc>,
+    /// The fencing token of this claim: fresh on every claim, and needed
+    /// to renew, complete or fail it. Empty on attempts stored before
+    /// tokens existed.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub lease_token: String,
     /// True when this attempt runs the inverse action of an undo.
     #[serde(default)]
     pub undo: bool,
@@ -862,6 +883,9 @@ pub struct Attempt {
     pub finished_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Outcome>,
+    /// Fields a newer library wrote, kept as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A note left by whoever closed or undid an action.
@@ -917,6 +941,34 @@ pub struct Action {
     pub updated_at: DateTime<Utc>,
     /// Bumped on every change; the compare-and-set token.
     pub version: u64,
+    /// The key a proposer gave to make retries of its proposal safe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+    /// SHA-256 of the proposal that created the action, to tell a retry
+    /// from a different proposal under the same key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposal_digest: Option<String>,
+    /// Whether the action holds its kind's one active slot on its entity
+    /// (the policy refuses a second active action of the same kind on the
+    /// same entity unless it allows duplicates for the kind).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub exclusive: bool,
+    /// The version of this document's format; see [`DOC_VERSION`].
+    #[serde(default = "first_doc_version")]
+    pub doc_version: u32,
+    /// Fields a newer library wrote, kept as they are when this library
+    /// rewrites the document.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The format version of the action documents this library writes. A
+/// document of a newer version is still read, and the fields this
+/// library does not know are kept when it writes the document back.
+pub const DOC_VERSION: u32 = 2;
+
+fn first_doc_version() -> u32 {
+    1
 }
 
 impl Action {
@@ -934,6 +986,29 @@ impl Action {
     pub fn forward_attempts(&self) -> u32 {
         let n = self.attempts.iter().filter(|a| !a.undo).count();
         u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
+    /// The fencing token of the lease an executor holds, if any.
+    pub fn lease_token(&self) -> Option<&str> {
+        self.active_attempt().map(|a| a.lease_token.as_str())
+    }
+
+    /// How many attempts have been made at the action's undo.
+    pub fn undo_attempts(&self) -> u32 {
+        let n = self.attempts.iter().filter(|a| a.undo).count();
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
+    /// The people who decided (approved or rejected), in order, each once:
+    /// the "decided by" column of the views.
+    pub fn decided_by(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for d in &self.decisions {
+            if !out.contains(&d.by.as_str()) {
+                out.push(&d.by);
+            }
+        }
+        out
     }
 
     /// The distinct people who approved the action so far.
@@ -962,6 +1037,11 @@ pub(crate) fn check_required(field: &str, value: &str) -> Result<()> {
 }
 
 /// Like [`check_required`], but an empty value is allowed.
+///
+/// Names are shown to people who decide on them, so a name must look like
+/// what it is: no control characters, no leading or trailing white space
+/// (`"system "` would read as `system`), and no invisible or
+/// direction-changing characters (U+200B, U+202E, U+2028...).
 pub(crate) fn check_name(field: &str, value: &str) -> Result<()> {
     if value.len() > MAX_NAME_LEN {
         return Err(Error::validation(
@@ -975,7 +1055,76 @@ pub(crate) fn check_name(field: &str, value: &str) -> Result<()> {
             format!("{value:?} holds control characters"),
         ));
     }
+    if value.trim() != value {
+        return Err(Error::validation(
+            field,
+            format!("{value:?} starts or ends with white space"),
+        ));
+    }
+    if let Some(c) = value.chars().find(|c| is_invisible(*c)) {
+        return Err(Error::validation(
+            field,
+            format!(
+                "\"{}\" holds the invisible or direction-changing character U+{:04X}",
+                escape_invisible(value),
+                u32::from(c)
+            ),
+        ));
+    }
     Ok(())
+}
+
+/// `value` with control and invisible characters written as `\u{…}`, so
+/// a message never carries them to a terminal.
+pub fn escape_invisible(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if c.is_control() || is_invisible(c) {
+            out.push_str(&format!("\\u{{{:04x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Characters that change how text reads without showing themselves:
+/// zero-width and joiner characters, bidirectional controls, line and
+/// paragraph separators, the byte-order mark, soft hyphen and the like.
+pub(crate) fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{2028}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}'
+        | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}'
+        | '\u{FFF0}'..='\u{FFFB}'
+        | '\u{E0000}'..='\u{E007F}')
+}
+
+/// The latest time the engine stores: the last microsecond of year 9999,
+/// the end of Python's `datetime`. A time past it, from a clock gone
+/// wrong, would be stored and then break every reader in Python.
+pub fn max_time() -> DateTime<Utc> {
+    DateTime::from_timestamp(253_402_300_799, 999_999_000).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// The earliest time every door can represent.
+pub fn min_time() -> DateTime<Utc> {
+    DateTime::from_timestamp(-62_135_596_800, 0).unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// Fails with a `Validation` error naming `field` when `at` lies outside
+/// what every door can represent (year 1 to year 9999).
+pub fn check_time(field: &str, at: DateTime<Utc>) -> Result<DateTime<Utc>> {
+    if at < min_time() || at > max_time() {
+        return Err(Error::validation(
+            field,
+            format!("{at} is outside the years 1 to 9999 that every door can represent"),
+        ));
+    }
+    Ok(at)
 }
 
 /// Checks a comment: present when `required`, and within [`MAX_COMMENT_LEN`].

@@ -98,10 +98,21 @@ impl FromStr for Operation {
 }
 
 /// A person or service acting on the engine: an id and its roles.
+///
+/// The doors decide who a principal is: `actionctl` from the
+/// operating-system account and the stored policy
+/// ([`ActionCenter::principal`](crate::ActionCenter::principal)), the
+/// server from a sign-in or a token. Acting as someone else goes through
+/// [`ActionCenter::impersonate`](crate::ActionCenter::impersonate), which
+/// sets `via`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Principal {
     pub id: String,
     pub roles: Vec<String>,
+    /// The administrator acting as this principal, if one is; recorded in
+    /// every event and decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 impl Principal {
@@ -110,6 +121,15 @@ impl Principal {
         Principal {
             id: id.into(),
             roles: roles.into_iter().map(Into::into).collect(),
+            via: None,
+        }
+    }
+
+    /// "root as dana" when someone acts as this principal, else the id.
+    pub fn shown(&self) -> String {
+        match &self.via {
+            Some(via) => format!("{via} as {}", self.id),
+            None => self.id.clone(),
         }
     }
 }
@@ -155,8 +175,13 @@ pub struct KindDefaults {
     pub pending_ttl_seconds: i64,
     /// What happens when that time runs out.
     pub on_expiry: ExpiryOutcome,
-    /// How many times an action may be executed (first run plus retries).
+    /// How many times an action may be executed (first run plus retries),
+    /// and, separately, how many times its undo may run.
     pub max_attempts: u32,
+    /// Whether a second action of the same kind may be proposed on an
+    /// entity while one is active (pending, approved or running). Off by
+    /// default: the second is refused as a duplicate.
+    pub allow_duplicates: bool,
 }
 
 impl Default for KindDefaults {
@@ -166,6 +191,7 @@ impl Default for KindDefaults {
             pending_ttl_seconds: 7 * 24 * 3600,
             on_expiry: ExpiryOutcome::Expire,
             max_attempts: 3,
+            allow_duplicates: false,
         }
     }
 }
@@ -182,6 +208,8 @@ pub struct KindRule {
     pub on_expiry: Option<ExpiryOutcome>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_attempts: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_duplicates: Option<bool>,
 }
 
 /// Grants, approval rules and deadlines. See the [module docs](self).
@@ -206,6 +234,20 @@ pub struct Policy {
     kinds: BTreeMap<Kind, KindRule>,
 }
 
+/// One version of the policy stored in a database: the rules every handle
+/// on that database enforces.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredPolicy {
+    /// 1 for the bootstrap policy, then one more per change.
+    pub version: u64,
+    pub policy: Policy,
+    /// [`Policy::digest`] of `policy`.
+    pub digest: String,
+    /// Who stored it (`system` for the bootstrap policy).
+    pub set_by: String,
+    pub set_at: chrono::DateTime<chrono::Utc>,
+}
+
 /// The built-in policy, in JSON, as [`Policy::default`] loads it.
 pub const DEFAULT_POLICY_JSON: &str = r#"{
   "roles": {
@@ -218,7 +260,7 @@ pub const DEFAULT_POLICY_JSON: &str = r#"{
   },
   "automation": { "default": "semi" },
   "allow_self_approval": false,
-  "defaults": { "quorum": 1, "pending_ttl_seconds": 604800, "on_expiry": "expire", "max_attempts": 3 }
+  "defaults": { "quorum": 1, "pending_ttl_seconds": 604800, "on_expiry": "expire", "max_attempts": 3, "allow_duplicates": false }
 }"#;
 
 impl Default for Policy {
@@ -394,6 +436,50 @@ impl Policy {
         }
     }
 
+    /// Whether `principal` may send `event` to an action of `category`
+    /// proposed by `proposer`: the machine table's "who may" column
+    /// ([`Event::who`](crate::machine::Event::who)), checked against this
+    /// policy. Every permission check of the engine goes through here.
+    /// The lease holder's own checks (token, holder) come on top, in the
+    /// engine; system events are never allowed to a caller.
+    pub fn authorize(
+        &self,
+        principal: &Principal,
+        event: crate::machine::Event,
+        category: Category,
+        proposer: Option<&str>,
+    ) -> Result<()> {
+        use crate::machine::Who;
+        self.check_principal(principal)?;
+        match event.who() {
+            Who::Holder(op) => self.check(principal, op, category),
+            Who::ProposerOr(op) if proposer == Some(principal.id.as_str()) => {
+                let _ = op;
+                Ok(())
+            }
+            Who::ProposerOr(op) => self.check(principal, op, category),
+            Who::LeaseHolder => self.check(principal, Operation::Execute, category),
+            Who::System => Err(Error::PermissionDenied {
+                principal: principal.id.clone(),
+                operation: Operation::Administer,
+                category: Some(category),
+                detail: Some(format!("{event} is sent by the engine's sweeps only")),
+            }),
+        }
+    }
+
+    /// [`authorize`](Self::authorize) on every category: for events that
+    /// concern the whole database (a policy change, a checkpoint).
+    pub fn authorize_everywhere(
+        &self,
+        principal: &Principal,
+        event: crate::machine::Event,
+    ) -> Result<()> {
+        Category::ALL
+            .into_iter()
+            .try_for_each(|c| self.authorize(principal, event, c, None))
+    }
+
     /// The categories on which `principal` may do `op`.
     pub fn categories_allowed(&self, principal: &Principal, op: Operation) -> BTreeSet<Category> {
         Category::ALL
@@ -455,6 +541,25 @@ impl Policy {
         self.rule(kind)
             .and_then(|r| r.max_attempts)
             .unwrap_or(self.defaults.max_attempts)
+    }
+
+    /// Whether a second active action of `kind` on one entity is allowed.
+    pub fn allow_duplicates(&self, kind: &Kind) -> bool {
+        self.rule(kind)
+            .and_then(|r| r.allow_duplicates)
+            .unwrap_or(self.defaults.allow_duplicates)
+    }
+
+    /// SHA-256 of the policy's canonical JSON: what a `set_policy` audit
+    /// event records.
+    pub fn digest(&self) -> String {
+        let value = serde_json::to_value(self).unwrap_or_default();
+        crate::audit::sha256_hex(crate::audit::canonical_json(&value).as_bytes())
+    }
+
+    /// The policy as compact canonical JSON, as stores keep it.
+    pub fn to_canonical_json(&self) -> String {
+        crate::audit::canonical_json(&serde_json::to_value(self).unwrap_or_default())
     }
 
     /// A builder-style copy with `kind`'s rule replaced.

@@ -216,7 +216,12 @@ fn child_executor() {
         }
         for a in claimed {
             center
-                .complete(&me, a.id, serde_json::json!({"by": me.id}))
+                .complete(
+                    &me,
+                    a.id,
+                    a.lease_token().unwrap_or_default(),
+                    serde_json::json!({"by": me.id}),
+                )
                 .unwrap();
             println!("VERDICT {} done", a.id);
         }

@@ -100,10 +100,12 @@ proptest! {
         let source = Source::AutomatedInvestigation { investigation_id: "inv".into() };
         let action = center.propose(&air, Proposal::new(kind, entity, source)).unwrap();
         let id = action.id;
-        let mut seen = 1u64;
+        // The bootstrap policy and the proposal.
+        let mut seen = 2u64;
 
         for step in steps {
             let before = center.get(&analysts[0], id).unwrap();
+            let token = before.lease_token().unwrap_or("no-lease").to_owned();
             let result: Result<()> = match &step {
                 Step::Approve(i) => center.approve(&analysts[*i as usize], id, &Decide::default()).map(drop),
                 Step::Reject => center.reject(&analysts[0], id, &Decide::with_comment("no")).map(drop),
@@ -111,11 +113,11 @@ proptest! {
                 Step::Claim(i) => center
                     .claim(&agents[*i as usize], &ClaimRequest { limit: 1, lease_seconds: 60, kinds: vec![] })
                     .map(drop),
-                Step::Heartbeat(i) => center.heartbeat(&agents[*i as usize], id, 60).map(drop),
-                Step::Complete(i) => center.complete(&agents[*i as usize], id, serde_json::json!({})).map(drop),
-                Step::Fail(i) => center.fail(&agents[*i as usize], id, "boom").map(drop),
+                Step::Heartbeat(i) => center.heartbeat(&agents[*i as usize], id, &token, 60).map(drop),
+                Step::Complete(i) => center.complete(&agents[*i as usize], id, &token, serde_json::json!({})).map(drop),
+                Step::Fail(i) => center.fail(&agents[*i as usize], id, &token, "boom").map(drop),
                 Step::Retry => center.retry(&analysts[0], id, None).map(drop),
-                Step::Undo => center.undo(&analysts[2], id, &UndoRequest { comment: "fp".into(), all_instances: true }).map(drop),
+                Step::Undo => center.undo(&analysts[2], id, &UndoRequest { comment: "fp".into(), ..UndoRequest::default() }).map(drop),
                 Step::Wait(secs) => {
                     clock.advance(Duration::seconds(*secs));
                     Ok(())
@@ -127,7 +129,8 @@ proptest! {
             let new_events = center.events_since(&analysts[0], seen, 100).unwrap();
             seen += new_events.len() as u64;
             for e in &new_events {
-                prop_assert!(in_table(e.from, e.event, e.to), "{:?} {} -> {} is not in the table", e.from, e.event, e.to);
+                let to = e.to.expect("an action's event has a status");
+                prop_assert!(in_table(e.from, e.event, to), "{:?} {} -> {} is not in the table", e.from, e.event, to);
             }
             match result {
                 Err(_) => {
@@ -136,7 +139,8 @@ proptest! {
                 }
                 Ok(()) => {
                     if let Some(last) = new_events.last() {
-                        prop_assert_eq!(last.to, after.status);
+                        prop_assert_eq!(last.to, Some(after.status));
+                        prop_assert_eq!(last.version, Some(after.version));
                     } else if after != before {
                         // Only a heartbeat changes an action without an event.
                         prop_assert!(matches!(step, Step::Heartbeat(_)), "{:?} changed the action silently", step);

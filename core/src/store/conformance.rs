@@ -11,7 +11,10 @@ use chrono::{Duration, TimeZone, Utc};
 use serde_json::json;
 
 use crate::audit::Mismatch;
-use crate::engine::{ActionCenter, BulkOp, ClaimRequest, Decide, Proposal, Selection, UndoRequest};
+use crate::checkpoint::Checkpoint;
+use crate::engine::{
+    ActionCenter, BulkOp, ClaimRequest, Decide, Proposal, Seen, Selection, UndoRequest,
+};
 use crate::error::Error;
 use crate::machine::{Event, ExpiryOutcome};
 use crate::model::{Action, ActionId, Category, Entity, Kind, Outcome, Source, SourceType, Status};
@@ -28,6 +31,11 @@ pub(crate) struct Harness {
     pub tamper: Box<dyn Fn(u64)>,
     /// Opens a second engine on the same database (another "process").
     pub reopen: Box<dyn Fn() -> Arc<dyn Store>>,
+    /// Writes an action's row as given, behind the engine's back: no
+    /// compare-and-set, no audit event.
+    pub rewrite: Box<dyn Fn(&Action)>,
+    /// Deletes every audit event after the first `n`, behind the engine's back.
+    pub truncate: Box<dyn Fn(u64)>,
     _keep: Box<dyn std::any::Any>,
 }
 
@@ -43,8 +51,11 @@ pub(crate) fn memory() -> Option<Harness> {
     let store = Arc::new(MemoryStore::new());
     let clock = start();
     let center = ActionCenter::with_clock(store.clone(), Policy::default(), clock.clone());
+    center.stored_policy().expect("bootstrap policy");
     let tamper_store = store.clone();
     let reopen_store = store.clone();
+    let rewrite_store = store.clone();
+    let truncate_store = store.clone();
     Some(Harness {
         center,
         clock,
@@ -54,6 +65,18 @@ pub(crate) fn memory() -> Option<Harness> {
                 .expect("tamper")
         }),
         reopen: Box::new(move || reopen_store.clone() as Arc<dyn Store>),
+        rewrite: Box::new(move |a| {
+            let a = a.clone();
+            rewrite_store
+                .tamper_with_action(a.id, |stored| *stored = a)
+                .expect("rewrite")
+        }),
+        truncate: Box::new(move |n| {
+            let total = truncate_store.chain_head().expect("head").0;
+            truncate_store
+                .truncate_events(usize::try_from(total - n).expect("n"))
+                .expect("truncate")
+        }),
         _keep: Box::new(()),
     })
 }
@@ -66,7 +89,10 @@ pub(crate) fn sqlite() -> Option<Harness> {
     let store = Arc::new(SqliteStore::open(&path).expect("open sqlite"));
     let clock = start();
     let center = ActionCenter::with_clock(store, Policy::default(), clock.clone());
+    center.stored_policy().expect("bootstrap policy");
     let tamper_path = path.clone();
+    let rewrite_path = path.clone();
+    let truncate_path = path.clone();
     Some(Harness {
         center,
         clock,
@@ -80,6 +106,20 @@ pub(crate) fn sqlite() -> Option<Harness> {
         }),
         reopen: Box::new(move || {
             Arc::new(SqliteStore::open(&path).expect("reopen")) as Arc<dyn Store>
+        }),
+        rewrite: Box::new(move |a| {
+            let conn = rusqlite::Connection::open(&rewrite_path).expect("open");
+            let doc = serde_json::to_string(a).expect("doc");
+            conn.execute(
+                "UPDATE actions SET status = ?1, version = ?2, doc = ?3 WHERE id = ?4",
+                rusqlite::params![a.status.as_str(), a.version as i64, doc, a.id.to_string()],
+            )
+            .expect("rewrite");
+        }),
+        truncate: Box::new(move |n| {
+            let conn = rusqlite::Connection::open(&truncate_path).expect("open");
+            conn.execute("DELETE FROM events WHERE seq > ?1", [n as i64])
+                .expect("truncate");
         }),
         _keep: Box::new(dir),
     })
@@ -102,9 +142,25 @@ pub(crate) fn postgres() -> Option<Harness> {
     let store = Arc::new(PostgresStore::connect_with(&url, &options).expect("open postgres"));
     let clock = start();
     let center = ActionCenter::with_clock(store.clone(), Policy::default(), clock.clone());
+    center.stored_policy().expect("bootstrap policy");
+    let (rewrite_store, truncate_store) = (store.clone(), store.clone());
     Some(Harness {
         center,
         clock,
+        rewrite: Box::new(move |a| {
+            let doc = serde_json::to_string(a).expect("doc");
+            rewrite_store
+                .tamper_sql(
+                    "UPDATE actions SET status = $1, version = $2, doc = $3::text::jsonb WHERE id = $4",
+                    &[&a.status.as_str(), &(a.version as i64), &doc, &a.id.to_string()],
+                )
+                .expect("rewrite");
+        }),
+        truncate: Box::new(move |n| {
+            truncate_store
+                .tamper_sql("DELETE FROM events WHERE seq > $1", &[&(n as i64)])
+                .expect("truncate");
+        }),
         tamper: Box::new(move |seq| store.tamper_with_event(seq, "tampered").expect("tamper")),
         reopen: Box::new(move || {
             Arc::new(PostgresStore::connect_with(&url, &options).expect("reopen")) as Arc<dyn Store>
@@ -178,6 +234,30 @@ macro_rules! suite {
                 racing_approvers_without_a_version_still_leave_one_decision,
                 racing_claimers_never_share_an_action,
                 a_second_handle_sees_the_same_database,
+                a_rejected_row_edited_to_approved_is_found_and_never_claimed,
+                an_action_pointed_at_another_device_is_found,
+                a_history_the_table_does_not_allow_is_found,
+                a_cut_tail_is_found_below_the_latest_checkpoint,
+                a_checkpoint_needs_its_signer_and_administer,
+                an_exported_checkpoint_finds_deleted_checkpoints,
+                every_handle_enforces_the_stored_policy,
+                a_policy_change_needs_administer_and_is_audited,
+                a_decision_records_the_policy_it_was_made_under,
+                a_stale_policy_version_is_refused,
+                acting_as_another_needs_administer_and_is_recorded,
+                authorize_follows_the_tables_who_column,
+                a_stale_lease_token_is_refused_whoever_presents_it,
+                an_undo_waiting_is_not_an_undo_leased,
+                undo_attempts_are_capped_like_the_forward_path,
+                bulk_by_ids_acts_only_at_the_versions_seen,
+                bulk_by_filter_refuses_a_selection_that_changed,
+                undo_fans_out_only_to_the_confirmed_instances,
+                a_retried_proposal_returns_the_original,
+                an_idempotency_key_reused_for_another_proposal_is_refused,
+                a_second_active_action_on_an_entity_is_a_duplicate,
+                duplicates_are_allowed_where_the_policy_says_so,
+                a_clock_past_what_doors_can_show_is_refused,
+                fields_a_newer_library_wrote_survive_a_rewrite,
             );
         }
     };
@@ -296,23 +376,32 @@ fn running(h: &Harness) -> Action {
 fn completed(h: &Harness) -> Action {
     let a = running(h);
     h.center
-        .complete(&agent(), a.id, json!({"ok": true}))
+        .complete(&agent(), a.id, &tok(h, a.id), json!({"ok": true}))
         .expect("complete")
 }
 
 fn undoing(h: &Harness) -> Action {
     let a = completed(h);
     h.center
-        .undo(&alice(), a.id, &undo_req("false positive", false))
+        .undo(&alice(), a.id, &undo_req("false positive"))
         .expect("undo")
         .action
 }
 
-fn undo_req(comment: &str, all_instances: bool) -> UndoRequest {
+fn undo_req(comment: &str) -> UndoRequest {
     UndoRequest {
         comment: comment.into(),
-        all_instances,
+        ..UndoRequest::default()
     }
+}
+
+/// The lease token of the claim an action is under now.
+fn tok(h: &Harness, id: ActionId) -> String {
+    stored(h, id).lease_token().unwrap_or_default().to_owned()
+}
+
+fn root() -> Principal {
+    Principal::new("root", ["admin"])
 }
 
 fn claim_one(h: &Harness, who: &Principal) -> Vec<Action> {
@@ -332,15 +421,20 @@ fn stored(h: &Harness, id: ActionId) -> Action {
     h.center.get(&alice(), id).expect("get")
 }
 
+/// How many events of actions the trail holds (not of the policy).
 fn event_count(h: &Harness) -> usize {
     h.center
         .events_since(&alice(), 0, 1000)
         .expect("events")
-        .len()
+        .iter()
+        .filter(|e| e.action_id.is_some())
+        .count()
 }
 
 fn with_policy(h: &Harness, f: impl FnOnce(Policy) -> Policy) {
-    h.center.set_policy(f(Policy::default())).expect("policy");
+    h.center
+        .set_policy(&root(), f(Policy::default()), None, None)
+        .expect("policy");
 }
 
 fn kind_rule(h: &Harness, kind: Kind, rule: KindRule) {
@@ -533,9 +627,13 @@ fn approval_short_of_quorum_stays_pending(h: &Harness) {
     assert_eq!(
         moves,
         vec![
-            (Event::Propose, None, Status::Pending),
-            (Event::Approve, Some(Status::Pending), Status::Pending),
-            (Event::Approve, Some(Status::Pending), Status::Approved),
+            (Event::Propose, None, Some(Status::Pending)),
+            (Event::Approve, Some(Status::Pending), Some(Status::Pending)),
+            (
+                Event::Approve,
+                Some(Status::Pending),
+                Some(Status::Approved)
+            ),
         ]
     );
 }
@@ -593,7 +691,7 @@ fn reject_needs_a_comment_and_records_it(h: &Harness) {
 }
 
 fn expire_due_closes_pending_past_their_window(h: &Harness) {
-    let a = quarantine(h, &sha(1), "dev-1");
+    let a = quarantine(h, &sha(2), "dev-1");
     let b = approved(h);
     h.clock.advance(Duration::days(7) - Duration::seconds(1));
     assert!(h.center.expire_due().expect("sweep").is_empty());
@@ -739,7 +837,12 @@ fn complete_records_the_result(h: &Harness) {
     let a = running(h);
     let c = h
         .center
-        .complete(&agent(), a.id, json!({"quarantine_path": "Q:\\1"}))
+        .complete(
+            &agent(),
+            a.id,
+            &tok(h, a.id),
+            json!({"quarantine_path": "Q:\\1"}),
+        )
         .expect("complete");
     assert_eq!(c.status, Status::Completed);
     let attempt = c.attempts.last().expect("attempt");
@@ -755,12 +858,14 @@ fn complete_records_the_result(h: &Harness) {
 fn fail_records_the_error(h: &Harness) {
     let a = running(h);
     assert_validation(
-        h.center.fail(&agent(), a.id, "").expect_err("empty"),
+        h.center
+            .fail(&agent(), a.id, &tok(h, a.id), "")
+            .expect_err("empty"),
         "error",
     );
     let f = h
         .center
-        .fail(&agent(), a.id, "device offline")
+        .fail(&agent(), a.id, &tok(h, a.id), "device offline")
         .expect("fail");
     assert_eq!(f.status, Status::Failed);
     assert_eq!(
@@ -775,7 +880,7 @@ fn only_the_lease_holder_may_finish(h: &Harness) {
     let a = running(h);
     let err = h
         .center
-        .complete(&agent2(), a.id, json!({}))
+        .complete(&agent2(), a.id, &tok(h, a.id), json!({}))
         .expect_err("not holder");
     assert!(err.to_string().contains("held by agent-1"), "{err}");
     assert_eq!(stored(h, a.id), a);
@@ -786,7 +891,7 @@ fn finishing_after_the_lease_ran_out_is_expired(h: &Harness) {
     h.clock.advance(Duration::seconds(60));
     let err = h
         .center
-        .complete(&agent(), a.id, json!({}))
+        .complete(&agent(), a.id, &tok(h, a.id), json!({}))
         .expect_err("late");
     assert!(
         matches!(err, Error::Expired { what: "lease", .. }),
@@ -799,7 +904,10 @@ fn heartbeat_extends_the_lease(h: &Harness) {
     let a = running(h);
     let events = event_count(h);
     h.clock.advance(Duration::seconds(50));
-    let b = h.center.heartbeat(&agent(), a.id, 60).expect("heartbeat");
+    let b = h
+        .center
+        .heartbeat(&agent(), a.id, &tok(h, a.id), 60)
+        .expect("heartbeat");
     assert_eq!(
         b.lease_until(),
         Some(h.center.now() + Duration::seconds(60))
@@ -809,7 +917,7 @@ fn heartbeat_extends_the_lease(h: &Harness) {
     assert!(h.center.recover_leases().expect("sweep").is_empty());
     assert_eq!(
         h.center
-            .complete(&agent(), a.id, json!({}))
+            .complete(&agent(), a.id, &tok(h, a.id), json!({}))
             .expect("complete")
             .status,
         Status::Completed
@@ -862,7 +970,9 @@ fn retry_is_limited_by_max_attempts(h: &Harness) {
         },
     );
     let a = running(h);
-    h.center.fail(&agent(), a.id, "timeout").expect("fail");
+    h.center
+        .fail(&agent(), a.id, &tok(h, a.id), "timeout")
+        .expect("fail");
     assert_eq!(
         h.center
             .retry(&alice(), a.id, Some("try again"))
@@ -872,7 +982,7 @@ fn retry_is_limited_by_max_attempts(h: &Harness) {
     );
     claim_one(h, &agent());
     h.center
-        .fail(&agent(), a.id, "timeout")
+        .fail(&agent(), a.id, &tok(h, a.id), "timeout")
         .expect("fail again");
     let err = h.center.retry(&alice(), a.id, None).expect_err("limit");
     assert_validation(err, "attempts");
@@ -887,7 +997,10 @@ fn undo_runs_the_inverse_to_undone(h: &Harness) {
         Some(Kind::RestoreFile)
     );
     let claimed = claim_one(h, &agent2());
-    assert_eq!((claimed[0].id, claimed[0].status), (u.id, Status::Undoing));
+    assert_eq!(
+        (claimed[0].id, claimed[0].status),
+        (u.id, Status::UndoRunning)
+    );
     assert!(claimed[0].active_attempt().expect("lease").undo);
     assert!(
         claim_one(h, &agent()).is_empty(),
@@ -896,18 +1009,18 @@ fn undo_runs_the_inverse_to_undone(h: &Harness) {
     h.clock.advance(Duration::seconds(30));
     let renewed = h
         .center
-        .heartbeat(&agent2(), u.id, 60)
+        .heartbeat(&agent2(), u.id, &tok(h, u.id), 60)
         .expect("heartbeat during undo");
     assert_eq!(
         (renewed.status, renewed.lease_until()),
         (
-            Status::Undoing,
+            Status::UndoRunning,
             Some(h.center.now() + Duration::seconds(60))
         )
     );
     let done = h
         .center
-        .complete(&agent2(), u.id, json!({"restored": true}))
+        .complete(&agent2(), u.id, &tok(h, u.id), json!({"restored": true}))
         .expect("complete");
     assert_eq!(done.status, Status::Undone);
 }
@@ -917,14 +1030,14 @@ fn failed_undo_can_be_undone_again(h: &Harness) {
     claim_one(h, &agent());
     assert_eq!(
         h.center
-            .fail(&agent(), u.id, "file in use")
+            .fail(&agent(), u.id, &tok(h, u.id), "file in use")
             .expect("fail")
             .status,
         Status::UndoFailed
     );
     let again = h
         .center
-        .undo(&bob(), u.id, &undo_req("retry restore", false))
+        .undo(&bob(), u.id, &undo_req("retry restore"))
         .expect("undo again")
         .action;
     assert_eq!(again.status, Status::Undoing);
@@ -963,11 +1076,11 @@ fn kinds_without_inverse_cannot_be_undone(h: &Harness) {
         .expect("propose");
     claim_one(h, &agent());
     h.center
-        .complete(&agent(), a.id, json!({}))
+        .complete(&agent(), a.id, &tok(h, a.id), json!({}))
         .expect("complete");
     assert_validation(
         h.center
-            .undo(&alice(), a.id, &undo_req("why", false))
+            .undo(&alice(), a.id, &undo_req("why"))
             .expect_err("no inverse"),
         "kind",
     );
@@ -977,7 +1090,7 @@ fn undo_needs_a_comment(h: &Harness) {
     let a = completed(h);
     assert_validation(
         h.center
-            .undo(&alice(), a.id, &undo_req("", false))
+            .undo(&alice(), a.id, &undo_req(""))
             .expect_err("comment"),
         "comment",
     );
@@ -1022,25 +1135,29 @@ fn final_statuses_refuse_every_event(h: &Harness) {
         );
         assert_invalid(
             h.center
-                .undo(&alice(), id, &undo_req("x", false))
+                .undo(&alice(), id, &undo_req("x"))
                 .expect_err("undo"),
             status,
             Event::Undo,
         );
         assert_invalid(
             h.center
-                .complete(&agent(), id, json!({}))
+                .complete(&agent(), id, &tok(h, id), json!({}))
                 .expect_err("complete"),
             status,
             Event::Complete,
         );
         assert_invalid(
-            h.center.fail(&agent(), id, "x").expect_err("fail"),
+            h.center
+                .fail(&agent(), id, &tok(h, id), "x")
+                .expect_err("fail"),
             status,
             Event::Fail,
         );
         assert_invalid(
-            h.center.heartbeat(&agent(), id, 10).expect_err("heartbeat"),
+            h.center
+                .heartbeat(&agent(), id, &tok(h, id), 10)
+                .expect_err("heartbeat"),
             status,
             Event::Heartbeat,
         );
@@ -1079,7 +1196,7 @@ fn unknown_id_is_not_found(h: &Harness) {
         Err(Error::NotFound { .. })
     ));
     assert!(matches!(
-        h.center.undo(&alice(), id, &undo_req("x", true)),
+        h.center.undo(&alice(), id, &undo_req("x")),
         Err(Error::NotFound { .. })
     ));
 }
@@ -1293,7 +1410,7 @@ fn complete_quarantines(h: &Harness, hash: &str, devices: &[&str]) -> Vec<Action
     ids.iter()
         .map(|id| {
             h.center
-                .complete(&agent(), *id, json!({}))
+                .complete(&agent(), *id, &tok(h, *id), json!({}))
                 .expect("complete")
         })
         .collect()
@@ -1302,10 +1419,18 @@ fn complete_quarantines(h: &Harness, hash: &str, devices: &[&str]) -> Vec<Action
 fn undo_all_instances_fans_out_to_the_same_file_only(h: &Harness) {
     let same = complete_quarantines(h, &sha(7), &["d1", "d2", "d3"]);
     let other = complete_quarantines(h, &sha(8), &["d1"]);
-    let report = h
+    let confirmed: Vec<Seen> = h
         .center
-        .undo(&alice(), same[0].id, &undo_req("false positive", true))
-        .expect("undo");
+        .undo_instances(&alice(), same[0].id)
+        .expect("preview")
+        .iter()
+        .map(Seen::of)
+        .collect();
+    let request = UndoRequest {
+        instances: confirmed,
+        ..undo_req("false positive")
+    };
+    let report = h.center.undo(&alice(), same[0].id, &request).expect("undo");
     assert_eq!(report.action.status, Status::Undoing);
     let mut fanned: Vec<ActionId> = report.instances.iter().map(|r| r.id).collect();
     fanned.sort();
@@ -1391,12 +1516,20 @@ fn bulk_by_ids_reports_each_item(h: &Harness) {
     let done = completed(h);
     let ghost = ActionId::new_at(h.center.now());
     let ids = vec![a.id, ghost, done.id, b.id];
+    let seen: Vec<Seen> = [&a, &a, &done, &b]
+        .iter()
+        .zip(&ids)
+        .map(|(x, id)| Seen {
+            id: *id,
+            version: x.version,
+        })
+        .collect();
     let results = h
         .center
         .bulk(
             &alice(),
             &BulkOp::Approve { comment: None },
-            &Selection::Ids(ids.clone()),
+            &Selection::Ids(seen),
         )
         .expect("bulk");
     assert_eq!(results.iter().map(|r| r.id).collect::<Vec<_>>(), ids);
@@ -1433,12 +1566,21 @@ fn bulk_by_filter_touches_only_actions_it_can_move(h: &Harness) {
     let op = BulkOp::Reject {
         comment: "closed as benign".into(),
     };
+    let filter = Filter::investigation("inv-1");
+    let preview = h
+        .center
+        .preview_bulk(&alice(), &op, &filter)
+        .expect("preview");
+    assert_eq!(preview.count, 2);
     let results = h
         .center
         .bulk(
             &alice(),
             &op,
-            &Selection::Filter(Filter::investigation("inv-1")),
+            &Selection::Filter {
+                filter,
+                snapshot: preview.snapshot,
+            },
         )
         .expect("bulk");
     let mut ids: Vec<ActionId> = results.iter().map(|r| r.id).collect();
@@ -1453,10 +1595,12 @@ fn bulk_by_filter_never_reaches_past_what_the_caller_may_view(h: &Harness) {
     let policy = Policy::from_json(
         r#"{"roles": {"automation": {"propose": ["*"], "view": ["*"]},
                       "device_analyst": {"view": ["device"], "approve": ["device"]},
-                      "analyst": {"view": ["*"]}}}"#,
+                      "analyst": {"view": ["*"]}, "admin": {"administer": ["*"]}}}"#,
     )
     .expect("policy");
-    h.center.set_policy(policy).expect("set");
+    h.center
+        .set_policy(&root(), policy, None, None)
+        .expect("set");
     let file = quarantine(h, &sha(1), "d1");
     let dev = isolate(h, "d2");
     let dana = Principal::new("dana", ["device_analyst"]);
@@ -1465,9 +1609,21 @@ fn bulk_by_filter_never_reaches_past_what_the_caller_may_view(h: &Harness) {
         ..Filter::investigation("inv-1")
     };
     let op = BulkOp::Approve { comment: None };
+    let preview = h
+        .center
+        .preview_bulk(&dana, &op, &only_files)
+        .expect("preview");
+    assert_eq!(preview.count, 0);
     let results = h
         .center
-        .bulk(&dana, &op, &Selection::Filter(only_files))
+        .bulk(
+            &dana,
+            &op,
+            &Selection::Filter {
+                filter: only_files,
+                snapshot: preview.snapshot,
+            },
+        )
         .expect("bulk");
     assert!(results.is_empty(), "{results:?}");
     assert_eq!(stored(h, file.id).status, Status::Pending);
@@ -1721,26 +1877,29 @@ fn resolve_id_accepts_unique_prefixes(h: &Harness) {
 fn events_since_is_the_change_feed(h: &Harness) {
     let a = completed(h);
     let events = h.center.events_since(&alice(), 0, 100).expect("feed");
-    let moves: Vec<(u64, Event, Status)> = events.iter().map(|e| (e.seq, e.event, e.to)).collect();
+    let moves: Vec<(u64, Event, Option<Status>)> =
+        events.iter().map(|e| (e.seq, e.event, e.to)).collect();
+    // The first event stores the bootstrap policy.
     assert_eq!(
         moves,
         vec![
-            (1, Event::Propose, Status::Pending),
-            (2, Event::Approve, Status::Approved),
-            (3, Event::Claim, Status::Running),
-            (4, Event::Complete, Status::Completed),
+            (1, Event::SetPolicy, None),
+            (2, Event::Propose, Some(Status::Pending)),
+            (3, Event::Approve, Some(Status::Approved)),
+            (4, Event::Claim, Some(Status::Running)),
+            (5, Event::Complete, Some(Status::Completed)),
         ]
     );
-    assert!(events.iter().all(|e| e.action_id == a.id));
-    let tail = h.center.events_since(&alice(), 2, 100).expect("tail");
-    assert_eq!(tail.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![3, 4]);
+    assert!(events[1..].iter().all(|e| e.action_id == Some(a.id)));
+    let tail = h.center.events_since(&alice(), 3, 100).expect("tail");
+    assert_eq!(tail.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![4, 5]);
     assert_eq!(
         h.center.events_since(&alice(), 1, 2).expect("limit").len(),
         2
     );
     assert!(
         h.center
-            .events_since(&alice(), 4, 10)
+            .events_since(&alice(), 5, 10)
             .expect("end")
             .is_empty()
     );
@@ -1761,7 +1920,7 @@ fn subscribers_hear_every_committed_event(h: &Harness) {
     h.center.cancel(&alice(), a.id, "x").expect("cancel");
     assert_eq!(
         *heard.lock().expect("lock"),
-        vec![(1, Event::Propose), (2, Event::Approve)]
+        vec![(2, Event::Propose), (3, Event::Approve)]
     );
 }
 
@@ -1788,8 +1947,10 @@ fn audit_trail_verifies(h: &Harness) {
     quarantine(h, &sha(5), "d5");
     let report = h.center.verify_audit().expect("verify");
     assert!(report.is_intact(), "{report:?}");
-    assert_eq!(report.events_checked, 6);
-    let last = h.center.events_since(&alice(), 5, 1).expect("last");
+    // The bootstrap policy, then five events of the undone action and one proposal.
+    assert_eq!(report.events_checked, 7);
+    assert_eq!(report.actions_checked, 2);
+    let last = h.center.events_since(&alice(), 6, 1).expect("last");
     assert_eq!(report.head, last[0].hash);
 }
 
@@ -1942,4 +2103,663 @@ fn a_second_handle_sees_the_same_database(h: &Harness) {
         .expect("approve through the other handle");
     assert_eq!(stored(h, a.id).status, Status::Approved);
     assert_eq!(event_count(h), 2);
+}
+
+// ----- trust: the record proves itself -------------------------------------
+
+fn rejected(h: &Harness) -> Action {
+    let a = quarantine(h, &sha(3), "dev-9");
+    h.center
+        .reject(&alice(), a.id, &Decide::with_comment("benign"))
+        .expect("reject")
+}
+
+fn a_rejected_row_edited_to_approved_is_found_and_never_claimed(h: &Harness) {
+    let r = rejected(h);
+    let mut forged = r.clone();
+    forged.status = Status::Approved;
+    (h.rewrite)(&forged);
+    let report = h.center.verify_audit().expect("verify");
+    let bad = report.first_bad_action.clone().expect("forged row found");
+    assert_eq!(bad.id, r.id);
+    assert!(
+        matches!(bad.mismatch, crate::audit::ActionMismatch::Status { .. }),
+        "{bad:?}"
+    );
+    assert!(!report.is_intact());
+}
+
+fn an_action_pointed_at_another_device_is_found(h: &Harness) {
+    let a = approved(h);
+    let mut forged = a.clone();
+    forged.entity = file_on(&sha(1), "dev-ceo");
+    (h.rewrite)(&forged);
+    let bad = h
+        .center
+        .verify_audit()
+        .expect("verify")
+        .first_bad_action
+        .expect("forged target found");
+    assert_eq!(
+        (bad.id, bad.mismatch),
+        (a.id, crate::audit::ActionMismatch::Digest)
+    );
+}
+
+fn a_history_the_table_does_not_allow_is_found(h: &Harness) {
+    // The row edited to approved, then claimed and completed: each event
+    // is well formed and chained, but reject → claim is no move of the table.
+    let r = rejected(h);
+    let mut forged = r.clone();
+    forged.status = Status::Approved;
+    (h.rewrite)(&forged);
+    let claimed = claim_one(h, &agent());
+    assert!(
+        claimed.iter().all(|c| c.id != r.id)
+            || h.center.verify_audit().expect("v").first_bad.is_some(),
+        "a forged approval was claimed and the trail verified"
+    );
+    if let Some(c) = claimed.first() {
+        h.center
+            .complete(&agent(), c.id, &tok(h, c.id), json!({}))
+            .expect("complete");
+        let bad = h
+            .center
+            .verify_audit()
+            .expect("verify")
+            .first_bad
+            .expect("bad path found");
+        assert!(
+            matches!(&bad.mismatch, Mismatch::Transition { .. }),
+            "{bad:?}"
+        );
+        assert_eq!(bad.action_id, Some(r.id));
+    }
+}
+
+fn signer() -> crate::checkpoint::SigningKey {
+    crate::checkpoint::SigningKey::from_bytes(&[42u8; 32])
+}
+
+fn key_options() -> crate::engine::VerifyOptions {
+    crate::engine::VerifyOptions {
+        public_key: Some(signer().verifying_key()),
+        checkpoint: None,
+    }
+}
+
+fn a_cut_tail_is_found_below_the_latest_checkpoint(h: &Harness) {
+    completed(h);
+    let cp = h.center.checkpoint(&root(), &signer()).expect("checkpoint");
+    assert_eq!(cp.seq, event_count(h) as u64 + 1);
+    quarantine(h, &sha(4), "d4");
+    let report = h.center.verify_audit_with(&key_options()).expect("verify");
+    assert!(report.is_intact(), "{report:?}");
+    assert_eq!(report.checkpoints.checked, 1);
+    // Cut the last three events: the chain that is left is a valid prefix.
+    (h.truncate)(cp.seq - 2);
+    let report = h.center.verify_audit_with(&key_options()).expect("verify");
+    let problem = report.checkpoints.problem.clone().expect("cut found");
+    assert!(problem.contains("events were cut"), "{problem}");
+    assert!(report.first_bad.is_none(), "the prefix itself chains");
+}
+
+fn a_checkpoint_needs_its_signer_and_administer(h: &Harness) {
+    completed(h);
+    let err = h
+        .center
+        .checkpoint(&alice(), &signer())
+        .expect_err("analyst");
+    assert!(matches!(err, Error::PermissionDenied { .. }), "{err:?}");
+    h.center.checkpoint(&root(), &signer()).expect("checkpoint");
+    let other = crate::checkpoint::SigningKey::from_bytes(&[7u8; 32]);
+    let report = h
+        .center
+        .verify_audit_with(&crate::engine::VerifyOptions {
+            public_key: Some(other.verifying_key()),
+            checkpoint: None,
+        })
+        .expect("verify");
+    let problem = report.checkpoints.problem.expect("wrong key found");
+    assert!(problem.contains("signed by key"), "{problem}");
+}
+
+fn an_exported_checkpoint_finds_deleted_checkpoints(h: &Harness) {
+    completed(h);
+    let exported = h.center.checkpoint(&root(), &signer()).expect("checkpoint");
+    let parsed = Checkpoint::from_json(&exported.to_json()).expect("export parses");
+    let options = crate::engine::VerifyOptions {
+        checkpoint: Some(parsed),
+        ..key_options()
+    };
+    assert!(h.center.verify_audit_with(&options).expect("v").is_intact());
+    // A writer who cuts the tail and the checkpoint is caught by the copy kept outside.
+    (h.truncate)(exported.seq - 1);
+    let report = h.center.verify_audit_with(&options).expect("verify");
+    assert!(report.checkpoints.problem.is_some(), "{report:?}");
+}
+
+fn every_handle_enforces_the_stored_policy(h: &Harness) {
+    kind_rule(
+        h,
+        Kind::QuarantineFile,
+        KindRule {
+            quorum: Some(2),
+            ..KindRule::default()
+        },
+    );
+    // Another process opens the same database with the default policy as
+    // its bootstrap: the stored quorum of two holds there too.
+    let other = ActionCenter::with_clock((h.reopen)(), Policy::default(), h.clock.clone());
+    let a = quarantine(h, &sha(1), "d1");
+    let after_one = other
+        .approve(&alice(), a.id, &Decide::default())
+        .expect("first approval");
+    assert_eq!(after_one.status, Status::Pending);
+    assert_eq!(
+        other
+            .policy()
+            .expect("policy")
+            .quorum(&Kind::QuarantineFile),
+        2
+    );
+}
+
+fn a_policy_change_needs_administer_and_is_audited(h: &Harness) {
+    let before = h.center.stored_policy().expect("policy");
+    let err = h
+        .center
+        .set_policy(
+            &alice(),
+            Policy::default().with_self_approval(true),
+            None,
+            None,
+        )
+        .expect_err("analyst");
+    assert!(
+        matches!(
+            &err,
+            Error::PermissionDenied {
+                operation: Operation::Administer,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(h.center.stored_policy().expect("p").version, before.version);
+    let stored = h
+        .center
+        .set_policy(
+            &root(),
+            Policy::default().with_self_approval(true),
+            Some(before.version),
+            Some("allow self-approval"),
+        )
+        .expect("set");
+    assert_eq!(stored.version, before.version + 1);
+    let last = h
+        .center
+        .events_since(&alice(), 0, 1000)
+        .expect("events")
+        .pop()
+        .expect("event");
+    assert_eq!(
+        (
+            last.event,
+            last.action_id,
+            last.version,
+            last.digest.as_deref(),
+            last.actor.as_str()
+        ),
+        (
+            Event::SetPolicy,
+            None,
+            Some(stored.version),
+            Some(stored.policy.digest().as_str()),
+            "root"
+        )
+    );
+    let history = h.center.policy_history(&alice()).expect("history");
+    assert_eq!(history.len() as u64, stored.version);
+    assert!(h.center.verify_audit().expect("verify").is_intact());
+    let bad = h.center.set_policy(&root(), Policy::default(), None, None);
+    assert!(bad.is_ok());
+    let invalid = Policy::from_json(r#"{"roles": {}, "kinds": {"block_url": {"quorum": 0}}}"#);
+    assert!(invalid.is_err());
+}
+
+fn a_decision_records_the_policy_it_was_made_under(h: &Harness) {
+    let v1 = h.center.stored_policy().expect("p").version;
+    let a = quarantine(h, &sha(1), "d1");
+    with_policy(h, |p| p);
+    let approved = h
+        .center
+        .approve(&alice(), a.id, &Decide::default())
+        .expect("approve");
+    let v2 = v1 + 1;
+    assert_eq!(approved.decisions[0].policy_version, Some(v2));
+    let events = h.center.history_of(&alice(), a.id).expect("history");
+    assert_eq!(
+        events.iter().map(|e| e.policy_version).collect::<Vec<_>>(),
+        vec![Some(v1), Some(v2)]
+    );
+}
+
+fn a_stale_policy_version_is_refused(h: &Harness) {
+    let v = h.center.stored_policy().expect("p").version;
+    with_policy(h, |p| p);
+    let err = h
+        .center
+        .set_policy(&root(), Policy::default(), Some(v), None)
+        .expect_err("stale");
+    assert!(
+        matches!(err, Error::PolicyChanged { expected, actual } if expected == v && actual == v + 1),
+        "{err:?}"
+    );
+}
+
+fn acting_as_another_needs_administer_and_is_recorded(h: &Harness) {
+    with_policy(h, |p| {
+        p.with_principal("alice", ["analyst"])
+            .and_then(|p| p.with_principal("bob", ["analyst"]))
+            .and_then(|p| p.with_principal("root", ["admin"]))
+            .expect("principals")
+            .with_kind_rule(
+                Kind::QuarantineFile,
+                KindRule {
+                    quorum: Some(2),
+                    ..KindRule::default()
+                },
+            )
+            .expect("rule")
+    });
+    let err = h
+        .center
+        .impersonate(&alice(), "bob")
+        .expect_err("not admin");
+    assert!(
+        matches!(
+            &err,
+            Error::PermissionDenied {
+                operation: Operation::Administer,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let a = quarantine(h, &sha(1), "d1");
+    let alice = h.center.principal("alice").expect("alice");
+    h.center
+        .approve(&alice, a.id, &Decide::default())
+        .expect("first");
+    let bob_by_root = h.center.impersonate(&root(), "bob").expect("admin");
+    assert_eq!(bob_by_root.shown(), "root as bob");
+    let done = h
+        .center
+        .approve(&bob_by_root, a.id, &Decide::default())
+        .expect("second");
+    assert_eq!(done.status, Status::Approved);
+    assert_eq!(done.decisions[1].via.as_deref(), Some("root"));
+    let last = h
+        .center
+        .history_of(&alice, a.id)
+        .expect("h")
+        .pop()
+        .expect("e");
+    assert_eq!(last.actor_shown(), "root as bob");
+    let unknown = h.center.principal("mallory").expect_err("unknown");
+    assert!(
+        unknown.to_string().contains("not among the principals"),
+        "{unknown}"
+    );
+}
+
+fn authorize_follows_the_tables_who_column(h: &Harness) {
+    use crate::machine::{TABLE, Who};
+    let policy = h.center.policy().expect("policy");
+    for row in TABLE {
+        for op in Operation::ALL {
+            let role = format!("only_{op}");
+            let json = format!(r#"{{"roles": {{"{role}": {{"{op}": ["*"]}}}}}}"#);
+            let only = Policy::from_json(&json).expect("policy");
+            let p = Principal::new("pat", [role.as_str()]);
+            let allowed = only
+                .authorize(&p, row.event, Category::File, Some("someone"))
+                .is_ok();
+            let expected = match row.who {
+                Who::Holder(want) | Who::ProposerOr(want) => {
+                    op == want || op == Operation::Administer
+                }
+                Who::LeaseHolder => op == Operation::Execute || op == Operation::Administer,
+                Who::System => false,
+            };
+            assert_eq!(
+                allowed, expected,
+                "{:?} {} with only {op}",
+                row.from, row.event
+            );
+            if let Who::ProposerOr(_) = row.who {
+                assert!(
+                    only.authorize(&p, row.event, Category::File, Some("pat"))
+                        .is_ok()
+                );
+            }
+        }
+    }
+    assert!(
+        policy
+            .authorize(&alice(), Event::Approve, Category::File, None)
+            .is_ok()
+    );
+}
+
+fn a_stale_lease_token_is_refused_whoever_presents_it(h: &Harness) {
+    let first = running(h);
+    let stale = first.lease_token().expect("token").to_owned();
+    h.clock.advance(Duration::minutes(2));
+    assert_eq!(h.center.recover_leases().expect("sweep").len(), 1);
+    // The same principal claims again: a new token.
+    let again = claim_one(h, &agent());
+    let fresh = again[0].lease_token().expect("token").to_owned();
+    assert_ne!(stale, fresh);
+    let before = stored(h, first.id);
+    for who in [agent(), agent2()] {
+        let err = h
+            .center
+            .complete(&who, first.id, &stale, json!({"late": true}))
+            .expect_err("stale");
+        assert!(
+            matches!(&err, Error::StaleLease { token, .. } if *token == stale),
+            "{err:?}"
+        );
+        let err = h
+            .center
+            .heartbeat(&who, first.id, &stale, 60)
+            .expect_err("stale");
+        assert!(matches!(err, Error::StaleLease { .. }), "{err:?}");
+        let err = h
+            .center
+            .fail(&who, first.id, &stale, "late")
+            .expect_err("stale");
+        assert!(matches!(err, Error::StaleLease { .. }), "{err:?}");
+    }
+    assert_eq!(stored(h, first.id), before);
+    h.center
+        .complete(&agent(), first.id, &fresh, json!({}))
+        .expect("the current lease completes");
+}
+
+fn an_undo_waiting_is_not_an_undo_leased(h: &Harness) {
+    let u = undoing(h);
+    assert_eq!(
+        (u.status, u.active_attempt().is_none()),
+        (Status::Undoing, true)
+    );
+    let c = claim_one(h, &agent());
+    assert_eq!(c[0].status, Status::UndoRunning);
+    let counts = h
+        .center
+        .counts(&alice(), &Filter::default())
+        .expect("counts");
+    assert_eq!(
+        (counts.get(Status::Undoing), counts.get(Status::UndoRunning)),
+        (0, 1)
+    );
+}
+
+fn undo_attempts_are_capped_like_the_forward_path(h: &Harness) {
+    kind_rule(
+        h,
+        Kind::QuarantineFile,
+        KindRule {
+            max_attempts: Some(2),
+            ..KindRule::default()
+        },
+    );
+    let u = undoing(h);
+    claim_one(h, &agent());
+    h.center
+        .fail(&agent(), u.id, &tok(h, u.id), "locked")
+        .expect("fail 1");
+    h.center
+        .undo(&alice(), u.id, &undo_req("again"))
+        .expect("undo 2");
+    claim_one(h, &agent());
+    // The executor dies: the lease runs out on the last undo attempt.
+    h.clock.advance(Duration::minutes(2));
+    let moved = h.center.recover_leases().expect("sweep");
+    assert_eq!(moved[0].status, Status::UndoFailed);
+    let err = h
+        .center
+        .undo(&alice(), u.id, &undo_req("third"))
+        .expect_err("capped");
+    assert_validation(err, "attempts");
+}
+
+fn bulk_by_ids_acts_only_at_the_versions_seen(h: &Harness) {
+    let a = quarantine(h, &sha(1), "d1");
+    let b = quarantine(h, &sha(2), "d2");
+    let seen = vec![Seen::of(&a), Seen::of(&b)];
+    // Someone else approves b after the analyst looked.
+    h.center.cancel(&air(), b.id, "withdrawn").expect("cancel");
+    let results = h
+        .center
+        .bulk(
+            &alice(),
+            &BulkOp::Approve { comment: None },
+            &Selection::Ids(seen),
+        )
+        .expect("bulk");
+    assert!(results[0].result.is_ok());
+    assert!(
+        matches!(results[1].result, Err(Error::Conflict { .. })),
+        "{:?}",
+        results[1]
+    );
+    assert_eq!(stored(h, b.id).status, Status::Cancelled);
+}
+
+fn bulk_by_filter_refuses_a_selection_that_changed(h: &Harness) {
+    quarantine(h, &sha(1), "d1");
+    quarantine(h, &sha(2), "d2");
+    let op = BulkOp::Approve { comment: None };
+    let filter = Filter::investigation("inv-1");
+    let preview = h
+        .center
+        .preview_bulk(&alice(), &op, &filter)
+        .expect("preview");
+    assert_eq!(preview.count, 2);
+    // A proposal arrives after the analyst looked.
+    let late = quarantine(h, &sha(3), "d3");
+    let before = event_count(h);
+    let err = h
+        .center
+        .bulk(
+            &alice(),
+            &op,
+            &Selection::Filter {
+                filter,
+                snapshot: preview.snapshot,
+            },
+        )
+        .expect_err("changed");
+    assert!(
+        matches!(
+            err,
+            Error::SelectionChanged {
+                previewed: 2,
+                now: 3
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(event_count(h), before);
+    assert_eq!(stored(h, late.id).status, Status::Pending);
+}
+
+fn undo_fans_out_only_to_the_confirmed_instances(h: &Harness) {
+    let other = complete_quarantines(h, &sha(8), &["d1"]);
+    let same = complete_quarantines(h, &sha(7), &["d1", "d2"]);
+    let confirmed: Vec<Seen> = h
+        .center
+        .undo_instances(&alice(), same[0].id)
+        .expect("preview")
+        .iter()
+        .map(Seen::of)
+        .collect();
+    assert_eq!(confirmed.len(), 1);
+    // A new instance completes after the confirmation.
+    let late = complete_quarantines(h, &sha(7), &["d3"]);
+    let request = UndoRequest {
+        instances: confirmed,
+        ..undo_req("false positive")
+    };
+    let report = h.center.undo(&alice(), same[0].id, &request).expect("undo");
+    assert_eq!(report.instances.len(), 1);
+    assert_eq!(report.instances[0].id, same[1].id);
+    assert_eq!(stored(h, late[0].id).status, Status::Completed);
+    // An id that is not another instance of the file is refused alone.
+    let request = UndoRequest {
+        instances: vec![Seen::of(&other[0])],
+        ..undo_req("fp")
+    };
+    let report = h.center.undo(&alice(), late[0].id, &request).expect("undo");
+    assert!(matches!(
+        report.instances[0].result,
+        Err(Error::Validation { .. })
+    ));
+    assert_eq!(stored(h, other[0].id).status, Status::Completed);
+}
+
+fn keyed(key: &str, dev: &str) -> Proposal {
+    Proposal::new(Kind::IsolateDevice, device(dev), investigation("inv-1"))
+        .with_idempotency_key(key)
+}
+
+fn a_retried_proposal_returns_the_original(h: &Harness) {
+    let first = h
+        .center
+        .propose(&air(), keyed("inv-1/isolate/d1", "d1"))
+        .expect("first");
+    let before = event_count(h);
+    let retry = h
+        .center
+        .propose(&air(), keyed("inv-1/isolate/d1", "d1"))
+        .expect("retry");
+    assert_eq!(retry.id, first.id);
+    assert_eq!(event_count(h), before);
+}
+
+fn an_idempotency_key_reused_for_another_proposal_is_refused(h: &Harness) {
+    let first = h.center.propose(&air(), keyed("k-1", "d1")).expect("first");
+    let err = h
+        .center
+        .propose(&air(), keyed("k-1", "d2"))
+        .expect_err("other body");
+    assert!(
+        matches!(&err, Error::Duplicate { existing, idempotency_key: Some(k), .. } if *existing == first.id && k == "k-1"),
+        "{err:?}"
+    );
+    assert_eq!(err.kind(), crate::error::ErrorKind::Duplicate);
+    assert_eq!(event_count(h), 1);
+}
+
+fn a_second_active_action_on_an_entity_is_a_duplicate(h: &Harness) {
+    let first = isolate(h, "d1");
+    let before = event_count(h);
+    let err = h
+        .center
+        .propose(
+            &air(),
+            Proposal::new(Kind::IsolateDevice, device("d1"), investigation("inv-2")),
+        )
+        .expect_err("duplicate");
+    assert!(
+        matches!(&err, Error::Duplicate { existing, idempotency_key: None, .. } if *existing == first.id),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("already in progress"), "{err}");
+    assert_eq!(event_count(h), before);
+    // Another kind, or the same kind once the first is no longer active, is fine.
+    h.center
+        .propose(
+            &air(),
+            Proposal::new(Kind::RunAntivirusScan, device("d1"), investigation("inv-2")),
+        )
+        .expect("another kind");
+    h.center
+        .reject(&alice(), first.id, &Decide::with_comment("no"))
+        .expect("reject");
+    isolate(h, "d1");
+}
+
+fn duplicates_are_allowed_where_the_policy_says_so(h: &Harness) {
+    kind_rule(
+        h,
+        Kind::IsolateDevice,
+        KindRule {
+            allow_duplicates: Some(true),
+            ..KindRule::default()
+        },
+    );
+    isolate(h, "d1");
+    isolate(h, "d1");
+    assert_eq!(event_count(h), 2);
+}
+
+fn a_clock_past_what_doors_can_show_is_refused(h: &Harness) {
+    h.clock.set(
+        Utc.with_ymd_and_hms(9999, 12, 30, 0, 0, 0)
+            .single()
+            .expect("time"),
+    );
+    let err = h
+        .center
+        .propose(
+            &air(),
+            Proposal::new(Kind::IsolateDevice, device("d1"), investigation("inv-1")),
+        )
+        .expect_err("expiry past year 9999");
+    assert_validation(err, "expires_at");
+    assert_eq!(event_count(h), 0);
+    h.clock.set(
+        Utc.with_ymd_and_hms(10000, 1, 2, 0, 0, 0)
+            .single()
+            .expect("time"),
+    );
+    let err = h
+        .center
+        .propose(
+            &alice(),
+            Proposal::new(
+                Kind::IsolateDevice,
+                device("d1"),
+                Source::ManualResponse {
+                    person: "alice".into(),
+                },
+            ),
+        )
+        .expect_err("clock past year 9999");
+    assert_validation(err, "clock");
+    assert_eq!(event_count(h), 0);
+}
+
+fn fields_a_newer_library_wrote_survive_a_rewrite(h: &Harness) {
+    let a = quarantine(h, &sha(1), "d1");
+    let mut newer = a.clone();
+    newer
+        .extra
+        .insert("risk_score".into(), json!({"value": 93, "model": "v4"}));
+    newer.doc_version = 3;
+    (h.rewrite)(&newer);
+    let approved = h
+        .center
+        .approve(&alice(), a.id, &Decide::default())
+        .expect("approve");
+    let back = stored(h, a.id);
+    assert_eq!(
+        back.extra.get("risk_score"),
+        Some(&json!({"value": 93, "model": "v4"}))
+    );
+    assert_eq!((back.doc_version, approved.doc_version), (3, 3));
 }

@@ -5,10 +5,12 @@ use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
 
-use super::{Change, ClaimFn, ClaimScope, Store, is_claimable};
+use super::{Change, ClaimFn, ClaimScope, Store, exclusive_key, is_claimable};
 use crate::audit::{AuditEvent, GENESIS_HASH, NewEvent};
+use crate::checkpoint::Checkpoint;
 use crate::error::{Error, Result};
 use crate::model::{Action, ActionId, Status};
+use crate::policy::StoredPolicy;
 use crate::query::{Counts, Filter};
 
 /// Keeps everything in memory; gone when dropped. Every method holds one
@@ -22,6 +24,8 @@ pub struct MemoryStore {
 struct Inner {
     actions: BTreeMap<ActionId, Action>,
     events: Vec<AuditEvent>,
+    policies: Vec<StoredPolicy>,
+    checkpoints: Vec<Checkpoint>,
 }
 
 impl Inner {
@@ -32,8 +36,18 @@ impl Inner {
         sealed
     }
 
+    fn policy_version(&self) -> u64 {
+        self.policies.last().map_or(0, |p| p.version)
+    }
+
     fn apply(&mut self, change: Change) -> Result<Option<AuditEvent>> {
         let id = change.action.id;
+        if let Some(expected) = change.policy_version {
+            let actual = self.policy_version();
+            if actual != expected {
+                return Err(Error::PolicyChanged { expected, actual });
+            }
+        }
         let stored = self
             .actions
             .get(&id)
@@ -76,6 +90,29 @@ impl MemoryStore {
         event.comment = Some(comment.to_owned());
         Ok(())
     }
+
+    /// Changes a stored action behind the engine's back. For
+    /// tamper-detection tests only.
+    #[doc(hidden)]
+    pub fn tamper_with_action(&self, id: ActionId, edit: impl FnOnce(&mut Action)) -> Result<()> {
+        let mut inner = self.lock()?;
+        let action = inner
+            .actions
+            .get_mut(&id)
+            .ok_or_else(|| Error::NotFound { id: id.to_string() })?;
+        edit(action);
+        Ok(())
+    }
+
+    /// Drops the last `n` audit events behind the engine's back. For
+    /// tamper-detection tests only.
+    #[doc(hidden)]
+    pub fn truncate_events(&self, n: usize) -> Result<()> {
+        let mut inner = self.lock()?;
+        let keep = inner.events.len().saturating_sub(n);
+        inner.events.truncate(keep);
+        Ok(())
+    }
 }
 
 fn oldest_first<'a>(actions: impl Iterator<Item = &'a Action>, limit: usize) -> Vec<Action> {
@@ -85,11 +122,31 @@ fn oldest_first<'a>(actions: impl Iterator<Item = &'a Action>, limit: usize) -> 
 impl Store for MemoryStore {
     fn insert(&self, action: &Action, event: NewEvent) -> Result<AuditEvent> {
         let mut inner = self.lock()?;
-        if inner.actions.contains_key(&action.id) {
+        let taken = inner.actions.contains_key(&action.id)
+            || action.idempotency_key.as_ref().is_some_and(|key| {
+                inner
+                    .actions
+                    .values()
+                    .any(|a| a.idempotency_key.as_ref() == Some(key))
+            });
+        if taken {
             return Err(Error::Conflict {
                 id: action.id,
                 expected: 0,
                 actual: action.version,
+            });
+        }
+        if let Some(key) = exclusive_key(action)
+            && let Some(existing) = inner
+                .actions
+                .values()
+                .find(|a| exclusive_key(a).as_ref() == Some(&key))
+        {
+            return Err(Error::Duplicate {
+                kind: action.kind.clone(),
+                entity: action.entity.describe(),
+                existing: existing.id,
+                idempotency_key: None,
             });
         }
         inner.actions.insert(action.id, action.clone());
@@ -102,6 +159,15 @@ impl Store for MemoryStore {
 
     fn get(&self, id: ActionId) -> Result<Option<Action>> {
         Ok(self.lock()?.actions.get(&id).cloned())
+    }
+
+    fn find_by_idempotency_key(&self, key: &str) -> Result<Option<Action>> {
+        let inner = self.lock()?;
+        Ok(inner
+            .actions
+            .values()
+            .find(|a| a.idempotency_key.as_deref() == Some(key))
+            .cloned())
     }
 
     fn ids_with_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<ActionId>> {
@@ -196,8 +262,55 @@ impl Store for MemoryStore {
         Ok(inner
             .events
             .iter()
-            .filter(|e| e.action_id == id)
+            .filter(|e| e.action_id == Some(id))
             .cloned()
             .collect())
+    }
+
+    fn chain_head(&self) -> Result<(u64, String)> {
+        let inner = self.lock()?;
+        Ok(inner
+            .events
+            .last()
+            .map_or((0, GENESIS_HASH.to_owned()), |e| (e.seq, e.hash.clone())))
+    }
+
+    fn policy(&self) -> Result<Option<StoredPolicy>> {
+        Ok(self.lock()?.policies.last().cloned())
+    }
+
+    fn policy_version(&self) -> Result<u64> {
+        Ok(self.lock()?.policy_version())
+    }
+
+    fn set_policy(&self, policy: &StoredPolicy, event: NewEvent) -> Result<AuditEvent> {
+        let mut inner = self.lock()?;
+        let actual = inner.policy_version();
+        if actual + 1 != policy.version {
+            return Err(Error::PolicyChanged {
+                expected: policy.version.saturating_sub(1),
+                actual,
+            });
+        }
+        inner.policies.push(policy.clone());
+        Ok(inner.append(event))
+    }
+
+    fn policy_history(&self) -> Result<Vec<StoredPolicy>> {
+        Ok(self.lock()?.policies.clone())
+    }
+
+    fn insert_checkpoint(&self, checkpoint: &Checkpoint) -> Result<()> {
+        let mut inner = self.lock()?;
+        let latest = inner.checkpoints.last().map(|c| c.signature.as_str());
+        if checkpoint.prev.as_deref() != latest {
+            return Err(super::checkpoint_race());
+        }
+        inner.checkpoints.push(checkpoint.clone());
+        Ok(())
+    }
+
+    fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
+        Ok(self.lock()?.checkpoints.clone())
     }
 }

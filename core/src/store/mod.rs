@@ -14,8 +14,10 @@
 use chrono::{DateTime, Utc};
 
 use crate::audit::{AuditEvent, NewEvent};
+use crate::checkpoint::Checkpoint;
 use crate::error::Result;
-use crate::model::{Action, ActionId, Category, Kind};
+use crate::model::{Action, ActionId, Category, Kind, Status};
+use crate::policy::StoredPolicy;
 use crate::query::{Counts, Filter};
 
 pub mod memory;
@@ -48,6 +50,10 @@ pub struct Change {
     pub expected_version: u64,
     /// `None` for changes that are not transitions (a lease renewal).
     pub event: Option<NewEvent>,
+    /// The stored policy's version the change was decided under; when
+    /// set, the store refuses the change with `PolicyChanged` if another
+    /// version is stored by the time it applies.
+    pub policy_version: Option<u64>,
 }
 
 /// Which claimable actions an executor wants.
@@ -65,16 +71,30 @@ pub type ClaimFn<'a> = dyn FnMut(&Action) -> Option<Change> + 'a;
 
 /// A backend. Every method is atomic on its own.
 pub trait Store: Send + Sync + 'static {
-    /// Stores a new action with the event that created it.
-    /// Fails with `Conflict` if the id exists.
+    /// Stores a new action with the event that created it. Fails with
+    /// `Conflict` if the id or its idempotency key exists, and with
+    /// `Duplicate` if the action is [exclusive](Action::exclusive) and
+    /// another exclusive action of its kind on its entity is active
+    /// (see [`exclusive_key`]).
     fn insert(&self, action: &Action, event: NewEvent) -> Result<AuditEvent>;
 
-    /// Applies a change if the stored version is `expected_version`;
-    /// otherwise `Conflict` (or `NotFound`), and nothing is written.
+    /// Applies a change if the stored version is `expected_version` (and
+    /// the stored policy is `policy_version`, when set); otherwise
+    /// `Conflict`, `PolicyChanged` (or `NotFound`), and nothing is written.
     fn apply(&self, change: Change) -> Result<Option<AuditEvent>>;
+
+    /// Applies many changes in one transaction, each on its own terms: a
+    /// change that is refused is left out and reported, the others commit
+    /// together. Returns one result per change, in order.
+    fn apply_many(&self, changes: Vec<Change>) -> Result<Vec<Result<Option<AuditEvent>>>> {
+        Ok(changes.into_iter().map(|c| self.apply(c)).collect())
+    }
 
     /// The action with this id.
     fn get(&self, id: ActionId) -> Result<Option<Action>>;
+
+    /// The action created under this idempotency key.
+    fn find_by_idempotency_key(&self, key: &str) -> Result<Option<Action>>;
 
     /// Ids that start with `prefix` (hex digits and dashes), at most `limit`.
     fn ids_with_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<ActionId>>;
@@ -91,10 +111,10 @@ pub trait Store: Send + Sync + 'static {
     /// Leased actions whose lease ran out at or before `now`, oldest first.
     fn leases_expired(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Action>>;
 
-    /// Takes up to `scope.limit` claimable actions (Approved, or Undoing
-    /// without a lease), oldest first, and applies the change `build`
-    /// makes for each, in one atomic step. Concurrent claimers never get
-    /// the same action.
+    /// Takes up to `scope.limit` claimable actions (Approved or Undoing,
+    /// with no lease), oldest first, and applies the change `build` makes
+    /// for each, in one atomic step. Concurrent claimers never get the
+    /// same action.
     fn claim(
         &self,
         scope: &ClaimScope,
@@ -106,6 +126,48 @@ pub trait Store: Send + Sync + 'static {
 
     /// The audit events of one action, in order.
     fn events_of(&self, id: ActionId) -> Result<Vec<AuditEvent>>;
+
+    /// The last event's position and hash: `(0, GENESIS_HASH)` when empty.
+    fn chain_head(&self) -> Result<(u64, String)>;
+
+    /// The policy in force, if one was ever stored.
+    fn policy(&self) -> Result<Option<StoredPolicy>>;
+
+    /// The stored policy's version, 0 when none: asked before every call,
+    /// so it must be cheap.
+    fn policy_version(&self) -> Result<u64> {
+        Ok(self.policy()?.map_or(0, |p| p.version))
+    }
+
+    /// Stores `policy` as the next version, with its audit event, if the
+    /// stored version is `policy.version - 1`; otherwise `PolicyChanged`.
+    fn set_policy(&self, policy: &StoredPolicy, event: NewEvent) -> Result<AuditEvent>;
+
+    /// Every stored version of the policy, oldest first.
+    fn policy_history(&self) -> Result<Vec<StoredPolicy>>;
+
+    /// Stores a checkpoint if its `prev` is the latest stored checkpoint's
+    /// signature (or it is the first); otherwise `Validation`.
+    fn insert_checkpoint(&self, checkpoint: &Checkpoint) -> Result<()>;
+
+    /// Every stored checkpoint, oldest first.
+    fn checkpoints(&self) -> Result<Vec<Checkpoint>>;
+}
+
+/// The key that makes an exclusive action unique among the active ones:
+/// its kind and its entity, hashed. `None` when the action does not hold
+/// the slot or is not active.
+pub fn exclusive_key(a: &Action) -> Option<String> {
+    let active = matches!(
+        a.status,
+        Status::Pending | Status::Approved | Status::Running
+    );
+    (a.exclusive && active).then(|| {
+        let entity = serde_json::to_value(&a.entity).unwrap_or_default();
+        crate::audit::sha256_hex(
+            format!("{}\u{1f}{}", a.kind, crate::audit::canonical_json(&entity)).as_bytes(),
+        )
+    })
 }
 
 /// The one thread that every connection pool in the process uses for its
@@ -127,8 +189,16 @@ pub(crate) fn pool_scheduler() -> std::sync::Arc<scheduled_thread_pool::Schedule
     Arc::clone(&SCHEDULER)
 }
 
+/// The refusal of a checkpoint that does not follow the latest stored one
+/// (another process signed one meanwhile).
+pub(crate) fn checkpoint_race() -> crate::error::Error {
+    crate::error::Error::validation(
+        "checkpoint.prev",
+        "another checkpoint was stored since this one was signed; sign again",
+    )
+}
+
 /// Whether an action is waiting for an executor.
 pub(crate) fn is_claimable(a: &Action) -> bool {
-    use crate::model::Status;
     matches!(a.status, Status::Approved | Status::Undoing) && a.active_attempt().is_none()
 }

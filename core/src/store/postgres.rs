@@ -64,13 +64,16 @@ use r2d2::{CustomizeConnection, Pool, PooledConnection};
 use r2d2_postgres::PostgresConnectionManager;
 
 use super::sql::{
-    ACTION_COLUMNS, ActionRow, Dialect, EVENT_COLUMNS, EventRow, Param, Where, action_from_doc,
+    ACTION_COLUMNS, ActionRow, Dialect, EVENT_COLUMNS, EXCLUSIVE_HOLDER, EventRow, POLICY_COLUMNS,
+    Param, Where, action_from_doc, checkpoint_from_doc, insert_refusal, policy_from_row,
     version_to_sql,
 };
 use super::{Change, ClaimFn, ClaimScope, Store};
 use crate::audit::{AuditEvent, NewEvent};
+use crate::checkpoint::Checkpoint;
 use crate::error::{Error, Result};
-use crate::model::{Action, ActionId, Status};
+use crate::model::{Action, ActionId};
+use crate::policy::StoredPolicy;
 use crate::query::{Counts, Filter};
 
 /// The table that marks a schema as ours and holds its version.
@@ -93,7 +96,8 @@ const CREATE_VERSION_TABLE: &str = "CREATE TABLE actioncenter_schema (
 )";
 
 /// The schema, one migration per version. Version `n` is `MIGRATIONS[n - 1]`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE actions (
     id               TEXT COLLATE "C" PRIMARY KEY,
     version          BIGINT NOT NULL,
@@ -138,7 +142,36 @@ CREATE TABLE chain_head (
     hash TEXT NOT NULL
 );
 INSERT INTO chain_head (id, seq, hash) VALUES (1, 0, repeat('0', 64));
-"#];
+"#,
+    r#"
+ALTER TABLE actions ADD COLUMN idempotency_key TEXT;
+ALTER TABLE actions ADD COLUMN exclusive_key TEXT;
+CREATE UNIQUE INDEX actions_by_idempotency_key ON actions (idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+CREATE UNIQUE INDEX actions_exclusive ON actions (exclusive_key)
+    WHERE exclusive_key IS NOT NULL;
+UPDATE actions SET status = 'undo_running', doc = jsonb_set(doc, '{status}', '"undo_running"')
+    WHERE status = 'undoing' AND lease_until IS NOT NULL;
+ALTER TABLE events ALTER COLUMN action_id DROP NOT NULL;
+ALTER TABLE events ALTER COLUMN to_status DROP NOT NULL;
+ALTER TABLE events ADD COLUMN via TEXT;
+ALTER TABLE events ADD COLUMN version BIGINT;
+ALTER TABLE events ADD COLUMN digest TEXT;
+ALTER TABLE events ADD COLUMN policy_version BIGINT;
+CREATE TABLE policies (
+    version BIGINT PRIMARY KEY,
+    doc     TEXT NOT NULL,
+    digest  TEXT NOT NULL,
+    set_by  TEXT NOT NULL,
+    set_at  BIGINT NOT NULL
+);
+CREATE TABLE checkpoints (
+    id  BIGSERIAL PRIMARY KEY,
+    seq BIGINT NOT NULL,
+    doc TEXT NOT NULL
+);
+"#,
+];
 
 /// The schema version this library writes.
 pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
@@ -271,7 +304,30 @@ fn describe(e: &postgres::Error) -> String {
 }
 
 fn pg_err(context: &str) -> impl Fn(postgres::Error) -> Error + '_ {
-    move |e| Error::storage(format!("{context}: {}", describe(&e)), e)
+    move |e| {
+        use postgres::error::SqlState;
+        // A lost connection, a serialization failure, a deadlock or a
+        // lock or statement timeout: the same call may succeed again.
+        let retryable = e.is_closed()
+            || e.code().is_some_and(|c| {
+                [
+                    SqlState::T_R_SERIALIZATION_FAILURE,
+                    SqlState::T_R_DEADLOCK_DETECTED,
+                    SqlState::LOCK_NOT_AVAILABLE,
+                    SqlState::QUERY_CANCELED,
+                    SqlState::ADMIN_SHUTDOWN,
+                    SqlState::CANNOT_CONNECT_NOW,
+                ]
+                .contains(c)
+                    || c.code().starts_with("08")
+            });
+        let message = format!("{context}: {}", describe(&e));
+        if retryable {
+            Error::storage_retryable(message, e)
+        } else {
+            Error::storage(message, e)
+        }
+    }
 }
 
 /// Checks a schema name given in [`PostgresOptions::schema`].
@@ -447,7 +503,7 @@ impl PostgresStore {
     fn conn(&self) -> Result<PooledConnection<Manager>> {
         self.pool
             .get()
-            .map_err(|e| Error::storage(format!("no database connection: {e}"), e))
+            .map_err(|e| Error::storage_retryable(format!("no database connection: {e}"), e))
     }
 
     /// Runs `f` on a pooled connection, outside a transaction.
@@ -486,6 +542,13 @@ impl PostgresStore {
         };
         PooledConnection::extensions_mut(&mut conn).insert(cache);
         out
+    }
+
+    /// Runs a statement behind the engine's back. For tamper-detection
+    /// tests only.
+    #[cfg(test)]
+    pub(crate) fn tamper_sql(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
+        self.read(|db| db.execute("tamper", sql, params))
     }
 
     /// Overwrites a stored event's comment, bypassing the chain. For
@@ -668,30 +731,61 @@ fn append_events<C: GenericClient>(
     if sealed.is_empty() {
         return Ok(sealed);
     }
-    let seqs: Vec<i64> = (head.seq + 1..=seq).collect();
-    let ids: Vec<String> = sealed.iter().map(|e| e.action_id.to_string()).collect();
-    let ats: Vec<i64> = sealed.iter().map(|e| e.at.timestamp_micros()).collect();
-    let actors: Vec<&str> = sealed.iter().map(|e| e.actor.as_str()).collect();
-    let kinds: Vec<&str> = sealed.iter().map(|e| e.event.as_str()).collect();
-    let froms: Vec<Option<&str>> = sealed.iter().map(|e| e.from.map(Status::as_str)).collect();
-    let tos: Vec<&str> = sealed.iter().map(|e| e.to.as_str()).collect();
-    let comments: Vec<Option<&str>> = sealed.iter().map(|e| e.comment.as_deref()).collect();
-    let prevs: Vec<&str> = sealed.iter().map(|e| e.prev_hash.as_str()).collect();
-    let hashes: Vec<&str> = sealed.iter().map(|e| e.hash.as_str()).collect();
+    let rows: Vec<EventRow> = sealed.iter().map(EventRow::of).collect::<Result<_>>()?;
+    let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+    let ids: Vec<Option<&str>> = rows.iter().map(|r| r.action_id.as_deref()).collect();
+    let ats: Vec<i64> = rows.iter().map(|r| r.at).collect();
+    let actors: Vec<&str> = rows.iter().map(|r| r.actor.as_str()).collect();
+    let vias: Vec<Option<&str>> = rows.iter().map(|r| r.via.as_deref()).collect();
+    let kinds: Vec<&str> = rows.iter().map(|r| r.event.as_str()).collect();
+    let froms: Vec<Option<&str>> = rows.iter().map(|r| r.from.as_deref()).collect();
+    let tos: Vec<Option<&str>> = rows.iter().map(|r| r.to.as_deref()).collect();
+    let comments: Vec<Option<&str>> = rows.iter().map(|r| r.comment.as_deref()).collect();
+    let versions: Vec<Option<i64>> = rows.iter().map(|r| r.version).collect();
+    let digests: Vec<Option<&str>> = rows.iter().map(|r| r.digest.as_deref()).collect();
+    let policies: Vec<Option<i64>> = rows.iter().map(|r| r.policy_version).collect();
+    let prevs: Vec<&str> = rows.iter().map(|r| r.prev_hash.as_str()).collect();
+    let hashes: Vec<&str> = rows.iter().map(|r| r.hash.as_str()).collect();
     db.execute(
         "append audit events",
         &format!(
             "WITH appended AS (INSERT INTO {EVENTS} ({EVENT_COLUMNS}) \
              SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], \
-             $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])) \
-             UPDATE {CHAIN_HEAD} SET seq = $11, hash = $12 WHERE id = 1"
+             $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::text[], \
+             $12::bigint[], $13::text[], $14::text[])) \
+             UPDATE {CHAIN_HEAD} SET seq = $15, hash = $16 WHERE id = 1"
         ),
         &[
-            &seqs, &ids, &ats, &actors, &kinds, &froms, &tos, &comments, &prevs, &hashes, &seq,
-            &prev,
+            &seqs, &ids, &ats, &actors, &vias, &kinds, &froms, &tos, &comments, &versions,
+            &digests, &policies, &prevs, &hashes, &seq, &prev,
         ],
     )?;
     Ok(sealed)
+}
+
+/// The stored policy's version. Read after the chain head is locked, it
+/// is the version in force at commit: a policy change takes the same lock.
+fn stored_policy_version<C: GenericClient>(db: &mut Db<'_, C>) -> Result<u64> {
+    let row = db.query_opt(
+        "read policy version",
+        "SELECT coalesce(max(version), 0) FROM policies",
+        &[],
+    )?;
+    let v: i64 = row.map(|r| get(&r, 0)).transpose()?.unwrap_or(0);
+    Ok(u64::try_from(v).unwrap_or(0))
+}
+
+/// `PolicyChanged` unless the stored policy is `expected` (when given).
+fn check_policy_version<C: GenericClient>(db: &mut Db<'_, C>, expected: Option<u64>) -> Result<()> {
+    let Some(expected) = expected else {
+        return Ok(());
+    };
+    let actual = stored_policy_version(db)?;
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(Error::PolicyChanged { expected, actual })
+    }
 }
 
 /// `NotFound` or `Conflict` for a change whose compare-and-set failed.
@@ -720,9 +814,9 @@ fn apply_in<C: GenericClient>(db: &mut Db<'_, C>, change: Change) -> Result<Opti
     let expected = version_to_sql(change.expected_version)?;
     let update = format!(
         "UPDATE {ACTIONS} SET version = $1, status = $2, expires_at = $3, lease_until = $4, \
-         doc = $5::text::jsonb WHERE id = $6 AND version = $7"
+         doc = $5::text::jsonb, exclusive_key = $8 WHERE id = $6 AND version = $7"
     );
-    let params: [&(dyn ToSql + Sync); 7] = [
+    let params: [&(dyn ToSql + Sync); 8] = [
         &row.version,
         &row.status,
         &row.expires_at,
@@ -730,6 +824,7 @@ fn apply_in<C: GenericClient>(db: &mut Db<'_, C>, change: Change) -> Result<Opti
         &row.doc,
         &row.id,
         &expected,
+        &row.exclusive_key,
     ];
     let Some(event) = change.event.clone() else {
         if db.execute("update action", &update, &params)? == 0 {
@@ -746,6 +841,7 @@ fn apply_in<C: GenericClient>(db: &mut Db<'_, C>, change: Change) -> Result<Opti
         return Err(refusal(db, &change)?);
     };
     let head = head_from(get(&locked, 0)?)?;
+    check_policy_version(db, change.policy_version)?;
     Ok(append_events(db, head, vec![event])?.pop())
 }
 
@@ -769,22 +865,35 @@ fn apply_claims<C: GenericClient>(
     let expires: Vec<Option<i64>> = rows.iter().map(|r| r.expires_at).collect();
     let leases: Vec<Option<i64>> = rows.iter().map(|r| r.lease_until).collect();
     let docs: Vec<&str> = rows.iter().map(|r| r.doc.as_str()).collect();
+    let exclusive: Vec<Option<&str>> = rows.iter().map(|r| r.exclusive_key.as_deref()).collect();
     db.query(
         "claim actions",
         &format!(
             "UPDATE {ACTIONS} AS a SET version = u.version, status = u.status, \
-             expires_at = u.expires_at, lease_until = u.lease_until, doc = u.doc::jsonb \
+             expires_at = u.expires_at, lease_until = u.lease_until, doc = u.doc::jsonb, \
+             exclusive_key = u.exclusive_key \
              FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], \
-             $6::bigint[], $7::text[]) AS u(id, expected, version, status, expires_at, lease_until, doc) \
+             $6::bigint[], $7::text[], $8::text[]) \
+             AS u(id, expected, version, status, expires_at, lease_until, doc, exclusive_key) \
              WHERE a.id = u.id AND a.version = u.expected RETURNING a.id"
         ),
         &[
-            &ids, &expected, &versions, &statuses, &expires, &leases, &docs,
+            &ids, &expected, &versions, &statuses, &expires, &leases, &docs, &exclusive,
         ],
     )?
     .iter()
     .map(|r| get::<String>(r, 0))
     .collect()
+}
+
+fn read_policies<C: GenericClient>(db: &mut Db<'_, C>, sql: &str) -> Result<Vec<StoredPolicy>> {
+    db.query("read policy", sql, &[])?
+        .iter()
+        .map(|r| {
+            let doc: String = get(r, 1)?;
+            policy_from_row(get(r, 0)?, &doc, get(r, 2)?, get(r, 3)?, get(r, 4)?)
+        })
+        .collect()
 }
 
 fn read_events<C: GenericClient>(
@@ -800,12 +909,16 @@ fn read_events<C: GenericClient>(
                 action_id: get(r, 1)?,
                 at: get(r, 2)?,
                 actor: get(r, 3)?,
-                event: get(r, 4)?,
-                from: get(r, 5)?,
-                to: get(r, 6)?,
-                comment: get(r, 7)?,
-                prev_hash: get(r, 8)?,
-                hash: get(r, 9)?,
+                via: get(r, 4)?,
+                event: get(r, 5)?,
+                from: get(r, 6)?,
+                to: get(r, 7)?,
+                comment: get(r, 8)?,
+                version: get(r, 9)?,
+                digest: get(r, 10)?,
+                policy_version: get(r, 11)?,
+                prev_hash: get(r, 12)?,
+                hash: get(r, 13)?,
             }
             .decode()
         })
@@ -820,8 +933,8 @@ impl Store for PostgresStore {
                 "insert action",
                 &format!(
                     "INSERT INTO {ACTIONS} ({ACTION_COLUMNS}) VALUES \
-                     ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text::jsonb) \
-                     ON CONFLICT (id) DO NOTHING RETURNING ({LOCK_HEAD})"
+                     ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text::jsonb, $15, $16) \
+                     ON CONFLICT DO NOTHING RETURNING ({LOCK_HEAD})"
                 ),
                 &[
                     &row.id,
@@ -838,14 +951,23 @@ impl Store for PostgresStore {
                     &row.expires_at,
                     &row.lease_until,
                     &row.doc,
+                    &row.idempotency_key,
+                    &row.exclusive_key,
                 ],
             )?;
             let Some(locked) = locked else {
-                return Err(Error::Conflict {
-                    id: action.id,
-                    expected: 0,
-                    actual: action.version,
-                });
+                let holder = match &row.exclusive_key {
+                    Some(key) => db
+                        .query_opt(
+                            "read exclusive holder",
+                            &format!("{EXCLUSIVE_HOLDER}$1"),
+                            &[key],
+                        )?
+                        .map(|r| get::<String>(&r, 0))
+                        .transpose()?,
+                    None => None,
+                };
+                return Err(insert_refusal(action, holder));
             };
             let head = head_from(get(&locked, 0)?)?;
             append_events(db, head, vec![event])?
@@ -977,6 +1099,8 @@ impl Store for PostgresStore {
             }
             // The rows are locked by this transaction, so every change
             // applies; one that did not would be skipped.
+            let changes_policy: Vec<Option<u64>> =
+                changes.iter().map(|c| c.policy_version).collect();
             let updated = apply_claims(db, &changes)?;
             let (actions, events): (Vec<Action>, Vec<NewEvent>) = changes
                 .into_iter()
@@ -987,6 +1111,8 @@ impl Store for PostgresStore {
                 return Ok(Vec::new());
             }
             let head = lock_head(db)?;
+            let policy_version = changes_policy.first().copied().flatten();
+            check_policy_version(db, policy_version)?;
             let sealed = append_events(db, head, events)?;
             Ok(actions.into_iter().zip(sealed).collect())
         })
@@ -1010,6 +1136,118 @@ impl Store for PostgresStore {
                 &format!("SELECT {EVENT_COLUMNS} FROM events WHERE action_id = $1 ORDER BY seq"),
                 &[&id.to_string()],
             )
+        })
+    }
+
+    fn find_by_idempotency_key(&self, key: &str) -> Result<Option<Action>> {
+        self.read(|db| {
+            Ok(db
+                .actions(
+                    "SELECT doc::text FROM actions WHERE idempotency_key = $1",
+                    &[&key],
+                )?
+                .pop())
+        })
+    }
+
+    fn chain_head(&self) -> Result<(u64, String)> {
+        self.read(|db| {
+            let row = db.query_opt(
+                "read chain head",
+                "SELECT ARRAY[seq::text, hash] FROM chain_head WHERE id = 1",
+                &[],
+            )?;
+            let head = head_from(row.map(|r| get(&r, 0)).transpose()?)?;
+            Ok((u64::try_from(head.seq).unwrap_or(0), head.hash))
+        })
+    }
+
+    fn policy(&self) -> Result<Option<StoredPolicy>> {
+        self.read(|db| {
+            Ok(read_policies(
+                db,
+                &format!("SELECT {POLICY_COLUMNS} FROM policies ORDER BY version DESC LIMIT 1"),
+            )?
+            .pop())
+        })
+    }
+
+    fn policy_version(&self) -> Result<u64> {
+        self.read(stored_policy_version)
+    }
+
+    fn set_policy(&self, policy: &StoredPolicy, event: NewEvent) -> Result<AuditEvent> {
+        let version = version_to_sql(policy.version)?;
+        let doc = policy.policy.to_canonical_json();
+        let at = policy.set_at.timestamp_micros();
+        self.write(|db| {
+            let head = lock_head(db)?;
+            let actual = stored_policy_version(db)?;
+            if actual + 1 != policy.version {
+                return Err(Error::PolicyChanged {
+                    expected: policy.version.saturating_sub(1),
+                    actual,
+                });
+            }
+            db.execute(
+                "store policy",
+                &format!("INSERT INTO policies ({POLICY_COLUMNS}) VALUES ($1, $2, $3, $4, $5)"),
+                &[&version, &doc, &policy.digest, &policy.set_by, &at],
+            )?;
+            append_events(db, head, vec![event])?
+                .pop()
+                .ok_or_else(|| Error::storage_msg("no audit event appended"))
+        })
+    }
+
+    fn policy_history(&self) -> Result<Vec<StoredPolicy>> {
+        self.read(|db| {
+            read_policies(
+                db,
+                &format!("SELECT {POLICY_COLUMNS} FROM policies ORDER BY version"),
+            )
+        })
+    }
+
+    fn insert_checkpoint(&self, checkpoint: &Checkpoint) -> Result<()> {
+        let doc = serde_json::to_string(checkpoint)
+            .map_err(|e| Error::storage("cannot encode checkpoint", e))?;
+        let seq = version_to_sql(checkpoint.seq)?;
+        self.write(|db| {
+            // The chain head's lock orders checkpoints too.
+            lock_head(db)?;
+            let latest = db
+                .query_opt(
+                    "read checkpoint",
+                    "SELECT doc FROM checkpoints ORDER BY id DESC LIMIT 1",
+                    &[],
+                )?
+                .map(|r| get::<String>(&r, 0))
+                .transpose()?
+                .map(|d| checkpoint_from_doc(&d))
+                .transpose()?;
+            if checkpoint.prev.as_deref() != latest.as_ref().map(|c| c.signature.as_str()) {
+                return Err(super::checkpoint_race());
+            }
+            db.execute(
+                "store checkpoint",
+                "INSERT INTO checkpoints (seq, doc) VALUES ($1, $2)",
+                &[&seq, &doc],
+            )
+            .map(|_| ())
+        })
+    }
+
+    fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
+        self.read(|db| {
+            db.query(
+                "read checkpoints",
+                "SELECT doc FROM checkpoints ORDER BY id",
+                &[],
+            )?
+            .iter()
+            .map(|r| checkpoint_from_doc(&get::<String>(r, 0)?))
+            .collect()
         })
     }
 }
@@ -1186,7 +1424,7 @@ mod tests {
             (row.get::<_, String>(0), row.get::<_, i32>(1)),
             (APPLICATION.to_owned(), SCHEMA_VERSION)
         );
-        assert_eq!(table_count(&mut c, t.name()), 4);
+        assert_eq!(table_count(&mut c, t.name()), 6);
     }
 
     #[test]
@@ -1241,7 +1479,7 @@ mod tests {
             .expect("version")
             .get(0);
         assert_eq!(v, SCHEMA_VERSION + 1);
-        assert_eq!(table_count(&mut c, t.name()), 4);
+        assert_eq!(table_count(&mut c, t.name()), 6);
     }
 
     #[test]
@@ -1290,6 +1528,6 @@ mod tests {
         };
         let store = PostgresStore::connect(&with_path).expect("connect");
         assert_eq!(store.schema(), t.name());
-        assert_eq!(table_count(&mut c, t.name()), 4);
+        assert_eq!(table_count(&mut c, t.name()), 6);
     }
 }

@@ -145,11 +145,14 @@ pub(crate) struct ActionRow {
     pub expires_at: Option<i64>,
     pub lease_until: Option<i64>,
     pub doc: String,
+    pub idempotency_key: Option<String>,
+    pub exclusive_key: Option<String>,
 }
 
 /// The columns of `actions`, in the order [`ActionRow`] fills them.
 pub(crate) const ACTION_COLUMNS: &str = "id, version, status, kind, category, source_type, investigation_id, \
-     entity_key, device_id, created_by, created_at, expires_at, lease_until, doc";
+     entity_key, device_id, created_by, created_at, expires_at, lease_until, doc, \
+     idempotency_key, exclusive_key";
 
 impl ActionRow {
     pub fn of(a: &Action) -> Result<ActionRow> {
@@ -171,6 +174,8 @@ impl ActionRow {
                 .map(|t| t.timestamp_micros()),
             lease_until: a.lease_until().map(|t| t.timestamp_micros()),
             doc: serde_json::to_string(a).map_err(|e| Error::storage("cannot encode action", e))?,
+            idempotency_key: a.idempotency_key.clone(),
+            exclusive_key: super::exclusive_key(a),
         })
     }
 }
@@ -193,41 +198,137 @@ pub(crate) fn time_from_micros(us: i64) -> Result<DateTime<Utc>> {
 /// The raw columns of an audit event row.
 pub(crate) struct EventRow {
     pub seq: i64,
-    pub action_id: String,
+    pub action_id: Option<String>,
     pub at: i64,
     pub actor: String,
+    pub via: Option<String>,
     pub event: String,
     pub from: Option<String>,
-    pub to: String,
+    pub to: Option<String>,
     pub comment: Option<String>,
+    pub version: Option<i64>,
+    pub digest: Option<String>,
+    pub policy_version: Option<i64>,
     pub prev_hash: String,
     pub hash: String,
 }
 
 /// The columns of `events`, in the order [`EventRow`] holds them.
-pub(crate) const EVENT_COLUMNS: &str =
-    "seq, action_id, at, actor, event, from_status, to_status, comment, prev_hash, hash";
+pub(crate) const EVENT_COLUMNS: &str = "seq, action_id, at, actor, via, event, from_status, to_status, \
+     comment, version, digest, policy_version, prev_hash, hash";
 
 impl EventRow {
+    /// The row of a sealed event.
+    pub fn of(e: &AuditEvent) -> Result<EventRow> {
+        let to_sql = |v: Option<u64>| v.map(version_to_sql).transpose();
+        Ok(EventRow {
+            seq: version_to_sql(e.seq)?,
+            action_id: e.action_id.map(|id| id.to_string()),
+            at: e.at.timestamp_micros(),
+            actor: e.actor.clone(),
+            via: e.via.clone(),
+            event: e.event.as_str().to_owned(),
+            from: e.from.map(|s| s.as_str().to_owned()),
+            to: e.to.map(|s| s.as_str().to_owned()),
+            comment: e.comment.clone(),
+            version: to_sql(e.version)?,
+            digest: e.digest.clone(),
+            policy_version: to_sql(e.policy_version)?,
+            prev_hash: e.prev_hash.clone(),
+            hash: e.hash.clone(),
+        })
+    }
+
     pub fn decode(self) -> Result<AuditEvent> {
         let bad = |what: &str, e: Error| {
             Error::storage_msg(format!("audit event {}: bad {what}: {e}", self.seq))
         };
+        let status = |s: &Option<String>, what: &str| -> Result<Option<Status>> {
+            s.as_ref()
+                .map(|s| s.parse::<Status>().map_err(|e| bad(what, e)))
+                .transpose()
+        };
+        let unsigned = |v: Option<i64>, what: &str| -> Result<Option<u64>> {
+            v.map(|v| {
+                u64::try_from(v).map_err(|_| {
+                    Error::storage_msg(format!("audit event {}: negative {what} {v}", self.seq))
+                })
+            })
+            .transpose()
+        };
         Ok(AuditEvent {
             seq: u64::try_from(self.seq)
                 .map_err(|_| Error::storage_msg(format!("negative audit seq {}", self.seq)))?,
-            action_id: self.action_id.parse().map_err(|e| bad("action id", e))?,
+            action_id: self
+                .action_id
+                .as_ref()
+                .map(|id| id.parse().map_err(|e| bad("action id", e)))
+                .transpose()?,
             at: time_from_micros(self.at)?,
             actor: self.actor.clone(),
+            via: self.via.clone(),
             event: self.event.parse().map_err(|e| bad("event", e))?,
-            from: match &self.from {
-                Some(s) => Some(s.parse::<Status>().map_err(|e| bad("from status", e))?),
-                None => None,
-            },
-            to: self.to.parse().map_err(|e| bad("to status", e))?,
+            from: status(&self.from, "from status")?,
+            to: status(&self.to, "to status")?,
             comment: self.comment.clone(),
+            version: unsigned(self.version, "version")?,
+            digest: self.digest.clone(),
+            policy_version: unsigned(self.policy_version, "policy version")?,
             prev_hash: self.prev_hash.clone(),
             hash: self.hash.clone(),
         })
     }
 }
+
+/// The columns of `policies`.
+pub(crate) const POLICY_COLUMNS: &str = "version, doc, digest, set_by, set_at";
+
+/// Decodes a stored policy row.
+pub(crate) fn policy_from_row(
+    version: i64,
+    doc: &str,
+    digest: String,
+    set_by: String,
+    set_at: i64,
+) -> Result<crate::policy::StoredPolicy> {
+    let policy = crate::policy::Policy::from_json(doc).map_err(|e| {
+        Error::storage_msg(format!(
+            "stored policy version {version} does not decode: {e}"
+        ))
+    })?;
+    Ok(crate::policy::StoredPolicy {
+        version: u64::try_from(version)
+            .map_err(|_| Error::storage_msg(format!("negative policy version {version}")))?,
+        policy,
+        digest,
+        set_by,
+        set_at: time_from_micros(set_at)?,
+    })
+}
+
+/// Decodes a stored checkpoint document.
+pub(crate) fn checkpoint_from_doc(doc: &str) -> Result<crate::checkpoint::Checkpoint> {
+    serde_json::from_str(doc).map_err(|e| Error::storage("stored checkpoint does not decode", e))
+}
+
+/// Which of an insert's unique keys is taken, after `INSERT ... ON
+/// CONFLICT DO NOTHING` inserted nothing: the id or the idempotency key
+/// (`Conflict`), or the exclusive slot (`Duplicate`, naming the holder).
+pub(crate) fn insert_refusal(action: &Action, exclusive_holder: Option<String>) -> Error {
+    match exclusive_holder.and_then(|id| id.parse::<crate::model::ActionId>().ok()) {
+        Some(existing) if existing != action.id => Error::Duplicate {
+            kind: action.kind.clone(),
+            entity: action.entity.describe(),
+            existing,
+            idempotency_key: None,
+        },
+        _taken => Error::Conflict {
+            id: action.id,
+            expected: 0,
+            actual: action.version,
+        },
+    }
+}
+
+/// `SELECT id FROM actions WHERE exclusive_key = ?`: who holds a slot.
+pub(crate) const EXCLUSIVE_HOLDER: &str = "SELECT id FROM actions WHERE exclusive_key = ";

@@ -25,20 +25,24 @@ use rusqlite::types::{ToSql, ToSqlOutput};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, params_from_iter};
 
 use super::sql::{
-    ACTION_COLUMNS, ActionRow, Dialect, EVENT_COLUMNS, EventRow, Param, Where, action_from_doc,
+    ACTION_COLUMNS, ActionRow, Dialect, EVENT_COLUMNS, EXCLUSIVE_HOLDER, EventRow, POLICY_COLUMNS,
+    Param, Where, action_from_doc, checkpoint_from_doc, insert_refusal, policy_from_row,
     version_to_sql,
 };
 use super::{Change, ClaimFn, ClaimScope, Store};
 use crate::audit::{AuditEvent, GENESIS_HASH, NewEvent};
+use crate::checkpoint::Checkpoint;
 use crate::error::{Error, Result};
-use crate::model::{Action, ActionId, Status};
+use crate::model::{Action, ActionId};
+use crate::policy::StoredPolicy;
 use crate::query::{Counts, Filter};
 
 /// `"ACTR"`: marks a SQLite file as an actioncenter database.
 pub const APPLICATION_ID: i32 = 0x4143_5452;
 
 /// The schema, one migration per version. Version `n` is `MIGRATIONS[n - 1]`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE actions (
     id               TEXT PRIMARY KEY,
     version          INTEGER NOT NULL,
@@ -77,7 +81,54 @@ CREATE TABLE events (
     hash        TEXT NOT NULL
 );
 CREATE INDEX events_by_action ON events (action_id, seq);
-"#];
+"#,
+    r#"
+ALTER TABLE actions ADD COLUMN idempotency_key TEXT;
+ALTER TABLE actions ADD COLUMN exclusive_key TEXT;
+CREATE UNIQUE INDEX actions_by_idempotency_key ON actions (idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+CREATE UNIQUE INDEX actions_exclusive ON actions (exclusive_key)
+    WHERE exclusive_key IS NOT NULL;
+DROP INDEX actions_claimable;
+CREATE INDEX actions_claimable ON actions (id)
+    WHERE status IN ('approved', 'undoing') AND lease_until IS NULL;
+UPDATE actions SET status = 'undo_running', doc = json_set(doc, '$.status', 'undo_running')
+    WHERE status = 'undoing' AND lease_until IS NOT NULL;
+CREATE TABLE events_v2 (
+    seq            INTEGER PRIMARY KEY,
+    action_id      TEXT,
+    at             INTEGER NOT NULL,
+    actor          TEXT NOT NULL,
+    via            TEXT,
+    event          TEXT NOT NULL,
+    from_status    TEXT,
+    to_status      TEXT,
+    comment        TEXT,
+    version        INTEGER,
+    digest         TEXT,
+    policy_version INTEGER,
+    prev_hash      TEXT NOT NULL,
+    hash           TEXT NOT NULL
+);
+INSERT INTO events_v2 (seq, action_id, at, actor, event, from_status, to_status, comment, prev_hash, hash)
+    SELECT seq, action_id, at, actor, event, from_status, to_status, comment, prev_hash, hash FROM events;
+DROP TABLE events;
+ALTER TABLE events_v2 RENAME TO events;
+CREATE INDEX events_by_action ON events (action_id, seq);
+CREATE TABLE policies (
+    version INTEGER PRIMARY KEY,
+    doc     TEXT NOT NULL,
+    digest  TEXT NOT NULL,
+    set_by  TEXT NOT NULL,
+    set_at  INTEGER NOT NULL
+);
+CREATE TABLE checkpoints (
+    id  INTEGER PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
+"#,
+];
 
 /// The schema version this library writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -129,7 +180,17 @@ impl ToSql for Param {
 }
 
 fn db_err(context: &str) -> impl Fn(rusqlite::Error) -> Error + '_ {
-    move |e| Error::storage(format!("{context}: {e}"), e)
+    move |e| {
+        let busy = matches!(
+            e.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        );
+        if busy {
+            Error::storage_retryable(format!("{context}: {e}"), e)
+        } else {
+            Error::storage(format!("{context}: {e}"), e)
+        }
+    }
 }
 
 impl SqliteStore {
@@ -177,7 +238,7 @@ impl SqliteStore {
     fn conn(&self) -> Result<PooledConnection<SqliteConnectionManager>> {
         self.pool
             .get()
-            .map_err(|e| Error::storage(format!("no database connection: {e}"), e))
+            .map_err(|e| Error::storage_retryable(format!("no database connection: {e}"), e))
     }
 
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction, committing on `Ok`.
@@ -274,33 +335,53 @@ fn append_event(tx: &rusqlite::Transaction<'_>, event: NewEvent) -> Result<Audit
         .map_err(db_err("read chain head"))?;
     let (seq, prev) = last.map_or((1, GENESIS_HASH.to_owned()), |(s, h)| (s + 1, h));
     let sealed = event.seal(u64::try_from(seq).unwrap_or(0), &prev);
+    let row = EventRow::of(&sealed)?;
     tx.prepare_cached(&format!(
-        "INSERT INTO events ({EVENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+        "INSERT INTO events ({EVENT_COLUMNS}) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
     ))
     .and_then(|mut s| {
         s.execute(params![
-            seq,
-            sealed.action_id.to_string(),
-            sealed.at.timestamp_micros(),
-            sealed.actor,
-            sealed.event.as_str(),
-            sealed.from.map(Status::as_str),
-            sealed.to.as_str(),
-            sealed.comment,
-            sealed.prev_hash,
-            sealed.hash,
+            row.seq,
+            row.action_id,
+            row.at,
+            row.actor,
+            row.via,
+            row.event,
+            row.from,
+            row.to,
+            row.comment,
+            row.version,
+            row.digest,
+            row.policy_version,
+            row.prev_hash,
+            row.hash,
         ])
     })
     .map_err(db_err("append audit event"))?;
     Ok(sealed)
 }
 
+fn stored_policy_version(tx: &Connection) -> Result<u64> {
+    let v: Option<i64> = tx
+        .prepare_cached("SELECT max(version) FROM policies")
+        .and_then(|mut s| s.query_row([], |r| r.get(0)))
+        .map_err(db_err("read policy version"))?;
+    Ok(v.and_then(|v| u64::try_from(v).ok()).unwrap_or(0))
+}
+
 fn apply_in(tx: &rusqlite::Transaction<'_>, change: Change) -> Result<Option<AuditEvent>> {
+    if let Some(expected) = change.policy_version {
+        let actual = stored_policy_version(tx)?;
+        if actual != expected {
+            return Err(Error::PolicyChanged { expected, actual });
+        }
+    }
     let row = ActionRow::of(&change.action)?;
     let updated = tx
         .prepare_cached(
-            "UPDATE actions SET version = ?1, status = ?2, expires_at = ?3, lease_until = ?4, doc = ?5 \
-             WHERE id = ?6 AND version = ?7",
+            "UPDATE actions SET version = ?1, status = ?2, expires_at = ?3, lease_until = ?4, doc = ?5, \
+             exclusive_key = ?6 WHERE id = ?7 AND version = ?8",
         )
         .and_then(|mut s| {
             s.execute(params![
@@ -309,6 +390,7 @@ fn apply_in(tx: &rusqlite::Transaction<'_>, change: Change) -> Result<Option<Aud
                 row.expires_at,
                 row.lease_until,
                 row.doc,
+                row.exclusive_key,
                 row.id,
                 version_to_sql(change.expected_version).unwrap_or(-1)
             ])
@@ -343,7 +425,8 @@ impl Store for SqliteStore {
             let inserted = tx
                 .prepare_cached(&format!(
                     "INSERT INTO actions ({ACTION_COLUMNS}) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) ON CONFLICT (id) DO NOTHING"
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) \
+                     ON CONFLICT DO NOTHING"
                 ))
                 .and_then(|mut s| {
                     s.execute(params![
@@ -361,11 +444,20 @@ impl Store for SqliteStore {
                         row.expires_at,
                         row.lease_until,
                         row.doc,
+                        row.idempotency_key,
+                        row.exclusive_key,
                     ])
                 })
                 .map_err(db_err("insert action"))?;
             if inserted == 0 {
-                return Err(Error::Conflict { id: action.id, expected: 0, actual: action.version });
+                let holder: Option<String> = match &row.exclusive_key {
+                    Some(key) => tx
+                        .query_row(&format!("{EXCLUSIVE_HOLDER}?1"), [key], |r| r.get(0))
+                        .optional()
+                        .map_err(db_err("read exclusive holder"))?,
+                    None => None,
+                };
+                return Err(insert_refusal(action, holder));
             }
             append_event(tx, event)
         })
@@ -373,6 +465,15 @@ impl Store for SqliteStore {
 
     fn apply(&self, change: Change) -> Result<Option<AuditEvent>> {
         self.write(|tx| apply_in(tx, change))
+    }
+
+    fn find_by_idempotency_key(&self, key: &str) -> Result<Option<Action>> {
+        let conn = self.conn()?;
+        let doc: Option<String> = conn
+            .prepare_cached("SELECT doc FROM actions WHERE idempotency_key = ?1")
+            .and_then(|mut s| s.query_row([key], |r| r.get(0)).optional())
+            .map_err(db_err("find idempotency key"))?;
+        doc.map(|d| action_from_doc(&d)).transpose()
     }
 
     fn get(&self, id: ActionId) -> Result<Option<Action>> {
@@ -509,6 +610,109 @@ impl Store for SqliteStore {
             params![id.to_string()],
         )
     }
+
+    fn chain_head(&self) -> Result<(u64, String)> {
+        let conn = self.conn()?;
+        let last: Option<(i64, String)> = conn
+            .query_row(
+                "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(db_err("read chain head"))?;
+        Ok(last.map_or((0, GENESIS_HASH.to_owned()), |(s, h)| {
+            (u64::try_from(s).unwrap_or(0), h)
+        }))
+    }
+
+    fn policy(&self) -> Result<Option<StoredPolicy>> {
+        let conn = self.conn()?;
+        Ok(read_policies(
+            &conn,
+            &format!("SELECT {POLICY_COLUMNS} FROM policies ORDER BY version DESC LIMIT 1"),
+        )?
+        .pop())
+    }
+
+    fn policy_version(&self) -> Result<u64> {
+        stored_policy_version(&*self.conn()?)
+    }
+
+    fn set_policy(&self, policy: &StoredPolicy, event: NewEvent) -> Result<AuditEvent> {
+        let version = version_to_sql(policy.version)?;
+        let doc = policy.policy.to_canonical_json();
+        self.write(|tx| {
+            let actual = stored_policy_version(tx)?;
+            if actual + 1 != policy.version {
+                return Err(Error::PolicyChanged {
+                    expected: policy.version.saturating_sub(1),
+                    actual,
+                });
+            }
+            tx.prepare_cached(&format!(
+                "INSERT INTO policies ({POLICY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"
+            ))
+            .and_then(|mut s| {
+                s.execute(params![
+                    version,
+                    doc,
+                    policy.digest,
+                    policy.set_by,
+                    policy.set_at.timestamp_micros()
+                ])
+            })
+            .map_err(db_err("store policy"))?;
+            append_event(tx, event)
+        })
+    }
+
+    fn policy_history(&self) -> Result<Vec<StoredPolicy>> {
+        let conn = self.conn()?;
+        read_policies(
+            &conn,
+            &format!("SELECT {POLICY_COLUMNS} FROM policies ORDER BY version"),
+        )
+    }
+
+    fn insert_checkpoint(&self, checkpoint: &Checkpoint) -> Result<()> {
+        let doc = serde_json::to_string(checkpoint)
+            .map_err(|e| Error::storage("cannot encode checkpoint", e))?;
+        let seq = version_to_sql(checkpoint.seq)?;
+        self.write(|tx| {
+            let latest: Option<String> = tx
+                .query_row(
+                    "SELECT doc FROM checkpoints ORDER BY id DESC LIMIT 1",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db_err("read checkpoint"))?;
+            let latest = latest.map(|d| checkpoint_from_doc(&d)).transpose()?;
+            if checkpoint.prev.as_deref() != latest.as_ref().map(|c| c.signature.as_str()) {
+                return Err(super::checkpoint_race());
+            }
+            tx.execute(
+                "INSERT INTO checkpoints (seq, doc) VALUES (?1, ?2)",
+                params![seq, doc],
+            )
+            .map_err(db_err("store checkpoint"))?;
+            Ok(())
+        })
+    }
+
+    fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare_cached("SELECT doc FROM checkpoints ORDER BY id")
+            .map_err(db_err("read checkpoints"))?;
+        let docs = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(db_err("read checkpoints"))?
+            .collect::<rusqlite::Result<Vec<String>>>()
+            .map_err(db_err("read checkpoints"))?;
+        docs.iter().map(|d| checkpoint_from_doc(d)).collect()
+    }
 }
 
 fn read_events(
@@ -524,18 +728,42 @@ fn read_events(
                 action_id: r.get(1)?,
                 at: r.get(2)?,
                 actor: r.get(3)?,
-                event: r.get(4)?,
-                from: r.get(5)?,
-                to: r.get(6)?,
-                comment: r.get(7)?,
-                prev_hash: r.get(8)?,
-                hash: r.get(9)?,
+                via: r.get(4)?,
+                event: r.get(5)?,
+                from: r.get(6)?,
+                to: r.get(7)?,
+                comment: r.get(8)?,
+                version: r.get(9)?,
+                digest: r.get(10)?,
+                policy_version: r.get(11)?,
+                prev_hash: r.get(12)?,
+                hash: r.get(13)?,
             })
         })
         .map_err(db_err("read events"))?
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(db_err("read events"))?;
     rows.into_iter().map(EventRow::decode).collect()
+}
+
+fn read_policies(conn: &Connection, sql: &str) -> Result<Vec<StoredPolicy>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(db_err("read policy"))?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
+        })
+        .map_err(db_err("read policy"))?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(db_err("read policy"))?;
+    rows.into_iter()
+        .map(|(v, doc, digest, by, at)| policy_from_row(v, &doc, digest, by, at))
+        .collect()
 }
 
 #[cfg(test)]
