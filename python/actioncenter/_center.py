@@ -25,10 +25,6 @@ from ._model import (
     Principal,
     Source,
     UndoReport,
-    action_from_json,
-    event_from_json,
-    item_result,
-    report_from_json,
     tagged_json,
 )
 from ._policy import ManualClock, Policy
@@ -48,14 +44,6 @@ def _principal(by: object) -> Principal:
     if not isinstance(by, Principal):
         cv.type_error("by", "a Principal", by)
     return by
-
-
-def _action(text: str) -> Action:
-    return action_from_json(json.loads(text))
-
-
-def _actions(text: str) -> List[Action]:
-    return [action_from_json(d) for d in json.loads(text)]
 
 
 def _filter_json(
@@ -276,7 +264,7 @@ class ActionCenter:
             "alert_id": cv.optional_text(alert_id, "alert_id"),
             "parameters": {} if parameters is None else dict(parameters),
         }
-        return _action(self._live.propose(_principal(by), cv.dumps(proposal, "proposal")))
+        return self._live.propose(_principal(by), cv.dumps(proposal, "proposal"))
 
     # ----- deciding ------------------------------------------------------
 
@@ -294,28 +282,34 @@ class ActionCenter:
         With ``expected_version`` (the ``version`` you saw), the approval
         raises :class:`Conflict` if the action changed since.
         """
-        decide = _decide(comment, expected_version)
-        return _action(self._live.approve(_principal(by), cv.action_id(id), decide))
+        return self._live.approve(
+            _principal(by),
+            cv.action_id(id),
+            cv.optional_text(comment, "comment"),
+            _version(expected_version),
+        )
 
     def reject(
         self, by: Principal, id: Id, *, comment: str, expected_version: Optional[int] = None
     ) -> Action:
         """Rejects a pending action; the comment is required."""
-        decide = _decide(cv.text(comment, "comment"), expected_version)
-        return _action(self._live.reject(_principal(by), cv.action_id(id), decide))
+        return self._live.reject(
+            _principal(by),
+            cv.action_id(id),
+            cv.text(comment, "comment"),
+            _version(expected_version),
+        )
 
     def cancel(self, by: Principal, id: Id, *, comment: str) -> Action:
         """Cancels a pending or approved action: the proposer may, others need
         the cancel permission. The comment is required."""
-        return _action(
-            self._live.cancel(_principal(by), cv.action_id(id), cv.text(comment, "comment"))
-        )
+        return self._live.cancel(_principal(by), cv.action_id(id), cv.text(comment, "comment"))
 
     def retry(self, by: Principal, id: Id, *, comment: Optional[str] = None) -> Action:
         """Sends a failed action back to the executors' queue, within the
         kind's maximum number of attempts."""
-        return _action(
-            self._live.retry(_principal(by), cv.action_id(id), cv.optional_text(comment, "comment"))
+        return self._live.retry(
+            _principal(by), cv.action_id(id), cv.optional_text(comment, "comment")
         )
 
     # ----- executing -----------------------------------------------------
@@ -332,30 +326,26 @@ class ActionCenter:
         ones, and undos) with a ``lease`` (default five minutes) that
         :meth:`heartbeat` renews. Concurrent executors never get the same
         action. ``kinds`` limits the claim to some kinds."""
-        request = {
-            "limit": cv.integer(limit, "limit"),
-            "lease_seconds": cv.seconds(lease, "lease"),
-            "kinds": cv.names(kinds, "kinds"),
-        }
-        return _actions(self._live.claim(_principal(by), json.dumps(request)))
+        return self._live.claim(
+            _principal(by),
+            cv.integer(limit, "limit"),
+            cv.seconds(lease, "lease"),
+            cv.names(kinds, "kinds"),
+        )
 
     def heartbeat(self, by: Principal, id: Id, *, lease: Union[timedelta, int] = _LEASE) -> Action:
         """Renews the lease the executor holds on an action."""
-        return _action(
-            self._live.heartbeat(_principal(by), cv.action_id(id), cv.seconds(lease, "lease"))
-        )
+        return self._live.heartbeat(_principal(by), cv.action_id(id), cv.seconds(lease, "lease"))
 
     def complete(self, by: Principal, id: Id, result: Any = None) -> Action:
         """Records that the executor carried the action (or its undo) out;
         ``result`` is any JSON-serialisable value."""
-        return _action(
-            self._live.complete(_principal(by), cv.action_id(id), cv.dumps(result, "result"))
-        )
+        return self._live.complete(_principal(by), cv.action_id(id), cv.dumps(result, "result"))
 
     def fail(self, by: Principal, id: Id, error: str) -> Action:
         """Records that the action (or its undo) failed; ``error`` is
         required."""
-        return _action(self._live.fail(_principal(by), cv.action_id(id), cv.text(error, "error")))
+        return self._live.fail(_principal(by), cv.action_id(id), cv.text(error, "error"))
 
     # ----- undoing -------------------------------------------------------
 
@@ -371,14 +361,15 @@ class ActionCenter:
         """
         if not isinstance(all_instances, bool):
             cv.type_error("all_instances", "a bool", all_instances)
-        request = {"comment": cv.text(comment, "comment"), "all_instances": all_instances}
-        action, instances = self._live.undo(_principal(by), cv.action_id(id), json.dumps(request))
-        return UndoReport(_action(action), tuple(item_result(*i) for i in instances))
+        action, instances = self._live.undo(
+            _principal(by), cv.action_id(id), cv.text(comment, "comment"), all_instances
+        )
+        return UndoReport(action, tuple(ItemResult(*i) for i in instances))
 
     def undo_instances(self, by: Principal, id: Id) -> List[Action]:
         """The other completed quarantines of the same file that
         ``undo(..., all_instances=True)`` would also undo."""
-        return _actions(self._live.undo_instances(_principal(by), cv.action_id(id)))
+        return self._live.undo_instances(_principal(by), cv.action_id(id))
 
     # ----- bulk ----------------------------------------------------------
 
@@ -432,19 +423,19 @@ class ActionCenter:
             items = self._live.bulk(_principal(by), op_json, id_list, None)
         else:
             items = self._live.bulk(_principal(by), op_json, None, filter_json)
-        return [item_result(*i) for i in items]
+        return [ItemResult(*i) for i in items]
 
     # ----- reading -------------------------------------------------------
 
     def get(self, by: Principal, id: Id) -> Action:
         """One action; :class:`NotFound` (a ``KeyError``) if there is none."""
-        return _action(self._live.get(_principal(by), cv.action_id(id)))
+        return self._live.get(_principal(by), cv.action_id(id))
 
     def resolve_id(self, prefix: str) -> uuid.UUID:
         """The id of the action whose id starts with ``prefix`` (4+ hex
         digits, like git's short ids). An ambiguous prefix raises
         :class:`ValidationError` listing the candidates."""
-        return uuid.UUID(json.loads(self._live.resolve_id(cv.text(prefix, "prefix"))))
+        return self._live.resolve_id(cv.text(prefix, "prefix"))
 
     def list(
         self,
@@ -471,7 +462,6 @@ class ActionCenter:
         its device. Pass the page's ``next_cursor`` as ``cursor`` for the
         next page, or iterate with :meth:`actions`.
         """
-        page = {"limit": cv.integer(limit, "limit"), "cursor": cv.optional_text(cursor, "cursor")}
         filter_json = _filter_json(
             status,
             kind,
@@ -484,8 +474,13 @@ class ActionCenter:
             created_after,
             created_before,
         )
-        d = json.loads(self._live.list(_principal(by), filter_json, json.dumps(page)))
-        return Page(tuple(action_from_json(a) for a in d["items"]), d["next_cursor"])
+        items, next_cursor = self._live.list(
+            _principal(by),
+            filter_json,
+            cv.integer(limit, "limit"),
+            cv.optional_text(cursor, "cursor"),
+        )
+        return Page(tuple(items), next_cursor)
 
     def actions(
         self,
@@ -557,13 +552,11 @@ class ActionCenter:
             created_after,
             created_before,
         )
-        counts = json.loads(self._live.counts(_principal(by), filter_json))
-        return {Status(s): n for s, n in counts.items()}
+        return self._live.counts(_principal(by), filter_json)
 
     def history_of(self, by: Principal, id: Id) -> List[AuditEvent]:
         """The audit events of one action, oldest first."""
-        events = json.loads(self._live.history_of(_principal(by), cv.action_id(id)))
-        return [event_from_json(e) for e in events]
+        return self._live.history_of(_principal(by), cv.action_id(id))
 
     def events_since(self, by: Principal, seq: int = 0, *, limit: int = 100) -> List[AuditEvent]:
         """The change feed: audit events after sequence number ``seq``,
@@ -578,13 +571,12 @@ class ActionCenter:
             raise ValidationError(
                 f"invalid limit: must not be negative, got {limit}", field="limit"
             )
-        events = json.loads(self._live.events_since(_principal(by), seq, limit))
-        return [event_from_json(e) for e in events]
+        return self._live.events_since(_principal(by), seq, limit)
 
     def verify_audit(self) -> AuditReport:
         """Recomputes the audit trail's hash chain and reports the first event
         that does not match (``report.intact`` when none)."""
-        return report_from_json(json.loads(self._live.verify_audit()))
+        return self._live.verify_audit()
 
     # ----- sweeps --------------------------------------------------------
 
@@ -592,12 +584,12 @@ class ActionCenter:
         """Moves every pending action whose approval window has closed to its
         kind's expiry outcome; returns the actions moved. Run it
         periodically, from any number of processes."""
-        return _actions(self._live.expire_due())
+        return self._live.expire_due()
 
     def recover_leases(self) -> List[Action]:
         """Returns every action whose executor's lease ran out to the queue;
         returns the actions moved. Run it periodically."""
-        return _actions(self._live.recover_leases())
+        return self._live.recover_leases()
 
 
 _NO_FILTER = _filter_json(None, None, None, None, None, None, None, None, None, None)
@@ -619,12 +611,5 @@ def _clock(clock: Optional[ManualClock]) -> Optional[_native.ManualClock]:
     return clock._native
 
 
-def _decide(comment: Optional[str], expected_version: Optional[int]) -> str:
-    return json.dumps(
-        {
-            "comment": cv.optional_text(comment, "comment"),
-            "expected_version": None
-            if expected_version is None
-            else cv.integer(expected_version, "expected_version"),
-        }
-    )
+def _version(expected_version: Optional[int]) -> Optional[int]:
+    return None if expected_version is None else cv.integer(expected_version, "expected_version")

@@ -53,11 +53,9 @@ def format_time(value: object, name: str) -> str:
     return value.astimezone(timezone.utc).isoformat()
 
 
-def action_id(value: object, name: str = "id") -> str:
-    """An action id as text: a ``uuid.UUID``, or a ``str`` core parses."""
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, str):
+def action_id(value: object, name: str = "id") -> Union[uuid.UUID, str]:
+    """An action id: a ``uuid.UUID``, or a ``str`` core parses."""
+    if isinstance(value, (uuid.UUID, str)):
         return value
     type_error(name, "a uuid.UUID or str", value)
 

@@ -1,19 +1,18 @@
 """The records: principals, targets, sources, actions and audit events.
 
-Everything here is read-only: frozen dataclasses built from core's JSON.
+Everything here is read-only: frozen dataclasses, built by the compiled
+module straight from core's values (see ``python/src/records.rs``).
 Targets and sources are also what :meth:`ActionCenter.propose` takes.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass, fields
 from datetime import datetime
-from types import MappingProxyType
 from typing import Any, ClassVar, Dict, Iterable, Iterator, Mapping, Optional, Tuple, Type, Union
 
-from ._convert import enum_or_str, parse_time, type_error
+from ._convert import type_error
 from ._enums import (
     Category,
     EntityType,
@@ -384,75 +383,6 @@ class Action:
         return None if attempt is None else attempt.lease_until
 
 
-def _opt_time(value: Optional[str]) -> Optional[datetime]:
-    return None if value is None else parse_time(value)
-
-
-def _attempt(d: Mapping[str, Any]) -> Attempt:
-    outcome = d.get("outcome")
-    return Attempt(
-        executor=d["executor"],
-        claimed_at=parse_time(d["claimed_at"]),
-        lease_until=parse_time(d["lease_until"]),
-        undo=bool(d.get("undo", False)),
-        finished_at=_opt_time(d.get("finished_at")),
-        outcome=None if outcome is None else Outcome(outcome["type"]),
-        result=None if outcome is None else outcome.get("result"),
-        error=None if outcome is None else outcome.get("error"),
-    )
-
-
-def action_from_json(d: Mapping[str, Any]) -> Action:
-    """An :class:`Action` from core's JSON."""
-    cancellation = d.get("cancellation")
-    undo = d.get("undo")
-    return Action(
-        id=uuid.UUID(d["id"]),
-        kind=enum_or_str(Kind, d["kind"]),
-        category=Category(d["category"]),
-        entity=_tagged(d["entity"], _ENTITIES),
-        source=_tagged(d["source"], _SOURCES),
-        investigation_id=d.get("investigation_id"),
-        incident_id=d.get("incident_id"),
-        alert_id=d.get("alert_id"),
-        parameters=MappingProxyType(d["parameters"]),
-        created_at=parse_time(d["created_at"]),
-        created_by=d["created_by"],
-        status=Status(d["status"]),
-        decisions=tuple(
-            Decision(
-                by=x["by"],
-                at=parse_time(x["at"]),
-                verdict=Verdict(x["verdict"]),
-                comment=x.get("comment"),
-            )
-            for x in d.get("decisions", ())
-        ),
-        attempts=tuple(_attempt(x) for x in d.get("attempts", ())),
-        cancellation=None
-        if cancellation is None
-        else Note(
-            by=cancellation["by"],
-            at=parse_time(cancellation["at"]),
-            comment=cancellation["comment"],
-        ),
-        undo=None
-        if undo is None
-        else UndoInfo(
-            requested_by=undo["requested_by"],
-            requested_at=parse_time(undo["requested_at"]),
-            comment=undo["comment"],
-            inverse=enum_or_str(Kind, undo["inverse"]),
-            fanned_out_from=None
-            if undo.get("fanned_out_from") is None
-            else uuid.UUID(undo["fanned_out_from"]),
-        ),
-        expires_at=_opt_time(d.get("expires_at")),
-        updated_at=parse_time(d["updated_at"]),
-        version=d["version"],
-    )
-
-
 @dataclass(frozen=True)
 class Page:
     """One page of actions, newest first. Iterate over it, index it, and
@@ -516,22 +446,6 @@ class AuditEvent:
     hash: str
 
 
-def event_from_json(d: Mapping[str, Any]) -> AuditEvent:
-    """An :class:`AuditEvent` from core's JSON."""
-    return AuditEvent(
-        seq=d["seq"],
-        action_id=uuid.UUID(d["action_id"]),
-        at=parse_time(d["at"]),
-        actor=d["actor"],
-        event=Event(d["event"]),
-        from_status=None if d.get("from") is None else Status(d["from"]),
-        to_status=Status(d["to"]),
-        comment=d.get("comment"),
-        prev_hash=d["prev_hash"],
-        hash=d["hash"],
-    )
-
-
 @dataclass(frozen=True)
 class BadEvent:
     """The first audit event that does not match; for a gap, ``expected`` is
@@ -557,30 +471,3 @@ class AuditReport:
     def intact(self) -> bool:
         """Whether every event matched."""
         return self.first_bad is None
-
-
-def report_from_json(d: Mapping[str, Any]) -> AuditReport:
-    """An :class:`AuditReport` from core's JSON."""
-    bad = d.get("first_bad")
-    first_bad = None
-    if bad is not None:
-        mismatch = bad["mismatch"]
-        if isinstance(mismatch, str):
-            first_bad = BadEvent(bad["seq"], uuid.UUID(bad["action_id"]), Mismatch(mismatch))
-        else:
-            first_bad = BadEvent(
-                bad["seq"],
-                uuid.UUID(bad["action_id"]),
-                Mismatch.GAP,
-                expected=mismatch["gap"]["expected"],
-            )
-    return AuditReport(d["events_checked"], d["head"], first_bad)
-
-
-def item_result(id: str, action: Optional[str], error: Optional[ActionCenterError]) -> ItemResult:
-    """An :class:`ItemResult` from what the compiled module returns."""
-    return ItemResult(
-        id=uuid.UUID(id),
-        action=None if action is None else action_from_json(json.loads(action)),
-        error=error,
-    )

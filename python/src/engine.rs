@@ -1,25 +1,27 @@
 //! The engine handle: one method per core verb.
 //!
 //! Each method takes its arguments from Python first (principal, id,
-//! JSON text), then releases the GIL for the whole call into core,
-//! including parsing and serialising, and takes it back only to return
-//! the JSON answer or raise.
+//! plain values, or JSON text for the nested documents: proposals,
+//! filters, bulk operations), then releases the GIL for the whole call
+//! into core, including parsing, and takes it back only to build the
+//! answer's Python records (see [`crate::records`]) or raise.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use actioncenter::{
-    ActionCenter, ActionId, BulkOp, ClaimRequest, Clock, Decide, Error, Filter, ItemResult,
+    Action, ActionCenter, ActionId, BulkOp, ClaimRequest, Clock, Decide, Error, Filter, ItemResult,
     PageRequest, PostgresOptions, PostgresStore, Principal, Proposal, Selection, SqliteOptions,
     SqliteStore, Store, Synchronous, SystemClock, UndoRequest, parse_json,
 };
 use pyo3::prelude::*;
-use serde::Serialize;
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
 use crate::clock::ManualClock;
 use crate::errors::{OrRaise, exception};
 use crate::policy::Policy;
+use crate::records::Builder;
 
 /// A principal as the Python layer hands it over: any object with an
 /// `id` string and a sequence of `roles` (an `actioncenter.Principal`).
@@ -35,10 +37,6 @@ impl From<PyPrincipal> for Principal {
     }
 }
 
-/// One item of a bulk operation or an undo fan-out: the id, and the
-/// action's JSON or the exception (not raised) that item got.
-type PyItem = (String, Option<String>, Option<Py<PyAny>>);
-
 /// core's `ActionCenter`. Cheap to share between Python threads: every
 /// method releases the GIL while core works.
 #[pyclass(frozen, module = "actioncenter._native")]
@@ -47,12 +45,54 @@ pub struct Engine {
     center: ActionCenter,
 }
 
-fn to_json(value: &impl Serialize) -> Result<String, Error> {
-    serde_json::to_string(value).map_err(|e| Error::storage(format!("cannot encode: {e}"), e))
+/// An action id as Python hands it over: a `uuid.UUID` (read through its
+/// `int`) or text for core to parse. Anything else is refused by the
+/// Python layer before it gets here.
+#[derive(Debug)]
+pub(crate) enum PyId {
+    Uuid(u128),
+    Text(String),
 }
 
-fn action_id(text: &str) -> Result<ActionId, Error> {
-    text.parse()
+impl PyId {
+    fn extract(value: &Bound<'_, PyAny>) -> PyResult<PyId> {
+        if let Ok(text) = value.cast::<PyString>() {
+            return Ok(PyId::Text(text.to_cow()?.into_owned()));
+        }
+        Ok(PyId::Uuid(
+            value.getattr(pyo3::intern!(value.py(), "int"))?.extract()?,
+        ))
+    }
+
+    fn resolve(&self) -> Result<ActionId, Error> {
+        match self {
+            PyId::Uuid(n) => Ok(ActionId(uuid::Uuid::from_u128(*n))),
+            PyId::Text(text) => text.parse(),
+        }
+    }
+}
+
+/// A decision's arguments; a negative version is refused by name, as
+/// core's JSON would have.
+fn decide(comment: Option<String>, expected_version: Option<i128>) -> Result<Decide, Error> {
+    let expected_version = expected_version
+        .map(|v| {
+            u64::try_from(v).map_err(|_| {
+                Error::validation(
+                    "expected_version",
+                    format!("must be between 0 and {}, got {v}", u64::MAX),
+                )
+            })
+        })
+        .transpose()?;
+    Ok(Decide {
+        comment,
+        expected_version,
+    })
+}
+
+fn ids_of(ids: &Bound<'_, PyAny>) -> PyResult<Vec<PyId>> {
+    ids.try_iter()?.map(|id| PyId::extract(&id?)).collect()
 }
 
 fn clock_of(clock: Option<PyRef<'_, ManualClock>>) -> Arc<dyn Clock> {
@@ -67,38 +107,51 @@ fn policy_of(policy: Option<PyRef<'_, Policy>>) -> actioncenter::Policy {
 }
 
 impl Engine {
-    /// Runs `f` without the GIL and returns its answer as JSON.
-    fn call<T: Serialize>(
+    /// Runs `f` without the GIL.
+    fn call<T: Send>(
         &self,
         py: Python<'_>,
         f: impl FnOnce(&ActionCenter) -> Result<T, Error> + Send,
-    ) -> PyResult<String> {
+    ) -> PyResult<T> {
         let center = &self.center;
-        py.detach(|| f(center).and_then(|v| to_json(&v)))
-            .or_raise(py)
+        py.detach(|| f(center)).or_raise(py)
+    }
+
+    /// Runs `f` without the GIL and returns the action it gives.
+    fn action<'py>(
+        &self,
+        py: Python<'py>,
+        f: impl FnOnce(&ActionCenter) -> Result<Action, Error> + Send,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let action = self.call(py, f)?;
+        Builder::new(py)?.action(&action)
+    }
+
+    /// Runs `f` without the GIL and returns the actions it gives.
+    fn actions<'py>(
+        &self,
+        py: Python<'py>,
+        f: impl FnOnce(&ActionCenter) -> Result<Vec<Action>, Error> + Send,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let actions = self.call(py, f)?;
+        Builder::new(py)?.actions(&actions)
     }
 }
 
-/// Turns per-item results into Python values, building each failed
-/// item's exception with the GIL held.
-fn items(py: Python<'_>, results: Vec<(String, Result<String, Error>)>) -> PyResult<Vec<PyItem>> {
-    results
-        .into_iter()
-        .map(|(id, result)| match result {
-            Ok(action) => Ok((id, Some(action), None)),
-            Err(e) => Ok((id, None, Some(exception(py, &e)?.unbind()))),
-        })
-        .collect()
-}
-
-fn encode_items(results: Vec<ItemResult>) -> Vec<(String, Result<String, Error>)> {
-    results
-        .into_iter()
-        .map(|item| {
-            let encoded = item.result.and_then(|a| to_json(&a));
-            (item.id.to_string(), encoded)
-        })
-        .collect()
+/// Turns per-item results into `(uuid.UUID, Action or None, exception
+/// or None)` tuples, building each failed item's exception, not raised.
+fn items<'py>(py: Python<'py>, results: &[ItemResult]) -> PyResult<Bound<'py, PyList>> {
+    let mut b = Builder::new(py)?;
+    let list = PyList::empty(py);
+    for item in results {
+        let id = b.uuid(item.id)?;
+        let entry = match &item.result {
+            Ok(action) => PyTuple::new(py, [id, b.action(action)?, py.None().into_bound(py)])?,
+            Err(e) => PyTuple::new(py, [id, py.None().into_bound(py), exception(py, e)?])?,
+        };
+        list.append(entry)?;
+    }
+    Ok(list)
 }
 
 #[pymethods]
@@ -195,211 +248,338 @@ impl Engine {
     }
 
     /// `propose`, with a proposal in core's JSON.
-    fn propose(&self, py: Python<'_>, by: PyPrincipal, proposal: &str) -> PyResult<String> {
+    fn propose<'py>(
+        &self,
+        py: Python<'py>,
+        by: PyPrincipal,
+        proposal: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let by = Principal::from(by);
-        self.call(py, |c| c.propose(&by, Proposal::from_json(proposal)?))
+        self.action(py, |c| c.propose(&by, Proposal::from_json(proposal)?))
     }
 
-    /// `approve`; `decide` is `{"comment": ..., "expected_version": ...}`.
-    fn approve(&self, py: Python<'_>, by: PyPrincipal, id: &str, decide: &str) -> PyResult<String> {
+    /// `approve`.
+    #[pyo3(signature = (by, id, comment=None, expected_version=None))]
+    fn approve<'py>(
+        &self,
+        py: Python<'py>,
+        by: PyPrincipal,
+        id: &Bound<'py, PyAny>,
+        comment: Option<String>,
+        expected_version: Option<i128>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let by = Principal::from(by);
-        self.call(py, |c| {
-            let decide: Decide = parse_json("decide", decide)?;
-            c.approve(&by, action_id(id)?, &decide)
-        })
+        let id = PyId::extract(id)?;
+        let decide = decide(comment, expected_version).or_raise(py)?;
+        self.action(py, |c| c.approve(&by, id.resolve()?, &decide))
     }
 
-    /// `reject`; `decide` as for `approve`.
-    fn reject(&self, py: Python<'_>, by: PyPrincipal, id: &str, decide: &str) -> PyResult<String> {
+    /// `reject`.
+    #[pyo3(signature = (by, id, comment=None, expected_version=None))]
+    fn reject<'py>(
+        &self,
+        py: Python<'py>,
+        by: PyPrincipal,
+        id: &Bound<'py, PyAny>,
+        comment: Option<String>,
+        expected_version: Option<i128>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let by = Principal::from(by);
-        self.call(py, |c| {
-            let decide: Decide = parse_json("decide", decide)?;
-            c.reject(&by, action_id(id)?, &decide)
-        })
+        let id = PyId::extract(id)?;
+        let decide = decide(comment, expected_version).or_raise(py)?;
+        self.action(py, |c| c.reject(&by, id.resolve()?, &decide))
     }
 
     /// `cancel`.
-    fn cancel(&self, py: Python<'_>, by: PyPrincipal, id: &str, comment: &str) -> PyResult<String> {
+    fn cancel<'py>(
+        &self,
+        py: Python<'py>,
+        by: PyPrincipal,
+        id: &Bound<'py, PyAny>,
+        comment: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let by = Principal::from(by);
-        self.call(py, |c| c.cancel(&by, action_id(id)?, comment))
+        let id = PyId::extract(id)?;
+        self.action(py, |c| c.cancel(&by, id.resolve()?, comment))
     }
 
     /// `retry`.
     #[pyo3(signature = (by, id, comment=None))]
-    fn retry(
+    fn retry<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         by: PyPrincipal,
-        id: &str,
+        id: &Bound<'py, PyAny>,
         comment: Option<&str>,
-    ) -> PyResult<String> {
+    ) -> PyResult<Bound<'py, PyAny>> {
         let by = Principal::from(by);
-        self.call(py, |c| c.retry(&by, action_id(id)?, comment))
+        let id = PyId::extract(id)?;
+        self.action(py, |c| c.retry(&by, id.resolve()?, comment))
     }
 
-    /// `claim`; `request` is `{"limit": ..., "lease_seconds": ..., "kinds": [...]}`.
-    /// Returns a JSON list of actions.
-    fn claim(&self, py: Python<'_>, by: PyPrincipal, request: &str) -> PyResult<String> {
+    /// `claim`: a list of actions.
+    #[pyo3(signature = (by, limit, lease_seconds, kinds=Vec::new()))]
+    fn claim<'py>(
+        &self,
+        py: Python<'py>,
+        by: PyPrincipal,
+        limit: i64,
+        lease_seconds: i64,
+        kinds: Vec<String>,
+    ) -> PyResult<Bound<'py, PyList>> {
         let by = Principal::from(by);
-        self.call(py, |c| {
-            let request: ClaimRequest = parse_json("claim", request)?;
+        self.actions(py, |c| {
+            let request = ClaimRequest {
+                // A negative limit becomes 0, which core refuses by name.
+                limit: usize::try_from(limit).unwrap_or(0),
+                lease_seconds,
+                kinds: kinds.iter().map(|k| k.parse()).collect::<Result<_, _>>()?,
+            };
             c.claim(&by, &request)
         })
     }
 
     /// `heartbeat`.
-    fn heartbeat(
+    fn heartbeat<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         by: PyPrincipal,
-        id: &str,
+        id: &Bound<'py, PyAny>,
         lease_seconds: i64,
-    ) -> PyResult<String> {
+    ) -> PyResult<Bound<'py, PyAny>> {
         let by = Principal::from(by);
-        self.call(py, |c| c.heartbeat(&by, action_id(id)?, lease_seconds))
+        let id = PyId::extract(id)?;
+        self.action(py, |c| c.heartbeat(&by, id.resolve()?, lease_seconds))
     }
 
-    /// `complete`; `result` is any JSON value.
-    fn complete(
+    /// `complete`; `result` is any JSON value, as text.
+    fn complete<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         by: PyPrincipal,
-        id: &str,
+        id: &Bound<'py, PyAny>,
         result: &str,
-    ) -> PyResult<String> {
+    ) -> PyResult<Bound<'py, PyAny>> {
         let by = Principal::from(by);
-        self.call(py, |c| {
+        let id = PyId::extract(id)?;
+        self.action(py, |c| {
             let result: serde_json::Value = parse_json("result", result)?;
-            c.complete(&by, action_id(id)?, result)
+            c.complete(&by, id.resolve()?, result)
         })
     }
 
     /// `fail`.
-    fn fail(&self, py: Python<'_>, by: PyPrincipal, id: &str, error: &str) -> PyResult<String> {
-        let by = Principal::from(by);
-        self.call(py, |c| c.fail(&by, action_id(id)?, error))
-    }
-
-    /// `undo`; `request` is `{"comment": ..., "all_instances": ...}`.
-    /// Returns the action's JSON and one item per other instance.
-    fn undo(
+    fn fail<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         by: PyPrincipal,
-        id: &str,
-        request: &str,
-    ) -> PyResult<(String, Vec<PyItem>)> {
+        id: &Bound<'py, PyAny>,
+        error: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let by = Principal::from(by);
-        let center = &self.center;
-        let (action, instances) = py
-            .detach(|| {
-                let request: UndoRequest = parse_json("undo", request)?;
-                let report = center.undo(&by, action_id(id)?, &request)?;
-                Ok((to_json(&report.action)?, encode_items(report.instances)))
-            })
-            .or_raise(py)?;
-        Ok((action, items(py, instances)?))
+        let id = PyId::extract(id)?;
+        self.action(py, |c| c.fail(&by, id.resolve()?, error))
     }
 
-    /// `undo_instances`: a JSON list of actions.
-    fn undo_instances(&self, py: Python<'_>, by: PyPrincipal, id: &str) -> PyResult<String> {
+    /// `undo`: the action and one item per other instance.
+    fn undo<'py>(
+        &self,
+        py: Python<'py>,
+        by: PyPrincipal,
+        id: &Bound<'py, PyAny>,
+        comment: String,
+        all_instances: bool,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyList>)> {
         let by = Principal::from(by);
-        self.call(py, |c| c.undo_instances(&by, action_id(id)?))
+        let id = PyId::extract(id)?;
+        let request = UndoRequest {
+            comment,
+            all_instances,
+        };
+        let report = self.call(py, |c| c.undo(&by, id.resolve()?, &request))?;
+        Ok((
+            Builder::new(py)?.action(&report.action)?,
+            items(py, &report.instances)?,
+        ))
+    }
+
+    /// `undo_instances`: a list of actions.
+    fn undo_instances<'py>(
+        &self,
+        py: Python<'py>,
+        by: PyPrincipal,
+        id: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let by = Principal::from(by);
+        let id = PyId::extract(id)?;
+        self.actions(py, |c| c.undo_instances(&by, id.resolve()?))
     }
 
     /// `bulk`; `op` is core's `BulkOp` JSON (`{"op": "approve", ...}`);
     /// the selection is either `ids` or a `filter` in core's `Filter` JSON.
     #[pyo3(signature = (by, op, ids=None, filter=None))]
-    fn bulk(
+    fn bulk<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         by: PyPrincipal,
         op: &str,
-        ids: Option<Vec<String>>,
+        ids: Option<&Bound<'py, PyAny>>,
         filter: Option<&str>,
-    ) -> PyResult<Vec<PyItem>> {
+    ) -> PyResult<Bound<'py, PyList>> {
         let by = Principal::from(by);
-        let center = &self.center;
-        let results = py
-            .detach(|| {
-                let op: BulkOp = parse_json("op", op)?;
-                let selection = match (ids, filter) {
-                    (Some(ids), None) => Selection::Ids(
-                        ids.iter()
-                            .map(|id| action_id(id))
-                            .collect::<Result<_, _>>()?,
-                    ),
-                    (None, Some(filter)) => Selection::Filter(Filter::from_json(filter)?),
-                    _both_or_neither => {
-                        return Err(Error::validation(
-                            "selection",
-                            "give either ids or a filter",
-                        ));
-                    }
-                };
-                Ok(encode_items(center.bulk(&by, &op, &selection)?))
-            })
-            .or_raise(py)?;
-        items(py, results)
+        let ids = ids.map(ids_of).transpose()?;
+        let results = self.call(py, |center| {
+            let op: BulkOp = parse_json("op", op)?;
+            let selection = match (ids, filter) {
+                (Some(ids), None) => {
+                    Selection::Ids(ids.iter().map(PyId::resolve).collect::<Result<_, _>>()?)
+                }
+                (None, Some(filter)) => Selection::Filter(Filter::from_json(filter)?),
+                _both_or_neither => {
+                    return Err(Error::validation(
+                        "selection",
+                        "give either ids or a filter",
+                    ));
+                }
+            };
+            center.bulk(&by, &op, &selection)
+        })?;
+        items(py, &results)
     }
 
     /// `get`.
-    fn get(&self, py: Python<'_>, by: PyPrincipal, id: &str) -> PyResult<String> {
-        let by = Principal::from(by);
-        self.call(py, |c| c.get(&by, action_id(id)?))
-    }
-
-    /// `resolve_id`: the full id (as a JSON string) of a unique prefix.
-    fn resolve_id(&self, py: Python<'_>, prefix: &str) -> PyResult<String> {
-        self.call(py, |c| c.resolve_id(prefix))
-    }
-
-    /// `list`; `filter` is core's `Filter` JSON, `page` its `PageRequest`.
-    fn list(&self, py: Python<'_>, by: PyPrincipal, filter: &str, page: &str) -> PyResult<String> {
-        let by = Principal::from(by);
-        self.call(py, |c| {
-            let filter = Filter::from_json(filter)?;
-            let page: PageRequest = parse_json("page", page)?;
-            c.list(&by, &filter, &page)
-        })
-    }
-
-    /// `counts`: `{"pending": 3, ...}` for every status.
-    fn counts(&self, py: Python<'_>, by: PyPrincipal, filter: &str) -> PyResult<String> {
-        let by = Principal::from(by);
-        self.call(py, |c| c.counts(&by, &Filter::from_json(filter)?))
-    }
-
-    /// `history_of`: a JSON list of audit events.
-    fn history_of(&self, py: Python<'_>, by: PyPrincipal, id: &str) -> PyResult<String> {
-        let by = Principal::from(by);
-        self.call(py, |c| c.history_of(&by, action_id(id)?))
-    }
-
-    /// `events_since`: a JSON list of audit events.
-    fn events_since(
+    fn get<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
+        by: PyPrincipal,
+        id: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let by = Principal::from(by);
+        let id = PyId::extract(id)?;
+        self.action(py, |c| c.get(&by, id.resolve()?))
+    }
+
+    /// `resolve_id`: the full id of a unique prefix, as a `uuid.UUID`.
+    fn resolve_id<'py>(&self, py: Python<'py>, prefix: &str) -> PyResult<Bound<'py, PyAny>> {
+        let id = self.call(py, |c| c.resolve_id(prefix))?;
+        Builder::new(py)?.uuid(id)
+    }
+
+    /// `list`; `filter` is core's `Filter` JSON. Returns the page's actions
+    /// and its next cursor.
+    #[pyo3(signature = (by, filter, limit, cursor=None))]
+    fn list<'py>(
+        &self,
+        py: Python<'py>,
+        by: PyPrincipal,
+        filter: &str,
+        limit: i64,
+        cursor: Option<String>,
+    ) -> PyResult<(Bound<'py, PyList>, Option<String>)> {
+        let by = Principal::from(by);
+        let page = self.call(py, |c| {
+            let filter = Filter::from_json(filter)?;
+            let request = PageRequest {
+                // A negative limit becomes 0, which core refuses by name.
+                limit: Some(usize::try_from(limit).unwrap_or(0)),
+                cursor,
+            };
+            c.list(&by, &filter, &request)
+        })?;
+        Ok((Builder::new(py)?.actions(&page.items)?, page.next_cursor))
+    }
+
+    /// `counts`: `{Status: n}` for every status.
+    fn counts<'py>(
+        &self,
+        py: Python<'py>,
+        by: PyPrincipal,
+        filter: &str,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let by = Principal::from(by);
+        let counts = self.call(py, |c| c.counts(&by, &Filter::from_json(filter)?))?;
+        let b = Builder::new(py)?;
+        let dict = PyDict::new(py);
+        for (status, n) in &counts.0 {
+            dict.set_item(b.status(*status)?, n)?;
+        }
+        Ok(dict)
+    }
+
+    /// `history_of`: a list of audit events.
+    fn history_of<'py>(
+        &self,
+        py: Python<'py>,
+        by: PyPrincipal,
+        id: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let by = Principal::from(by);
+        let id = PyId::extract(id)?;
+        let events = self.call(py, |c| c.history_of(&by, id.resolve()?))?;
+        Builder::new(py)?.events(&events)
+    }
+
+    /// `events_since`: a list of audit events.
+    fn events_since<'py>(
+        &self,
+        py: Python<'py>,
         by: PyPrincipal,
         seq: u64,
         limit: usize,
-    ) -> PyResult<String> {
+    ) -> PyResult<Bound<'py, PyList>> {
         let by = Principal::from(by);
-        self.call(py, |c| c.events_since(&by, seq, limit))
+        let events = self.call(py, |c| c.events_since(&by, seq, limit))?;
+        Builder::new(py)?.events(&events)
     }
 
-    /// `verify_audit`: core's `AuditReport` JSON.
-    fn verify_audit(&self, py: Python<'_>) -> PyResult<String> {
-        self.call(py, ActionCenter::verify_audit)
+    /// `verify_audit`: an `AuditReport`.
+    fn verify_audit<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let report = self.call(py, ActionCenter::verify_audit)?;
+        Builder::new(py)?.report(&report)
     }
 
-    /// `expire_due`: a JSON list of the actions moved.
-    fn expire_due(&self, py: Python<'_>) -> PyResult<String> {
-        self.call(py, ActionCenter::expire_due)
+    /// `expire_due`: the actions moved.
+    fn expire_due<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        self.actions(py, ActionCenter::expire_due)
     }
 
-    /// `recover_leases`: a JSON list of the actions moved.
-    fn recover_leases(&self, py: Python<'_>) -> PyResult<String> {
-        self.call(py, ActionCenter::recover_leases)
+    /// `recover_leases`: the actions moved.
+    fn recover_leases<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        self.actions(py, ActionCenter::recover_leases)
+    }
+
+    /// For the benchmarks: runs `verb` (`"approve"` or `"get"`) on each of
+    /// `ids` from Rust, with the GIL released, and returns the seconds it
+    /// took, so that Python's own cost per call can be measured in the
+    /// same process against the same store.
+    fn _rust_seconds(
+        &self,
+        py: Python<'_>,
+        verb: &str,
+        by: PyPrincipal,
+        ids: &Bound<'_, PyAny>,
+    ) -> PyResult<f64> {
+        let by = Principal::from(by);
+        let ids = ids_of(ids)?;
+        self.call(py, |c| {
+            let ids = ids
+                .iter()
+                .map(PyId::resolve)
+                .collect::<Result<Vec<_>, _>>()?;
+            let start = std::time::Instant::now();
+            for id in ids {
+                match verb {
+                    "approve" => c.approve(&by, id, &Decide::default()).map(drop)?,
+                    "get" => c.get(&by, id).map(drop)?,
+                    other => {
+                        return Err(Error::validation(
+                            "verb",
+                            format!("must be \"approve\" or \"get\", got {other:?}"),
+                        ));
+                    }
+                }
+            }
+            Ok(start.elapsed().as_secs_f64())
+        })
     }
 }

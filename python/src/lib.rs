@@ -13,6 +13,7 @@ mod clock;
 mod engine;
 mod errors;
 mod policy;
+mod records;
 
 use pyo3::prelude::*;
 

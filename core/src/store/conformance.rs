@@ -258,6 +258,10 @@ macro_rules! suite {
                 duplicates_are_allowed_where_the_policy_says_so,
                 a_clock_past_what_doors_can_show_is_refused,
                 fields_a_newer_library_wrote_survive_a_rewrite,
+                pages_across_several_statuses_stay_newest_first,
+                counts_agree_with_the_listed_actions_after_every_kind_of_move,
+                claims_take_the_oldest_and_a_recovered_lease_rejoins_in_its_place,
+                decided_actions_leave_the_expiry_sweep,
             );
         }
     };
@@ -2762,4 +2766,146 @@ fn fields_a_newer_library_wrote_survive_a_rewrite(h: &Harness) {
         Some(&json!({"value": 93, "model": "v4"}))
     );
     assert_eq!((back.doc_version, approved.doc_version), (3, 3));
+}
+
+/// Actions in several statuses, made in order, with one page boundary
+/// falling inside each status: the pages must still run newest first.
+fn pages_across_several_statuses_stay_newest_first(h: &Harness) {
+    let mut made = Vec::new();
+    for i in 0..9 {
+        let a = isolate(h, &format!("d{i}"));
+        h.clock.advance(Duration::milliseconds(3));
+        match i % 3 {
+            0 => {
+                h.center
+                    .reject(
+                        &alice(),
+                        a.id,
+                        &Decide {
+                            comment: Some("no".into()),
+                            ..Decide::default()
+                        },
+                    )
+                    .expect("reject");
+            }
+            1 => {
+                h.center.cancel(&air(), a.id, "not needed").expect("cancel");
+            }
+            _ => {}
+        }
+        made.push(a.id);
+    }
+    let filter = Filter {
+        statuses: vec![Status::Pending, Status::Rejected, Status::Cancelled],
+        ..Filter::default()
+    };
+    let mut seen = Vec::new();
+    let mut page = PageRequest::first(2);
+    loop {
+        let got = h.center.list(&alice(), &filter, &page).expect("page");
+        seen.extend(got.items.iter().map(|a| a.id));
+        match got.next_cursor {
+            Some(c) => page = PageRequest::after(c, 2),
+            None => break,
+        }
+    }
+    made.reverse();
+    assert_eq!(seen, made);
+    let rejected_only = h
+        .center
+        .list(
+            &alice(),
+            &Filter {
+                statuses: vec![Status::Rejected],
+                ..Filter::default()
+            },
+            &PageRequest::first(10),
+        )
+        .expect("rejected");
+    assert_eq!(
+        rejected_only.items.iter().map(|a| a.id).collect::<Vec<_>>(),
+        vec![made[2], made[5], made[8]]
+    );
+}
+
+/// The badge counts a backend keeps must match what it lists, for every
+/// filter shape, after moves into and out of every queue.
+fn counts_agree_with_the_listed_actions_after_every_kind_of_move(h: &Harness) {
+    quarantine(h, &sha(1), "d1");
+    isolate(h, "d2");
+    completed(h);
+    let r = running(h);
+    h.center
+        .fail(&agent(), r.id, &tok(h, r.id), "boom")
+        .expect("fail");
+    undoing(h);
+    let other = h
+        .center
+        .propose(
+            &air(),
+            Proposal::new(Kind::IsolateDevice, device("d9"), investigation("inv-2")),
+        )
+        .expect("propose");
+    h.center.cancel(&air(), other.id, "dup").expect("cancel");
+    let filters = [
+        Filter::default(),
+        Filter::pending(),
+        Filter::history(),
+        Filter::investigation("inv-2"),
+        Filter {
+            categories: vec![Category::Device],
+            ..Filter::default()
+        },
+        Filter {
+            statuses: vec![Status::Pending, Status::Undoing],
+            categories: vec![Category::File],
+            ..Filter::default()
+        },
+        Filter {
+            entity: Some("d2".into()),
+            ..Filter::default()
+        },
+    ];
+    for filter in filters {
+        let counts = h.center.counts(&alice(), &filter).expect("counts");
+        let listed = h
+            .center
+            .list(&alice(), &filter, &PageRequest::first(1000))
+            .expect("list");
+        for status in Status::ALL {
+            let n = listed.items.iter().filter(|a| a.status == status).count() as u64;
+            assert_eq!(counts.get(status), n, "{status} under {filter:?}");
+        }
+    }
+}
+
+fn claims_take_the_oldest_and_a_recovered_lease_rejoins_in_its_place(h: &Harness) {
+    let approve = |dev: &str| {
+        let a = quarantine(h, &sha(1), dev);
+        h.center
+            .approve(&alice(), a.id, &Decide::default())
+            .expect("approve")
+    };
+    let (a, b, c) = (approve("d1"), approve("d2"), approve("d3"));
+    assert_eq!(claim_one(h, &agent())[0].id, a.id);
+    h.clock.advance(Duration::seconds(61));
+    assert_eq!(h.center.recover_leases().expect("sweep").len(), 1);
+    assert_eq!(claim_one(h, &agent2())[0].id, a.id);
+    assert_eq!(claim_one(h, &agent2())[0].id, b.id);
+    h.center.cancel(&air(), c.id, "not needed").expect("cancel");
+    assert!(claim_one(h, &agent2()).is_empty());
+}
+
+fn decided_actions_leave_the_expiry_sweep(h: &Harness) {
+    let a = quarantine(h, &sha(1), "d1");
+    let b = quarantine(h, &sha(2), "d2");
+    let c = quarantine(h, &sha(3), "d3");
+    h.center
+        .approve(&alice(), a.id, &Decide::default())
+        .expect("approve");
+    h.center.cancel(&air(), b.id, "dup").expect("cancel");
+    h.clock.advance(Duration::days(8));
+    let expired = h.center.expire_due().expect("sweep");
+    assert_eq!(expired.iter().map(|x| x.id).collect::<Vec<_>>(), vec![c.id]);
+    assert!(h.center.recover_leases().expect("no leases").is_empty());
 }

@@ -1,6 +1,18 @@
-//! A store in process memory, behind one lock.
+//! A store in process memory, behind one lock, with the indexes a queue
+//! needs: every method costs what it returns, not what is stored.
+//!
+//! Besides the actions (by id) and the trail, [`Inner`] keeps, updated on
+//! every insert and change:
+//!
+//! - the ids in each status (the Pending and History views page through
+//!   these instead of every action), and a count per status and category
+//!   (the tab badges);
+//! - the claimable queue (Approved, or Undoing without a lease), by id;
+//! - pending approval windows and executor leases by deadline (the sweeps);
+//! - ids per investigation, and event positions per action;
+//! - idempotency keys, and the exclusive slots of active actions.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
@@ -9,7 +21,7 @@ use super::{Change, ClaimFn, ClaimScope, Store, exclusive_key, is_claimable};
 use crate::audit::{AuditEvent, GENESIS_HASH, NewEvent};
 use crate::checkpoint::Checkpoint;
 use crate::error::{Error, Result};
-use crate::model::{Action, ActionId, Status};
+use crate::model::{Action, ActionId, Category, Status};
 use crate::policy::StoredPolicy;
 use crate::query::{Counts, Filter};
 
@@ -24,14 +36,107 @@ pub struct MemoryStore {
 struct Inner {
     actions: BTreeMap<ActionId, Action>,
     events: Vec<AuditEvent>,
+    index: Index,
     policies: Vec<StoredPolicy>,
     checkpoints: Vec<Checkpoint>,
+}
+
+/// What an action contributes to the indexes; computed before and after
+/// each change so that only the entries that moved are touched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Keys {
+    status: Status,
+    category: Category,
+    claimable: bool,
+    expires: Option<DateTime<Utc>>,
+    lease: Option<DateTime<Utc>>,
+    exclusive: Option<String>,
+}
+
+impl Keys {
+    fn of(a: &Action) -> Keys {
+        Keys {
+            status: a.status,
+            category: a.category,
+            claimable: is_claimable(a),
+            expires: a.expires_at.filter(|_| a.status == Status::Pending),
+            lease: a.lease_until(),
+            exclusive: exclusive_key(a),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Index {
+    by_status: BTreeMap<Status, BTreeSet<ActionId>>,
+    counts: HashMap<(Status, Category), u64>,
+    claimable: BTreeSet<ActionId>,
+    expiring: BTreeSet<(DateTime<Utc>, ActionId)>,
+    leases: BTreeSet<(DateTime<Utc>, ActionId)>,
+    by_investigation: HashMap<String, BTreeSet<ActionId>>,
+    events_of: HashMap<ActionId, Vec<usize>>,
+    idempotency: HashMap<String, ActionId>,
+    exclusive: HashMap<String, ActionId>,
+}
+
+impl Index {
+    fn add(&mut self, id: ActionId, k: &Keys) {
+        self.by_status.entry(k.status).or_default().insert(id);
+        *self.counts.entry((k.status, k.category)).or_insert(0) += 1;
+        if k.claimable {
+            self.claimable.insert(id);
+        }
+        if let Some(t) = k.expires {
+            self.expiring.insert((t, id));
+        }
+        if let Some(t) = k.lease {
+            self.leases.insert((t, id));
+        }
+        if let Some(key) = &k.exclusive {
+            self.exclusive.insert(key.clone(), id);
+        }
+    }
+
+    fn remove(&mut self, id: ActionId, k: &Keys) {
+        if let Some(set) = self.by_status.get_mut(&k.status) {
+            set.remove(&id);
+        }
+        if let Some(n) = self.counts.get_mut(&(k.status, k.category)) {
+            *n = n.saturating_sub(1);
+        }
+        self.claimable.remove(&id);
+        if let Some(t) = k.expires {
+            self.expiring.remove(&(t, id));
+        }
+        if let Some(t) = k.lease {
+            self.leases.remove(&(t, id));
+        }
+        if let Some(key) = &k.exclusive
+            && self.exclusive.get(key) == Some(&id)
+        {
+            self.exclusive.remove(key);
+        }
+    }
+
+    fn update(&mut self, id: ActionId, before: &Keys, after: &Keys) {
+        if before != after {
+            self.remove(id, before);
+            self.add(id, after);
+        }
+    }
 }
 
 impl Inner {
     fn append(&mut self, event: NewEvent) -> AuditEvent {
         let prev = self.events.last().map_or(GENESIS_HASH, |e| e.hash.as_str());
         let sealed = event.seal(self.events.len() as u64 + 1, prev);
+        if let Some(id) = sealed.action_id {
+            self.index
+                .events_of
+                .entry(id)
+                .or_default()
+                .push(self.events.len());
+        }
         self.events.push(sealed.clone());
         sealed
     }
@@ -50,7 +155,7 @@ impl Inner {
         }
         let stored = self
             .actions
-            .get(&id)
+            .get_mut(&id)
             .ok_or_else(|| Error::NotFound { id: id.to_string() })?;
         if stored.version != change.expected_version {
             return Err(Error::Conflict {
@@ -59,8 +164,93 @@ impl Inner {
                 actual: stored.version,
             });
         }
-        self.actions.insert(id, change.action);
+        let before = Keys::of(stored);
+        let after = Keys::of(&change.action);
+        if stored.investigation_id != change.action.investigation_id {
+            if let Some(old) = &stored.investigation_id
+                && let Some(set) = self.index.by_investigation.get_mut(old)
+            {
+                set.remove(&id);
+            }
+            if let Some(new) = &change.action.investigation_id {
+                self.index
+                    .by_investigation
+                    .entry(new.clone())
+                    .or_default()
+                    .insert(id);
+            }
+        }
+        *stored = change.action;
+        self.index.update(id, &before, &after);
         Ok(change.event.map(|e| self.append(e)))
+    }
+
+    /// The candidates a filter can be answered from, newest first: one
+    /// investigation's ids or the ids in the filter's statuses when the
+    /// filter names them, every action otherwise. Each source yields at
+    /// most `limit` matches; the caller merges them.
+    fn newest_matching(
+        &self,
+        filter: &Filter,
+        before: Option<ActionId>,
+        limit: usize,
+    ) -> Vec<&Action> {
+        let upto = |set: &BTreeSet<ActionId>| -> Vec<&Action> {
+            let ids: Box<dyn DoubleEndedIterator<Item = &ActionId>> = match before {
+                Some(b) => Box::new(set.range(..b)),
+                None => Box::new(set.iter()),
+            };
+            ids.rev()
+                .filter_map(|id| self.actions.get(id))
+                .filter(|a| filter.matches(a))
+                .take(limit)
+                .collect()
+        };
+        if let Some(inv) = &filter.investigation_id {
+            return self
+                .index
+                .by_investigation
+                .get(inv)
+                .map(upto)
+                .unwrap_or_default();
+        }
+        if !filter.statuses.is_empty() {
+            let mut merged: Vec<&Action> = BTreeSet::from_iter(filter.statuses.iter().copied())
+                .into_iter()
+                .filter_map(|s| self.index.by_status.get(&s))
+                .flat_map(upto)
+                .collect();
+            merged.sort_by_key(|a| std::cmp::Reverse(a.id));
+            merged.truncate(limit);
+            return merged;
+        }
+        let all: Box<dyn Iterator<Item = &Action>> = match before {
+            Some(b) => Box::new(self.actions.range(..b).rev().map(|(_, a)| a)),
+            None => Box::new(self.actions.values().rev()),
+        };
+        all.filter(|a| filter.matches(a)).take(limit).collect()
+    }
+
+    /// Counts from the kept totals when the filter asks only for statuses
+    /// and categories (the badges); `None` when it needs the actions.
+    fn kept_counts(&self, filter: &Filter) -> Option<Counts> {
+        let only_status_and_category = Filter {
+            statuses: filter.statuses.clone(),
+            categories: filter.categories.clone(),
+            ..Filter::default()
+        };
+        if *filter != only_status_and_category {
+            return None;
+        }
+        let mut counts = Counts::zero();
+        for (&(status, category), &n) in &self.index.counts {
+            if (filter.statuses.is_empty() || filter.statuses.contains(&status))
+                && (filter.categories.is_empty() || filter.categories.contains(&category))
+            {
+                *counts.0.entry(status).or_insert(0) += n;
+            }
+        }
+        Some(counts)
     }
 }
 
@@ -91,16 +281,20 @@ impl MemoryStore {
         Ok(())
     }
 
-    /// Changes a stored action behind the engine's back. For
-    /// tamper-detection tests only.
+    /// Changes a stored action behind the engine's back (no version
+    /// check, no audit event). For tamper-detection tests only.
     #[doc(hidden)]
     pub fn tamper_with_action(&self, id: ActionId, edit: impl FnOnce(&mut Action)) -> Result<()> {
         let mut inner = self.lock()?;
+        let inner = &mut *inner;
         let action = inner
             .actions
             .get_mut(&id)
             .ok_or_else(|| Error::NotFound { id: id.to_string() })?;
+        let before = Keys::of(action);
         edit(action);
+        let after = Keys::of(action);
+        inner.index.update(id, &before, &after);
         Ok(())
     }
 
@@ -111,24 +305,36 @@ impl MemoryStore {
         let mut inner = self.lock()?;
         let keep = inner.events.len().saturating_sub(n);
         inner.events.truncate(keep);
+        for positions in inner.index.events_of.values_mut() {
+            positions.retain(|&i| i < keep);
+        }
         Ok(())
     }
 }
 
-fn oldest_first<'a>(actions: impl Iterator<Item = &'a Action>, limit: usize) -> Vec<Action> {
-    actions.take(limit).cloned().collect()
+/// The actions of `due` (deadline, id) pairs at or before `now`, soonest first.
+fn due_by(
+    actions: &BTreeMap<ActionId, Action>,
+    due: &BTreeSet<(DateTime<Utc>, ActionId)>,
+    now: DateTime<Utc>,
+    limit: usize,
+) -> Vec<Action> {
+    due.iter()
+        .take_while(|(t, _)| *t <= now)
+        .filter_map(|(_, id)| actions.get(id))
+        .take(limit)
+        .cloned()
+        .collect()
 }
 
 impl Store for MemoryStore {
     fn insert(&self, action: &Action, event: NewEvent) -> Result<AuditEvent> {
         let mut inner = self.lock()?;
         let taken = inner.actions.contains_key(&action.id)
-            || action.idempotency_key.as_ref().is_some_and(|key| {
-                inner
-                    .actions
-                    .values()
-                    .any(|a| a.idempotency_key.as_ref() == Some(key))
-            });
+            || action
+                .idempotency_key
+                .as_ref()
+                .is_some_and(|k| inner.index.idempotency.contains_key(k));
         if taken {
             return Err(Error::Conflict {
                 id: action.id,
@@ -136,18 +342,30 @@ impl Store for MemoryStore {
                 actual: action.version,
             });
         }
-        if let Some(key) = exclusive_key(action)
-            && let Some(existing) = inner
-                .actions
-                .values()
-                .find(|a| exclusive_key(a).as_ref() == Some(&key))
+        let keys = Keys::of(action);
+        if let Some(existing) = keys
+            .exclusive
+            .as_ref()
+            .and_then(|k| inner.index.exclusive.get(k))
         {
             return Err(Error::Duplicate {
                 kind: action.kind.clone(),
                 entity: action.entity.describe(),
-                existing: existing.id,
+                existing: *existing,
                 idempotency_key: None,
             });
+        }
+        if let Some(k) = &action.idempotency_key {
+            inner.index.idempotency.insert(k.clone(), action.id);
+        }
+        inner.index.add(action.id, &Keys::of(action));
+        if let Some(inv) = &action.investigation_id {
+            inner
+                .index
+                .by_investigation
+                .entry(inv.clone())
+                .or_default()
+                .insert(action.id);
         }
         inner.actions.insert(action.id, action.clone());
         Ok(inner.append(event))
@@ -164,9 +382,10 @@ impl Store for MemoryStore {
     fn find_by_idempotency_key(&self, key: &str) -> Result<Option<Action>> {
         let inner = self.lock()?;
         Ok(inner
-            .actions
-            .values()
-            .find(|a| a.idempotency_key.as_deref() == Some(key))
+            .index
+            .idempotency
+            .get(key)
+            .and_then(|id| inner.actions.get(id))
             .cloned())
     }
 
@@ -184,21 +403,32 @@ impl Store for MemoryStore {
 
     fn list(&self, filter: &Filter, before: Option<ActionId>, limit: usize) -> Result<Vec<Action>> {
         let inner = self.lock()?;
-        let newest_first: Box<dyn Iterator<Item = &Action>> = match before {
-            Some(b) => Box::new(inner.actions.range(..b).rev().map(|(_, a)| a)),
-            None => Box::new(inner.actions.values().rev()),
-        };
-        Ok(newest_first
-            .filter(|a| filter.matches(a))
-            .take(limit)
+        Ok(inner
+            .newest_matching(filter, before, limit)
+            .into_iter()
             .cloned()
             .collect())
     }
 
     fn count(&self, filter: &Filter) -> Result<Counts> {
         let inner = self.lock()?;
+        if let Some(counts) = inner.kept_counts(filter) {
+            return Ok(counts);
+        }
         let mut counts = Counts::zero();
-        for a in inner.actions.values().filter(|a| filter.matches(a)) {
+        let candidates: Box<dyn Iterator<Item = &Action>> = match &filter.investigation_id {
+            Some(inv) => Box::new(
+                inner
+                    .index
+                    .by_investigation
+                    .get(inv)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|id| inner.actions.get(id)),
+            ),
+            None => Box::new(inner.actions.values()),
+        };
+        for a in candidates.filter(|a| filter.matches(a)) {
             *counts.0.entry(a.status).or_insert(0) += 1;
         }
         Ok(counts)
@@ -206,20 +436,12 @@ impl Store for MemoryStore {
 
     fn expiring(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Action>> {
         let inner = self.lock()?;
-        let due = inner
-            .actions
-            .values()
-            .filter(|a| a.status == Status::Pending && a.expires_at.is_some_and(|t| t <= now));
-        Ok(oldest_first(due, limit))
+        Ok(due_by(&inner.actions, &inner.index.expiring, now, limit))
     }
 
     fn leases_expired(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Action>> {
         let inner = self.lock()?;
-        let due = inner
-            .actions
-            .values()
-            .filter(|a| a.lease_until().is_some_and(|t| t <= now));
-        Ok(oldest_first(due, limit))
+        Ok(due_by(&inner.actions, &inner.index.leases, now, limit))
     }
 
     fn claim(
@@ -229,9 +451,10 @@ impl Store for MemoryStore {
     ) -> Result<Vec<(Action, AuditEvent)>> {
         let mut inner = self.lock()?;
         let candidates: Vec<Action> = inner
-            .actions
-            .values()
-            .filter(|a| is_claimable(a))
+            .index
+            .claimable
+            .iter()
+            .filter_map(|id| inner.actions.get(id))
             .filter(|a| scope.categories.contains(&a.category))
             .filter(|a| scope.kinds.is_empty() || scope.kinds.contains(&a.kind))
             .take(scope.limit)
@@ -260,9 +483,12 @@ impl Store for MemoryStore {
     fn events_of(&self, id: ActionId) -> Result<Vec<AuditEvent>> {
         let inner = self.lock()?;
         Ok(inner
-            .events
-            .iter()
-            .filter(|e| e.action_id == Some(id))
+            .index
+            .events_of
+            .get(&id)
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| inner.events.get(i))
             .cloned()
             .collect())
     }

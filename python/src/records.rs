@@ -1,0 +1,603 @@
+//! core's records as the package's Python records, built here.
+//!
+//! The records are the frozen dataclasses of `actioncenter._model`
+//! (`Action`, `Decision`, `AuditEvent`...), the enums those of
+//! `actioncenter._enums`, ids `uuid.UUID` and times aware `datetime`s.
+//! Each instance is made with `object.__new__` and its `__dict__` filled
+//! from the Rust value: no JSON text crosses, and no Python `__init__`
+//! runs (the values come from core, so there is nothing to check).
+//! The classes and enum tables are looked up once per interpreter.
+
+use actioncenter::{
+    Action, ActionId, Attempt, AuditEvent, AuditReport, Decision, Entity, Mismatch, Note, Outcome,
+    Source, UndoInfo, Verdict,
+};
+use chrono::{DateTime, Datelike, Timelike, Utc};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+
+/// The Python classes and tables the conversions need.
+struct Types {
+    object_new: Py<PyAny>,
+    object_setattr: Py<PyAny>,
+    uuid: Py<PyAny>,
+    uuid_unknown: Py<PyAny>,
+    datetime: Py<PyAny>,
+    utc: Py<PyAny>,
+    none: Py<PyAny>,
+    mapping_proxy: Py<PyAny>,
+    /// One read-only empty mapping, shared by every action without parameters.
+    no_parameters: Py<PyAny>,
+    action: Py<PyAny>,
+    decision: Py<PyAny>,
+    attempt: Py<PyAny>,
+    note: Py<PyAny>,
+    undo_info: Py<PyAny>,
+    audit_event: Py<PyAny>,
+    audit_report: Py<PyAny>,
+    bad_event: Py<PyAny>,
+    /// The entity and source classes by type tag, with their fields.
+    entities: Tagged,
+    sources: Tagged,
+    /// `{value: member}` of each enum.
+    status: Members,
+    category: Members,
+    kind: Members,
+    verdict: Members,
+    outcome: Members,
+    event: Members,
+    mismatch: Members,
+}
+
+/// An enum's members by value, looked up in Rust: a scan of a couple of
+/// dozen short strings is cheaper than hashing, and much cheaper than
+/// making a Python string to look up in `_value2member_map_`.
+type Members = Vec<(String, Py<PyAny>)>;
+
+/// `{type tag: (class, field names)}`.
+type Tagged = std::collections::HashMap<String, (Py<PyAny>, Vec<(String, Py<PyString>)>)>;
+
+/// The classes of one of `_model`'s `{tag: class}` tables, with the names
+/// of their fields (`dataclasses.fields`: the `type` tag is a ClassVar).
+fn tagged_table(py: Python<'_>, table: &Bound<'_, PyAny>) -> PyResult<Tagged> {
+    let fields_of = py.import("dataclasses")?.getattr("fields")?;
+    let mut out = Tagged::new();
+    for (tag, class) in table.cast::<PyDict>()?.iter() {
+        let names = fields_of
+            .call1((&class,))?
+            .try_iter()?
+            .map(|f| {
+                let name = f?.getattr("name")?.cast_into::<PyString>()?;
+                Ok((name.to_cow()?.into_owned(), name.unbind()))
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        out.insert(tag.extract()?, (class.unbind(), names));
+    }
+    Ok(out)
+}
+
+static TYPES: PyOnceLock<Types> = PyOnceLock::new();
+
+fn types(py: Python<'_>) -> PyResult<&Types> {
+    TYPES.get_or_try_init(py, || {
+        let builtins = py.import("builtins")?;
+        let object = builtins.getattr("object")?;
+        let uuid = py.import("uuid")?;
+        let datetime = py.import("datetime")?;
+        let model = py.import("actioncenter._model")?;
+        let enums = py.import("actioncenter._enums")?;
+        let class = |name: &str| -> PyResult<Py<PyAny>> { Ok(model.getattr(name)?.unbind()) };
+        let members = |name: &str| -> PyResult<Members> {
+            let table = enums.getattr(name)?.getattr("_value2member_map_")?;
+            table
+                .cast::<PyDict>()?
+                .iter()
+                .map(|(k, v)| Ok((k.extract::<String>()?, v.unbind())))
+                .collect()
+        };
+        Ok::<_, PyErr>(Types {
+            object_new: object.getattr("__new__")?.unbind(),
+            object_setattr: object.getattr("__setattr__")?.unbind(),
+            uuid: uuid.getattr("UUID")?.unbind(),
+            uuid_unknown: uuid.getattr("SafeUUID")?.getattr("unknown")?.unbind(),
+            datetime: datetime.getattr("datetime")?.unbind(),
+            utc: datetime.getattr("timezone")?.getattr("utc")?.unbind(),
+            none: py.None(),
+            mapping_proxy: py.import("types")?.getattr("MappingProxyType")?.unbind(),
+            no_parameters: py
+                .import("types")?
+                .getattr("MappingProxyType")?
+                .call1((PyDict::new(py),))?
+                .unbind(),
+            action: class("Action")?,
+            decision: class("Decision")?,
+            attempt: class("Attempt")?,
+            note: class("Note")?,
+            undo_info: class("UndoInfo")?,
+            audit_event: class("AuditEvent")?,
+            audit_report: class("AuditReport")?,
+            bad_event: class("BadEvent")?,
+            entities: tagged_table(py, &model.getattr("_ENTITIES")?)?,
+            sources: tagged_table(py, &model.getattr("_SOURCES")?)?,
+            status: members("Status")?,
+            category: members("Category")?,
+            kind: members("Kind")?,
+            verdict: members("Verdict")?,
+            outcome: members("Outcome")?,
+            event: members("Event")?,
+            mismatch: members("Mismatch")?,
+        })
+    })
+}
+
+/// Builds records for one answer. Remembers the last time it converted:
+/// an action's times are often the same instant (created and updated,
+/// decided and updated), and a `datetime` is immutable.
+pub(crate) struct Builder<'py> {
+    py: Python<'py>,
+    t: &'py Types,
+    last_time: Option<(DateTime<Utc>, Bound<'py, PyAny>)>,
+}
+
+/// A record under construction: the instance and its `__dict__`.
+struct Record<'py> {
+    object: Bound<'py, PyAny>,
+    dict: Bound<'py, PyDict>,
+}
+
+impl<'py> Record<'py> {
+    fn set(&self, name: &Bound<'py, PyString>, value: impl IntoPyObject<'py>) -> PyResult<()> {
+        self.dict.set_item(name, value)
+    }
+}
+
+impl<'py> Builder<'py> {
+    pub(crate) fn new(py: Python<'py>) -> PyResult<Builder<'py>> {
+        Ok(Builder {
+            py,
+            t: types(py)?,
+            last_time: None,
+        })
+    }
+
+    fn record(&self, class: &Py<PyAny>) -> PyResult<Record<'py>> {
+        let object = self
+            .t
+            .object_new
+            .bind(self.py)
+            .call1((class.bind(self.py),))?;
+        let dict = object
+            .getattr(intern!(self.py, "__dict__"))?
+            .cast_into::<PyDict>()?;
+        Ok(Record { object, dict })
+    }
+
+    /// A `str` enum member by its value; the value itself when the enum
+    /// has no such member (a custom kind).
+    fn member(&self, table: &Members, value: &str) -> Bound<'py, PyAny> {
+        match table.iter().find(|(k, _)| k == value) {
+            Some((_, member)) => member.bind(self.py).clone(),
+            None => PyString::new(self.py, value).into_any(),
+        }
+    }
+
+    fn none(&self) -> Bound<'py, PyAny> {
+        self.t.none.bind(self.py).clone()
+    }
+
+    pub(crate) fn uuid(&self, id: ActionId) -> PyResult<Bound<'py, PyAny>> {
+        let t = self.t;
+        let py = self.py;
+        let uuid = t.object_new.bind(py).call1((t.uuid.bind(py),))?;
+        let setattr = t.object_setattr.bind(py);
+        setattr.call1((&uuid, intern!(py, "int"), id.0.as_u128()))?;
+        setattr.call1((&uuid, intern!(py, "is_safe"), t.uuid_unknown.bind(py)))?;
+        Ok(uuid)
+    }
+
+    fn time(&mut self, at: DateTime<Utc>) -> PyResult<Bound<'py, PyAny>> {
+        if let Some((last, value)) = &self.last_time
+            && *last == at
+        {
+            return Ok(value.clone());
+        }
+        // `datetime(state, tzinfo)` with the 10-byte state of its pickle
+        // form: the C constructor's fast path, stable since pickle
+        // protocol 2, and much cheaper than eight keyword-less integers.
+        let micros = (at.nanosecond() / 1000).min(999_999);
+        let year = u16::try_from(at.year()).unwrap_or(1);
+        let state = [
+            (year >> 8) as u8,
+            (year & 0xff) as u8,
+            at.month() as u8,
+            at.day() as u8,
+            at.hour() as u8,
+            at.minute() as u8,
+            at.second() as u8,
+            (micros >> 16) as u8,
+            ((micros >> 8) & 0xff) as u8,
+            (micros & 0xff) as u8,
+        ];
+        let value = self.t.datetime.bind(self.py).call1((
+            pyo3::types::PyBytes::new(self.py, &state),
+            self.t.utc.bind(self.py),
+        ))?;
+        self.last_time = Some((at, value.clone()));
+        Ok(value)
+    }
+
+    fn opt_time(&mut self, at: Option<DateTime<Utc>>) -> PyResult<Bound<'py, PyAny>> {
+        match at {
+            Some(at) => self.time(at),
+            None => Ok(self.none()),
+        }
+    }
+
+    /// A JSON value as `json.loads` would give it.
+    pub(crate) fn json(&self, value: &serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
+        use serde_json::Value;
+        let py = self.py;
+        Ok(match value {
+            Value::Null => self.none(),
+            Value::Bool(b) => b.into_pyobject(py)?.to_owned().into_any(),
+            Value::Number(n) => {
+                if let Some(i) = n.as_i64() {
+                    i.into_pyobject(py)?.into_any()
+                } else if let Some(u) = n.as_u64() {
+                    u.into_pyobject(py)?.into_any()
+                } else {
+                    n.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any()
+                }
+            }
+            Value::String(s) => PyString::new(py, s).into_any(),
+            Value::Array(items) => {
+                let list = PyList::empty(py);
+                for item in items {
+                    list.append(self.json(item)?)?;
+                }
+                list.into_any()
+            }
+            Value::Object(map) => self.json_object(map)?.into_any(),
+        })
+    }
+
+    fn json_object(
+        &self,
+        map: &serde_json::Map<String, serde_json::Value>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(self.py);
+        for (k, v) in map {
+            dict.set_item(k, self.json(v)?)?;
+        }
+        Ok(dict)
+    }
+
+    /// A target or source as the dataclass of its type tag, from its
+    /// fields (absent ones set to `None`).
+    fn tagged(
+        &self,
+        classes: &Tagged,
+        tag: &str,
+        values: &[(&str, Option<&str>)],
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = self.py;
+        let (class, fields) = classes.get(tag).ok_or_else(|| {
+            pyo3::exceptions::PyRuntimeError::new_err(format!("no Python class for {tag:?}"))
+        })?;
+        let record = self.record(class)?;
+        for (key, name) in fields {
+            let value = values.iter().find(|(k, _)| k == key).and_then(|(_, v)| *v);
+            record.dict.set_item(name.bind(py), self.opt_str(value))?;
+        }
+        Ok(record.object)
+    }
+
+    fn entity(&self, e: &Entity) -> PyResult<Bound<'py, PyAny>> {
+        fn some(s: &str) -> Option<&str> {
+            Some(s)
+        }
+        let (tag, values): (&str, &[(&str, Option<&str>)]) = match e {
+            Entity::Device { device_id, name } => (
+                "device",
+                &[("device_id", some(device_id)), ("name", name.as_deref())],
+            ),
+            Entity::File {
+                sha256,
+                path,
+                device_id,
+            } => (
+                "file",
+                &[
+                    ("sha256", some(sha256)),
+                    ("path", some(path)),
+                    ("device_id", some(device_id)),
+                ],
+            ),
+            Entity::RegistryKey {
+                device_id,
+                key,
+                value_name,
+            } => (
+                "registry_key",
+                &[
+                    ("device_id", some(device_id)),
+                    ("key", some(key)),
+                    ("value_name", value_name.as_deref()),
+                ],
+            ),
+            Entity::Service { device_id, name } => (
+                "service",
+                &[("device_id", some(device_id)), ("name", some(name))],
+            ),
+            Entity::Driver { device_id, name } => (
+                "driver",
+                &[("device_id", some(device_id)), ("name", some(name))],
+            ),
+            Entity::ScheduledTask { device_id, name } => (
+                "scheduled_task",
+                &[("device_id", some(device_id)), ("name", some(name))],
+            ),
+            Entity::EmailCluster { cluster_id, query } => (
+                "email_cluster",
+                &[
+                    ("cluster_id", some(cluster_id)),
+                    ("query", query.as_deref()),
+                ],
+            ),
+            Entity::Mailbox { address } => ("mailbox", &[("address", some(address))]),
+            Entity::User { user_id } => ("user", &[("user_id", some(user_id))]),
+            Entity::Url { url } => ("url", &[("url", some(url))]),
+        };
+        self.tagged(&self.t.entities, tag, values)
+    }
+
+    fn source(&self, s: &Source) -> PyResult<Bound<'py, PyAny>> {
+        let (tag, values): (&str, &[(&str, Option<&str>)]) = match s {
+            Source::AutomatedInvestigation { investigation_id } => (
+                "automated_investigation",
+                &[("investigation_id", Some(investigation_id.as_str()))],
+            ),
+            Source::Antivirus => ("antivirus", &[]),
+            Source::ManualResponse { person } => {
+                ("manual_response", &[("person", Some(person.as_str()))])
+            }
+            Source::Playbook { name } => ("playbook", &[("name", Some(name.as_str()))]),
+            Source::Custom { name } => ("custom", &[("name", Some(name.as_str()))]),
+        };
+        self.tagged(&self.t.sources, tag, values)
+    }
+
+    fn opt_str(&self, value: Option<&str>) -> Bound<'py, PyAny> {
+        match value {
+            Some(s) => PyString::new(self.py, s).into_any(),
+            None => self.none(),
+        }
+    }
+
+    fn decision(&mut self, d: &Decision) -> PyResult<Bound<'py, PyAny>> {
+        let py = self.py;
+        let r = self.record(&self.t.decision)?;
+        r.set(intern!(py, "by"), &d.by)?;
+        r.set(intern!(py, "at"), self.time(d.at)?)?;
+        r.set(
+            intern!(py, "verdict"),
+            self.member(
+                &self.t.verdict,
+                match d.verdict {
+                    Verdict::Approve => "approve",
+                    Verdict::Reject => "reject",
+                },
+            ),
+        )?;
+        r.set(intern!(py, "comment"), self.opt_str(d.comment.as_deref()))?;
+        Ok(r.object)
+    }
+
+    fn attempt(&mut self, a: &Attempt) -> PyResult<Bound<'py, PyAny>> {
+        let py = self.py;
+        let none_value = self.none();
+        let none = || none_value.clone();
+        let r = self.record(&self.t.attempt)?;
+        r.set(intern!(py, "executor"), &a.executor)?;
+        r.set(intern!(py, "claimed_at"), self.time(a.claimed_at)?)?;
+        r.set(intern!(py, "lease_until"), self.time(a.lease_until)?)?;
+        r.set(intern!(py, "undo"), a.undo)?;
+        r.set(intern!(py, "finished_at"), self.opt_time(a.finished_at)?)?;
+        let (outcome, result, error) = match &a.outcome {
+            None => (none(), none(), none()),
+            Some(Outcome::Completed { result }) => (
+                self.member(&self.t.outcome, "completed"),
+                self.json(result)?,
+                none(),
+            ),
+            Some(Outcome::Failed { error }) => (
+                self.member(&self.t.outcome, "failed"),
+                none(),
+                PyString::new(py, error).into_any(),
+            ),
+            Some(Outcome::LeaseExpired) => (
+                self.member(&self.t.outcome, "lease_expired"),
+                none(),
+                none(),
+            ),
+        };
+        r.set(intern!(py, "outcome"), outcome)?;
+        r.set(intern!(py, "result"), result)?;
+        r.set(intern!(py, "error"), error)?;
+        Ok(r.object)
+    }
+
+    fn note(&mut self, n: &Note) -> PyResult<Bound<'py, PyAny>> {
+        let py = self.py;
+        let r = self.record(&self.t.note)?;
+        r.set(intern!(py, "by"), &n.by)?;
+        r.set(intern!(py, "at"), self.time(n.at)?)?;
+        r.set(intern!(py, "comment"), &n.comment)?;
+        Ok(r.object)
+    }
+
+    fn undo_info(&mut self, u: &UndoInfo) -> PyResult<Bound<'py, PyAny>> {
+        let py = self.py;
+        let r = self.record(&self.t.undo_info)?;
+        r.set(intern!(py, "requested_by"), &u.requested_by)?;
+        r.set(intern!(py, "requested_at"), self.time(u.requested_at)?)?;
+        r.set(intern!(py, "comment"), &u.comment)?;
+        r.set(
+            intern!(py, "inverse"),
+            self.member(&self.t.kind, &u.inverse.name()),
+        )?;
+        let from = match u.fanned_out_from {
+            Some(id) => self.uuid(id)?,
+            None => self.none(),
+        };
+        r.set(intern!(py, "fanned_out_from"), from)?;
+        Ok(r.object)
+    }
+
+    /// An `actioncenter.Action`.
+    pub(crate) fn action(&mut self, a: &Action) -> PyResult<Bound<'py, PyAny>> {
+        let py = self.py;
+        let t = self.t;
+        let r = self.record(&t.action)?;
+        r.set(intern!(py, "id"), self.uuid(a.id)?)?;
+        r.set(intern!(py, "kind"), self.member(&t.kind, &a.kind.name()))?;
+        r.set(
+            intern!(py, "category"),
+            self.member(&t.category, a.category.as_str()),
+        )?;
+        r.set(intern!(py, "entity"), self.entity(&a.entity)?)?;
+        r.set(intern!(py, "source"), self.source(&a.source)?)?;
+        r.set(
+            intern!(py, "investigation_id"),
+            self.opt_str(a.investigation_id.as_deref()),
+        )?;
+        r.set(
+            intern!(py, "incident_id"),
+            self.opt_str(a.incident_id.as_deref()),
+        )?;
+        r.set(intern!(py, "alert_id"), self.opt_str(a.alert_id.as_deref()))?;
+        let parameters = if a.parameters.is_empty() {
+            t.no_parameters.bind(py).clone()
+        } else {
+            t.mapping_proxy
+                .bind(py)
+                .call1((self.json_object(&a.parameters)?,))?
+        };
+        r.set(intern!(py, "parameters"), parameters)?;
+        r.set(intern!(py, "created_at"), self.time(a.created_at)?)?;
+        r.set(intern!(py, "created_by"), &a.created_by)?;
+        r.set(
+            intern!(py, "status"),
+            self.member(&t.status, a.status.as_str()),
+        )?;
+        let decisions = a
+            .decisions
+            .iter()
+            .map(|d| self.decision(d))
+            .collect::<PyResult<Vec<_>>>()?;
+        r.set(intern!(py, "decisions"), PyTuple::new(py, decisions)?)?;
+        let attempts = a
+            .attempts
+            .iter()
+            .map(|x| self.attempt(x))
+            .collect::<PyResult<Vec<_>>>()?;
+        r.set(intern!(py, "attempts"), PyTuple::new(py, attempts)?)?;
+        let cancellation = match &a.cancellation {
+            Some(n) => self.note(n)?,
+            None => self.none(),
+        };
+        r.set(intern!(py, "cancellation"), cancellation)?;
+        let undo = match &a.undo {
+            Some(u) => self.undo_info(u)?,
+            None => self.none(),
+        };
+        r.set(intern!(py, "undo"), undo)?;
+        r.set(intern!(py, "expires_at"), self.opt_time(a.expires_at)?)?;
+        r.set(intern!(py, "updated_at"), self.time(a.updated_at)?)?;
+        r.set(intern!(py, "version"), a.version)?;
+        Ok(r.object)
+    }
+
+    /// A list of `actioncenter.Action`.
+    pub(crate) fn actions(&mut self, actions: &[Action]) -> PyResult<Bound<'py, PyList>> {
+        let list = PyList::empty(self.py);
+        for a in actions {
+            list.append(self.action(a)?)?;
+        }
+        Ok(list)
+    }
+
+    /// An `actioncenter.AuditEvent`.
+    pub(crate) fn event(&mut self, e: &AuditEvent) -> PyResult<Bound<'py, PyAny>> {
+        let py = self.py;
+        let t = self.t;
+        let r = self.record(&t.audit_event)?;
+        r.set(intern!(py, "seq"), e.seq)?;
+        r.set(intern!(py, "action_id"), self.uuid(e.action_id)?)?;
+        r.set(intern!(py, "at"), self.time(e.at)?)?;
+        r.set(intern!(py, "actor"), &e.actor)?;
+        r.set(
+            intern!(py, "event"),
+            self.member(&t.event, e.event.as_str()),
+        )?;
+        let from = match e.from {
+            Some(s) => self.member(&t.status, s.as_str()),
+            None => self.none(),
+        };
+        r.set(intern!(py, "from_status"), from)?;
+        r.set(
+            intern!(py, "to_status"),
+            self.member(&t.status, e.to.as_str()),
+        )?;
+        r.set(intern!(py, "comment"), self.opt_str(e.comment.as_deref()))?;
+        r.set(intern!(py, "prev_hash"), &e.prev_hash)?;
+        r.set(intern!(py, "hash"), &e.hash)?;
+        Ok(r.object)
+    }
+
+    /// A list of `actioncenter.AuditEvent`.
+    pub(crate) fn events(&mut self, events: &[AuditEvent]) -> PyResult<Bound<'py, PyList>> {
+        let list = PyList::empty(self.py);
+        for e in events {
+            list.append(self.event(e)?)?;
+        }
+        Ok(list)
+    }
+
+    /// An `actioncenter.AuditReport`.
+    pub(crate) fn report(&mut self, report: &AuditReport) -> PyResult<Bound<'py, PyAny>> {
+        let py = self.py;
+        let t = self.t;
+        let first_bad = match &report.first_bad {
+            None => self.none(),
+            Some(bad) => {
+                let b = self.record(&t.bad_event)?;
+                let (mismatch, expected) = match &bad.mismatch {
+                    Mismatch::Gap { expected } => (
+                        self.member(&t.mismatch, "gap"),
+                        expected.into_pyobject(py)?.into_any(),
+                    ),
+                    Mismatch::Hash => (self.member(&t.mismatch, "hash"), self.none()),
+                    Mismatch::Link => (self.member(&t.mismatch, "link"), self.none()),
+                };
+                b.set(intern!(py, "seq"), bad.seq)?;
+                b.set(intern!(py, "action_id"), self.uuid(bad.action_id)?)?;
+                b.set(intern!(py, "mismatch"), mismatch)?;
+                b.set(intern!(py, "expected"), expected)?;
+                b.object
+            }
+        };
+        let r = self.record(&t.audit_report)?;
+        r.set(intern!(py, "events_checked"), report.events_checked)?;
+        r.set(intern!(py, "head"), &report.head)?;
+        r.set(intern!(py, "first_bad"), first_bad)?;
+        Ok(r.object)
+    }
+
+    /// A status enum member.
+    pub(crate) fn status(&self, status: actioncenter::Status) -> PyResult<Bound<'py, PyAny>> {
+        Ok(self.member(&self.t.status, status.as_str()))
+    }
+}
