@@ -170,9 +170,10 @@ pub unsafe extern "C" fn ac_center_counts(
 ///   action's category.
 /// - `id`: the action's UUID, borrowed. Not NULL.
 /// - `out_events_json`: receives a JSON array of events `{"seq",
-///   "action_id", "at", "actor", "event", "from", "to", "comment",
-///   "prev_hash", "hash"}`, owned by the caller (free with
-///   `ac_string_free`); NULL on failure. Not NULL.
+///   "action_id", "at", "actor", "event", "from", "to", "prev_hash",
+///   "hash"}` and `"comment"` when the event has one (docs/json.md);
+///   `"from"` is `null` on the event that created the action. Owned by
+///   the caller (free with `ac_string_free`); NULL on failure. Not NULL.
 ///
 /// Thread safe.
 ///
