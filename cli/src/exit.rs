@@ -32,8 +32,6 @@ pub enum CliError {
     Core(Error),
     /// The library refused a file: the policy named by --policy or `policy check`.
     InFile(String, Error),
-    /// A library error with a hint of the command line's (why you lack a permission).
-    Hinted(Error, String),
     /// The command line itself is wrong (clap's errors, and refusals such as
     /// an unconfirmed undo when standard input is not a terminal).
     Usage(String),
@@ -62,7 +60,7 @@ impl From<std::io::Error> for CliError {
 impl CliError {
     pub fn code(&self) -> Code {
         match self {
-            CliError::Core(e) | CliError::InFile(_, e) | CliError::Hinted(e, _) => Code::of(e),
+            CliError::Core(e) | CliError::InFile(_, e) => Code::of(e),
             CliError::Usage(_) => Code::USAGE,
             CliError::AuditBroken(_) => Code::AUDIT_BROKEN,
             CliError::Declined(_) => Code::DECLINED,
@@ -88,13 +86,6 @@ impl CliError {
                 }
                 v
             }
-            CliError::Hinted(e, hint) => {
-                let mut v = e.to_json();
-                if let Some(map) = v.as_object_mut() {
-                    map.insert("hint".into(), json!(hint));
-                }
-                v
-            }
             CliError::Usage(_) => own("usage"),
             CliError::AuditBroken(bad) => {
                 let mut v = own("audit_broken");
@@ -117,7 +108,6 @@ impl fmt::Display for CliError {
         match self {
             CliError::Core(e) => write!(f, "{e}"),
             CliError::InFile(file, e) => write!(f, "{file}: {e}"),
-            CliError::Hinted(e, hint) => write!(f, "{e} ({hint})"),
             CliError::Usage(m) | CliError::Declined(m) => f.write_str(m),
             CliError::AuditBroken(bad) => {
                 let why = match &bad.mismatch {

@@ -104,7 +104,7 @@ fn run(cli: &Cli, out: Out) -> Result<(), CliError> {
         Command::Seed(args) => seed::seed(g, out, args),
         command => {
             let session = Session::open(g, Open::Existing)?;
-            with_hint(&session, on_database(&session, command, out))
+            on_database(&session, command, out)
         }
     }
 }
@@ -129,17 +129,5 @@ fn on_database(s: &Session, command: &Command, out: Out) -> Result<(), CliError>
         Command::Policy { .. } | Command::Whoami | Command::Demo(_) | Command::Seed(_) => Err(
             CliError::Usage("this command does not use the database".into()),
         ),
-    }
-}
-
-/// Adds to a permission error that the policy file does not name the actor.
-fn with_hint(s: &Session, result: Result<(), CliError>) -> Result<(), CliError> {
-    match (result, s.identity.unnamed_hint()) {
-        (Err(CliError::Core(e)), Some(hint))
-            if e.kind() == actioncenter::ErrorKind::PermissionDenied =>
-        {
-            Err(CliError::Hinted(e, hint))
-        }
-        (result, _) => result,
     }
 }

@@ -653,12 +653,7 @@ impl ActionCenter {
             .into_iter()
             .collect();
         if categories.is_empty() {
-            return Err(Error::PermissionDenied {
-                principal: executor.id.clone(),
-                operation: Operation::Execute,
-                category: None,
-                detail: None,
-            });
+            return Err(policy.denied(executor, Operation::Execute, None));
         }
         let now = self.now();
         let scope = ClaimScope {
@@ -1216,12 +1211,7 @@ impl ActionCenter {
         policy.check_principal(by)?;
         let viewable = policy.categories_allowed(by, Operation::View);
         if viewable.is_empty() {
-            return Err(Error::PermissionDenied {
-                principal: by.id.clone(),
-                operation: Operation::View,
-                category: None,
-                detail: None,
-            });
+            return Err(policy.denied(by, Operation::View, None));
         }
         if viewable.len() == Category::ALL.len() {
             return Ok(true);

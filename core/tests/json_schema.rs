@@ -133,7 +133,10 @@ fn documented_audit_events_have_the_keys_of_real_ones() {
 
 #[test]
 fn the_schema_doc_says_what_the_creating_event_holds() {
-    let doc = schema_doc().split_whitespace().collect::<Vec<_>>().join(" ");
+    let doc = schema_doc()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     assert!(doc.contains("`from` is `null` on the event that created the action"));
     assert!(doc.contains("but `comment`, which is left out when the event has none"));
 }
