@@ -40,8 +40,9 @@ Examples:
   actionctl audit verify
   actionctl --json pending | jq '.items[].id'
 
-Who you are: --as ID (or ACTIONCENTER_ACTOR), by default your login name.
-Without a policy file, the library's default policy applies and whoever you
+Who you are: --as ID (or ACTIONCENTER_ACTOR), by default the name of your
+operating-system account (the effective user id's entry in the user
+database; USER and LOGNAME are not read). Without a policy file, the library's default policy applies and whoever you
 are acts with the `analyst` role (view, propose, approve, cancel, undo on
 every category). With --policy FILE (or ACTIONCENTER_POLICY), your roles
 are those the file's `principals` give your id; an id it does not name has
@@ -88,7 +89,7 @@ pub struct Global {
     )]
     pub postgres: Option<String>,
 
-    /// Who you are, for permissions and the audit trail [default: your login name]
+    /// Who you are, for permissions and the audit trail [default: your OS account]
     #[arg(
         long = "as",
         global = true,

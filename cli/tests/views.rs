@@ -725,3 +725,44 @@ fn ids_print_as_unique_prefixes_that_commands_accept() {
     let other = actionctl(&db.path, &["show", &full]);
     assert_eq!(other.code, 0);
 }
+
+/// The name of the account running the tests, as `id -un` reads it.
+fn os_account() -> String {
+    let out = std::process::Command::new("id")
+        .arg("-un")
+        .output()
+        .unwrap_or_else(|e| panic!("id -un: {e}"));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// `actionctl --json whoami` with only these environment variables changed
+/// (and no ACTIONCENTER_ACTOR).
+fn whoami_with(env: &[(&str, Option<&str>)]) -> Value {
+    let db = Db::none();
+    let mut c = command(&db.path);
+    c.env_remove("ACTIONCENTER_ACTOR")
+        .args(["--json", "whoami"]);
+    for (key, value) in env {
+        match value {
+            Some(v) => c.env(key, v),
+            None => c.env_remove(key),
+        };
+    }
+    let output = c.output().unwrap_or_else(|e| panic!("run: {e}"));
+    assert!(output.status.success(), "{output:?}");
+    serde_json::from_slice(&output.stdout).unwrap_or_default()
+}
+
+#[cfg(unix)]
+#[test]
+fn without_user_or_logname_you_are_your_os_account() {
+    let me = whoami_with(&[("USER", None), ("LOGNAME", None)]);
+    assert_eq!(me["id"], os_account().as_str());
+}
+
+#[cfg(unix)]
+#[test]
+fn user_and_logname_do_not_change_who_you_are() {
+    let me = whoami_with(&[("USER", Some("mallory")), ("LOGNAME", Some("mallory"))]);
+    assert_eq!(me["id"], os_account().as_str());
+}
