@@ -24,7 +24,10 @@ Exit codes:
    9  audit broken: `audit verify` found an event that does not match
   10  partial: some items of a command over several actions failed
   11  declined: you answered no to a confirmation; nothing changed
-  64  usage: unknown command or option, missing argument";
+  64  usage: unknown command or option, missing argument, or an undo
+      without --yes when standard input is not a terminal
+  74  output: standard output could not be written (a reader that stops
+      early, as `| head -1` does, is not an error: exit 0, nothing on stderr)";
 
 const MAIN_HELP: &str = "\
 Examples:
@@ -197,8 +200,9 @@ Examples:
 
     /// The change feed: audit events after a sequence number
     #[command(after_help = "\
-In --json mode, events are printed as one JSON array, or with --follow as
-one JSON object per line.
+In --json mode, a batch is printed as {\"items\": [...], \"next_since\": N},
+where N is the --since of the next batch, or null once the batch reaches
+the end of the feed; with --follow, as one JSON object per line.
 
 Examples:
   actionctl events

@@ -18,6 +18,9 @@ impl Code {
     pub const PARTIAL: Code = Code(10);
     pub const DECLINED: Code = Code(11);
     pub const USAGE: Code = Code(64);
+    /// EX_IOERR of sysexits.h: standard output could not be written (a
+    /// closed pipe is not that: it ends with success).
+    pub const OUTPUT: Code = Code(74);
 
     /// The code of a library error: its kind's stable number.
     pub fn of(e: &Error) -> Code {
@@ -65,8 +68,7 @@ impl CliError {
             CliError::AuditBroken(_) => Code::AUDIT_BROKEN,
             CliError::Declined(_) => Code::DECLINED,
             CliError::Reported(code) => *code,
-            // EX_IOERR of sysexits.h.
-            CliError::Output(_) => Code(74),
+            CliError::Output(_) => Code::OUTPUT,
         }
     }
 
@@ -161,6 +163,7 @@ mod tests {
             (Code::PARTIAL.0, "partial"),
             (Code::DECLINED.0, "declined"),
             (Code::USAGE.0, "usage"),
+            (Code::OUTPUT.0, "output"),
         ] {
             let line = format!("{code:>4}  {name}");
             assert!(text.contains(&line), "missing {line:?} in:\n{text}");

@@ -42,6 +42,8 @@ fn main() -> ExitCode {
     // left checkpointed, whatever the outcome.
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of standard output stopped early (`| head -1`): that
+        // is normal, not a failure, in every output mode.
         Err(CliError::Output(e)) if e.kind() == IoKind::BrokenPipe => ExitCode::SUCCESS,
         Err(CliError::Reported(code)) => ExitCode::from(code.0),
         Err(e) => {

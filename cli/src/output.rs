@@ -36,17 +36,19 @@ impl Out {
         }
     }
 
-    /// Prints a document as pretty JSON.
+    /// Prints a document as pretty JSON. A failed write keeps its kind
+    /// (`From` does), so a closed pipe ends the command as quietly as a
+    /// table's would.
     pub fn json<T: Serialize + ?Sized>(&self, value: &T) -> std::io::Result<()> {
         let mut out = std::io::stdout().lock();
-        serde_json::to_writer_pretty(&mut out, value).map_err(std::io::Error::other)?;
+        serde_json::to_writer_pretty(&mut out, value).map_err(std::io::Error::from)?;
         writeln!(out)
     }
 
     /// Prints one JSON value on one line (for streams).
     pub fn json_line<T: Serialize + ?Sized>(&self, value: &T) -> std::io::Result<()> {
         let mut out = std::io::stdout().lock();
-        serde_json::to_writer(&mut out, value).map_err(std::io::Error::other)?;
+        serde_json::to_writer(&mut out, value).map_err(std::io::Error::from)?;
         writeln!(out)?;
         out.flush()
     }

@@ -345,7 +345,8 @@ fn counts_per_status() {
 fn events_page_through_the_feed() {
     let db = Db::demo();
     let first = db.json(&["events", "--limit", "5"]);
-    let seqs: Vec<u64> = first
+    assert_eq!(first["next_since"], 5);
+    let seqs: Vec<u64> = first["items"]
         .as_array()
         .map(|e| e.iter().filter_map(|e| e["seq"].as_u64()).collect())
         .unwrap_or_default();
@@ -356,18 +357,48 @@ fn events_page_through_the_feed() {
         "{human:?}"
     );
     let all = db.json(&["events", "--limit", "1000"]);
-    let total = all.as_array().map(Vec::len).unwrap_or_default() as u64;
+    let total = all["items"].as_array().map(Vec::len).unwrap_or_default() as u64;
+    assert_eq!(all["next_since"], Value::Null);
     let tail = db.json(&["events", "--since", &(total - 2).to_string()]);
-    assert_eq!(tail.as_array().map(Vec::len), Some(2));
+    assert_eq!(tail["items"].as_array().map(Vec::len), Some(2));
     let none = db.run(&["events", "--since", &total.to_string()]);
     assert_eq!(none.ok(), format!("No events after {total}.\n"));
 }
 
 #[test]
+fn events_json_says_more_exist_past_a_full_batch() {
+    let db = Db::demo();
+    let total = db.json(&["events", "--limit", "1000"])["items"]
+        .as_array()
+        .map(Vec::len)
+        .unwrap_or_default();
+    // The demo writes more than one batch of 50 and fewer than two.
+    assert!((51..100).contains(&total), "{total}");
+    let first = db.json(&["events", "--limit", "50"]);
+    assert_eq!(first["items"].as_array().map(Vec::len), Some(50));
+    assert_eq!(first["next_since"], 50);
+    let rest = db.json(&["events", "--since", "50", "--limit", "50"]);
+    assert_eq!(rest["items"].as_array().map(Vec::len), Some(total - 50));
+    assert_eq!(rest["next_since"], Value::Null);
+}
+
+#[test]
+fn a_batch_that_ends_the_feed_exactly_says_no_more() {
+    let db = Db::demo();
+    let total = db.json(&["events", "--limit", "1000"])["items"]
+        .as_array()
+        .map(Vec::len)
+        .unwrap_or_default();
+    let exact = db.json(&["events", "--limit", &total.to_string()]);
+    assert_eq!(exact["next_since"], Value::Null);
+    let human = db.run(&["events", "--limit", &total.to_string()]);
+    assert!(!human.ok().contains("More:"), "{human:?}");
+}
+
+#[test]
 fn events_follow_prints_what_another_process_does() {
     let db = Db::demo();
-    let total = db
-        .json(&["events", "--limit", "1000"])
+    let total = db.json(&["events", "--limit", "1000"])["items"]
         .as_array()
         .map(Vec::len)
         .unwrap_or_default();
@@ -497,7 +528,7 @@ fn recover_leases_returns_running_actions_to_the_queue() {
 fn audit_verify_names_the_first_event_that_does_not_match() {
     let db = Db::demo();
     let events = db.json(&["events", "--limit", "1000"]);
-    let seventh = events[6]["action_id"]
+    let seventh = events["items"][6]["action_id"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
