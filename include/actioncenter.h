@@ -936,8 +936,12 @@ const char *ac_version(void);
  * Panics inside the panic boundary on purpose, to show that a panic in
  * the library becomes a status: returns `AC_STATUS_PANIC` with a last
  * error message. A library built with `panic = "abort"` would abort here
- * instead, so an integration can run this once in its tests. Takes no
- * pointers and changes nothing. Thread safe.
+ * instead, so an integration can run this once in its tests. Writes
+ * nothing to standard error: a panic inside the library is reported only
+ * through the status and `ac_last_error_message` (the library installs,
+ * once, a panic hook that is silent inside its exports and hands every
+ * other panic to the hook installed before it). Takes no pointers and
+ * changes nothing. Thread safe.
  */
 ac_status ac_boundary_selftest(void);
 
