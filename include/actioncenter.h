@@ -702,7 +702,9 @@ ac_status ac_center_get(const ac_center *center,
 
 /**
  * The full id of the action whose id starts with `prefix` (4 or more hex
- * digits, like git's short ids), or of a full id.
+ * digits, like git's short ids), or of a full id. Prefixes of 8 digits
+ * are often shared (ids made within a minute start alike): show people
+ * `ac_center_short_id`, which is always unique.
  *
  * - `center`: borrowed. Not NULL.
  * - `prefix`: borrowed. Not NULL.
@@ -718,6 +720,29 @@ ac_status ac_center_get(const ac_center *center,
  * for writing one pointer.
  */
 ac_status ac_center_resolve_id(const ac_center *center, const char *prefix, char **out_id);
+
+/**
+ * The short id of an action: the shortest prefix of its id, 8 characters
+ * or more, that `ac_center_resolve_id` resolves to it alone. Ids made
+ * within about a minute share their first 8 hex digits (UUID v7 starts
+ * with the time), so a fixed 8-character prefix is often ambiguous; show
+ * people this one instead. It may grow as more actions are stored: keep
+ * the full id in anything that lasts.
+ *
+ * - `center`: borrowed. Not NULL.
+ * - `id`: the action's full UUID, borrowed. Not NULL.
+ * - `out_short_id`: receives the short id, owned by the caller (free with
+ *   `ac_string_free`); NULL on failure. Not NULL.
+ *
+ * Fails with `AC_STATUS_NOT_FOUND` for an id that is not stored. Thread
+ * safe.
+ *
+ * # Safety
+ *
+ * `id` is NULL or a NUL-terminated string; `out_short_id` is NULL or
+ * valid for writing one pointer.
+ */
+ac_status ac_center_short_id(const ac_center *center, const char *id, char **out_short_id);
 
 /**
  * A page of the actions `by` may view that pass a filter, newest first:

@@ -43,6 +43,10 @@ Examples:
   actionctl audit verify
   actionctl --json pending | jq '.items[].id'
 
+Ids: every command takes an id by unique prefix, like git, and prints the
+shortest unique one (8 characters or more). Ids made within about a minute
+share their first 8 hex digits, so a printed id may be longer.
+
 Who you are: --as ID (or ACTIONCENTER_ACTOR), by default the name of your
 operating-system account (the effective user id's entry in the user
 database; USER and LOGNAME are not read). Without a policy file, the library's default policy applies and whoever you
@@ -143,7 +147,7 @@ Examples:
   actionctl show 0190a6b2
   actionctl show 0190a6b2-3c4d-7e5f-8a9b-0c1d2e3f4a5b --json")]
     Show {
-        /// The action's id or a unique prefix of it (4+ hex digits)
+        /// The action's id or a unique prefix of it (4+ hex digits; the ids actionctl prints are)
         id: String,
     },
 

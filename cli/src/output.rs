@@ -221,21 +221,15 @@ pub fn expires_in(action: &Action, now: DateTime<Utc>) -> String {
     }
 }
 
-/// The shortest prefix of 8 or more characters that names `id` alone in
-/// the database, like git's abbreviated hashes. Falls back to the whole id.
+/// The library's short id of `id`: the shortest prefix of 8 or more
+/// characters that names it alone, like git's abbreviated hashes. Falls
+/// back to the whole id should the library not find it.
 pub fn short_id(center: &ActionCenter, id: ActionId) -> String {
-    let full = id.to_string();
-    for len in 8..full.len() {
-        let prefix = &full[..len];
-        if prefix.ends_with('-') {
-            continue;
-        }
-        match center.resolve_id(prefix) {
-            Ok(found) if found == id => return prefix.to_owned(),
-            Ok(_) | Err(_) => continue,
-        }
-    }
-    full
+    center
+        .short_ids(&[id])
+        .ok()
+        .and_then(|ids| ids.into_iter().next())
+        .unwrap_or_else(|| id.to_string())
 }
 
 /// Short ids for many actions, computed once each.

@@ -354,6 +354,17 @@ impl Engine {
         self.call(py, |c| c.resolve_id(prefix))
     }
 
+    /// `short_ids`: a JSON array of the short id of each id, in order.
+    fn short_ids(&self, py: Python<'_>, ids: Vec<String>) -> PyResult<String> {
+        self.call(py, |c| {
+            let ids = ids
+                .iter()
+                .map(|id| action_id(id))
+                .collect::<Result<Vec<_>, _>>()?;
+            c.short_ids(&ids)
+        })
+    }
+
     /// `list`; `filter` is core's `Filter` JSON, `page` its `PageRequest`.
     fn list(&self, py: Python<'_>, by: PyPrincipal, filter: &str, page: &str) -> PyResult<String> {
         let by = Principal::from(by);
