@@ -56,6 +56,37 @@ are those the file's `principals` give your id; an id it does not name has
 no roles.
 ";
 
+const PROPOSE_HELP: &str = "\
+The action is a manual response by you (the source is manual_response with
+you as the person): the policy's rules for every door apply. You need the
+Propose and Approve permissions on the kind's category; your proposal
+counts as your approval, so the action is approved at once unless the
+kind's quorum needs more approvers.
+
+The entity is given by its fields, which depend on the kind:
+  device kinds (isolate_device, release_device, restrict_code_execution,
+  remove_code_restriction, run_antivirus_scan)
+                    --device-id ID [--device-name NAME]
+  quarantine_file, restore_file
+                    --sha256 HEX --path PATH --device-id ID
+  remove_registry_key, restore_registry_key
+                    --key KEY [--value-name NAME] --device-id ID
+  stop_service, start_service          --service NAME --device-id ID
+  disable_driver, enable_driver        --driver NAME --device-id ID
+  remove_scheduled_task, restore_scheduled_task
+                    --task NAME --device-id ID
+  soft_delete_email, restore_email, hard_delete_email
+                    --cluster-id ID [--query TEXT], or --address MAILBOX
+  disable_user, enable_user            --user ID
+  block_url, unblock_url               --url URL
+  custom:<name>     any one of the entities above
+
+Examples:
+  actionctl propose isolate_device --device-id FIN-LT-042 -m 'beaconing to C2'
+  actionctl propose quarantine_file --sha256 9e10...a5b4 --path 'C:\\x\\evil.exe' --device-id dev-7
+  actionctl propose disable_user --user j.doe@contoso.com --investigation inv-2041
+  actionctl propose custom:collect_package --device-id dev-7 --param depth=full";
+
 /// The analyst's command line for actioncenter: review, approve, reject and
 /// undo remediation actions, and check the audit trail.
 #[derive(Debug, Parser)]
@@ -150,6 +181,10 @@ Examples:
         /// The action's id or a unique prefix of it (4+ hex digits; the ids actionctl prints are)
         id: String,
     },
+
+    /// Start an action by hand: a manual response by you, under the policy's rules
+    #[command(after_help = PROPOSE_HELP)]
+    Propose(ProposeArgs),
 
     /// Approve pending actions (one result per action)
     #[command(after_help = "\
@@ -336,6 +371,80 @@ pub struct HistoryArgs {
 pub struct CountsArgs {
     #[command(flatten)]
     pub filter: FilterArgs,
+}
+
+/// `propose KIND` and the entity's fields.
+#[derive(Debug, Args)]
+pub struct ProposeArgs {
+    /// The kind of action, e.g. isolate_device, quarantine_file, custom:collect_package
+    pub kind: String,
+    #[command(flatten)]
+    pub entity: EntityArgs,
+    /// The investigation the action belongs to
+    #[arg(long, value_name = "ID")]
+    pub investigation: Option<String>,
+    /// A parameter for the executor, KEY=VALUE (a string); repeat for more
+    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = key_value)]
+    pub params: Vec<(String, String)>,
+    /// Why, for the audit trail
+    #[arg(short = 'm', long, value_name = "TEXT")]
+    pub comment: Option<String>,
+}
+
+/// `KEY=VALUE`, split at the first `=`.
+fn key_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+        _other => Err(format!("{text:?} is not KEY=VALUE")),
+    }
+}
+
+/// The fields of the entity an action targets (see `propose --help`).
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Entity")]
+pub struct EntityArgs {
+    /// The device: of a device action, or the one a file, key, service, driver or task is on
+    #[arg(long, value_name = "ID")]
+    pub device_id: Option<String>,
+    /// The device's name (device kinds)
+    #[arg(long, value_name = "NAME")]
+    pub device_name: Option<String>,
+    /// The file's SHA-256, 64 hex digits (file kinds)
+    #[arg(long, value_name = "HEX")]
+    pub sha256: Option<String>,
+    /// The file's path on the device (file kinds)
+    #[arg(long, value_name = "PATH")]
+    pub path: Option<String>,
+    /// The registry key (registry kinds)
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// The registry value under the key (registry kinds)
+    #[arg(long, value_name = "NAME")]
+    pub value_name: Option<String>,
+    /// The service's name (service kinds)
+    #[arg(long, value_name = "NAME")]
+    pub service: Option<String>,
+    /// The driver's name (driver kinds)
+    #[arg(long, value_name = "NAME")]
+    pub driver: Option<String>,
+    /// The scheduled task's name (scheduled task kinds)
+    #[arg(long, value_name = "NAME")]
+    pub task: Option<String>,
+    /// The email cluster (email kinds)
+    #[arg(long, value_name = "ID")]
+    pub cluster_id: Option<String>,
+    /// The query that defines the email cluster (email kinds)
+    #[arg(long, value_name = "TEXT")]
+    pub query: Option<String>,
+    /// The mailbox's address (email kinds, instead of a cluster)
+    #[arg(long, value_name = "MAILBOX")]
+    pub address: Option<String>,
+    /// The user's id (user kinds)
+    #[arg(long, value_name = "ID")]
+    pub user: Option<String>,
+    /// The URL (URL kinds)
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
 }
 
 /// The actions a decision applies to: ids, or every action of an investigation.

@@ -14,6 +14,7 @@ mod demo;
 mod exit;
 mod filter;
 mod output;
+mod propose;
 mod seed;
 mod session;
 mod views;
@@ -118,6 +119,7 @@ fn on_database(s: &Session, command: &Command, out: Out) -> Result<(), CliError>
         Command::Show { id } => views::show(s, out, id),
         Command::Counts(args) => views::counts(s, out, args),
         Command::Events(args) => views::events(s, out, args),
+        Command::Propose(args) => propose::propose(s, out, args),
         Command::Approve(args) => decide::decide(s, out, Verb::Approve, args),
         Command::Reject(args) => decide::decide(s, out, Verb::Reject, args),
         Command::Cancel(args) => decide::decide(s, out, Verb::Cancel, args),

@@ -99,3 +99,14 @@ fn list_json_is_the_documented_page() {
     let page: actioncenter::Page = serde_json::from_value(page).unwrap_or_else(|e| panic!("{e}"));
     assert!(page.next_cursor.is_some());
 }
+
+#[test]
+fn propose_json_is_the_documented_shape() {
+    let db = Db::demo();
+    let proposed = db.json(&["propose", "block_url", "--url", "https://evil.example/x"]);
+    assert_eq!(keys(&proposed), keys(&documented_shape("propose")));
+    let action: actioncenter::Action =
+        serde_json::from_value(proposed["action"].clone()).unwrap_or_else(|e| panic!("{e}"));
+    let short = proposed["short_id"].as_str().unwrap_or_default();
+    assert!(action.id.to_string().starts_with(short) && short.len() >= 8);
+}

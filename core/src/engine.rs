@@ -52,6 +52,10 @@ pub struct Proposal {
     pub alert_id: Option<String>,
     #[serde(default)]
     pub parameters: serde_json::Map<String, serde_json::Value>,
+    /// Why, for the audit trail (the propose event's comment, and a manual
+    /// response's decision).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 impl Proposal {
@@ -65,6 +69,7 @@ impl Proposal {
             incident_id: None,
             alert_id: None,
             parameters: serde_json::Map::new(),
+            comment: None,
         }
     }
 
@@ -382,6 +387,7 @@ impl ActionCenter {
             }
         }
         check_json_size("parameters", &p.parameters)?;
+        let comment = check_comment(p.comment.as_deref(), false)?;
         let accepted = p.kind.accepted_entities();
         if !accepted.is_empty() && !accepted.contains(&p.entity.entity_type()) {
             return Err(Error::validation(
@@ -475,7 +481,7 @@ impl ActionCenter {
                     by: by.id.clone(),
                     at: now,
                     verdict: Verdict::Approve,
-                    comment: None,
+                    comment: comment.clone(),
                 }]
             } else {
                 Vec::new()
@@ -493,7 +499,7 @@ impl ActionCenter {
             event: Event::Propose,
             from: None,
             to: status,
-            comment: None,
+            comment,
         };
         let sealed = self.inner.store.insert(&action, event)?;
         self.notify(&sealed);
