@@ -245,10 +245,13 @@ ac_status ac_center_open_memory_at(int64_t unix_seconds, ac_center **out_center)
 ac_status ac_center_advance_clock(const ac_center *center, int64_t seconds);
 
 /**
- * Closes a center. Returns at once; calls under way on other threads
- * finish normally, and later calls with this handle fail with
+ * Closes a center without waiting for calls under way on other threads:
+ * they finish normally, and later calls with this handle fail with
  * `AC_STATUS_INVALID_HANDLE`. An in-memory center's actions are gone; the
- * database connections close when the last call under way returns.
+ * database connections close when the last call under way returns. When
+ * that closes the last SQLite (or PostgreSQL) center of the process, the
+ * pool's housekeeping threads end too, and the call that closes it waits
+ * for them (at most 2 s): nothing of the library keeps running.
  *
  * - `center`: the handle to close, owned by the caller until now. NULL is
  *   accepted and does nothing.
@@ -699,7 +702,9 @@ ac_status ac_center_get(const ac_center *center,
 
 /**
  * The full id of the action whose id starts with `prefix` (4 or more hex
- * digits, like git's short ids), or of a full id.
+ * digits, like git's short ids), or of a full id. Prefixes of 8 digits
+ * are often shared (ids made within a minute start alike): show people
+ * `ac_center_short_id`, which is always unique.
  *
  * - `center`: borrowed. Not NULL.
  * - `prefix`: borrowed. Not NULL.
@@ -715,6 +720,29 @@ ac_status ac_center_get(const ac_center *center,
  * for writing one pointer.
  */
 ac_status ac_center_resolve_id(const ac_center *center, const char *prefix, char **out_id);
+
+/**
+ * The short id of an action: the shortest prefix of its id, 8 characters
+ * or more, that `ac_center_resolve_id` resolves to it alone. Ids made
+ * within about a minute share their first 8 hex digits (UUID v7 starts
+ * with the time), so a fixed 8-character prefix is often ambiguous; show
+ * people this one instead. It may grow as more actions are stored: keep
+ * the full id in anything that lasts.
+ *
+ * - `center`: borrowed. Not NULL.
+ * - `id`: the action's full UUID, borrowed. Not NULL.
+ * - `out_short_id`: receives the short id, owned by the caller (free with
+ *   `ac_string_free`); NULL on failure. Not NULL.
+ *
+ * Fails with `AC_STATUS_NOT_FOUND` for an id that is not stored. Thread
+ * safe.
+ *
+ * # Safety
+ *
+ * `id` is NULL or a NUL-terminated string; `out_short_id` is NULL or
+ * valid for writing one pointer.
+ */
+ac_status ac_center_short_id(const ac_center *center, const char *id, char **out_short_id);
 
 /**
  * A page of the actions `by` may view that pass a filter, newest first:
@@ -777,9 +805,10 @@ ac_status ac_center_counts(const ac_center *center,
  *   action's category.
  * - `id`: the action's UUID, borrowed. Not NULL.
  * - `out_events_json`: receives a JSON array of events `{"seq",
- *   "action_id", "at", "actor", "event", "from", "to", "comment",
- *   "prev_hash", "hash"}`, owned by the caller (free with
- *   `ac_string_free`); NULL on failure. Not NULL.
+ *   "action_id", "at", "actor", "event", "from", "to", "prev_hash",
+ *   "hash"}` and `"comment"` when the event has one (docs/json.md);
+ *   `"from"` is `null` on the event that created the action. Owned by
+ *   the caller (free with `ac_string_free`); NULL on failure. Not NULL.
  *
  * Thread safe.
  *
@@ -935,8 +964,12 @@ const char *ac_version(void);
  * Panics inside the panic boundary on purpose, to show that a panic in
  * the library becomes a status: returns `AC_STATUS_PANIC` with a last
  * error message. A library built with `panic = "abort"` would abort here
- * instead, so an integration can run this once in its tests. Takes no
- * pointers and changes nothing. Thread safe.
+ * instead, so an integration can run this once in its tests. Writes
+ * nothing to standard error: a panic inside the library is reported only
+ * through the status and `ac_last_error_message` (the library installs,
+ * once, a panic hook that is silent inside its exports and hands every
+ * other panic to the hook installed before it). Takes no pointers and
+ * changes nothing. Thread safe.
  */
 ac_status ac_boundary_selftest(void);
 

@@ -24,7 +24,10 @@ Exit codes:
    9  audit broken: `audit verify` found an event that does not match
   10  partial: some items of a command over several actions failed
   11  declined: you answered no to a confirmation; nothing changed
-  64  usage: unknown command or option, missing argument";
+  64  usage: unknown command or option, missing argument, or an undo
+      without --yes when standard input is not a terminal
+  74  output: standard output could not be written (a reader that stops
+      early, as `| head -1` does, is not an error: exit 0, nothing on stderr)";
 
 const MAIN_HELP: &str = "\
 Examples:
@@ -40,13 +43,49 @@ Examples:
   actionctl audit verify
   actionctl --json pending | jq '.items[].id'
 
-Who you are: --as ID (or ACTIONCENTER_ACTOR), by default your login name.
-Without a policy file, the library's default policy applies and whoever you
+Ids: every command takes an id by unique prefix, like git, and prints the
+shortest unique one (8 characters or more). Ids made within about a minute
+share their first 8 hex digits, so a printed id may be longer.
+
+Who you are: --as ID (or ACTIONCENTER_ACTOR), by default the name of your
+operating-system account (the effective user id's entry in the user
+database; USER and LOGNAME are not read). Without a policy file, the library's default policy applies and whoever you
 are acts with the `analyst` role (view, propose, approve, cancel, undo on
 every category). With --policy FILE (or ACTIONCENTER_POLICY), your roles
 are those the file's `principals` give your id; an id it does not name has
 no roles.
 ";
+
+const PROPOSE_HELP: &str = "\
+The action is a manual response by you (the source is manual_response with
+you as the person): the policy's rules for every door apply. You need the
+Propose and Approve permissions on the kind's category; your proposal
+counts as your approval, so the action is approved at once unless the
+kind's quorum needs more approvers.
+
+The entity is given by its fields, which depend on the kind:
+  device kinds (isolate_device, release_device, restrict_code_execution,
+  remove_code_restriction, run_antivirus_scan)
+                    --device-id ID [--device-name NAME]
+  quarantine_file, restore_file
+                    --sha256 HEX --path PATH --device-id ID
+  remove_registry_key, restore_registry_key
+                    --key KEY [--value-name NAME] --device-id ID
+  stop_service, start_service          --service NAME --device-id ID
+  disable_driver, enable_driver        --driver NAME --device-id ID
+  remove_scheduled_task, restore_scheduled_task
+                    --task NAME --device-id ID
+  soft_delete_email, restore_email, hard_delete_email
+                    --cluster-id ID [--query TEXT], or --address MAILBOX
+  disable_user, enable_user            --user ID
+  block_url, unblock_url               --url URL
+  custom:<name>     any one of the entities above
+
+Examples:
+  actionctl propose isolate_device --device-id FIN-LT-042 -m 'beaconing to C2'
+  actionctl propose quarantine_file --sha256 9e10...a5b4 --path 'C:\\x\\evil.exe' --device-id dev-7
+  actionctl propose disable_user --user j.doe@contoso.com --investigation inv-2041
+  actionctl propose custom:collect_package --device-id dev-7 --param depth=full";
 
 /// The analyst's command line for actioncenter: review, approve, reject and
 /// undo remediation actions, and check the audit trail.
@@ -88,7 +127,7 @@ pub struct Global {
     )]
     pub postgres: Option<String>,
 
-    /// Who you are, for permissions and the audit trail [default: your login name]
+    /// Who you are, for permissions and the audit trail [default: your OS account]
     #[arg(
         long = "as",
         global = true,
@@ -139,9 +178,13 @@ Examples:
   actionctl show 0190a6b2
   actionctl show 0190a6b2-3c4d-7e5f-8a9b-0c1d2e3f4a5b --json")]
     Show {
-        /// The action's id or a unique prefix of it (4+ hex digits)
+        /// The action's id or a unique prefix of it (4+ hex digits; the ids actionctl prints are)
         id: String,
     },
+
+    /// Start an action by hand: a manual response by you, under the policy's rules
+    #[command(after_help = PROPOSE_HELP)]
+    Propose(ProposeArgs),
 
     /// Approve pending actions (one result per action)
     #[command(after_help = "\
@@ -196,8 +239,9 @@ Examples:
 
     /// The change feed: audit events after a sequence number
     #[command(after_help = "\
-In --json mode, events are printed as one JSON array, or with --follow as
-one JSON object per line.
+In --json mode, a batch is printed as {\"items\": [...], \"next_since\": N},
+where N is the --since of the next batch, or null once the batch reaches
+the end of the feed; with --follow, as one JSON object per line.
 
 Examples:
   actionctl events
@@ -327,6 +371,80 @@ pub struct HistoryArgs {
 pub struct CountsArgs {
     #[command(flatten)]
     pub filter: FilterArgs,
+}
+
+/// `propose KIND` and the entity's fields.
+#[derive(Debug, Args)]
+pub struct ProposeArgs {
+    /// The kind of action, e.g. isolate_device, quarantine_file, custom:collect_package
+    pub kind: String,
+    #[command(flatten)]
+    pub entity: EntityArgs,
+    /// The investigation the action belongs to
+    #[arg(long, value_name = "ID")]
+    pub investigation: Option<String>,
+    /// A parameter for the executor, KEY=VALUE (a string); repeat for more
+    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = key_value)]
+    pub params: Vec<(String, String)>,
+    /// Why, for the audit trail
+    #[arg(short = 'm', long, value_name = "TEXT")]
+    pub comment: Option<String>,
+}
+
+/// `KEY=VALUE`, split at the first `=`.
+fn key_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+        _other => Err(format!("{text:?} is not KEY=VALUE")),
+    }
+}
+
+/// The fields of the entity an action targets (see `propose --help`).
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Entity")]
+pub struct EntityArgs {
+    /// The device: of a device action, or the one a file, key, service, driver or task is on
+    #[arg(long, value_name = "ID")]
+    pub device_id: Option<String>,
+    /// The device's name (device kinds)
+    #[arg(long, value_name = "NAME")]
+    pub device_name: Option<String>,
+    /// The file's SHA-256, 64 hex digits (file kinds)
+    #[arg(long, value_name = "HEX")]
+    pub sha256: Option<String>,
+    /// The file's path on the device (file kinds)
+    #[arg(long, value_name = "PATH")]
+    pub path: Option<String>,
+    /// The registry key (registry kinds)
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// The registry value under the key (registry kinds)
+    #[arg(long, value_name = "NAME")]
+    pub value_name: Option<String>,
+    /// The service's name (service kinds)
+    #[arg(long, value_name = "NAME")]
+    pub service: Option<String>,
+    /// The driver's name (driver kinds)
+    #[arg(long, value_name = "NAME")]
+    pub driver: Option<String>,
+    /// The scheduled task's name (scheduled task kinds)
+    #[arg(long, value_name = "NAME")]
+    pub task: Option<String>,
+    /// The email cluster (email kinds)
+    #[arg(long, value_name = "ID")]
+    pub cluster_id: Option<String>,
+    /// The query that defines the email cluster (email kinds)
+    #[arg(long, value_name = "TEXT")]
+    pub query: Option<String>,
+    /// The mailbox's address (email kinds, instead of a cluster)
+    #[arg(long, value_name = "MAILBOX")]
+    pub address: Option<String>,
+    /// The user's id (user kinds)
+    #[arg(long, value_name = "ID")]
+    pub user: Option<String>,
+    /// The URL (URL kinds)
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
 }
 
 /// The actions a decision applies to: ids, or every action of an investigation.

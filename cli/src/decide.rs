@@ -222,8 +222,9 @@ pub fn undo(s: &Session, out: Out, args: &UndoArgs) -> Result<(), CliError> {
             }
         }
         if !report.instances.is_empty() {
+            // Undoing, not undone: the inverse runs when an executor claims it.
             out.line(format!(
-                "{} of {} undone.",
+                "{} of {} sent to undo; waiting for an executor.",
                 1 + report.instances.len() - failures.len(),
                 1 + report.instances.len()
             ))?;

@@ -18,6 +18,9 @@ impl Code {
     pub const PARTIAL: Code = Code(10);
     pub const DECLINED: Code = Code(11);
     pub const USAGE: Code = Code(64);
+    /// EX_IOERR of sysexits.h: standard output could not be written (a
+    /// closed pipe is not that: it ends with success).
+    pub const OUTPUT: Code = Code(74);
 
     /// The code of a library error: its kind's stable number.
     pub fn of(e: &Error) -> Code {
@@ -32,8 +35,6 @@ pub enum CliError {
     Core(Error),
     /// The library refused a file: the policy named by --policy or `policy check`.
     InFile(String, Error),
-    /// A library error with a hint of the command line's (why you lack a permission).
-    Hinted(Error, String),
     /// The command line itself is wrong (clap's errors, and refusals such as
     /// an unconfirmed undo when standard input is not a terminal).
     Usage(String),
@@ -62,13 +63,12 @@ impl From<std::io::Error> for CliError {
 impl CliError {
     pub fn code(&self) -> Code {
         match self {
-            CliError::Core(e) | CliError::InFile(_, e) | CliError::Hinted(e, _) => Code::of(e),
+            CliError::Core(e) | CliError::InFile(_, e) => Code::of(e),
             CliError::Usage(_) => Code::USAGE,
             CliError::AuditBroken(_) => Code::AUDIT_BROKEN,
             CliError::Declined(_) => Code::DECLINED,
             CliError::Reported(code) => *code,
-            // EX_IOERR of sysexits.h.
-            CliError::Output(_) => Code(74),
+            CliError::Output(_) => Code::OUTPUT,
         }
     }
 
@@ -85,13 +85,6 @@ impl CliError {
                 if let Some(map) = v.as_object_mut() {
                     map.insert("file".into(), json!(file));
                     map.insert("message".into(), json!(self.to_string()));
-                }
-                v
-            }
-            CliError::Hinted(e, hint) => {
-                let mut v = e.to_json();
-                if let Some(map) = v.as_object_mut() {
-                    map.insert("hint".into(), json!(hint));
                 }
                 v
             }
@@ -117,7 +110,6 @@ impl fmt::Display for CliError {
         match self {
             CliError::Core(e) => write!(f, "{e}"),
             CliError::InFile(file, e) => write!(f, "{file}: {e}"),
-            CliError::Hinted(e, hint) => write!(f, "{e} ({hint})"),
             CliError::Usage(m) | CliError::Declined(m) => f.write_str(m),
             CliError::AuditBroken(bad) => {
                 let why = match &bad.mismatch {
@@ -171,6 +163,7 @@ mod tests {
             (Code::PARTIAL.0, "partial"),
             (Code::DECLINED.0, "declined"),
             (Code::USAGE.0, "usage"),
+            (Code::OUTPUT.0, "output"),
         ] {
             let line = format!("{code:>4}  {name}");
             assert!(text.contains(&line), "missing {line:?} in:\n{text}");

@@ -14,6 +14,7 @@ mod demo;
 mod exit;
 mod filter;
 mod output;
+mod propose;
 mod seed;
 mod session;
 mod views;
@@ -42,6 +43,8 @@ fn main() -> ExitCode {
     // left checkpointed, whatever the outcome.
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of standard output stopped early (`| head -1`): that
+        // is normal, not a failure, in every output mode.
         Err(CliError::Output(e)) if e.kind() == IoKind::BrokenPipe => ExitCode::SUCCESS,
         Err(CliError::Reported(code)) => ExitCode::from(code.0),
         Err(e) => {
@@ -104,7 +107,7 @@ fn run(cli: &Cli, out: Out) -> Result<(), CliError> {
         Command::Seed(args) => seed::seed(g, out, args),
         command => {
             let session = Session::open(g, Open::Existing)?;
-            with_hint(&session, on_database(&session, command, out))
+            on_database(&session, command, out)
         }
     }
 }
@@ -116,6 +119,7 @@ fn on_database(s: &Session, command: &Command, out: Out) -> Result<(), CliError>
         Command::Show { id } => views::show(s, out, id),
         Command::Counts(args) => views::counts(s, out, args),
         Command::Events(args) => views::events(s, out, args),
+        Command::Propose(args) => propose::propose(s, out, args),
         Command::Approve(args) => decide::decide(s, out, Verb::Approve, args),
         Command::Reject(args) => decide::decide(s, out, Verb::Reject, args),
         Command::Cancel(args) => decide::decide(s, out, Verb::Cancel, args),
@@ -129,17 +133,5 @@ fn on_database(s: &Session, command: &Command, out: Out) -> Result<(), CliError>
         Command::Policy { .. } | Command::Whoami | Command::Demo(_) | Command::Seed(_) => Err(
             CliError::Usage("this command does not use the database".into()),
         ),
-    }
-}
-
-/// Adds to a permission error that the policy file does not name the actor.
-fn with_hint(s: &Session, result: Result<(), CliError>) -> Result<(), CliError> {
-    match (result, s.identity.unnamed_hint()) {
-        (Err(CliError::Core(e)), Some(hint))
-            if e.kind() == actioncenter::ErrorKind::PermissionDenied =>
-        {
-            Err(CliError::Hinted(e, hint))
-        }
-        (result, _) => result,
     }
 }

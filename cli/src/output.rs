@@ -36,17 +36,19 @@ impl Out {
         }
     }
 
-    /// Prints a document as pretty JSON.
+    /// Prints a document as pretty JSON. A failed write keeps its kind
+    /// (`From` does), so a closed pipe ends the command as quietly as a
+    /// table's would.
     pub fn json<T: Serialize + ?Sized>(&self, value: &T) -> std::io::Result<()> {
         let mut out = std::io::stdout().lock();
-        serde_json::to_writer_pretty(&mut out, value).map_err(std::io::Error::other)?;
+        serde_json::to_writer_pretty(&mut out, value).map_err(std::io::Error::from)?;
         writeln!(out)
     }
 
     /// Prints one JSON value on one line (for streams).
     pub fn json_line<T: Serialize + ?Sized>(&self, value: &T) -> std::io::Result<()> {
         let mut out = std::io::stdout().lock();
-        serde_json::to_writer(&mut out, value).map_err(std::io::Error::other)?;
+        serde_json::to_writer(&mut out, value).map_err(std::io::Error::from)?;
         writeln!(out)?;
         out.flush()
     }
@@ -219,21 +221,15 @@ pub fn expires_in(action: &Action, now: DateTime<Utc>) -> String {
     }
 }
 
-/// The shortest prefix of 8 or more characters that names `id` alone in
-/// the database, like git's abbreviated hashes. Falls back to the whole id.
+/// The library's short id of `id`: the shortest prefix of 8 or more
+/// characters that names it alone, like git's abbreviated hashes. Falls
+/// back to the whole id should the library not find it.
 pub fn short_id(center: &ActionCenter, id: ActionId) -> String {
-    let full = id.to_string();
-    for len in 8..full.len() {
-        let prefix = &full[..len];
-        if prefix.ends_with('-') {
-            continue;
-        }
-        match center.resolve_id(prefix) {
-            Ok(found) if found == id => return prefix.to_owned(),
-            Ok(_) | Err(_) => continue,
-        }
-    }
-    full
+    center
+        .short_ids(&[id])
+        .ok()
+        .and_then(|ids| ids.into_iter().next())
+        .unwrap_or_else(|| id.to_string())
 }
 
 /// Short ids for many actions, computed once each.

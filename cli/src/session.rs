@@ -14,8 +14,6 @@ use crate::exit::CliError;
 
 /// The role every actor has when no policy file is given.
 pub const DEFAULT_ROLE: &str = "analyst";
-/// The actor when neither --as, ACTIONCENTER_ACTOR nor a login name says.
-pub const FALLBACK_ACTOR: &str = "analyst";
 
 /// Where the actions live.
 #[derive(Debug, Clone)]
@@ -123,11 +121,10 @@ pub struct Identity {
 
 impl Identity {
     pub fn from_args(global: &Global) -> Result<Identity, CliError> {
-        let id = global
-            .actor
-            .clone()
-            .or_else(login_name)
-            .unwrap_or_else(|| FALLBACK_ACTOR.to_owned());
+        let id = match &global.actor {
+            Some(id) => id.clone(),
+            None => os_account()?,
+        };
         match &global.policy {
             None => Ok(Identity {
                 policy: Policy::default(),
@@ -165,11 +162,37 @@ impl Identity {
     }
 }
 
-fn login_name() -> Option<String> {
-    ["USER", "LOGNAME", "USERNAME"]
-        .into_iter()
-        .filter_map(|k| std::env::var(k).ok())
-        .find(|v| !v.trim().is_empty())
+/// The name of the operating-system account the command runs as: the
+/// effective user id's entry in the user database (`/etc/passwd`, or
+/// whatever NSS serves). `USER` and `LOGNAME` are not consulted: any
+/// process can set them, and under cron, systemd or a container they are
+/// often missing. No entry is an error, never a made-up name.
+#[cfg(unix)]
+fn os_account() -> Result<String, CliError> {
+    use nix::unistd::{Uid, User};
+    let uid = Uid::effective();
+    let why = match User::from_uid(uid) {
+        Ok(Some(user)) if !user.name.is_empty() => return Ok(user.name),
+        Ok(_none) => format!("the effective user id {uid} has no entry in the user database"),
+        Err(e) => format!("cannot read the user database entry of user id {uid}: {e}"),
+    };
+    Err(CliError::Usage(format!(
+        "{why}: name yourself with --as or ACTIONCENTER_ACTOR"
+    )))
+}
+
+/// The account name Windows gives the process.
+#[cfg(not(unix))]
+fn os_account() -> Result<String, CliError> {
+    std::env::var("USERNAME")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| {
+            CliError::Usage(
+                "USERNAME does not name your account: name yourself with --as or ACTIONCENTER_ACTOR"
+                    .to_owned(),
+            )
+        })
 }
 
 /// Reads and validates a policy file; errors name the file.

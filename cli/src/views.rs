@@ -463,8 +463,18 @@ pub fn events(s: &Session, out: Out, args: &EventsArgs) -> Result<(), CliError> 
         return follow(s, out, args);
     }
     let events = s.center.events_since(s.actor(), args.since, args.limit)?;
+    // A full batch may be the last one: look one event further to know.
+    let next_since = match events.last() {
+        Some(last) if events.len() == args.limit => s
+            .center
+            .events_since(s.actor(), last.seq, 1)?
+            .first()
+            .map(|_| last.seq),
+        _last_batch => None,
+    };
     if out.json {
-        return Ok(out.json(&events)?);
+        let page = serde_json::json!({ "items": events, "next_since": next_since });
+        return Ok(out.json(&page)?);
     }
     if events.is_empty() {
         out.line(format!("No events after {}.", args.since))?;
@@ -472,8 +482,8 @@ pub fn events(s: &Session, out: Out, args: &EventsArgs) -> Result<(), CliError> 
     }
     let mut ids = ShortIds::new(&s.center);
     print_events(out, &events, &mut ids)?;
-    if let Some(last) = events.last().filter(|_| events.len() == args.limit) {
-        out.line(format!("More: actionctl events --since {}", last.seq))?;
+    if let Some(seq) = next_since {
+        out.line(format!("More: actionctl events --since {seq}"))?;
     }
     Ok(())
 }

@@ -230,7 +230,10 @@ fn undo_all_instances_fans_out_to_every_device() {
         "--yes",
     ]);
     let out = run.ok();
-    assert!(out.ends_with("4 of 4 undone.\n"), "{out}");
+    assert!(
+        out.ends_with("4 of 4 sent to undo; waiting for an executor.\n"),
+        "{out}"
+    );
     assert_eq!(out.matches(": now undoing\n").count(), 4, "{out}");
     for device in ["FIN-LT-042", "HR-WS-017", "ENG-LT-007", "SALES-LT-023"] {
         let a = db.action(&invoice_on(&db, device));

@@ -108,14 +108,32 @@ fn missing_permission_names_it() {
     assert!(run.ok().ends_with("9 in all.\n"), "{run:?}");
 }
 
+/// Why an actor the policy file does not name is refused, as every command says it.
+const UNNAMED: &str = "(mallory has no roles: the policy's principals do not name mallory)";
+
 #[test]
 fn actor_missing_from_the_policy_file_has_no_roles() {
     let db = Db::demo();
     let policy = policy_file(&db);
-    db.run(&["--policy", &policy, "--as", "mallory", "pending"]).fails(
-        3,
-        &format!("error: mallory may not view any actions (mallory is not among the principals of {policy})"),
-    );
+    db.run(&["--policy", &policy, "--as", "mallory", "pending"])
+        .fails(
+            3,
+            &format!("error: mallory may not view any actions {UNNAMED}"),
+        );
+}
+
+#[test]
+fn approve_by_an_actor_missing_from_the_policy_file_says_why_too() {
+    let db = Db::demo();
+    let policy = policy_file(&db);
+    let id = db.id("disable_user", "pending");
+    let before = db.snapshot();
+    db.run(&["--policy", &policy, "--as", "mallory", "approve", &id])
+        .fails(
+            3,
+            &format!("error: mallory may not approve identity actions {UNNAMED}"),
+        );
+    assert_eq!(db.snapshot(), before);
 }
 
 #[test]

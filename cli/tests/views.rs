@@ -345,7 +345,8 @@ fn counts_per_status() {
 fn events_page_through_the_feed() {
     let db = Db::demo();
     let first = db.json(&["events", "--limit", "5"]);
-    let seqs: Vec<u64> = first
+    assert_eq!(first["next_since"], 5);
+    let seqs: Vec<u64> = first["items"]
         .as_array()
         .map(|e| e.iter().filter_map(|e| e["seq"].as_u64()).collect())
         .unwrap_or_default();
@@ -356,18 +357,48 @@ fn events_page_through_the_feed() {
         "{human:?}"
     );
     let all = db.json(&["events", "--limit", "1000"]);
-    let total = all.as_array().map(Vec::len).unwrap_or_default() as u64;
+    let total = all["items"].as_array().map(Vec::len).unwrap_or_default() as u64;
+    assert_eq!(all["next_since"], Value::Null);
     let tail = db.json(&["events", "--since", &(total - 2).to_string()]);
-    assert_eq!(tail.as_array().map(Vec::len), Some(2));
+    assert_eq!(tail["items"].as_array().map(Vec::len), Some(2));
     let none = db.run(&["events", "--since", &total.to_string()]);
     assert_eq!(none.ok(), format!("No events after {total}.\n"));
 }
 
 #[test]
+fn events_json_says_more_exist_past_a_full_batch() {
+    let db = Db::demo();
+    let total = db.json(&["events", "--limit", "1000"])["items"]
+        .as_array()
+        .map(Vec::len)
+        .unwrap_or_default();
+    // The demo writes more than one batch of 50 and fewer than two.
+    assert!((51..100).contains(&total), "{total}");
+    let first = db.json(&["events", "--limit", "50"]);
+    assert_eq!(first["items"].as_array().map(Vec::len), Some(50));
+    assert_eq!(first["next_since"], 50);
+    let rest = db.json(&["events", "--since", "50", "--limit", "50"]);
+    assert_eq!(rest["items"].as_array().map(Vec::len), Some(total - 50));
+    assert_eq!(rest["next_since"], Value::Null);
+}
+
+#[test]
+fn a_batch_that_ends_the_feed_exactly_says_no_more() {
+    let db = Db::demo();
+    let total = db.json(&["events", "--limit", "1000"])["items"]
+        .as_array()
+        .map(Vec::len)
+        .unwrap_or_default();
+    let exact = db.json(&["events", "--limit", &total.to_string()]);
+    assert_eq!(exact["next_since"], Value::Null);
+    let human = db.run(&["events", "--limit", &total.to_string()]);
+    assert!(!human.ok().contains("More:"), "{human:?}");
+}
+
+#[test]
 fn events_follow_prints_what_another_process_does() {
     let db = Db::demo();
-    let total = db
-        .json(&["events", "--limit", "1000"])
+    let total = db.json(&["events", "--limit", "1000"])["items"]
         .as_array()
         .map(Vec::len)
         .unwrap_or_default();
@@ -497,7 +528,7 @@ fn recover_leases_returns_running_actions_to_the_queue() {
 fn audit_verify_names_the_first_event_that_does_not_match() {
     let db = Db::demo();
     let events = db.json(&["events", "--limit", "1000"]);
-    let seventh = events[6]["action_id"]
+    let seventh = events["items"][6]["action_id"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
@@ -724,4 +755,45 @@ fn ids_print_as_unique_prefixes_that_commands_accept() {
     assert_eq!(items(&db.json(&["pending"]))[0]["id"], full.as_str());
     let other = actionctl(&db.path, &["show", &full]);
     assert_eq!(other.code, 0);
+}
+
+/// The name of the account running the tests, as `id -un` reads it.
+fn os_account() -> String {
+    let out = std::process::Command::new("id")
+        .arg("-un")
+        .output()
+        .unwrap_or_else(|e| panic!("id -un: {e}"));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// `actionctl --json whoami` with only these environment variables changed
+/// (and no ACTIONCENTER_ACTOR).
+fn whoami_with(env: &[(&str, Option<&str>)]) -> Value {
+    let db = Db::none();
+    let mut c = command(&db.path);
+    c.env_remove("ACTIONCENTER_ACTOR")
+        .args(["--json", "whoami"]);
+    for (key, value) in env {
+        match value {
+            Some(v) => c.env(key, v),
+            None => c.env_remove(key),
+        };
+    }
+    let output = c.output().unwrap_or_else(|e| panic!("run: {e}"));
+    assert!(output.status.success(), "{output:?}");
+    serde_json::from_slice(&output.stdout).unwrap_or_default()
+}
+
+#[cfg(unix)]
+#[test]
+fn without_user_or_logname_you_are_your_os_account() {
+    let me = whoami_with(&[("USER", None), ("LOGNAME", None)]);
+    assert_eq!(me["id"], os_account().as_str());
+}
+
+#[cfg(unix)]
+#[test]
+fn user_and_logname_do_not_change_who_you_are() {
+    let me = whoami_with(&[("USER", Some("mallory")), ("LOGNAME", Some("mallory"))]);
+    assert_eq!(me["id"], os_account().as_str());
 }

@@ -60,6 +60,10 @@ pub struct Proposal {
     pub alert_id: Option<String>,
     #[serde(default)]
     pub parameters: serde_json::Map<String, serde_json::Value>,
+    /// Why, for the audit trail (the propose event's comment, and a manual
+    /// response's decision).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
     /// Makes a retried proposal safe: the same key with the same proposal
     /// returns the action the first one made; the same key with another
     /// proposal is refused as a `Duplicate`.
@@ -78,6 +82,7 @@ impl Proposal {
             incident_id: None,
             alert_id: None,
             parameters: serde_json::Map::new(),
+            comment: None,
             idempotency_key: None,
         }
     }
@@ -678,6 +683,7 @@ impl ActionCenter {
             }
         }
         check_json_size("parameters", &p.parameters)?;
+        let comment = check_comment(p.comment.as_deref(), false)?;
         let accepted = p.kind.accepted_entities();
         if !accepted.is_empty() && !accepted.contains(&p.entity.entity_type()) {
             return Err(Error::validation(
@@ -774,7 +780,7 @@ impl ActionCenter {
             created_by: by.id.clone(),
             status,
             decisions: if manual {
-                vec![decision(by, now, Verdict::Approve, None, sp.version)]
+                vec![decision(by, now, Verdict::Approve, comment.clone(), sp.version)]
             } else {
                 Vec::new()
             },
@@ -797,7 +803,7 @@ impl ActionCenter {
             event: Event::Propose,
             from: None,
             to: Some(status),
-            comment: None,
+            comment,
             version: action.version,
             digest: action_digest(&action),
             policy_version: Some(sp.version),
@@ -1044,12 +1050,7 @@ impl ActionCenter {
             .filter(|c| policy.authorize(executor, Event::Claim, *c, None).is_ok())
             .collect();
         if categories.is_empty() {
-            return Err(Error::PermissionDenied {
-                principal: executor.id.clone(),
-                operation: Operation::Execute,
-                category: None,
-                detail: None,
-            });
+            return Err(policy.denied(executor, Operation::Execute, None));
         }
         let now = self.now_checked()?;
         let lease_until = check_time("lease_until", now + lease)?;
@@ -1769,12 +1770,7 @@ impl ActionCenter {
     fn check_viewer(&self, policy: &Policy, by: &Principal) -> Result<()> {
         policy.check_principal(by)?;
         if policy.categories_allowed(by, Operation::View).is_empty() {
-            return Err(Error::PermissionDenied {
-                principal: by.id.clone(),
-                operation: Operation::View,
-                category: None,
-                detail: None,
-            });
+            return Err(policy.denied(by, Operation::View, None));
         }
         Ok(())
     }
@@ -1852,12 +1848,7 @@ impl ActionCenter {
         policy.check_principal(by)?;
         let viewable = policy.categories_allowed(by, Operation::View);
         if viewable.is_empty() {
-            return Err(Error::PermissionDenied {
-                principal: by.id.clone(),
-                operation: Operation::View,
-                category: None,
-                detail: None,
-            });
+            return Err(policy.denied(by, Operation::View, None));
         }
         if viewable.len() == Category::ALL.len() {
             return Ok(true);

@@ -51,6 +51,7 @@ pub mod machine;
 pub mod model;
 pub mod policy;
 pub mod query;
+pub mod short_id;
 pub mod store;
 
 pub use audit::{ActionMismatch, AuditEvent, AuditReport, BadAction, BadEvent, Mismatch};
@@ -70,6 +71,7 @@ pub use policy::{
     Automation, AutomationLevel, KindDefaults, KindRule, Operation, Policy, Principal, StoredPolicy,
 };
 pub use query::{Counts, Filter, Page, PageRequest};
+pub use short_id::MIN_SHORT_ID;
 pub use store::{MemoryStore, Store};
 #[cfg(feature = "postgres")]
 pub use store::{PostgresOptions, PostgresStore};

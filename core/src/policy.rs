@@ -427,12 +427,45 @@ impl Policy {
         if self.allows(principal, op, category) {
             Ok(())
         } else {
-            Err(Error::PermissionDenied {
-                principal: principal.id.clone(),
-                operation: op,
-                category: Some(category),
-                detail: None,
-            })
+            Err(self.denied(principal, op, Some(category)))
+        }
+    }
+
+    /// The `PermissionDenied` error for `principal` lacking `op` on
+    /// `category` (`None`: on every category). A principal without roles
+    /// is told why, so every verb and every door gives one reason for one
+    /// cause:
+    ///
+    /// ```
+    /// use actioncenter::{Category, Operation, Policy, Principal};
+    /// let policy = Policy::default();
+    /// let mallory = Principal::new("mallory", Vec::<String>::new());
+    /// let err = policy.check(&mallory, Operation::Approve, Category::Identity).unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "mallory may not approve identity actions \
+    ///      (mallory has no roles: the policy's principals do not name mallory)"
+    /// );
+    /// ```
+    pub fn denied(
+        &self,
+        principal: &Principal,
+        op: Operation,
+        category: Option<Category>,
+    ) -> Error {
+        let id = &principal.id;
+        let detail = match (principal.roles.is_empty(), self.principals.contains_key(id)) {
+            (false, _has_roles) => None,
+            (true, false) => Some(format!(
+                "{id} has no roles: the policy's principals do not name {id}"
+            )),
+            (true, true) => Some(format!("{id} has no roles")),
+        };
+        Error::PermissionDenied {
+            principal: id.clone(),
+            operation: op,
+            category,
+            detail,
         }
     }
 
@@ -603,6 +636,79 @@ mod tests {
             Error::Validation { field, .. } => field,
             other => panic!("expected Validation, got {other:?}"),
         }
+    }
+
+    const NAMED: &str = r#"{"roles": {"analyst": {"view": ["*"], "propose": ["*"], "approve": ["*"]}, "guest": {}},
+        "principals": {"alice": ["analyst"], "gina": []}}"#;
+
+    fn detail_of(err: Error) -> Option<String> {
+        match err {
+            Error::PermissionDenied { detail, .. } => detail,
+            other => panic!("expected PermissionDenied, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_principal_the_policy_does_not_name_is_told_so() {
+        let policy = Policy::from_json(NAMED).expect("policy");
+        let mallory = Principal::new("mallory", Vec::<String>::new());
+        let err = policy
+            .check(&mallory, Operation::Approve, Category::Identity)
+            .expect_err("denied");
+        assert_eq!(
+            err.to_string(),
+            "mallory may not approve identity actions (mallory has no roles: the policy's principals do not name mallory)"
+        );
+    }
+
+    #[test]
+    fn a_named_principal_without_roles_is_told_it_has_none() {
+        let policy = Policy::from_json(NAMED).expect("policy");
+        let gina = Principal::new("gina", Vec::<String>::new());
+        let err = policy
+            .check(&gina, Operation::View, Category::File)
+            .expect_err("denied");
+        assert_eq!(detail_of(err), Some("gina has no roles".to_owned()));
+    }
+
+    #[test]
+    fn a_principal_with_roles_is_told_only_the_missing_grant() {
+        let policy = Policy::from_json(NAMED).expect("policy");
+        let guest = Principal::new("gus", ["guest"]);
+        let err = policy
+            .check(&guest, Operation::Approve, Category::File)
+            .expect_err("denied");
+        assert_eq!(err.to_string(), "gus may not approve file actions");
+    }
+
+    #[test]
+    fn every_verb_gives_an_unnamed_principal_the_same_reason() {
+        use crate::engine::{ActionCenter, ClaimRequest, Decide, Proposal};
+        use crate::model::{Entity, Kind, Source};
+        use crate::query::{Filter, PageRequest};
+        let center = ActionCenter::new(
+            crate::MemoryStore::new(),
+            Policy::from_json(NAMED).expect("policy"),
+        );
+        let alice = Principal::new("alice", ["analyst"]);
+        let user = Entity::User {
+            user_id: "bob@example.com".into(),
+        };
+        let source = Source::Playbook { name: "pb".into() };
+        let proposal = Proposal::new(Kind::DisableUser, user, source);
+        let pending = center.propose(&alice, proposal.clone()).expect("propose");
+        let mallory = Principal::new("mallory", Vec::<String>::new());
+        let why =
+            Some("mallory has no roles: the policy's principals do not name mallory".to_owned());
+
+        let approved = center.approve(&mallory, pending.id, &Decide::default());
+        assert_eq!(detail_of(approved.expect_err("approve")), why);
+        let proposed = center.propose(&mallory, proposal);
+        assert_eq!(detail_of(proposed.expect_err("propose")), why);
+        let listed = center.list(&mallory, &Filter::default(), &PageRequest::default());
+        assert_eq!(detail_of(listed.expect_err("list")), why);
+        let claimed = center.claim(&mallory, &ClaimRequest::default());
+        assert_eq!(detail_of(claimed.expect_err("claim")), why);
     }
 
     #[test]

@@ -2,9 +2,10 @@
 
 use std::any::Any;
 use std::borrow::Cow;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ffi::{CStr, CString, c_char};
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::Once;
 
 use serde_json::json;
 
@@ -168,6 +169,47 @@ pub(crate) fn last_error(pick: fn(&LastError) -> &CStr) -> *const c_char {
         .unwrap_or(c"".as_ptr())
 }
 
+thread_local! {
+    /// How many panic boundaries this thread is inside.
+    static BOUNDARY_DEPTH: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Installs, once per process, a panic hook that says nothing about a
+/// panic inside a boundary: the boundary turns it into a status and the
+/// thread's last error, and a library must not write to its host's
+/// standard error. Panics elsewhere (on threads the library did not enter
+/// through an export, or in host code) go to the hook that was there
+/// before, so the host's own reporting is unchanged.
+fn install_quiet_hook() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            let inside = BOUNDARY_DEPTH.try_with(Cell::get).unwrap_or(0) > 0;
+            if !inside {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// Runs `body` inside a panic boundary: quiet, and caught.
+fn catch<T>(body: impl FnOnce() -> T) -> std::thread::Result<T> {
+    /// Leaves the boundary even if leaving is by unwinding.
+    struct Inside;
+    impl Drop for Inside {
+        fn drop(&mut self) {
+            let _ = BOUNDARY_DEPTH.try_with(|d| d.set(d.get().saturating_sub(1)));
+        }
+    }
+    install_quiet_hook();
+    let _ = BOUNDARY_DEPTH.try_with(|d| d.set(d.get() + 1));
+    let inside = Inside;
+    let result = panic::catch_unwind(AssertUnwindSafe(body));
+    drop(inside);
+    result
+}
+
 fn panic_message(payload: &(dyn Any + Send)) -> String {
     payload
         .downcast_ref::<&str>()
@@ -180,7 +222,7 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
 /// `AC_STATUS_PANIC`, an error its status, and the thread's last error
 /// describes the outcome (cleared on success).
 pub(crate) fn run(body: impl FnOnce() -> Result<(), Failure>) -> ac_status {
-    let failure = match panic::catch_unwind(AssertUnwindSafe(body)) {
+    let failure = match catch(body) {
         Ok(Ok(())) => None,
         Ok(Err(failure)) => Some(failure),
         Err(payload) => Some(Failure::Panic {
@@ -190,7 +232,7 @@ pub(crate) fn run(body: impl FnOnce() -> Result<(), Failure>) -> ac_status {
     let status = failure.as_ref().map_or(ac_status::Ok, Failure::status);
     // Building the message cannot panic in practice; if it did, the
     // status still gets out.
-    let _ = panic::catch_unwind(AssertUnwindSafe(|| remember(failure.as_ref())));
+    let _ = catch(|| remember(failure.as_ref()));
     status
 }
 
@@ -198,7 +240,7 @@ pub(crate) fn run(body: impl FnOnce() -> Result<(), Failure>) -> ac_status {
 /// (a static string, nothing): a panic returns `fallback`. Leaves the last
 /// error alone.
 pub(crate) fn run_value<T>(fallback: T, body: impl FnOnce() -> T) -> T {
-    panic::catch_unwind(AssertUnwindSafe(body)).unwrap_or(fallback)
+    catch(body).unwrap_or(fallback)
 }
 
 /// The panic boundary around the body of every export.
@@ -223,8 +265,12 @@ pub(crate) use boundary;
 /// Panics inside the panic boundary on purpose, to show that a panic in
 /// the library becomes a status: returns `AC_STATUS_PANIC` with a last
 /// error message. A library built with `panic = "abort"` would abort here
-/// instead, so an integration can run this once in its tests. Takes no
-/// pointers and changes nothing. Thread safe.
+/// instead, so an integration can run this once in its tests. Writes
+/// nothing to standard error: a panic inside the library is reported only
+/// through the status and `ac_last_error_message` (the library installs,
+/// once, a panic hook that is silent inside its exports and hands every
+/// other panic to the hook installed before it). Takes no pointers and
+/// changes nothing. Thread safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn ac_boundary_selftest() -> ac_status {
     boundary! {
@@ -256,6 +302,54 @@ mod tests {
         assert_eq!(last_message(), "argument id is NULL");
         assert_eq!(boundary! { Ok(()) }, ac_status::Ok);
         assert_eq!(last_message(), "");
+    }
+
+    /// Set in the child process of the stderr tests: what it must do.
+    const CHILD: &str = "ACTIONCENTER_BOUNDARY_TEST_CHILD";
+
+    /// Runs one test of this binary in a child process, with `role` in
+    /// `CHILD`, and returns its standard error.
+    fn child_stderr(test: &str, role: &str) -> String {
+        let exe = std::env::current_exe().expect("current exe");
+        let output = std::process::Command::new(exe)
+            .args([test, "--exact", "--nocapture", "--test-threads=1", "-q"])
+            .env(CHILD, role)
+            .env("RUST_BACKTRACE", "1")
+            .output()
+            .expect("run the child");
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    }
+
+    /// The child's part: panics inside the boundary, and, when asked,
+    /// outside it too, on a thread of its own.
+    #[test]
+    fn child_panics() {
+        let Ok(role) = std::env::var(CHILD) else {
+            return;
+        };
+        assert_eq!(ac_boundary_selftest(), ac_status::Panic);
+        assert_eq!(
+            last_message(),
+            "the library panicked: ac_boundary_selftest panics on purpose"
+        );
+        if role == "and-outside" {
+            let outside = std::thread::spawn(|| panic!("outside the boundary"));
+            assert!(outside.join().is_err());
+        }
+    }
+
+    #[test]
+    fn a_panic_inside_the_boundary_writes_nothing_to_stderr() {
+        let stderr = child_stderr("boundary::tests::child_panics", "inside");
+        assert_eq!(stderr, "");
+    }
+
+    #[test]
+    fn a_panic_outside_the_boundary_still_reaches_the_previous_hook() {
+        let stderr = child_stderr("boundary::tests::child_panics", "and-outside");
+        assert!(stderr.contains("outside the boundary"), "{stderr}");
+        assert!(!stderr.contains("on purpose"), "{stderr}");
     }
 
     #[test]

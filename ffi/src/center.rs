@@ -183,10 +183,13 @@ pub unsafe extern "C" fn ac_center_advance_clock(
     }
 }
 
-/// Closes a center. Returns at once; calls under way on other threads
-/// finish normally, and later calls with this handle fail with
+/// Closes a center without waiting for calls under way on other threads:
+/// they finish normally, and later calls with this handle fail with
 /// `AC_STATUS_INVALID_HANDLE`. An in-memory center's actions are gone; the
-/// database connections close when the last call under way returns.
+/// database connections close when the last call under way returns. When
+/// that closes the last SQLite (or PostgreSQL) center of the process, the
+/// pool's housekeeping threads end too, and the call that closes it waits
+/// for them (at most 2 s): nothing of the library keeps running.
 ///
 /// - `center`: the handle to close, owned by the caller until now. NULL is
 ///   accepted and does nothing.

@@ -54,7 +54,9 @@ pub unsafe extern "C" fn ac_center_get(
 }
 
 /// The full id of the action whose id starts with `prefix` (4 or more hex
-/// digits, like git's short ids), or of a full id.
+/// digits, like git's short ids), or of a full id. Prefixes of 8 digits
+/// are often shared (ids made within a minute start alike): show people
+/// `ac_center_short_id`, which is always unique.
 ///
 /// - `center`: borrowed. Not NULL.
 /// - `prefix`: borrowed. Not NULL.
@@ -81,6 +83,43 @@ pub unsafe extern "C" fn ac_center_resolve_id(
         // SAFETY: per this function's contract.
         let prefix = unsafe { text(prefix, "prefix") }?;
         out.set_text(center.engine.resolve_id(prefix)?.to_string());
+        Ok(())
+    }
+}
+
+/// The short id of an action: the shortest prefix of its id, 8 characters
+/// or more, that `ac_center_resolve_id` resolves to it alone. Ids made
+/// within about a minute share their first 8 hex digits (UUID v7 starts
+/// with the time), so a fixed 8-character prefix is often ambiguous; show
+/// people this one instead. It may grow as more actions are stored: keep
+/// the full id in anything that lasts.
+///
+/// - `center`: borrowed. Not NULL.
+/// - `id`: the action's full UUID, borrowed. Not NULL.
+/// - `out_short_id`: receives the short id, owned by the caller (free with
+///   `ac_string_free`); NULL on failure. Not NULL.
+///
+/// Fails with `AC_STATUS_NOT_FOUND` for an id that is not stored. Thread
+/// safe.
+///
+/// # Safety
+///
+/// `id` is NULL or a NUL-terminated string; `out_short_id` is NULL or
+/// valid for writing one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ac_center_short_id(
+    center: *const ac_center,
+    id: *const c_char,
+    out_short_id: *mut *mut c_char,
+) -> ac_status {
+    boundary! {
+        // SAFETY: per this function's contract.
+        let out = unsafe { Out::string(out_short_id, "out_short_id") }?;
+        let center = CENTERS.get(center, "center")?;
+        // SAFETY: per this function's contract.
+        let id = unsafe { action_id(id, "id") }?;
+        let short = center.engine.short_ids(&[id])?.into_iter().next();
+        out.set_text(short.unwrap_or_else(|| id.to_string()));
         Ok(())
     }
 }
@@ -170,9 +209,10 @@ pub unsafe extern "C" fn ac_center_counts(
 ///   action's category.
 /// - `id`: the action's UUID, borrowed. Not NULL.
 /// - `out_events_json`: receives a JSON array of events `{"seq",
-///   "action_id", "at", "actor", "event", "from", "to", "comment",
-///   "prev_hash", "hash"}`, owned by the caller (free with
-///   `ac_string_free`); NULL on failure. Not NULL.
+///   "action_id", "at", "actor", "event", "from", "to", "prev_hash",
+///   "hash"}` and `"comment"` when the event has one (docs/json.md);
+///   `"from"` is `null` on the event that created the action. Owned by
+///   the caller (free with `ac_string_free`); NULL on failure. Not NULL.
 ///
 /// Thread safe.
 ///

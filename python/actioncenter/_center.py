@@ -434,8 +434,22 @@ class ActionCenter:
     def resolve_id(self, prefix: str) -> uuid.UUID:
         """The id of the action whose id starts with ``prefix`` (4+ hex
         digits, like git's short ids). An ambiguous prefix raises
-        :class:`ValidationError` listing the candidates."""
+        :class:`ValidationError` listing the candidates. Ids made within a
+        minute share their first 8 digits: show people :meth:`short_ids`."""
         return self._live.resolve_id(cv.text(prefix, "prefix"))
+
+    def short_ids(self, ids: Iterable[Id]) -> List[str]:
+        """The short id of each action, in order: the shortest prefix of its
+        id (8 characters or more) that :meth:`resolve_id` resolves to it
+        alone. Ids made within about a minute share their first 8 hex digits,
+        so show people these rather than a fixed-length prefix; they may grow
+        as more actions are stored. :class:`NotFound` for an id not stored."""
+        id_list = [cv.action_id(i, "each id") for i in ids]
+        return self._live.short_ids(id_list)
+
+    def short_id(self, id: Id) -> str:
+        """The short id of one action (see :meth:`short_ids`)."""
+        return self.short_ids([id])[0]
 
     def list(
         self,

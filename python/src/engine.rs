@@ -465,6 +465,17 @@ impl Engine {
         Builder::new(py)?.uuid(id)
     }
 
+    /// `short_ids`: the shortest unique prefix of each id, in order.
+    fn short_ids(&self, py: Python<'_>, ids: Vec<String>) -> PyResult<Vec<String>> {
+        self.call(py, |c| {
+            let ids = ids
+                .iter()
+                .map(|id| id.parse::<actioncenter::ActionId>())
+                .collect::<Result<Vec<_>, _>>()?;
+            c.short_ids(&ids)
+        })
+    }
+
     /// `list`; `filter` is core's `Filter` JSON. Returns the page's actions
     /// and its next cursor.
     #[pyo3(signature = (by, filter, limit, cursor=None))]

@@ -21,6 +21,7 @@ from actioncenter import (
     ManualClock,
     ManualResponse,
     Mismatch,
+    NotFound,
     Outcome,
     Playbook,
     Policy,
@@ -274,6 +275,24 @@ def test_get_and_resolve_id_by_prefix(center: ActionCenter, quarantine: Propose)
     assert center.get(VIC, action.id) == action
     assert center.get(VIC, str(action.id)) == action
     assert center.resolve_id(str(action.id)[:13]) == action.id
+
+
+def test_short_ids_are_the_shortest_unique_prefixes(
+    center: ActionCenter, quarantine: Propose
+) -> None:
+    # The clock stands still: the ids share their first 12 hex digits.
+    made = [quarantine(device=f"dev-{n}") for n in range(3)]
+    shorts = center.short_ids(a.id for a in made)
+    for action, short in zip(made, shorts):
+        assert 14 < len(short) < 36
+        assert str(action.id).startswith(short)
+        assert center.resolve_id(short) == action.id
+    assert center.short_id(made[0].id) == shorts[0]
+
+
+def test_short_id_of_an_action_not_stored_is_not_found(center: ActionCenter) -> None:
+    with pytest.raises(NotFound):
+        center.short_id(uuid.UUID("01890000-0000-7000-8000-000000000000"))
 
 
 def test_list_filters_and_pages_newest_first(

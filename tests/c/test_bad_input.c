@@ -65,6 +65,7 @@ static void null_center_is_refused_everywhere(void) {
     CHECK_NULL_ARG("center", ac_center_bulk(c, by, "{\"op\":\"retry\"}", "{\"ids\":[]}", &out));
     CHECK_NULL_ARG("center", ac_center_get(c, by, s.pending, &out));
     CHECK_NULL_ARG("center", ac_center_resolve_id(c, s.pending, &out));
+    CHECK_NULL_ARG("center", ac_center_short_id(c, s.pending, &out));
     CHECK_NULL_ARG("center", ac_center_list(c, by, NULL, NULL, 10, &out));
     CHECK_NULL_ARG("center", ac_center_counts(c, by, NULL, &out));
     CHECK_NULL_ARG("center", ac_center_history(c, by, s.pending, &out));
@@ -142,6 +143,7 @@ static void null_text_and_json_arguments_are_refused(void) {
     CHECK_NULL_ARG("selection_json",
                    ac_center_bulk(s.f.center, s.f.alice, "{\"op\":\"retry\"}", NULL, &out));
     CHECK_NULL_ARG("prefix", ac_center_resolve_id(s.f.center, NULL, &out));
+    CHECK_NULL_ARG("id", ac_center_short_id(s.f.center, NULL, &out));
     CHECK_NULL_ARG("principal_json", ac_principal_from_json(NULL, &p));
     CHECK_NULL_ARG("id", ac_principal_new(NULL, two_roles, 1, &p));
     CHECK_NULL_ARG("roles", ac_principal_new("alice", NULL, 1, &p));
@@ -167,6 +169,7 @@ static void null_required_out_parameters_are_refused(void) {
                                                       "{\"ids\":[]}", NULL));
     CHECK_NULL_ARG("out_action_json", ac_center_get(s.f.center, s.f.alice, s.pending, NULL));
     CHECK_NULL_ARG("out_id", ac_center_resolve_id(s.f.center, s.pending, NULL));
+    CHECK_NULL_ARG("out_short_id", ac_center_short_id(s.f.center, s.pending, NULL));
     CHECK_NULL_ARG("out_page_json", ac_center_list(s.f.center, s.f.alice, NULL, NULL, 10, NULL));
     CHECK_NULL_ARG("out_counts_json", ac_center_counts(s.f.center, s.f.alice, NULL, NULL));
     CHECK_NULL_ARG("out_events_json", ac_center_history(s.f.center, s.f.alice, s.pending, NULL));
@@ -260,6 +263,7 @@ static void invalid_utf8_is_refused_in_every_string_argument(void) {
     CHECK_BAD_UTF8("selection_json", ac_center_bulk(c, s.f.alice, "{\"op\":\"retry\"}", BAD, &out));
     CHECK_BAD_UTF8("id", ac_center_get(c, s.f.alice, BAD, &out));
     CHECK_BAD_UTF8("prefix", ac_center_resolve_id(c, BAD, &out));
+    CHECK_BAD_UTF8("id", ac_center_short_id(c, BAD, &out));
     CHECK_BAD_UTF8("filter_json", ac_center_list(c, s.f.alice, BAD, NULL, 10, &out));
     CHECK_BAD_UTF8("cursor", ac_center_list(c, s.f.alice, NULL, BAD, 10, &out));
     CHECK_BAD_UTF8("filter_json", ac_center_counts(c, s.f.alice, BAD, &out));
@@ -391,6 +395,7 @@ static void malformed_and_unknown_ids(void) {
     CHECK_STATUS(AC_STATUS_NOT_FOUND, ac_center_history(s.f.center, s.f.alice, UNKNOWN_ID, &out));
     CHECK_INVALID("cursor", ac_center_list(s.f.center, s.f.alice, NULL, "page-two", 10, &out));
     CHECK_INVALID("id", ac_center_resolve_id(s.f.center, "ab", &out));
+    CHECK_INVALID("id", ac_center_short_id(s.f.center, "0190a6b2", &out));
     CHECK(out == NULL);
     fx_close(&s.f);
 }

@@ -25,6 +25,37 @@ static void version_matches_the_header(void) {
     CHECK(AC_VERSION_MAJOR >= 0 && AC_VERSION_MINOR >= 0 && AC_VERSION_PATCH >= 0);
 }
 
+/* Ids made in the same millisecond share 12 hex digits: each short id is
+ * as long as it must be to name its action alone. */
+static void short_ids_are_unique_prefixes(void) {
+    fixture f;
+    char json[512], ids[3][64];
+    char *action = NULL, *short_id = NULL, *resolved = NULL;
+    CHECK(fx_clock(&f));
+    for (int i = 0; i < 3; i++) {
+        char device[16];
+        snprintf(device, sizeof device, "dev-%d", i);
+        CHECK_OK(ac_center_propose(f.center, f.air, h_isolate(json, sizeof json, device, "inv-1"),
+                                   &action));
+        fx_keep(&f, action);
+        CHECK(h_id(action, ids[i]));
+    }
+    for (int i = 0; i < 3; i++) {
+        CHECK_OK(ac_center_short_id(f.center, ids[i], &short_id));
+        fx_keep(&f, short_id);
+        size_t n = strlen(short_id);
+        CHECK(n > 14 && n < 36);
+        CHECK(strncmp(short_id, ids[i], n) == 0);
+        CHECK_OK(ac_center_resolve_id(f.center, short_id, &resolved));
+        fx_keep(&f, resolved);
+        CHECK(strcmp(resolved, ids[i]) == 0);
+    }
+    CHECK_ERROR(AC_STATUS_NOT_FOUND, "action 01890000-0000-7000-8000-000000000000 not found",
+                ac_center_short_id(f.center, "01890000-0000-7000-8000-000000000000", &short_id));
+    CHECK(short_id == NULL);
+    fx_close(&f);
+}
+
 static void pending_action_is_approved_claimed_and_completed(void) {
     fixture f;
     char json[512], id[64], claimed_id[64];
@@ -557,6 +588,7 @@ int main(void) {
     }
 
     RUN(version_matches_the_header);
+    RUN(short_ids_are_unique_prefixes);
     RUN(pending_action_is_approved_claimed_and_completed);
     RUN(manual_response_is_approved_at_once);
     RUN(rejection_records_the_comment);

@@ -24,6 +24,8 @@ pub mod memory;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) mod scheduler;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) mod sql;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
@@ -170,24 +172,12 @@ pub fn exclusive_key(a: &Action) -> Option<String> {
     })
 }
 
-/// The one thread that every connection pool in the process uses for its
-/// housekeeping. r2d2 gives each pool threads of its own by default, and
-/// they outlive the pool by up to half a minute: a host that opens and
-/// closes stores often would pile them up.
+/// The one housekeeping thread of every SQLite connection pool open in
+/// the process; it ends when the last SQLite store closes (see
+/// [`scheduler`]).
 #[cfg(feature = "sqlite")]
-pub(crate) fn pool_scheduler() -> std::sync::Arc<scheduled_thread_pool::ScheduledThreadPool> {
-    use std::sync::{Arc, LazyLock};
-    static SCHEDULER: LazyLock<Arc<scheduled_thread_pool::ScheduledThreadPool>> =
-        LazyLock::new(|| {
-            Arc::new(
-                scheduled_thread_pool::ScheduledThreadPool::builder()
-                    .num_threads(1)
-                    .thread_name_pattern("actioncenter-pool")
-                    .build(),
-            )
-        });
-    Arc::clone(&SCHEDULER)
-}
+pub(crate) static SQLITE_THREADS: scheduler::Shared =
+    scheduler::Shared::new("actioncenter-pool", 1);
 
 /// The refusal of a checkpoint that does not follow the latest stored one
 /// (another process signed one meanwhile).

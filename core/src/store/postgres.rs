@@ -226,6 +226,8 @@ type Manager = PostgresConnectionManager<NoTls>;
 pub struct PostgresStore {
     pool: Pool<Manager>,
     schema: String,
+    /// After `pool`, so the pool is dropped before the threads may end.
+    _threads: super::scheduler::Lease,
 }
 
 impl fmt::Debug for PostgresStore {
@@ -278,22 +280,12 @@ fn begin(client: &mut Client) -> std::result::Result<postgres::Transaction<'_>, 
         .start()
 }
 
-/// The housekeeping threads of every PostgreSQL pool in the process.
+/// The housekeeping threads of every PostgreSQL pool in the process,
+/// ended when the last PostgreSQL store closes (see [`super::scheduler`]).
 /// Apart from SQLite's: opening a connection to a slow or dead server
 /// happens on these threads and must not hold up the embedded store.
-fn scheduler() -> std::sync::Arc<scheduled_thread_pool::ScheduledThreadPool> {
-    use std::sync::{Arc, LazyLock};
-    static SCHEDULER: LazyLock<Arc<scheduled_thread_pool::ScheduledThreadPool>> =
-        LazyLock::new(|| {
-            Arc::new(
-                scheduled_thread_pool::ScheduledThreadPool::builder()
-                    .num_threads(2)
-                    .thread_name_pattern("actioncenter-pg-{}")
-                    .build(),
-            )
-        });
-    Arc::clone(&SCHEDULER)
-}
+static PG_THREADS: super::scheduler::Shared =
+    super::scheduler::Shared::new("actioncenter-pg-{}", 2);
 
 /// What a PostgreSQL error says, with its SQLSTATE when the server sent one.
 fn describe(e: &postgres::Error) -> String {
@@ -483,16 +475,21 @@ impl PostgresStore {
         let schema = prepare_schema(&mut client, options.schema.as_deref(), options.create)?;
         drop(client);
 
+        let threads = PG_THREADS.lease();
         let pool = Pool::builder()
             .max_size(options.pool_size.max(1))
             .min_idle(Some(1))
             .test_on_check_out(false)
             .connection_timeout(options.connect_timeout)
             .connection_customizer(Box::new(search_path))
-            .thread_pool(scheduler())
+            .thread_pool(threads.pool())
             .build(PostgresConnectionManager::new(config, NoTls))
             .map_err(|e| Error::storage(format!("cannot open a connection pool: {e}"), e))?;
-        Ok(PostgresStore { pool, schema })
+        Ok(PostgresStore {
+            pool,
+            schema,
+            _threads: threads,
+        })
     }
 
     /// The schema that holds the tables.

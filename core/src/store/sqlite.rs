@@ -168,6 +168,8 @@ impl Default for SqliteOptions {
 pub struct SqliteStore {
     pool: Pool<SqliteConnectionManager>,
     path: PathBuf,
+    /// After `pool`, so the pool is dropped before the threads may end.
+    _threads: super::scheduler::Lease,
 }
 
 impl ToSql for Param {
@@ -222,12 +224,17 @@ impl SqliteStore {
             c.pragma_update(None, "synchronous", sync)?;
             Ok(())
         });
+        let threads = super::SQLITE_THREADS.lease();
         let pool = Pool::builder()
             .max_size(options.pool_size.max(1))
-            .thread_pool(super::pool_scheduler())
+            .thread_pool(threads.pool())
             .build(manager)
             .map_err(|e| Error::storage(format!("cannot open {shown}: {e}"), e))?;
-        Ok(SqliteStore { pool, path })
+        Ok(SqliteStore {
+            pool,
+            path,
+            _threads: threads,
+        })
     }
 
     /// The file this store uses.
