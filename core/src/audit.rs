@@ -72,8 +72,9 @@ pub struct AuditEvent {
     /// The digest of the action (or policy) after the event; `null` on
     /// events written before digests were recorded.
     pub digest: Option<String>,
-    /// The stored policy's version the event was decided under.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The stored policy's version the event was decided under; `null` on
+    /// events written before policies were stored.
+    #[serde(default)]
     pub policy_version: Option<u64>,
     /// The previous event's hash (the genesis hash for seq 1), lowercase hex.
     pub prev_hash: String,

@@ -780,7 +780,13 @@ impl ActionCenter {
             created_by: by.id.clone(),
             status,
             decisions: if manual {
-                vec![decision(by, now, Verdict::Approve, comment.clone(), sp.version)]
+                vec![decision(
+                    by,
+                    now,
+                    Verdict::Approve,
+                    comment.clone(),
+                    sp.version,
+                )]
             } else {
                 Vec::new()
             },
