@@ -21,9 +21,13 @@ Exit codes:
    6  validation: bad input (missing comment, ambiguous prefix, bad value...)
    7  expired: the approval window or the executor's lease ran out
    8  storage: the database failed, is missing, or is not an actioncenter database
-   9  audit broken: `audit verify` found an event that does not match
-  10  partial: some items of a command over several actions failed
-  11  declined: you answered no to a confirmation; nothing changed
+   9  duplicate: the same action is already in progress, or an idempotency key
+      was used for another proposal
+      (10 to 19 are kept for the library's future error kinds)
+  20  audit broken: `audit verify` found an event, action row, policy or
+      checkpoint that does not match
+  21  partial: some items of a command over several actions failed
+  22  declined: you answered no to a confirmation; nothing changed
   64  usage: unknown command or option, missing argument, or an undo
       without --yes when standard input is not a terminal
   74  output: standard output could not be written (a reader that stops
@@ -36,24 +40,29 @@ Examples:
   actionctl pending --investigation inv-2041
   actionctl show 0190a6b2                      # ids are accepted by unique prefix
   actionctl approve 0190a6b2 0190a6c9 -m 'confirmed malicious'
-  actionctl approve --investigation inv-2041   # every pending action of an investigation
+  actionctl approve --investigation inv-2041   # shows what it will approve, then asks
   actionctl reject 0190a6b2 -m 'vendor driver, not malware'
   actionctl undo 0190a6b2 --all-instances -m 'false positive'
   actionctl history --status failed,undo_failed --since 7d
-  actionctl audit verify
+  actionctl audit verify --public-key audit.pub
   actionctl --json pending | jq '.items[].id'
 
 Ids: every command takes an id by unique prefix, like git, and prints the
 shortest unique one (8 characters or more). Ids made within about a minute
 share their first 8 hex digits, so a printed id may be longer.
 
-Who you are: --as ID (or ACTIONCENTER_ACTOR), by default the name of your
-operating-system account (the effective user id's entry in the user
-database; USER and LOGNAME are not read). Without a policy file, the library's default policy applies and whoever you
-are acts with the `analyst` role (view, propose, approve, cancel, undo on
-every category). With --policy FILE (or ACTIONCENTER_POLICY), your roles
-are those the file's `principals` give your id; an id it does not name has
-no roles.
+Who you are: your operating-system account (the effective user id's entry
+in the user database; USER and LOGNAME are not read), with the roles the
+database's stored policy gives that name in its `principals`. A name the
+policy does not list has no roles. --as ID (or ACTIONCENTER_ACTOR) acts as
+another principal of the policy: it needs the administer permission on every
+category for your account, and the audit trail records both ('root as
+dana').
+
+The policy: every database holds its own, versioned (`policy show`,
+`policy history`); `policy set FILE` stores a new version (administer
+needed, audited). --policy FILE (or ACTIONCENTER_POLICY) is only the first
+policy of a database that `demo` or `seed` creates.
 ";
 
 const PROPOSE_HELP: &str = "\
@@ -137,7 +146,7 @@ pub struct Global {
     )]
     pub actor: Option<String>,
 
-    /// Policy file (JSON) giving roles to principals [default: the built-in policy]
+    /// The first policy of a database that demo or seed creates [default: the built-in policy naming your account admin]
     #[arg(
         long,
         global = true,
@@ -289,19 +298,84 @@ Examples:
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Recompute the hash chain; exit 9 naming the first event that does not match
-    Verify,
+    /// Check the chain, every action row against its last event, the stored
+    /// policy and the checkpoints; exit 20 naming the first that does not match
+    #[command(after_help = "\
+Without --public-key the checkpoints' positions are checked against the
+chain (a cut tail below the latest stored checkpoint is found), not their
+signatures. With it, every stored checkpoint must carry a valid signature of
+that key, so a rewrite that re-hashes the whole chain is found too. An
+exported checkpoint (--checkpoint, kept outside the database) also finds a
+writer who cut the tail and deleted the checkpoints after it.
+
+Examples:
+  actionctl audit verify
+  actionctl audit verify --public-key audit.key.pub --checkpoint cp-2026-03-01.json")]
+    Verify {
+        /// The checkpoint signer's public key (PEM, from `audit keygen`)
+        #[arg(long, value_name = "FILE")]
+        public_key: Option<PathBuf>,
+        /// A checkpoint exported earlier (`audit checkpoint --out`); needs --public-key
+        #[arg(long, value_name = "FILE", requires = "public_key")]
+        checkpoint: Option<PathBuf>,
+    },
+    /// Sign the chain head with your key and store the checkpoint (administer needed)
+    #[command(after_help = "\
+The key stays with you: only the public key and the signature are stored.
+Keep a copy of the checkpoint outside the database (--out) to verify against.
+
+Examples:
+  actionctl audit checkpoint --key audit.key --out cp-$(date +%F).json")]
+    Checkpoint {
+        /// The signing key (PKCS#8 PEM, from `audit keygen` or `openssl genpkey -algorithm ed25519`)
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// Also write the checkpoint to this file (refused if it exists)
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Make an Ed25519 key pair for checkpoints: FILE (private, mode 0600) and FILE.pub
+    #[command(after_help = "\
+Keep the private key off the database host if you can: whoever holds it can
+sign checkpoints. The same with OpenSSL:
+  openssl genpkey -algorithm ed25519 -out audit.key
+  openssl pkey -in audit.key -pubout -out audit.key.pub
+
+Examples:
+  actionctl audit keygen --out audit.key")]
+    Keygen {
+        /// Where to write the private key (refused if it exists)
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum PolicyCommand {
-    /// Validate a policy file, naming the bad field
+    /// Validate a policy file, naming the bad field (no database needed)
     Check {
         /// The policy file (JSON)
         file: PathBuf,
     },
-    /// Print the policy in force
+    /// The policy stored in the database, with its version
     Show,
+    /// Every stored version of the policy, oldest first
+    History,
+    /// Store FILE as the database's next policy version (administer needed)
+    #[command(after_help = "\
+Examples:
+  actionctl policy set policy.json -m 'quorum of two for isolation'
+  actionctl policy set policy.json --expect-version 3")]
+    Set {
+        /// The policy file (JSON)
+        file: PathBuf,
+        /// Why, for the audit trail
+        #[arg(short = 'm', long, value_name = "TEXT")]
+        comment: Option<String>,
+        /// Refuse if the stored policy is no longer this version
+        #[arg(long, value_name = "N")]
+        expect_version: Option<u64>,
+    },
 }
 
 /// Which actions a view shows, by the library's filter.
@@ -459,6 +533,17 @@ pub struct DecideArgs {
     /// Why, for the audit trail
     #[arg(short = 'm', long, value_name = "TEXT")]
     pub comment: Option<String>,
+    /// With --investigation: only show what the command would act on, and
+    /// the snapshot token that names exactly that selection
+    #[arg(long, requires = "investigation", conflicts_with = "snapshot")]
+    pub preview: bool,
+    /// With --investigation: act only if the selection is still the one
+    /// --preview showed (its token); no confirmation is asked
+    #[arg(long, value_name = "TOKEN", requires = "investigation")]
+    pub snapshot: Option<String>,
+    /// With --investigation: do not ask for confirmation
+    #[arg(short = 'y', long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -4,7 +4,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use actioncenter::{
-    Action, ActionId, BulkOp, Error, Filter, ItemResult, Selection, Status, UndoRequest,
+    Action, ActionId, BulkOp, Error, Filter, ItemResult, Seen, Selection, Status, UndoRequest,
 };
 
 use crate::args::{DecideArgs, UndoArgs};
@@ -37,6 +37,15 @@ impl Verb {
         }
     }
 
+    fn present(self) -> &'static str {
+        match self {
+            Verb::Approve => "Approve",
+            Verb::Reject => "Reject",
+            Verb::Cancel => "Cancel",
+            Verb::Retry => "Retry",
+        }
+    }
+
     fn past(self) -> &'static str {
         match self {
             Verb::Approve => "Approved",
@@ -59,15 +68,46 @@ fn resolve_all(s: &Session, prefixes: &[String]) -> Result<Vec<ActionId>, CliErr
     Ok(ids)
 }
 
+/// What each id names, as read now: the decision applies to each action
+/// only while it is still at the version read here. An id the actor may
+/// not read gets its own failed item.
+fn seen_all(s: &Session, ids: &[ActionId]) -> (Vec<Seen>, Vec<ItemResult>) {
+    let mut seen = Vec::new();
+    let mut failed = Vec::new();
+    for id in ids {
+        match s.center.get(s.actor(), *id) {
+            Ok(a) => seen.push(Seen::of(&a)),
+            Err(e) => failed.push(ItemResult {
+                id: *id,
+                result: Err(e),
+            }),
+        }
+    }
+    (seen, failed)
+}
+
 /// `actionctl approve|reject|cancel|retry`.
 pub fn decide(s: &Session, out: Out, verb: Verb, args: &DecideArgs) -> Result<(), CliError> {
-    let selection = match &args.investigation {
-        Some(inv) => Selection::Filter(Filter::investigation(inv.clone())),
-        None => Selection::Ids(resolve_all(s, &args.ids)?),
+    let op = verb.op(args.comment.clone());
+    let results = match &args.investigation {
+        Some(inv) => match by_investigation(s, out, verb, &op, inv, args)? {
+            Some(results) => results,
+            None => return Ok(()),
+        },
+        None => {
+            let ids = resolve_all(s, &args.ids)?;
+            let (seen, mut failed) = seen_all(s, &ids);
+            let mut results = if seen.is_empty() {
+                Vec::new()
+            } else {
+                s.center.bulk(s.actor(), &op, &Selection::Ids(seen))?
+            };
+            results.append(&mut failed);
+            // In the order the ids were given.
+            results.sort_by_key(|r| ids.iter().position(|id| *id == r.id));
+            results
+        }
     };
-    let results = s
-        .center
-        .bulk(s.actor(), &verb.op(args.comment.clone()), &selection)?;
     if let (false, true, Some(inv)) = (out.json, results.is_empty(), &args.investigation) {
         out.line(format!(
             "No action of investigation {inv} can be {}.",
@@ -75,6 +115,64 @@ pub fn decide(s: &Session, out: Out, verb: Verb, args: &DecideArgs) -> Result<()
         ))?;
     }
     report_items(s, out, &results, verb.past())
+}
+
+/// A decision on every action of an investigation it applies to: exactly
+/// the ones shown (or named by `--snapshot`), never one that arrived since.
+/// `None` when the command only previewed.
+fn by_investigation(
+    s: &Session,
+    out: Out,
+    verb: Verb,
+    op: &BulkOp,
+    inv: &str,
+    args: &DecideArgs,
+) -> Result<Option<Vec<ItemResult>>, CliError> {
+    let filter = Filter::investigation(inv.to_owned());
+    let snapshot = match &args.snapshot {
+        Some(token) => token.clone(),
+        None => {
+            let preview = s.center.preview_bulk(s.actor(), op, &filter)?;
+            if out.json && args.preview {
+                out.json(&preview)?;
+                return Ok(None);
+            }
+            if preview.count == 0 {
+                return Ok(Some(Vec::new()));
+            }
+            if !out.json {
+                let mut ids = ShortIds::new(&s.center);
+                let n = usize::try_from(preview.count).unwrap_or(usize::MAX);
+                out.line(format!(
+                    "{} {n} action{} of investigation {inv}:",
+                    if args.preview {
+                        "Would act on"
+                    } else {
+                        "Acting on"
+                    },
+                    plural(n)
+                ))?;
+                for item in &preview.items {
+                    let a = s.center.get(s.actor(), item.id)?;
+                    out.line(format!("  {} {}", ids.of(item.id), describe(&a)))?;
+                }
+                if args.preview {
+                    out.line(format!("Snapshot: {}", preview.snapshot))?;
+                    return Ok(None);
+                }
+            }
+            if !args.yes {
+                confirm(verb.present(), n_of(&preview))?;
+            }
+            preview.snapshot
+        }
+    };
+    let selection = Selection::Filter { filter, snapshot };
+    Ok(Some(s.center.bulk(s.actor(), op, &selection)?))
+}
+
+fn n_of(p: &actioncenter::BulkPreview) -> usize {
+    usize::try_from(p.count).unwrap_or(usize::MAX)
 }
 
 /// `(quarantine_file, C:\x.exe on dev-1): now approved`
@@ -126,11 +224,14 @@ fn quorum_note(s: &Session, a: &Action) -> String {
     if a.status != Status::Pending {
         return String::new();
     }
-    format!(
-        " ({} of {} approvals)",
-        a.approvers().len(),
-        s.center.policy().quorum(&a.kind)
-    )
+    match s.center.policy() {
+        Ok(policy) => format!(
+            " ({} of {} approvals)",
+            a.approvers().len(),
+            policy.quorum(&a.kind)
+        ),
+        Err(_) => String::new(),
+    }
 }
 
 /// Prints an error on one line of standard error.
@@ -189,11 +290,18 @@ pub fn undo(s: &Session, out: Out, args: &UndoArgs) -> Result<(), CliError> {
         }
     }
     if !args.yes {
-        confirm(touched)?;
+        confirm("Undo", touched)?;
     }
+    // Exactly what was shown: the action at the version read, and the
+    // other instances listed above, each at the version read.
     let request = UndoRequest {
         comment: args.comment.clone().unwrap_or_default(),
-        all_instances: args.all_instances,
+        expected_version: Some(action.version),
+        instances: if args.all_instances {
+            others.iter().map(Seen::of).collect()
+        } else {
+            Vec::new()
+        },
     };
     let report = s.center.undo(s.actor(), id, &request)?;
     let failures: Vec<&Error> = report
@@ -237,25 +345,27 @@ pub fn undo(s: &Session, out: Out, args: &UndoArgs) -> Result<(), CliError> {
     }
 }
 
-/// Asks on the terminal whether to undo `n` actions. Refuses when no one
-/// can answer: standard input is not a terminal.
-fn confirm(n: usize) -> Result<(), CliError> {
+/// Asks on the terminal whether to `verb` `n` actions. Refuses when no
+/// one can answer: standard input is not a terminal.
+fn confirm(verb: &str, n: usize) -> Result<(), CliError> {
     if !std::io::stdin().is_terminal() {
         return Err(CliError::Usage(format!(
-            "undo changes {n} action{}: pass --yes to confirm when standard input is not a terminal",
+            "{} changes {n} action{}: pass --yes to confirm when standard input is not a terminal",
+            verb.to_lowercase(),
             plural(n)
         )));
     }
     let mut err = std::io::stderr().lock();
-    write!(err, "Undo {n} action{}? [y/N] ", plural(n))?;
+    write!(err, "{verb} {n} action{}? [y/N] ", plural(n))?;
     err.flush()?;
     drop(err);
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
     match answer.trim().to_ascii_lowercase().as_str() {
         "y" | "yes" => Ok(()),
-        _no => Err(CliError::Declined(
-            "undo not confirmed; nothing changed".to_owned(),
-        )),
+        _no => Err(CliError::Declined(format!(
+            "{} not confirmed; nothing changed",
+            verb.to_lowercase()
+        ))),
     }
 }

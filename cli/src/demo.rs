@@ -14,7 +14,7 @@ use actioncenter::{
 use crate::args::{DemoArgs, Global};
 use crate::exit::CliError;
 use crate::output::{Out, short_id};
-use crate::session::{Backend, Identity, Open, Session, open_store};
+use crate::session::{Backend, Open, Session, bootstrap_policy, open_store};
 use crate::views;
 
 /// The SHA-256 of the malicious `invoice.exe` quarantined on four devices.
@@ -38,6 +38,39 @@ pub struct Cast {
 }
 
 impl Cast {
+    /// The cast as the principals of a policy, with `carol`, an analyst for
+    /// you to act as (`--as carol`).
+    pub fn principals(&self) -> Vec<&Principal> {
+        vec![
+            &self.air,
+            &self.antivirus,
+            &self.soar,
+            &self.siem,
+            &self.alice,
+            &self.bob,
+            &self.dana,
+            &self.edr,
+            &self.mail,
+            &self.idp,
+            &self.proxy,
+        ]
+    }
+
+    /// The demo's first policy: the library's default roles, the cast
+    /// and `carol` named with theirs, and the account that made the
+    /// database an administrator. `--policy FILE` replaces it.
+    pub fn policy(&self, global: &Global) -> Result<Policy, CliError> {
+        if global.policy.is_some() {
+            return bootstrap_policy(global);
+        }
+        let mut policy = Policy::default().with_principal("carol", ["analyst"])?;
+        for p in self.principals() {
+            policy = policy.with_principal(&p.id, p.roles.iter().cloned())?;
+        }
+        policy = policy.with_principal(&crate::session::os_account()?, ["admin"])?;
+        Ok(policy)
+    }
+
     pub fn new() -> Cast {
         Cast {
             air: Principal::new("air", ["automation"]),
@@ -119,18 +152,23 @@ impl Story {
         a: &Action,
         result: serde_json::Value,
     ) -> Result<Action, Error> {
-        self.execute(agent, a, 600, |c, a| c.complete(agent, a.id, result))
+        self.execute(agent, a, 600, |c, a| {
+            c.complete(agent, a.id, a.lease_token().unwrap_or_default(), result)
+        })
     }
 
     fn fail(&self, agent: &Principal, a: &Action, error: &str) -> Result<Action, Error> {
-        self.execute(agent, a, 600, |c, a| c.fail(agent, a.id, error))
+        self.execute(agent, a, 600, |c, a| {
+            c.fail(agent, a.id, a.lease_token().unwrap_or_default(), error)
+        })
     }
 
     fn undo(&self, by: &Principal, a: &Action, comment: &str) -> Result<Action, Error> {
         self.later(30);
         let request = UndoRequest {
             comment: comment.to_owned(),
-            all_instances: false,
+            expected_version: Some(a.version),
+            ..UndoRequest::default()
         };
         Ok(self.center.undo(by, a.id, &request)?.action)
     }
@@ -483,6 +521,20 @@ fn play(s: &Story, c: &Cast) -> Result<Highlights, Error> {
     s.later(20 * 60);
     let jdoe = s.undo(&c.bob, &jdoe, "password reset and MFA re-registered")?;
     s.fail(&c.idp, &jdoe, "directory service unavailable")?;
+    // An undo the proxy agent has been carrying out since (its lease is long).
+    let tracker = s.propose(
+        &c.alice,
+        proposal(
+            Kind::BlockUrl,
+            Entity::Url {
+                url: "https://cdn.partner-analytics.example/t.js".into(),
+            },
+            manual(&c.alice),
+        ),
+    )?;
+    let tracker = s.complete(&c.proxy, &tracker, json!({"blocked": true}))?;
+    let tracker = s.undo(&c.alice, &tracker, "the partner's tracker is allowed")?;
+    s.execute(&c.proxy, &tracker, 86_400, |_, a| Ok(a.clone()))?;
 
     // Days 7 and 8: what waits for the analysts now.
     s.later(20 * 60);
@@ -659,7 +711,8 @@ fn play(s: &Story, c: &Cast) -> Result<Highlights, Error> {
 
 /// `actionctl demo`.
 pub fn demo(global: &Global, out: Out, args: &DemoArgs) -> Result<(), CliError> {
-    let identity = Identity::from_args(global)?;
+    let cast = Cast::new();
+    let bootstrap = cast.policy(global)?;
     let backend = Backend::from_args(global);
     if args.fresh {
         remove_database(&backend)?;
@@ -679,11 +732,11 @@ pub fn demo(global: &Global, out: Out, args: &DemoArgs) -> Result<(), CliError> 
     refuse_waiting_work(store.as_ref(), &backend)?;
 
     let clock = Arc::new(ManualClock::starting_at(Utc::now() - Duration::days(9)));
-    let center = ActionCenter::with_clock(Arc::clone(&store), Policy::default(), clock.clone());
-    let highlights = play(&Story { center, clock }, &Cast::new())?;
+    let center = ActionCenter::with_clock(Arc::clone(&store), bootstrap.clone(), clock.clone());
+    let highlights = play(&Story { center, clock }, &cast)?;
 
     // Show the result as the person at the terminal sees it, now.
-    let session = Session::over(store, identity, backend, Arc::new(SystemClock));
+    let session = Session::over(store, bootstrap, global, backend, Arc::new(SystemClock))?;
     let page = PageRequest::first(50);
     let (pending_f, history_f) = (Filter::pending(), Filter::history());
     let pending = session.center.list(session.actor(), &pending_f, &page)?;

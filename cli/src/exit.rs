@@ -1,12 +1,14 @@
 //! How a command ends: its exit code and its one-line error.
 //!
-//! Library errors keep the library's stable numbers (1 to 8, the C status
-//! codes), so a script can share one table with the bindings. The codes
-//! above them are the command line's own.
+//! Library errors keep the library's stable numbers (1 to 9 today, the C
+//! status codes), so a script can share one table with the bindings. The
+//! range 1 to 19 is the library's, for the kinds it has and the kinds it
+//! may add; the command line's own codes start at 20, so the two never
+//! collide.
 
 use std::fmt;
 
-use actioncenter::{BadEvent, Error, Mismatch};
+use actioncenter::{AuditReport, Error};
 
 /// A command line exit code. See `args::EXIT_CODES`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,9 +16,12 @@ pub struct Code(pub u8);
 
 impl Code {
     pub const SUCCESS: Code = Code(0);
-    pub const AUDIT_BROKEN: Code = Code(9);
-    pub const PARTIAL: Code = Code(10);
-    pub const DECLINED: Code = Code(11);
+    /// The last code the library's error kinds may take.
+    #[cfg(test)]
+    pub const LAST_LIBRARY: Code = Code(19);
+    pub const AUDIT_BROKEN: Code = Code(20);
+    pub const PARTIAL: Code = Code(21);
+    pub const DECLINED: Code = Code(22);
     pub const USAGE: Code = Code(64);
     /// EX_IOERR of sysexits.h: standard output could not be written (a
     /// closed pipe is not that: it ends with success).
@@ -38,8 +43,9 @@ pub enum CliError {
     /// The command line itself is wrong (clap's errors, and refusals such as
     /// an unconfirmed undo when standard input is not a terminal).
     Usage(String),
-    /// `audit verify` found an event that does not match.
-    AuditBroken(BadEvent),
+    /// `audit verify` found an event, action, policy or checkpoint that
+    /// does not match.
+    AuditBroken(Box<AuditReport>),
     /// The person answered no to a confirmation.
     Declined(String),
     /// The command already printed its errors (one per failed item); exit with this code.
@@ -89,12 +95,16 @@ impl CliError {
                 v
             }
             CliError::Usage(_) => own("usage"),
-            CliError::AuditBroken(bad) => {
+            CliError::AuditBroken(report) => {
                 let mut v = own("audit_broken");
                 if let Some(map) = v.as_object_mut() {
-                    map.insert("seq".into(), json!(bad.seq));
-                    map.insert("action_id".into(), json!(bad.action_id));
-                    map.insert("mismatch".into(), json!(bad.mismatch));
+                    map.insert("first_bad".into(), json!(report.first_bad));
+                    map.insert("first_bad_action".into(), json!(report.first_bad_action));
+                    map.insert("policy_problem".into(), json!(report.policy_problem));
+                    map.insert(
+                        "checkpoint_problem".into(),
+                        json!(report.checkpoints.problem),
+                    );
                 }
                 v
             }
@@ -111,20 +121,13 @@ impl fmt::Display for CliError {
             CliError::Core(e) => write!(f, "{e}"),
             CliError::InFile(file, e) => write!(f, "{file}: {e}"),
             CliError::Usage(m) | CliError::Declined(m) => f.write_str(m),
-            CliError::AuditBroken(bad) => {
-                let why = match &bad.mismatch {
-                    Mismatch::Hash => "its hash is not the hash of its fields".to_owned(),
-                    Mismatch::Link => "its prev_hash is not the previous event's hash".to_owned(),
-                    Mismatch::Gap { expected } => {
-                        format!("event {expected} is missing")
-                    }
-                };
-                write!(
-                    f,
-                    "audit trail broken at event {} (action {}): {why}",
-                    bad.seq, bad.action_id
-                )
-            }
+            CliError::AuditBroken(report) => write!(
+                f,
+                "audit trail broken: {}",
+                report
+                    .problem()
+                    .unwrap_or_else(|| "a problem was reported".to_owned())
+            ),
             CliError::Reported(code) => write!(f, "failed with exit code {}", code.0),
             CliError::Output(e) => write!(f, "cannot write the output: {e}"),
         }
@@ -159,6 +162,7 @@ mod tests {
             (6, "validation"),
             (7, "expired"),
             (8, "storage"),
+            (9, "duplicate"),
             (Code::AUDIT_BROKEN.0, "audit broken"),
             (Code::PARTIAL.0, "partial"),
             (Code::DECLINED.0, "declined"),
@@ -167,6 +171,27 @@ mod tests {
         ] {
             let line = format!("{code:>4}  {name}");
             assert!(text.contains(&line), "missing {line:?} in:\n{text}");
+        }
+    }
+
+    #[test]
+    fn the_command_lines_codes_never_meet_the_librarys() {
+        for kind in actioncenter::ErrorKind::ALL {
+            assert!(kind.code() >= 1 && kind.code() <= i32::from(Code::LAST_LIBRARY.0));
+            let line = format!("{:>4}  {}", kind.code(), kind.as_str().replace('_', " "));
+            assert!(
+                crate::args::EXIT_CODES.contains(&line),
+                "the exit code table lacks the library's kind {kind:?} ({line:?})"
+            );
+        }
+        for own in [
+            Code::AUDIT_BROKEN,
+            Code::PARTIAL,
+            Code::DECLINED,
+            Code::USAGE,
+            Code::OUTPUT,
+        ] {
+            assert!(own.0 > Code::LAST_LIBRARY.0, "{own:?}");
         }
     }
 

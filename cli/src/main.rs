@@ -29,7 +29,7 @@ use crate::args::{AuditCommand, Cli, Command, PolicyCommand};
 use crate::decide::{Verb, print_error};
 use crate::exit::{CliError, Code};
 use crate::output::Out;
-use crate::session::{Identity, Open, Session};
+use crate::session::{Open, Session};
 
 fn main() -> ExitCode {
     let json_asked = std::env::args_os().any(|a| a == "--json");
@@ -99,10 +99,9 @@ fn run(cli: &Cli, out: Out) -> Result<(), CliError> {
         Command::Policy {
             command: PolicyCommand::Check { file },
         } => admin::policy_check(out, file),
-        Command::Policy {
-            command: PolicyCommand::Show,
-        } => admin::policy_show(&Identity::from_args(g)?, out),
-        Command::Whoami => admin::whoami(&Identity::from_args(g)?, out),
+        Command::Audit {
+            command: AuditCommand::Keygen { out: file },
+        } => admin::audit_keygen(out, file),
         Command::Demo(args) => demo::demo(g, out, args),
         Command::Seed(args) => seed::seed(g, out, args),
         command => {
@@ -126,12 +125,41 @@ fn on_database(s: &Session, command: &Command, out: Out) -> Result<(), CliError>
         Command::Retry(args) => decide::decide(s, out, Verb::Retry, args),
         Command::Undo(args) => decide::undo(s, out, args),
         Command::Audit {
-            command: AuditCommand::Verify,
-        } => admin::audit_verify(s, out),
+            command:
+                AuditCommand::Verify {
+                    public_key,
+                    checkpoint,
+                },
+        } => admin::audit_verify(s, out, public_key.as_deref(), checkpoint.as_deref()),
+        Command::Audit {
+            command: AuditCommand::Checkpoint { key, out: export },
+        } => admin::audit_checkpoint(s, out, key, export.as_deref()),
         Command::Expire => admin::expire(s, out),
         Command::RecoverLeases => admin::recover_leases(s, out),
-        Command::Policy { .. } | Command::Whoami | Command::Demo(_) | Command::Seed(_) => Err(
-            CliError::Usage("this command does not use the database".into()),
-        ),
+        Command::Policy {
+            command: PolicyCommand::Show,
+        } => admin::policy_show(s, out),
+        Command::Policy {
+            command: PolicyCommand::History,
+        } => admin::policy_history(s, out),
+        Command::Policy {
+            command:
+                PolicyCommand::Set {
+                    file,
+                    comment,
+                    expect_version,
+                },
+        } => admin::policy_set(s, out, file, comment.as_deref(), *expect_version),
+        Command::Whoami => admin::whoami(s, out),
+        Command::Policy {
+            command: PolicyCommand::Check { .. },
+        }
+        | Command::Audit {
+            command: AuditCommand::Keygen { .. },
+        }
+        | Command::Demo(_)
+        | Command::Seed(_) => Err(CliError::Usage(
+            "this command does not use the database".into(),
+        )),
     }
 }

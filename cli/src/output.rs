@@ -174,7 +174,7 @@ fn status_color(status: Status) -> Color {
     match status {
         Status::Pending => Color::Yellow,
         Status::Approved => Color::Cyan,
-        Status::Running | Status::Undoing => Color::Blue,
+        Status::Running | Status::Undoing | Status::UndoRunning => Color::Blue,
         Status::Completed => Color::Green,
         Status::Failed | Status::UndoFailed => Color::Red,
         Status::Undone => Color::Magenta,

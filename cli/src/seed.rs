@@ -45,8 +45,19 @@ pub fn seed(global: &Global, out: Out, args: &SeedArgs) -> Result<(), CliError> 
     let now = Utc::now();
     let start = now - Duration::days(i64::from(args.days));
     let clock = Arc::new(ManualClock::starting_at(start));
-    let center = ActionCenter::with_clock(store, Policy::default(), clock.clone());
     let cast = Cast::new();
+    // Generated actions may repeat a kind on an entity: the seeder's first
+    // policy allows that, as a measurement database needs.
+    let mut bootstrap = serde_json::to_value(cast.policy(global)?)
+        .map_err(|e| Error::validation("policy", e.to_string()))?;
+    if let Some(defaults) = bootstrap
+        .get_mut("defaults")
+        .and_then(|d| d.as_object_mut())
+    {
+        defaults.insert("allow_duplicates".into(), json!(true));
+    }
+    let bootstrap = Policy::from_value(bootstrap)?;
+    let center = ActionCenter::with_clock(store, bootstrap, clock.clone());
     let mut dice = Dice(0x9e37_79b9_7f4a_7c15);
     let span_us = (now - start).num_microseconds().unwrap_or(i64::MAX);
     let step_us = span_us / i64::try_from(args.count.max(1)).unwrap_or(i64::MAX);
@@ -213,10 +224,20 @@ fn one(
     clock.advance(step);
     for a in &claimed {
         if roll >= 90 {
-            center.fail(agent, a.id, "device offline")?;
+            center.fail(
+                agent,
+                a.id,
+                a.lease_token().unwrap_or_default(),
+                "device offline",
+            )?;
             continue;
         }
-        center.complete(agent, a.id, json!({"ok": true}))?;
+        center.complete(
+            agent,
+            a.id,
+            a.lease_token().unwrap_or_default(),
+            json!({"ok": true}),
+        )?;
         if undoable && (80..90).contains(&roll) {
             clock.advance(step);
             center.undo(
@@ -224,15 +245,25 @@ fn one(
                 a.id,
                 &UndoRequest {
                     comment: "false positive".into(),
-                    all_instances: false,
+                    ..UndoRequest::default()
                 },
             )?;
             clock.advance(step);
             for u in claim(&a.kind)? {
                 if roll < 87 {
-                    center.complete(agent, u.id, json!({"ok": true}))?;
+                    center.complete(
+                        agent,
+                        u.id,
+                        u.lease_token().unwrap_or_default(),
+                        json!({"ok": true}),
+                    )?;
                 } else {
-                    center.fail(agent, u.id, "device offline")?;
+                    center.fail(
+                        agent,
+                        u.id,
+                        u.lease_token().unwrap_or_default(),
+                        "device offline",
+                    )?;
                 }
             }
         }

@@ -1,5 +1,6 @@
-//! What every command starts from: the policy in force, who is acting, and
-//! the engine over the database.
+//! What every command starts from: the engine over the database, and who
+//! is acting: the operating-system account, with the roles the database's
+//! stored policy gives it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,9 +12,6 @@ use actioncenter::{
 
 use crate::args::Global;
 use crate::exit::CliError;
-
-/// The role every actor has when no policy file is given.
-pub const DEFAULT_ROLE: &str = "analyst";
 
 /// Where the actions live.
 #[derive(Debug, Clone)]
@@ -91,74 +89,27 @@ pub fn open_store(
     }
 }
 
-/// Where the policy in force came from.
+/// Who runs the command: the operating-system account, and the
+/// principal it acts as (itself, or another with `--as`).
 #[derive(Debug, Clone)]
-pub enum PolicySource {
-    /// The library's `DEFAULT_POLICY_JSON`; every actor is an analyst.
-    BuiltIn,
-    /// A policy file; actors have the roles its `principals` give them.
-    File(PathBuf),
+pub struct Actor {
+    /// The operating-system account's name.
+    pub account: String,
+    /// The principal checked and recorded: the account with the roles the
+    /// stored policy gives it, or the one it acts as (with `via` set).
+    pub principal: Principal,
 }
 
-impl PolicySource {
-    pub fn describe(&self) -> String {
-        match self {
-            PolicySource::BuiltIn => "the built-in default policy".to_owned(),
-            PolicySource::File(path) => path.display().to_string(),
-        }
-    }
-}
-
-/// The policy and the acting principal, before any database is opened.
-#[derive(Debug)]
-pub struct Identity {
-    pub policy: Policy,
-    pub source: PolicySource,
-    pub actor: Principal,
-    /// False when a policy file does not name the actor (who then has no roles).
-    pub named: bool,
-}
-
-impl Identity {
-    pub fn from_args(global: &Global) -> Result<Identity, CliError> {
-        let id = match &global.actor {
-            Some(id) => id.clone(),
-            None => os_account()?,
+impl Actor {
+    /// Resolves who is acting against the database's stored policy.
+    pub fn resolve(center: &ActionCenter, global: &Global) -> Result<Actor, CliError> {
+        let account = os_account()?;
+        let real = center.principal(&account)?;
+        let principal = match &global.actor {
+            Some(id) if *id != account => center.impersonate(&real, id)?,
+            _yourself => real,
         };
-        match &global.policy {
-            None => Ok(Identity {
-                policy: Policy::default(),
-                source: PolicySource::BuiltIn,
-                actor: Principal::new(id, [DEFAULT_ROLE]),
-                named: true,
-            }),
-            Some(path) => {
-                let policy = load_policy(path)?;
-                let (actor, named) = match policy.principal(&id) {
-                    Some(p) => (p, true),
-                    None => (Principal::new(id, Vec::<String>::new()), false),
-                };
-                Ok(Identity {
-                    policy,
-                    source: PolicySource::File(path.clone()),
-                    actor,
-                    named,
-                })
-            }
-        }
-    }
-
-    /// A hint to add to a permission error, when the policy file does not
-    /// name the actor at all.
-    pub fn unnamed_hint(&self) -> Option<String> {
-        match (&self.source, self.named) {
-            (PolicySource::File(path), false) => Some(format!(
-                "{} is not among the principals of {}",
-                self.actor.id,
-                path.display()
-            )),
-            _named_or_builtin => None,
-        }
+        Ok(Actor { account, principal })
     }
 }
 
@@ -168,7 +119,7 @@ impl Identity {
 /// process can set them, and under cron, systemd or a container they are
 /// often missing. No entry is an error, never a made-up name.
 #[cfg(unix)]
-fn os_account() -> Result<String, CliError> {
+pub fn os_account() -> Result<String, CliError> {
     use nix::unistd::{Uid, User};
     let uid = Uid::effective();
     let why = match User::from_uid(uid) {
@@ -177,75 +128,91 @@ fn os_account() -> Result<String, CliError> {
         Err(e) => format!("cannot read the user database entry of user id {uid}: {e}"),
     };
     Err(CliError::Usage(format!(
-        "{why}: name yourself with --as or ACTIONCENTER_ACTOR"
+        "{why}: actionctl acts as your operating-system account"
     )))
 }
 
 /// The account name Windows gives the process.
 #[cfg(not(unix))]
-fn os_account() -> Result<String, CliError> {
+pub fn os_account() -> Result<String, CliError> {
     std::env::var("USERNAME")
         .ok()
         .filter(|v| !v.trim().is_empty())
-        .ok_or_else(|| {
-            CliError::Usage(
-                "USERNAME does not name your account: name yourself with --as or ACTIONCENTER_ACTOR"
-                    .to_owned(),
-            )
-        })
+        .ok_or_else(|| CliError::Usage("USERNAME does not name your account".to_owned()))
 }
 
-/// Reads and validates a policy file; errors name the file.
+/// Reads and validates a policy file; errors name the file. Reading stops
+/// at the library's document limit, so `--policy /dev/zero` costs nothing.
 pub fn load_policy(path: &Path) -> Result<Policy, CliError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        CliError::InFile(
-            shown.clone(),
-            Error::validation("policy", format!("cannot read the file: {e}")),
-        )
-    })?;
+    let text = std::fs::File::open(path)
+        .map_err(|e| Error::validation("policy", format!("cannot read the file: {e}")))
+        .and_then(|f| actioncenter::error::read_document("policy", f))
+        .map_err(|e| CliError::InFile(shown.clone(), e))?;
     Policy::from_json(&text).map_err(|e| CliError::InFile(shown, e))
+}
+
+/// The policy a database this command creates starts with: `--policy FILE`,
+/// or the library's default naming the operating-system account an
+/// administrator, so that whoever made the database can run it.
+pub fn bootstrap_policy(global: &Global) -> Result<Policy, CliError> {
+    match &global.policy {
+        Some(path) => load_policy(path),
+        None => Ok(Policy::default().with_principal(&os_account()?, ["admin"])?),
+    }
 }
 
 /// An engine over the database, with the acting principal.
 #[derive(Debug)]
 pub struct Session {
     pub center: ActionCenter,
-    pub identity: Identity,
+    pub actor: Actor,
     pub backend: Backend,
 }
 
 impl Session {
-    /// Opens the database named by the global options with the policy in force.
+    /// Opens the database named by the global options. `--policy` is
+    /// refused here: an existing database enforces its own stored policy.
     pub fn open(global: &Global, open: Open) -> Result<Session, CliError> {
-        let identity = Identity::from_args(global)?;
+        if let Some(path) = &global.policy {
+            return Err(CliError::Usage(format!(
+                "--policy {} only gives a database that demo or seed creates its first policy; \
+                 this database enforces its own (see `actionctl policy show`; change it with \
+                 `actionctl policy set FILE`)",
+                path.display()
+            )));
+        }
         let backend = Backend::from_args(global);
         let store = open_store(&backend, open, false)?;
-        Ok(Session::over(
+        Session::over(
             store,
-            identity,
+            Policy::default(),
+            global,
             backend,
             Arc::new(SystemClock),
-        ))
+        )
     }
 
-    /// A session over an opened store.
+    /// A session over an opened store; `bootstrap` is stored only if the
+    /// database has no policy yet.
     pub fn over(
         store: Arc<dyn Store>,
-        identity: Identity,
+        bootstrap: Policy,
+        global: &Global,
         backend: Backend,
         clock: Arc<dyn Clock>,
-    ) -> Session {
-        let center = ActionCenter::with_clock(store, identity.policy.clone(), clock);
-        Session {
+    ) -> Result<Session, CliError> {
+        let center = ActionCenter::with_clock(store, bootstrap, clock);
+        let actor = Actor::resolve(&center, global)?;
+        Ok(Session {
             center,
-            identity,
+            actor,
             backend,
-        }
+        })
     }
 
     pub fn actor(&self) -> &Principal {
-        &self.identity.actor
+        &self.actor.principal
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration as StdDuration;
 
-use actioncenter::{Action, AuditEvent, Filter, Kind, Page, PageRequest, Source, Status, Verdict};
+use actioncenter::{Action, AuditEvent, Filter, Kind, Page, PageRequest, Status, Verdict};
 use comfy_table::Cell;
 use serde_json::Value;
 
@@ -126,18 +126,10 @@ pub fn print_history(
     footer(s, out, f, page, command)
 }
 
-/// Who decided: the approvers or rejecters, whoever cancelled, or the
-/// system for an expired action.
+/// Who decided, as core says it (approvers or rejecters, whoever
+/// cancelled), or the system for an expired action.
 fn decided_by(a: &Action) -> String {
-    let mut who: Vec<&str> = Vec::new();
-    for d in &a.decisions {
-        if !who.contains(&d.by.as_str()) {
-            who.push(&d.by);
-        }
-    }
-    if let Some(c) = &a.cancellation {
-        who.push(&c.by);
-    }
+    let who = a.decided_by();
     match (who.is_empty(), a.status) {
         (true, Status::Expired) => "(expired)".to_owned(),
         (true, _undecided) => "-".to_owned(),
@@ -168,7 +160,7 @@ pub fn show(s: &Session, out: Out, id: &str) -> Result<(), CliError> {
         return Ok(out.json(&serde_json::json!({ "action": action, "events": events }))?);
     }
     let now = s.center.now();
-    let policy = s.center.policy();
+    let policy = s.center.policy()?;
     let mut ids = ShortIds::new(&s.center);
     let a = &action;
 
@@ -196,7 +188,7 @@ pub fn show(s: &Session, out: Out, id: &str) -> Result<(), CliError> {
         Cell::new(format!("{} ({} category{inverse})", a.kind, a.category)),
     );
     row("Entity", Cell::new(fields_of(&a.entity)));
-    row("Source", Cell::new(source_text(&a.source)));
+    row("Source", Cell::new(a.source.explain()));
     for (name, value) in [
         ("Investigation", &a.investigation_id),
         ("Incident", &a.incident_id),
@@ -387,18 +379,6 @@ fn fields_of(entity: &actioncenter::Entity) -> String {
     lines.join("\n")
 }
 
-fn source_text(source: &Source) -> String {
-    match source {
-        Source::AutomatedInvestigation { investigation_id } => {
-            format!("automated investigation {investigation_id}")
-        }
-        Source::Antivirus => "antivirus".to_owned(),
-        Source::ManualResponse { person } => format!("manual response by {person}"),
-        Source::Playbook { name } => format!("playbook {name}"),
-        Source::Custom { name } => format!("custom: {name}"),
-    }
-}
-
 fn outcome_text(outcome: &actioncenter::Outcome) -> String {
     use actioncenter::Outcome;
     match outcome {
@@ -426,11 +406,14 @@ fn event_row(out: Out, e: &AuditEvent, ids: &mut ShortIds<'_>) -> Vec<Cell> {
     vec![
         Cell::new(e.seq),
         Cell::new(timestamp(e.at)),
-        Cell::new(&e.actor),
+        Cell::new(e.actor_shown()),
         Cell::new(e.event.as_str()),
         Cell::new(e.from.map(Status::as_str).unwrap_or("-")),
-        out.status_cell(e.to),
-        Cell::new(ids.of(e.action_id)),
+        match e.to {
+            Some(to) => out.status_cell(to),
+            None => Cell::new("-"),
+        },
+        Cell::new(subject(e, ids)),
         Cell::new(e.comment.as_deref().unwrap_or("")),
     ]
 }
@@ -500,7 +483,7 @@ fn follow(s: &Session, out: Out, args: &EventsArgs) -> Result<(), CliError> {
                 out.json_line(e)?;
             } else {
                 // Lines print as they come: align on fixed widths.
-                let action = ids.of(e.action_id);
+                let action = subject(e, &mut ids);
                 out.line(follow_line(out, e, &action))?;
             }
             last = e.seq;
@@ -522,9 +505,17 @@ fn follow_line(out: Out, e: &AuditEvent, action: &str) -> String {
         "{:>6}  {}  {:<12}  {:<12}  {:<11} -> {}  {action}{comment}",
         e.seq,
         timestamp(e.at),
-        e.actor,
+        e.actor_shown(),
         e.event.as_str(),
         e.from.map(Status::as_str).unwrap_or("-"),
-        out.status_text(e.to),
+        e.to.map_or_else(|| "-".to_owned(), |to| out.status_text(to)),
     )
+}
+
+/// What an event is about: its action's short id, or the policy's version.
+fn subject(e: &AuditEvent, ids: &mut ShortIds<'_>) -> String {
+    match e.action_id {
+        Some(id) => ids.of(id),
+        None => format!("policy v{}", e.version.unwrap_or(0)),
+    }
 }

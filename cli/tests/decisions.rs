@@ -61,21 +61,22 @@ fn approve_one_action_records_the_decision_and_the_actor() {
 #[test]
 fn approve_by_investigation_reports_each_action() {
     let db = Db::demo();
-    let run = db.run(&["approve", "--investigation", "inv-2041"]);
+    let run = db.run(&["approve", "--investigation", "inv-2041", "--yes"]);
     let out = run.ok();
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 3, "{out}");
+    assert_eq!(lines.len(), 6, "{out}");
+    assert_eq!(lines[0], "Acting on 2 actions of investigation inv-2041:");
     assert!(
-        lines[..2]
+        lines[3..5]
             .iter()
             .all(|l| l.starts_with("Approved ") && l.ends_with(": now approved"))
     );
-    assert_eq!(lines[2], "2 of 2 succeeded.");
+    assert_eq!(lines[5], "2 of 2 succeeded.");
     assert_eq!(
         db.json(&["pending", "--investigation", "inv-2041"])["items"],
         serde_json::json!([])
     );
-    let none = db.run(&["approve", "--investigation", "inv-9999"]);
+    let none = db.run(&["approve", "--investigation", "inv-9999", "--yes"]);
     assert_eq!(
         none.ok(),
         "No action of investigation inv-9999 can be approved.\n"
@@ -88,7 +89,7 @@ fn approve_several_with_one_in_the_wrong_state_is_partial() {
     let pending = db.id("stop_service", "pending");
     let done = db.id("isolate_device", "completed");
     let run = db.run(&["approve", &pending, &done]);
-    assert_eq!(run.code, 10, "{run:?}");
+    assert_eq!(run.code, 21, "{run:?}");
     assert_eq!(
         run.error_line(),
         format!(
@@ -107,7 +108,7 @@ fn approve_json_is_one_result_per_item_in_the_library_schema() {
     let pending = db.id("stop_service", "pending");
     let done = db.id("isolate_device", "completed");
     let run = db.run(&["--json", "approve", &pending, &done]);
-    assert_eq!(run.code, 10);
+    assert_eq!(run.code, 21);
     assert_eq!(run.stderr, "");
     let items: Value = serde_json::from_str(&run.stdout).unwrap_or_default();
     assert_eq!(items[0]["ok"], true);
@@ -295,4 +296,55 @@ fn undo_without_a_comment_is_refused_and_changes_nothing() {
         "error: invalid comment: a comment is required"
     );
     assert_eq!(db.snapshot(), before);
+}
+
+#[test]
+fn approve_by_investigation_needs_a_confirmation_without_a_terminal() {
+    let db = Db::demo();
+    let before = db.snapshot();
+    let run = db.run(&["approve", "--investigation", "inv-2041"]);
+    assert_eq!(run.code, 64, "{run:?}");
+    assert_eq!(
+        run.error_line(),
+        "error: approve changes 2 actions: pass --yes to confirm when standard input is not a terminal"
+    );
+    assert_eq!(db.snapshot(), before);
+}
+
+#[test]
+fn a_selection_that_changed_since_the_preview_is_refused() {
+    let db = Db::demo();
+    let preview = db.json(&["approve", "--investigation", "inv-2041", "--preview"]);
+    assert_eq!(preview["count"], 2);
+    let token = preview["snapshot"].as_str().unwrap_or_default().to_owned();
+    // Another analyst rejects one of them after this one looked.
+    let one = preview["items"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    db.run(&["--as", "alice", "reject", &one, "-m", "benign"])
+        .ok();
+    let before = db.snapshot();
+    db.run(&["approve", "--investigation", "inv-2041", "--snapshot", &token])
+        .fails(
+            5,
+            "error: the selection changed since it was previewed (2 actions then, 1 now); preview it again",
+        );
+    assert_eq!(db.snapshot(), before);
+    // The preview shown in words carries the token too, and acts as shown.
+    let shown = db.run(&["approve", "--investigation", "inv-2041", "--preview"]);
+    let token = shown
+        .ok()
+        .lines()
+        .find_map(|l| l.strip_prefix("Snapshot: "))
+        .unwrap_or_default()
+        .to_owned();
+    let done = db.json(&[
+        "approve",
+        "--investigation",
+        "inv-2041",
+        "--snapshot",
+        &token,
+    ]);
+    assert_eq!(done.as_array().map(Vec::len), Some(1));
 }

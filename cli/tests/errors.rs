@@ -79,66 +79,64 @@ fn wrong_state_is_an_invalid_transition() {
     assert_eq!(db.snapshot(), before);
 }
 
-fn policy_file(db: &Db) -> String {
-    let file = db.file(
-        "policy.json",
+/// Stores a policy with a viewer (vera) and analysts (dana, carol, alice) as the
+/// database's next version.
+fn set_policy(db: &Db) {
+    db.set_policy(
         r#"{"roles": {"viewer": {"view": ["*"]},
                       "analyst": {"view": ["*"], "approve": ["*"], "cancel": ["*"], "undo": ["*"]}},
-            "principals": {"vera": ["viewer"], "dana": ["analyst"], "carol": ["analyst"]}}"#,
+            "principals": {"vera": ["viewer"], "dana": ["analyst"], "carol": ["analyst"],
+                           "alice": ["analyst"]}}"#,
     );
-    file.to_string_lossy().into_owned()
 }
 
 #[test]
 fn missing_permission_names_it() {
     let db = Db::demo();
-    let policy = policy_file(&db);
+    set_policy(&db);
     let id = db.id("isolate_device", "pending");
     let before = db.snapshot();
-    db.run(&["--policy", &policy, "--as", "vera", "approve", &id])
+    db.run(&["--as", "vera", "approve", &id])
         .fails(3, "error: vera may not approve device actions");
     let file = db.id("quarantine_file", "pending");
-    db.run(&[
-        "--policy", &policy, "--as", "vera", "reject", &file, "-m", "no",
-    ])
-    .fails(3, "error: vera may not approve file actions");
+    db.run(&["--as", "vera", "reject", &file, "-m", "no"])
+        .fails(3, "error: vera may not approve file actions");
     assert_eq!(db.snapshot(), before);
     // A viewer still sees everything.
-    let run = db.run(&["--policy", &policy, "--as", "vera", "pending"]);
+    let run = db.run(&["--as", "vera", "pending"]);
     assert!(run.ok().ends_with("9 in all.\n"), "{run:?}");
 }
 
-/// Why an actor the policy file does not name is refused, as every command says it.
-const UNNAMED: &str = "(mallory has no roles: the policy's principals do not name mallory)";
+/// Why an actor the stored policy does not name is refused, as every command says it.
+const UNNAMED: &str = "(mallory is not among the principals of the stored policy)";
 
 #[test]
 fn actor_missing_from_the_policy_file_has_no_roles() {
     let db = Db::demo();
-    let policy = policy_file(&db);
-    db.run(&["--policy", &policy, "--as", "mallory", "pending"])
-        .fails(
-            3,
-            &format!("error: mallory may not view any actions {UNNAMED}"),
-        );
+    set_policy(&db);
+    db.run(&["--as", "mallory", "pending"]).fails(
+        3,
+        &format!("error: mallory may not view any actions {UNNAMED}"),
+    );
 }
 
 #[test]
 fn approve_by_an_actor_missing_from_the_policy_file_says_why_too() {
     let db = Db::demo();
-    let policy = policy_file(&db);
+    set_policy(&db);
     let id = db.id("disable_user", "pending");
     let before = db.snapshot();
-    db.run(&["--policy", &policy, "--as", "mallory", "approve", &id])
-        .fails(
-            3,
-            &format!("error: mallory may not approve identity actions {UNNAMED}"),
-        );
+    db.run(&["--as", "mallory", "approve", &id]).fails(
+        3,
+        &format!("error: mallory may not view any actions {UNNAMED}"),
+    );
     assert_eq!(db.snapshot(), before);
 }
 
 #[test]
 fn self_approval_is_refused() {
     let db = Db::demo();
+    set_policy(&db);
     let id = db.id("release_device", "pending");
     let before = db.snapshot();
     db.run(&["--as", "dana", "approve", &id]).fails(

@@ -104,19 +104,17 @@ fn an_entity_the_kind_does_not_act_on_is_refused_and_changes_nothing() {
 #[test]
 fn proposing_without_the_permission_is_refused_and_changes_nothing() {
     let db = Db::demo();
-    let policy = db.file(
-        "policy.json",
+    db.set_policy(
         r#"{"roles": {"viewer": {"view": ["*"]}, "responder": {"view": ["*"], "propose": ["*"]}},
             "principals": {"vera": ["viewer"], "rita": ["responder"]}}"#,
     );
-    let policy = policy.to_string_lossy().into_owned();
     let before = db.snapshot();
     let args = ["propose", "isolate_device", "--device-id", "dev-1"];
-    let as_vera = [&["--policy", &policy, "--as", "vera"][..], &args[..]].concat();
+    let as_vera = [&["--as", "vera"][..], &args[..]].concat();
     db.run(&as_vera)
         .fails(3, "error: vera may not propose device actions");
     // A manual response is its proposer's approval: Propose alone is not enough.
-    let as_rita = [&["--policy", &policy, "--as", "rita"][..], &args[..]].concat();
+    let as_rita = [&["--as", "rita"][..], &args[..]].concat();
     db.run(&as_rita)
         .fails(3, "error: rita may not approve device actions");
     assert_eq!(db.snapshot(), before);

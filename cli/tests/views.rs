@@ -13,7 +13,7 @@ use actioncenter::{
     ActionCenter, ClaimRequest, Entity, Kind, ManualClock, Policy, Principal, Proposal, Source,
     SqliteStore,
 };
-use common::{Db, actionctl, command, invoice_on};
+use common::{Db, actionctl, command, invoice_on, os_account};
 use serde_json::Value;
 
 const HISTORY: [&str; 7] = [
@@ -46,7 +46,7 @@ fn demo_prints_the_pending_and_history_tabs() {
     assert_eq!(
         lines[0],
         format!(
-            "Sample database {}: 33 actions, every step in the audit trail.",
+            "Sample database {}: 34 actions, every step in the audit trail.",
             db.path.display()
         )
     );
@@ -77,11 +77,11 @@ fn demo_prints_the_pending_and_history_tabs() {
 fn demo_holds_every_status_source_and_an_intact_trail() {
     let db = Db::demo();
     let actions = db.actions();
-    assert_eq!(actions.len(), 33);
+    assert_eq!(actions.len(), 34);
     let mut statuses = strs(&actions, "status");
     statuses.sort();
     statuses.dedup();
-    assert_eq!(statuses.len(), 11, "{statuses:?}");
+    assert_eq!(statuses.len(), 12, "{statuses:?}");
     let mut sources: Vec<String> = actions
         .iter()
         .map(|a| a["source"]["type"].as_str().unwrap_or_default().to_owned())
@@ -109,7 +109,7 @@ fn demo_refuses_a_database_that_holds_actions_and_changes_nothing() {
     db.run(&["demo"]).fails(
         6,
         &format!(
-            "error: invalid database: {} already holds 33 actions; the demo fills an empty database: pass --fresh to replace it, or --db for another file",
+            "error: invalid database: {} already holds 34 actions; the demo fills an empty database: pass --fresh to replace it, or --db for another file",
             db.path.display()
         ),
     );
@@ -136,7 +136,7 @@ fn demo_fresh_starts_over() {
     let old = strs(&db.actions(), "id");
     db.run(&["demo", "--fresh"]).ok();
     let new = strs(&db.actions(), "id");
-    assert_eq!(new.len(), 33);
+    assert_eq!(new.len(), 34);
     assert!(new.iter().all(|id| !old.contains(id)));
 }
 
@@ -237,7 +237,7 @@ fn history_filters_by_status_and_time() {
     assert_eq!(strs(&failed, "kind"), ["remove_registry_key"]);
     let in_flight = items(&db.json(&["history", "--status", "approved,running,undoing"]));
     assert_eq!(in_flight.len(), 4);
-    assert_eq!(items(&db.json(&["history", "--status", "all"])).len(), 33);
+    assert_eq!(items(&db.json(&["history", "--status", "all"])).len(), 34);
     assert_eq!(
         items(&db.json(&["history", "--until", "2000-01-01"])).len(),
         0
@@ -248,7 +248,7 @@ fn history_filters_by_status_and_time() {
     );
     // The last two days hold only the newest decisions' actions, never the oldest.
     let recent = items(&db.json(&["history", "--status", "all", "--since", "2d"]));
-    assert!(!recent.is_empty() && recent.len() < 33, "{}", recent.len());
+    assert!(!recent.is_empty() && recent.len() < 34, "{}", recent.len());
     let mine = items(&db.json(&["history", "--decided-by", "bob", "--status", "rejected"]));
     assert_eq!(strs(&mine, "kind"), ["disable_driver"]);
 }
@@ -330,15 +330,16 @@ fn counts_per_status() {
     let v = db.json(&["counts"]);
     let expected = serde_json::json!({
         "pending": 9, "approved": 2, "rejected": 1, "expired": 1, "cancelled": 1,
-        "running": 1, "completed": 14, "failed": 1, "undoing": 1, "undone": 1, "undo_failed": 1
+        "running": 1, "completed": 14, "failed": 1, "undoing": 1, "undo_running": 1,
+        "undone": 1, "undo_failed": 1
     });
     assert_eq!(v, expected);
     let out = db
         .run(&["counts", "--investigation", "inv-2042"])
         .ok()
         .to_owned();
-    assert!(out.contains("completed          4\n"), "{out}");
-    assert!(out.ends_with("total              4\n"), "{out}");
+    assert!(out.contains("completed           4\n"), "{out}");
+    assert!(out.ends_with("total               4\n"), "{out}");
 }
 
 #[test]
@@ -372,13 +373,13 @@ fn events_json_says_more_exist_past_a_full_batch() {
         .as_array()
         .map(Vec::len)
         .unwrap_or_default();
-    // The demo writes more than one batch of 50 and fewer than two.
-    assert!((51..100).contains(&total), "{total}");
-    let first = db.json(&["events", "--limit", "50"]);
-    assert_eq!(first["items"].as_array().map(Vec::len), Some(50));
-    assert_eq!(first["next_since"], 50);
-    let rest = db.json(&["events", "--since", "50", "--limit", "50"]);
-    assert_eq!(rest["items"].as_array().map(Vec::len), Some(total - 50));
+    // The demo writes more than one batch of 80 and fewer than two.
+    assert!((81..160).contains(&total), "{total}");
+    let first = db.json(&["events", "--limit", "80"]);
+    assert_eq!(first["items"].as_array().map(Vec::len), Some(80));
+    assert_eq!(first["next_since"], 80);
+    let rest = db.json(&["events", "--since", "80", "--limit", "80"]);
+    assert_eq!(rest["items"].as_array().map(Vec::len), Some(total - 80));
     assert_eq!(rest["next_since"], Value::Null);
 }
 
@@ -455,7 +456,11 @@ fn overdue_db() -> Db {
     let db = Db::none();
     let store = SqliteStore::open(&db.path).unwrap_or_else(|e| panic!("open: {e}"));
     let clock = Arc::new(ManualClock::starting_at(Utc::now() - Duration::days(8)));
-    let center = ActionCenter::with_clock(Arc::new(store), Policy::default(), clock.clone());
+    let policy = Policy::default()
+        .with_principal("carol", ["analyst"])
+        .and_then(|p| p.with_principal(&os_account(), ["admin"]))
+        .unwrap_or_else(|e| panic!("policy: {e}"));
+    let center = ActionCenter::with_clock(Arc::new(store), policy, clock.clone());
     let air = Principal::new("air", ["automation"]);
     let alice = Principal::new("alice", ["analyst"]);
     let agent = Principal::new("agent-1", ["executor"]);
@@ -540,20 +545,19 @@ fn audit_verify_names_the_first_event_that_does_not_match() {
     .unwrap_or_else(|e| panic!("tamper: {e}"));
     drop(conn);
     db.run(&["audit", "verify"]).fails(
-        9,
-        &format!(
-            "error: audit trail broken at event 7 (action {seventh}): its hash is not the hash of its fields"
-        ),
+        20,
+        "error: audit trail broken: audit event 7: its hash does not match its fields",
     );
     let json = db.run(&["--json", "audit", "verify"]);
-    assert_eq!(json.code, 9);
+    assert_eq!(json.code, 20);
     let report: Value = serde_json::from_str(&json.stdout).unwrap_or_default();
     assert_eq!(report["first_bad"]["seq"], 7);
-    assert_eq!(report["first_bad"]["mismatch"], "hash");
+    assert_eq!(report["first_bad"]["action_id"], seventh.as_str());
+    assert_eq!(report["first_bad"]["mismatch"]["type"], "hash");
     let err: Value = serde_json::from_str(json.error_line()).unwrap_or_default();
     assert_eq!(
         (err["kind"].as_str(), err["code"].as_u64()),
-        (Some("audit_broken"), Some(9))
+        (Some("audit_broken"), Some(20))
     );
 }
 
@@ -603,58 +607,85 @@ fn policy_check_names_the_bad_field() {
 
 #[test]
 fn whoami_and_policy_show_tell_the_roles_in_force() {
-    let db = Db::none();
+    let db = Db::demo();
+    let me = os_account();
     let out = db.run(&["whoami"]).ok().to_owned();
     assert!(
-        out.starts_with("carol (roles analyst, from the built-in default policy)\n"),
+        out.starts_with(&format!(
+            "{me} as carol (roles analyst, from the stored policy version 1)\n"
+        )),
         "{out}"
     );
-    assert!(out.contains("approve    all\n"), "{out}");
-    assert!(out.contains("execute    -\n"), "{out}");
-    let me = db.json(&["--as", "alice", "whoami"]);
-    assert_eq!(me, serde_json::json!({"id": "alice", "roles": ["analyst"]}));
-    let file = db.file(
-        "p.json",
-        r#"{"roles": {"viewer": {"view": ["*"]}}, "principals": {"vera": ["viewer"]}}"#,
+    assert!(out.contains("approve     all\n"), "{out}");
+    assert!(out.contains("execute     -\n"), "{out}");
+    let alice = db.json(&["--as", "alice", "whoami"]);
+    assert_eq!(
+        alice["principal"],
+        serde_json::json!({"id": "alice", "roles": ["analyst"], "via": me})
     );
-    let policy = file.to_string_lossy().into_owned();
-    let vera = db.json(&["--policy", &policy, "--as", "vera", "whoami"]);
-    assert_eq!(vera["roles"], serde_json::json!(["viewer"]));
-    let stranger = db
-        .run(&["--policy", &policy, "--as", "mallory", "whoami"])
-        .ok()
-        .to_owned();
-    assert!(
-        stranger.contains(&format!("mallory is not among the principals of {policy}")),
-        "{stranger}"
+    assert_eq!(alice["account"], me.as_str());
+    db.set_policy(r#"{"roles": {"viewer": {"view": ["*"]}}, "principals": {"vera": ["viewer"]}}"#);
+    let vera = db.json(&["--as", "vera", "whoami"]);
+    assert_eq!(vera["principal"]["roles"], serde_json::json!(["viewer"]));
+    assert_eq!(vera["policy_version"], 2);
+    db.run(&["--as", "mallory", "whoami"]).fails(
+        3,
+        "error: mallory may not view any actions (mallory is not among the principals of the stored policy)",
     );
-    let shown = db.json(&["--policy", &policy, "policy", "show"]);
-    assert_eq!(shown["principals"]["vera"][0], "viewer");
-    let default = db.json(&["policy", "show"]);
-    assert!(default["roles"]["analyst"].is_object());
+    // carol is not in the new policy: the administrator reads it.
+    let shown = db.run_as_me(&["--json", "policy", "show"]).json();
+    assert_eq!(shown["version"], 2);
+    assert_eq!(shown["policy"]["principals"]["vera"][0], "viewer");
+    let history = db.run_as_me(&["--json", "policy", "history"]).json();
+    assert_eq!(history.as_array().map(Vec::len), Some(2));
 }
 
 #[test]
-fn environment_variables_name_the_database_actor_and_policy() {
-    let db = Db::demo();
-    let file = db.file(
-        "p.json",
-        r#"{"roles": {"viewer": {"view": ["*"]}}, "principals": {"vera": ["viewer"]}}"#,
+fn environment_variables_name_the_database_actor_and_the_first_policy() {
+    let db = Db::none();
+    let first = Policy::default()
+        .with_principal("vera", ["viewer"])
+        .and_then(|p| p.with_principal(&os_account(), ["admin"]))
+        .unwrap_or_else(|e| panic!("policy: {e}"));
+    let file = db.file("p.json", &first.to_json());
+    let run = |args: &[&str], env: &[(&str, &std::path::Path)]| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_actionctl"));
+        c.args(args)
+            .env_remove("ACTIONCENTER_ACTOR")
+            .env_remove("ACTIONCENTER_POLICY");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().unwrap_or_else(|e| panic!("run: {e}"))
+    };
+    // The policy of a database the demo creates.
+    let made = run(
+        &["demo"],
+        &[
+            ("ACTIONCENTER_DB", &db.path),
+            ("ACTIONCENTER_POLICY", &file),
+        ],
     );
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_actionctl"))
-        .args(["--json", "whoami"])
-        .env("ACTIONCENTER_ACTOR", "vera")
-        .env("ACTIONCENTER_POLICY", &file)
-        .output()
-        .unwrap_or_else(|e| panic!("run: {e}"));
+    assert!(made.status.success(), "{made:?}");
+    let output = run(
+        &["--json", "whoami"],
+        &[
+            ("ACTIONCENTER_DB", &db.path),
+            ("ACTIONCENTER_ACTOR", std::path::Path::new("vera")),
+        ],
+    );
     let me: Value = serde_json::from_slice(&output.stdout).unwrap_or_default();
-    assert_eq!(me["roles"], serde_json::json!(["viewer"]));
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_actionctl"))
-        .args(["--json", "counts"])
-        .env("ACTIONCENTER_DB", &db.path)
-        .env_remove("ACTIONCENTER_POLICY")
-        .output()
-        .unwrap_or_else(|e| panic!("run: {e}"));
+    assert_eq!(me["principal"]["roles"], serde_json::json!(["viewer"]));
+    // A database that exists keeps its own: --policy there is refused.
+    let output = run(
+        &["--json", "counts"],
+        &[
+            ("ACTIONCENTER_DB", &db.path),
+            ("ACTIONCENTER_POLICY", &file),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(64), "{output:?}");
+    let output = run(&["--json", "counts"], &[("ACTIONCENTER_DB", &db.path)]);
     let counts: Value = serde_json::from_slice(&output.stdout).unwrap_or_default();
     assert_eq!(counts["pending"], 9);
 }
@@ -676,13 +707,21 @@ fn every_command_speaks_json() {
         vec!["approve", &pending],
         vec!["retry", &failed, "-m", "again"],
         vec!["cancel", &failed, "-m", "not needed"],
-        vec!["reject", "--investigation", "inv-2043", "-m", "benign"],
+        vec![
+            "reject",
+            "--investigation",
+            "inv-2043",
+            "-m",
+            "benign",
+            "--yes",
+        ],
         vec!["undo", &invoice, "-m", "false positive", "--yes"],
         vec!["audit", "verify"],
         vec!["expire"],
         vec!["recover-leases"],
         vec!["policy", "check", &file],
         vec!["policy", "show"],
+        vec!["policy", "history"],
         vec!["whoami"],
     ] {
         let mut all = vec!["--json"];
@@ -733,7 +772,7 @@ fn seed_makes_a_database_the_views_and_the_demo_work_on() {
         .as_object()
         .map(|m| m.values().filter_map(Value::as_u64).sum())
         .unwrap_or(0);
-    assert_eq!(total, 333);
+    assert_eq!(total, 334);
 }
 
 #[test]
@@ -757,19 +796,10 @@ fn ids_print_as_unique_prefixes_that_commands_accept() {
     assert_eq!(other.code, 0);
 }
 
-/// The name of the account running the tests, as `id -un` reads it.
-fn os_account() -> String {
-    let out = std::process::Command::new("id")
-        .arg("-un")
-        .output()
-        .unwrap_or_else(|e| panic!("id -un: {e}"));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
 /// `actionctl --json whoami` with only these environment variables changed
 /// (and no ACTIONCENTER_ACTOR).
 fn whoami_with(env: &[(&str, Option<&str>)]) -> Value {
-    let db = Db::none();
+    let db = Db::demo();
     let mut c = command(&db.path);
     c.env_remove("ACTIONCENTER_ACTOR")
         .args(["--json", "whoami"]);
@@ -788,12 +818,13 @@ fn whoami_with(env: &[(&str, Option<&str>)]) -> Value {
 #[test]
 fn without_user_or_logname_you_are_your_os_account() {
     let me = whoami_with(&[("USER", None), ("LOGNAME", None)]);
-    assert_eq!(me["id"], os_account().as_str());
+    assert_eq!(me["account"], os_account().as_str());
+    assert_eq!(me["principal"]["id"], os_account().as_str());
 }
 
 #[cfg(unix)]
 #[test]
 fn user_and_logname_do_not_change_who_you_are() {
     let me = whoami_with(&[("USER", Some("mallory")), ("LOGNAME", Some("mallory"))]);
-    assert_eq!(me["id"], os_account().as_str());
+    assert_eq!(me["principal"]["id"], os_account().as_str());
 }

@@ -257,6 +257,9 @@ impl BulkOp {
 }
 
 /// Which actions a bulk operation acts on.
+// One is made per bulk call: boxing the filter would cost every caller a
+// `Box::new` for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Selection {

@@ -706,6 +706,20 @@ impl Source {
         }
     }
 
+    /// The source in words, for a record's details: "automated
+    /// investigation inv-7", "manual response by alice"...
+    pub fn explain(&self) -> String {
+        match self {
+            Source::AutomatedInvestigation { investigation_id } => {
+                format!("automated investigation {investigation_id}")
+            }
+            Source::Antivirus => "antivirus".to_owned(),
+            Source::ManualResponse { person } => format!("manual response by {person}"),
+            Source::Playbook { name } => format!("playbook {name}"),
+            Source::Custom { name } => format!("custom: {name}"),
+        }
+    }
+
     /// A short human description, for tables.
     pub fn describe(&self) -> String {
         match self {
@@ -999,13 +1013,19 @@ impl Action {
         u32::try_from(n).unwrap_or(u32::MAX)
     }
 
-    /// The people who decided (approved or rejected), in order, each once:
-    /// the "decided by" column of the views.
+    /// The people who decided (approved, rejected or cancelled), in
+    /// order, each once: the "decided by" column of every door's views.
+    /// Empty for an action nobody decided on (one that expired waiting).
     pub fn decided_by(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();
-        for d in &self.decisions {
-            if !out.contains(&d.by.as_str()) {
-                out.push(&d.by);
+        let people = self
+            .decisions
+            .iter()
+            .map(|d| d.by.as_str())
+            .chain(self.cancellation.iter().map(|c| c.by.as_str()));
+        for who in people {
+            if !out.contains(&who) {
+                out.push(who);
             }
         }
         out

@@ -51,7 +51,9 @@ impl Run {
 }
 
 /// A command with a clean environment: no ACTIONCENTER_* variables but
-/// ACTIONCENTER_ACTOR=carol (the OS account is whoever runs the tests).
+/// ACTIONCENTER_ACTOR=carol: the operating-system account (whoever runs
+/// the tests, an administrator of the demo's policy) acting as carol, an
+/// analyst.
 pub fn command(db: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_actionctl"));
     c.arg("--db")
@@ -61,6 +63,30 @@ pub fn command(db: &Path) -> Command {
         .env("ACTIONCENTER_ACTOR", "carol")
         .stdin(Stdio::null());
     c
+}
+
+/// The name of the account running the tests, as `id -un` reads it.
+pub fn os_account() -> String {
+    let out = Command::new("id")
+        .arg("-un")
+        .output()
+        .unwrap_or_else(|e| panic!("id -un: {e}"));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// Runs `actionctl --db DB ARGS...` as the operating-system account
+/// itself (no ACTIONCENTER_ACTOR): an administrator of the demo's policy.
+pub fn actionctl_as_me(db: &Path, args: &[&str]) -> Run {
+    let output = command(db)
+        .env_remove("ACTIONCENTER_ACTOR")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run actionctl: {e}"));
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
 }
 
 /// Runs `actionctl --db DB ARGS...`.
@@ -109,6 +135,24 @@ impl Db {
         actionctl(&self.path, args)
     }
 
+    /// Runs as the operating-system account itself, an administrator.
+    pub fn run_as_me(&self, args: &[&str]) -> Run {
+        actionctl_as_me(&self.path, args)
+    }
+
+    /// Stores `policy` as the database's next policy, as the administrator,
+    /// keeping the account an administrator and carol an analyst.
+    #[track_caller]
+    pub fn set_policy(&self, policy_json: &str) -> PathBuf {
+        let mut policy: Value = serde_json::from_str(policy_json).unwrap_or_default();
+        policy["roles"]["admin"] = serde_json::json!({"administer": ["*"]});
+        policy["principals"][os_account()] = serde_json::json!(["admin"]);
+        let file = self.file("policy.json", &policy.to_string());
+        let run = self.run_as_me(&["policy", "set", &file.to_string_lossy()]);
+        assert_eq!(run.code, 0, "{run:#?}");
+        file
+    }
+
     /// Runs with `--json` and parses standard output.
     #[track_caller]
     pub fn json(&self, args: &[&str]) -> Value {
@@ -117,9 +161,17 @@ impl Db {
         self.run(&all).json()
     }
 
-    /// Every action, newest first.
+    /// Runs with `--json` as the administrator and parses standard output.
+    #[track_caller]
+    pub fn admin_json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        self.run_as_me(&all).json()
+    }
+
+    /// Every action, newest first (read by the administrator, who sees all).
     pub fn actions(&self) -> Vec<Value> {
-        let page = self.json(&["history", "--status", "all", "--limit", "1000"]);
+        let page = self.admin_json(&["history", "--status", "all", "--limit", "1000"]);
         page["items"].as_array().cloned().unwrap_or_default()
     }
 
@@ -143,14 +195,14 @@ impl Db {
     /// The action with this id.
     #[track_caller]
     pub fn action(&self, id: &str) -> Value {
-        self.json(&["show", id])["action"].clone()
+        self.admin_json(&["show", id])["action"].clone()
     }
 
     /// Everything the database holds, as the command line reads it: every
     /// action and the whole audit trail.
     pub fn snapshot(&self) -> String {
-        let actions = self.json(&["history", "--status", "all", "--limit", "1000"]);
-        let events = self.json(&["events", "--limit", "1000"]);
+        let actions = self.admin_json(&["history", "--status", "all", "--limit", "1000"]);
+        let events = self.admin_json(&["events", "--limit", "1000"]);
         format!("{actions}\n{events}")
     }
 
