@@ -119,12 +119,11 @@ pub unsafe extern "C" fn ac_center_verify_audit_with(
         let out = unsafe { Out::optional_string(out_report_json) };
         let center = CENTERS.get(center, "center")?;
         // SAFETY: per this function's contract.
-        let public_key = checkpoint::verifying_key_from_pem(unsafe { text(public_key_pem, "public_key_pem") }?)?;
+        let public_key = unsafe { text(public_key_pem, "public_key_pem") }?;
         // SAFETY: per this function's contract.
-        let checkpoint = match unsafe { optional_text(checkpoint_json, "checkpoint_json") }? {
-            Some(text) => Some(Checkpoint::from_json(text)?),
-            None => None,
-        };
+        let checkpoint = unsafe { optional_text(checkpoint_json, "checkpoint_json") }?;
+        let public_key = checkpoint::verifying_key_from_pem(public_key)?;
+        let checkpoint = checkpoint.map(Checkpoint::from_json).transpose()?;
         let options = VerifyOptions { public_key: Some(public_key), checkpoint };
         verified(&center.engine.verify_audit_with(&options)?, intact, out)
     }
@@ -227,10 +226,14 @@ pub unsafe extern "C" fn ac_key_generate(
     out_public_pem: *mut *mut c_char,
 ) -> ac_status {
     boundary! {
+        // Both set to NULL before either is checked, so both read NULL on
+        // any failure.
         // SAFETY: per this function's contract.
-        let private = unsafe { Out::string(out_private_pem, "out_private_pem") }?;
+        let private = unsafe { Out::optional_string(out_private_pem) };
         // SAFETY: per this function's contract.
-        let public = unsafe { Out::string(out_public_pem, "out_public_pem") }?;
+        let public = unsafe { Out::optional_string(out_public_pem) };
+        let private = private.ok_or_else(|| Failure::null("out_private_pem"))?;
+        let public = public.ok_or_else(|| Failure::null("out_public_pem"))?;
         let key = checkpoint::generate_key()?;
         let private_pem = checkpoint::signing_key_to_pem(&key)?;
         let public_pem = checkpoint::verifying_key_to_pem(&key.verifying_key())?;

@@ -262,9 +262,10 @@ pub unsafe extern "C" fn ac_center_set_policy(
         let out = unsafe { Out::optional_string(out_stored_json) };
         let (engine, by) = engine_and_principal(center, by)?;
         // SAFETY: per this function's contract.
-        let policy = Policy::from_json(unsafe { text(policy_json, "policy_json") }?)?;
+        let policy = unsafe { text(policy_json, "policy_json") }?;
         // SAFETY: per this function's contract.
         let comment = unsafe { optional_text(comment, "comment") }?;
+        let policy = Policy::from_json(policy)?;
         let stored = engine.set_policy(&by, policy, expected(expected_version), comment)?;
         set_json_opt(out, &*stored)
     }
