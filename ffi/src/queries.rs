@@ -301,8 +301,10 @@ pub unsafe extern "C" fn ac_center_expire_due(
 
 /// The sweep that takes actions back from executors that died: every
 /// action whose lease ran out returns to the queue (Running goes back to
-/// Approved and the attempt counts; Undoing waits for another executor).
-/// Run it periodically from any one process (or several).
+/// Approved, UndoRunning to Undoing, and the attempt counts), or, once the
+/// kind's maximum attempts are spent, becomes Failed or UndoFailed. The
+/// taken-back claim's lease token is refused from then on. Run it
+/// periodically from any one process (or several).
 ///
 /// - `center`: borrowed. Not NULL.
 /// - `out_count`: receives how many actions moved. May be NULL.
