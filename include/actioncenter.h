@@ -5,10 +5,11 @@
  * Conventions, the same for every function:
  *
  * - Every function that can fail returns an ac_status: AC_STATUS_OK (0),
- *   or why it failed. Codes 1 to 8 are the engine's error kinds; 100 and
- *   up are errors of this interface (NULL argument, invalid UTF-8, closed
- *   handle, panic). ac_last_error_message() and ac_last_error_json()
- *   describe the last failed call of the calling thread.
+ *   or why it failed. Codes 1 to 99 are the engine's error kinds (1 to 9
+ *   today); 100 and up are errors of this interface (NULL argument,
+ *   invalid UTF-8, closed handle, panic). ac_last_error_message() and
+ *   ac_last_error_json() describe the last failed call of the calling
+ *   thread.
  * - A failed call changes nothing.
  * - Results come through out-parameters (out_*). A char ** result
  *   receives a NUL-terminated UTF-8 string that the caller owns and
@@ -21,6 +22,13 @@
  * - Handles (ac_center, ac_principal) are opaque tokens: never
  *   dereference them. A handle used after it was closed or freed is
  *   answered with AC_STATUS_INVALID_HANDLE.
+ * - The policy belongs to the database, not to a handle: every handle
+ *   enforces the policy stored in it (ac_center_policy), which only a
+ *   principal with Administer changes (ac_center_set_policy). A new
+ *   database starts with the default policy.
+ * - Executors hold fenced leases: each claim's action carries a fresh
+ *   lease token (attempts[-1].lease_token), which ac_center_heartbeat,
+ *   ac_center_complete and ac_center_fail must present.
  * - Thread safety: every function may be called from any thread, and one
  *   ac_center or ac_principal may be used by many threads at once; two
  *   approvers racing on one action get one success and one
@@ -76,8 +84,12 @@ typedef enum {
      */
     AC_STATUS_SELF_APPROVAL = 4,
     /**
-     * The action changed concurrently (or is not at `expected_version`):
-     * read it again.
+     * Something changed since the caller looked: the action (it is not
+     * at `expected_version`, or another call changed it first), the
+     * stored policy (not at the `expected_version` given to
+     * `ac_center_set_policy`), or a bulk selection (not what
+     * `ac_center_preview_bulk` showed). Read it again; the error JSON's
+     * `what` says which (`"policy"`, `"selection"`; absent for an action).
      */
     AC_STATUS_CONFLICT = 5,
     /**
@@ -86,13 +98,27 @@ typedef enum {
      */
     AC_STATUS_VALIDATION = 6,
     /**
-     * The approval window or the executor's lease ran out.
+     * The approval window or the executor's lease ran out, or the lease
+     * token is not the current lease's (the action was taken back and
+     * claimed again): the error JSON's `what` is `"approval window"`,
+     * `"lease"` or `"lease_token"`.
      */
     AC_STATUS_EXPIRED = 7,
     /**
-     * The database failed, or is not an actioncenter database.
+     * The database failed, or is not an actioncenter database. The error
+     * JSON's `retryable` says whether the same call may succeed if tried
+     * again (a busy database, a lost connection) or not (a file that is
+     * no actioncenter database, a schema this library does not know).
      */
     AC_STATUS_STORAGE = 8,
+    /**
+     * An action of the same kind on the same entity is already active
+     * (pending, approved or running) and the policy does not allow
+     * duplicates for the kind, or an idempotency key was used before for
+     * another proposal. The error JSON's `existing` names the action
+     * there already; `idempotency_key` is set in the second case.
+     */
+    AC_STATUS_DUPLICATE = 9,
     /**
      * A pointer argument that may not be NULL was NULL.
      */
@@ -128,9 +154,10 @@ typedef enum {
 typedef struct ac_center ac_center;
 
 /**
- * Who is acting: an id and roles, from `ac_principal_new` or
- * `ac_principal_from_json`, until `ac_principal_free`. The policy of the
- * center decides what the roles allow.
+ * Who is acting: an id and roles, from `ac_principal_new`,
+ * `ac_principal_from_json`, `ac_center_principal` or
+ * `ac_center_impersonate`, until `ac_principal_free`. The policy stored in
+ * the center's database decides what the roles allow.
  *
  * Immutable and thread safe: one principal may be passed to any number of
  * calls on any threads at once.
@@ -153,9 +180,14 @@ extern "C" {
 const char *ac_status_name(int status);
 
 /**
- * Opens the SQLite database at `path`, creating it if missing, with the
- * default policy (see `ac_center_set_policy`). Many processes and handles
- * may open one file: they share its actions and audit trail.
+ * Opens the SQLite database at `path`, creating it if missing. Many
+ * processes and handles may open one file: they share its actions, its
+ * audit trail and its policy.
+ *
+ * The policy is the database's, not the handle's: every handle enforces
+ * the policy stored in the database (`ac_center_policy`). A new database
+ * gets the default policy as its bootstrap policy (stored as version 1,
+ * the first audit event); change it with `ac_center_set_policy`.
  *
  * - `path`: UTF-8, NUL-terminated, borrowed for the call. Not NULL.
  * - `out_center`: receives a new handle, which the caller owns and closes
@@ -174,8 +206,10 @@ ac_status ac_center_open_sqlite(const char *path, ac_center **out_center);
 /**
  * Connects to the PostgreSQL database at `url` (a
  * `postgres://user:password@host:port/dbname` URL or a `host=... user=...
- * dbname=...` string) with the default policy, creating or migrating its
- * tables on first use. Many hosts may share one database and its queue.
+ * dbname=...` string), creating or migrating its tables on first use.
+ * Many hosts may share one database and its queue. As for
+ * `ac_center_open_sqlite`, the policy is the one stored in the database;
+ * a new database gets the default policy as its bootstrap policy.
  *
  * - `url`: UTF-8, borrowed for the call. Not NULL.
  * - `out_center`: receives a new handle, which the caller owns and closes
@@ -195,8 +229,10 @@ ac_status ac_center_open_sqlite(const char *path, ac_center **out_center);
 ac_status ac_center_open_postgres(const char *url, ac_center **out_center);
 
 /**
- * Opens a center over a new, empty in-memory store with the default
- * policy and the system clock. Its actions live as long as the handle.
+ * Opens a center over a new, empty in-memory store and the system clock.
+ * Its actions live as long as the handle. The store starts with the
+ * default policy as its bootstrap policy; change it with
+ * `ac_center_set_policy`.
  *
  * - `out_center`: receives a new handle, which the caller owns and closes
  *   with `ac_center_close`; NULL on failure. Not NULL.
@@ -266,43 +302,86 @@ ac_status ac_center_advance_clock(const ac_center *center, int64_t seconds);
 ac_status ac_center_close(ac_center *center);
 
 /**
- * Replaces the center's policy: roles and their grants, automation
- * levels, quorums, approval windows, attempts. Calls under way finish
- * with the policy they started with. The format is in the README and in
- * the engine's `policy` module.
+ * Stores `policy_json` as the next version of the database's policy:
+ * roles and their grants, the principals and their roles, automation
+ * levels, quorums, approval windows, attempts, duplicates. Every handle on
+ * the database, in this process and in others, enforces it from then on;
+ * calls under way finish with the policy they started with, or are tried
+ * again under the new one. The change is an audit event (`set_policy`)
+ * carrying the new policy's digest. The format is in docs/json.md.
  *
- * - `center`: borrowed. Not NULL.
+ * - `center`, `by`: borrowed handles. Not NULL. `by` needs Administer on
+ *   every category (the default policy's `admin` role).
  * - `policy_json`: UTF-8 JSON, borrowed for the call. Not NULL.
+ * - `expected_version`: the version of the policy the caller read (the
+ *   `version` of `ac_center_policy`); when another change was stored since,
+ *   the call fails with `AC_STATUS_CONFLICT` (`what` is `"policy"`) and
+ *   changes nothing. 0 replaces whatever version is stored.
+ * - `comment`: why, for the audit trail, borrowed; NULL for none.
+ * - `out_stored_json`: receives the stored policy as `ac_center_policy`
+ *   gives it, owned by the caller (free with `ac_string_free`); NULL on
+ *   failure. May be NULL.
  *
- * Fails with `AC_STATUS_VALIDATION` naming the bad field; the policy in
- * force stays. The policy belongs to this handle only: other handles and
- * processes on the same file keep their own. Thread safe.
+ * Fails with `AC_STATUS_VALIDATION` naming the bad field, and with
+ * `AC_STATUS_PERMISSION_DENIED` without Administer; the policy in force
+ * stays. Thread safe.
  *
  * # Safety
  *
- * `policy_json` is NULL or a NUL-terminated string.
+ * `policy_json` and `comment` are NULL or NUL-terminated strings;
+ * `out_stored_json` is NULL or valid for writing one pointer.
  */
-ac_status ac_center_set_policy(const ac_center *center, const char *policy_json);
+ac_status ac_center_set_policy(const ac_center *center,
+                               const ac_principal *by,
+                               const char *policy_json,
+                               uint64_t expected_version,
+                               const char *comment,
+                               char **out_stored_json);
 
 /**
- * The center's policy in force, as JSON.
+ * The policy stored in the database, in force for every handle on it:
+ * `{"version": 2, "digest": "...", "set_by": "root", "set_at":
+ * "2026-03-01T09:00:00Z", "policy": {...}}`. Version 1 is the bootstrap
+ * policy (`set_by` is `"system"`).
  *
  * - `center`: borrowed. Not NULL.
- * - `out_policy_json`: receives a string the caller owns and frees with
- *   `ac_string_free`; NULL on failure. Not NULL.
+ * - `out_stored_policy_json`: receives a string the caller owns and frees
+ *   with `ac_string_free`; NULL on failure. Not NULL.
+ *
+ * Thread safe; sees changes made by every process on the database.
+ *
+ * # Safety
+ *
+ * `out_stored_policy_json` is NULL or valid for writing one pointer.
+ */
+ac_status ac_center_policy(const ac_center *center, char **out_stored_policy_json);
+
+/**
+ * Every version of the stored policy, oldest first, each as
+ * `ac_center_policy` gives it.
+ *
+ * - `center`, `by`: borrowed handles. Not NULL. `by` needs View on some
+ *   category.
+ * - `out_json`: receives a JSON array, owned by the caller (free with
+ *   `ac_string_free`); NULL on failure. Not NULL.
  *
  * Thread safe.
  *
  * # Safety
  *
- * `out_policy_json` is NULL or valid for writing one pointer.
+ * `out_json` is NULL or valid for writing one pointer.
  */
-ac_status ac_center_get_policy(const ac_center *center, char **out_policy_json);
+ac_status ac_center_policy_history(const ac_center *center,
+                                   const ac_principal *by,
+                                   char **out_json);
 
 /**
- * Makes a principal from an id and roles. The center's policy checks the
- * roles on every call (an unknown role fails there with
- * `AC_STATUS_VALIDATION`).
+ * Makes a principal from an id and roles, for a host that authenticates
+ * its callers itself and brings their identity. The policy stored in the
+ * center's database checks the roles on every call (a role it does not
+ * define fails there with `AC_STATUS_VALIDATION`). A host that knows a
+ * caller by name only takes the roles the stored policy gives that name
+ * with `ac_center_principal` instead.
  *
  * - `id`: UTF-8, borrowed for the call (copied). Not NULL.
  * - `roles`: an array of `roles_len` UTF-8 strings, borrowed for the call
@@ -324,7 +403,8 @@ ac_status ac_principal_new(const char *id,
                            ac_principal **out_principal);
 
 /**
- * Makes a principal from JSON: `{"id": "alice", "roles": ["analyst"]}`.
+ * Makes a principal from JSON: `{"id": "alice", "roles": ["analyst"]}`,
+ * nothing else (a `via` is set only by `ac_center_impersonate`).
  *
  * - `principal_json`: UTF-8 JSON, borrowed for the call. Not NULL.
  * - `out_principal`: receives a new handle, which the caller owns and
@@ -338,6 +418,74 @@ ac_status ac_principal_new(const char *id,
  * NULL or valid for writing one pointer.
  */
 ac_status ac_principal_from_json(const char *principal_json, ac_principal **out_principal);
+
+/**
+ * The principal `id` with the roles the policy stored in the center's
+ * database gives it (its `principals` map): how a host that knows a
+ * caller by name alone (an operating-system account, a service name)
+ * turns it into a principal, rather than choosing the roles itself.
+ *
+ * - `center`: borrowed. Not NULL.
+ * - `id`: UTF-8, borrowed for the call. Not NULL.
+ * - `out_principal`: receives a new handle, which the caller owns and
+ *   frees with `ac_principal_free`; NULL on failure. Not NULL.
+ *
+ * Fails with `AC_STATUS_PERMISSION_DENIED` for an id that is not among
+ * the principals of the stored policy, and `AC_STATUS_VALIDATION` for an
+ * empty id or one with surrounding whitespace or invisible characters.
+ * The principal keeps the roles it was made with: after the policy
+ * changes, make it again. Thread safe.
+ *
+ * # Safety
+ *
+ * `id` is NULL or a NUL-terminated string; `out_principal` is NULL or
+ * valid for writing one pointer.
+ */
+ac_status ac_center_principal(const ac_center *center,
+                              const char *id,
+                              ac_principal **out_principal);
+
+/**
+ * `real`, acting as the principal `as_id` of the stored policy (with the
+ * roles the policy gives `as_id`). Every event and decision the returned
+ * principal causes records both: `actor` is `as_id` and `via` is
+ * `real`'s id ("root as dana").
+ *
+ * - `center`, `real`: borrowed handles. Not NULL. `real` needs Administer
+ *   on every category.
+ * - `as_id`: UTF-8, borrowed for the call. Not NULL.
+ * - `out_principal`: receives a new handle, which the caller owns and
+ *   frees with `ac_principal_free`; NULL on failure. Not NULL.
+ *
+ * Fails with `AC_STATUS_PERMISSION_DENIED` when `real` lacks Administer
+ * or `as_id` is not among the principals of the stored policy. Thread
+ * safe.
+ *
+ * # Safety
+ *
+ * `as_id` is NULL or a NUL-terminated string; `out_principal` is NULL or
+ * valid for writing one pointer.
+ */
+ac_status ac_center_impersonate(const ac_center *center,
+                                const ac_principal *real,
+                                const char *as_id,
+                                ac_principal **out_principal);
+
+/**
+ * A principal as JSON: `{"id": "dana", "roles": ["analyst"]}`, with
+ * `"via": "root"` for one from `ac_center_impersonate`.
+ *
+ * - `principal`: borrowed. Not NULL.
+ * - `out_principal_json`: receives a string the caller owns and frees
+ *   with `ac_string_free`; NULL on failure. Not NULL.
+ *
+ * Thread safe.
+ *
+ * # Safety
+ *
+ * `out_principal_json` is NULL or valid for writing one pointer.
+ */
+ac_status ac_principal_to_json(const ac_principal *principal, char **out_principal_json);
 
 /**
  * Frees a principal. Calls under way on other threads that were passed it
@@ -364,14 +512,23 @@ ac_status ac_principal_free(ac_principal *principal);
  * - `proposal_json`: UTF-8 JSON, borrowed for the call. Not NULL. For
  *   example `{"kind": "isolate_device", "entity": {"type": "device",
  *   "device_id": "dev-42"}, "source": {"type": "automated_investigation",
- *   "investigation_id": "inv-7"}, "parameters": {"isolation": "full"}}`;
- *   `investigation_id`, `incident_id`, `alert_id` and `parameters` are
- *   optional.
+ *   "investigation_id": "inv-7"}, "parameters": {"isolation": "full"},
+ *   "idempotency_key": "inv-7/isolate/dev-42", "comment": "..."}`;
+ *   `investigation_id`, `incident_id`, `alert_id`, `parameters`,
+ *   `idempotency_key` and `comment` are optional. `comment` says why, for
+ *   the audit trail (the propose event's comment, and a manual response's
+ *   decision). `idempotency_key` makes a retried proposal safe: the same
+ *   key with the same proposal by the same principal returns the action
+ *   the first one made (`AC_STATUS_OK`, nothing new stored); the same key
+ *   with another proposal fails with `AC_STATUS_DUPLICATE`.
  * - `out_action_json`: receives the new action as JSON (its `id` names it
  *   in later calls), which the caller owns and frees with
  *   `ac_string_free`; NULL on failure. May be NULL.
  *
- * Thread safe.
+ * While an action of the same kind on the same entity is active (pending,
+ * approved or running), another is refused with `AC_STATUS_DUPLICATE`
+ * naming it (`existing` in the error JSON), unless the policy allows
+ * duplicates for the kind (`allow_duplicates`). Thread safe.
  *
  * # Safety
  *
@@ -490,11 +647,22 @@ ac_status ac_center_retry(const ac_center *center,
                           char **out_action_json);
 
 /**
- * Takes up to `limit` actions waiting for an executor (Approved ones, and
- * Undoing ones whose inverse must run), each with a lease of
- * `lease_seconds`. The executor carries each out and reports with
- * `ac_center_complete` or `ac_center_fail`, renewing the lease with
- * `ac_center_heartbeat` if it needs longer.
+ * Takes up to `limit` actions waiting for an executor (Approved ones,
+ * which become Running, and Undoing ones whose inverse must run, which
+ * become UndoRunning), each with a lease of `lease_seconds`. The executor
+ * carries each out and reports with `ac_center_complete` or
+ * `ac_center_fail`, renewing the lease with `ac_center_heartbeat` if it
+ * needs longer.
+ *
+ * Each claim gets a fresh lease token: the `lease_token` of the last
+ * entry of the action's `attempts` array (`attempts[-1].lease_token`),
+ * which is the attempt this claim added (its `undo` is true when it runs
+ * the inverse of an undo). Keep it with the action:
+ * `ac_center_heartbeat`, `ac_center_complete` and `ac_center_fail` must
+ * present it. Once the lease was taken back (`ac_center_recover_leases`)
+ * and the action claimed again, the old token is refused with
+ * `AC_STATUS_EXPIRED`, so an executor that lost its lease can never
+ * report on a later claim.
  *
  * - `center`, `by`: borrowed handles. Not NULL. `by` claims only actions of
  *   categories it may Execute.
@@ -522,110 +690,131 @@ ac_status ac_center_claim(const ac_center *center,
 
 /**
  * Renews the lease `by` holds on a claimed action, to `lease_seconds`
- * from now.
+ * from now. A renewal is neither an audit event nor a new version.
  *
  * - `center`, `by`: borrowed handles. Not NULL. `by` holds the lease.
  * - `id`: the action's UUID, borrowed. Not NULL.
+ * - `lease_token`: the token of the claim (see `ac_center_claim`),
+ *   borrowed. Not NULL.
  * - `lease_seconds`: 1 to 86400.
  * - `out_action_json`: receives the action after the call, owned by the
  *   caller (free with `ac_string_free`); NULL on failure. May be NULL.
  *
- * Fails with `AC_STATUS_EXPIRED` once the lease has run out. Thread safe.
+ * Fails with `AC_STATUS_EXPIRED` once the lease has run out or when
+ * `lease_token` is not the current lease's, and changes nothing. Thread
+ * safe.
  *
  * # Safety
  *
- * `id` is NULL or a NUL-terminated string; `out_action_json` is NULL or
- * valid for writing one pointer.
+ * `id` and `lease_token` are NULL or NUL-terminated strings;
+ * `out_action_json` is NULL or valid for writing one pointer.
  */
 ac_status ac_center_heartbeat(const ac_center *center,
                               const ac_principal *by,
                               const char *id,
+                              const char *lease_token,
                               int64_t lease_seconds,
                               char **out_action_json);
 
 /**
  * Reports that the executor carried out a claimed action (Running becomes
- * Completed) or its undo (Undoing becomes Undone).
+ * Completed) or its undo (UndoRunning becomes Undone).
  *
  * - `center`, `by`: borrowed handles. Not NULL. `by` holds the lease.
  * - `id`: the action's UUID, borrowed. Not NULL.
+ * - `lease_token`: the token of the claim (see `ac_center_claim`),
+ *   borrowed. Not NULL.
  * - `result_json`: what the executor found or did, any JSON value up to
  *   64 KiB, borrowed; NULL records `null`.
  * - `out_action_json`: receives the action after the call, owned by the
  *   caller (free with `ac_string_free`); NULL on failure. May be NULL.
  *
- * Fails with `AC_STATUS_EXPIRED` when the lease ran out first. Thread safe.
+ * Fails with `AC_STATUS_EXPIRED` when the lease ran out first or
+ * `lease_token` is not the current lease's (the action was taken back and
+ * claimed again), and changes nothing. Thread safe.
  *
  * # Safety
  *
- * `id` and `result_json` are NULL or NUL-terminated strings;
- * `out_action_json` is NULL or valid for writing one pointer.
+ * `id`, `lease_token` and `result_json` are NULL or NUL-terminated
+ * strings; `out_action_json` is NULL or valid for writing one pointer.
  */
 ac_status ac_center_complete(const ac_center *center,
                              const ac_principal *by,
                              const char *id,
+                             const char *lease_token,
                              const char *result_json,
                              char **out_action_json);
 
 /**
  * Reports that a claimed action (Running becomes Failed) or its undo
- * (Undoing becomes UndoFailed) failed.
+ * (UndoRunning becomes UndoFailed) failed.
  *
  * - `center`, `by`: borrowed handles. Not NULL. `by` holds the lease.
  * - `id`: the action's UUID, borrowed. Not NULL.
+ * - `lease_token`: the token of the claim (see `ac_center_claim`),
+ *   borrowed. Not NULL.
  * - `error`: what went wrong, borrowed. Required by the engine: NULL or
  *   empty fails with `AC_STATUS_VALIDATION`.
  * - `out_action_json`: receives the action after the call, owned by the
  *   caller (free with `ac_string_free`); NULL on failure. May be NULL.
  *
- * Fails with `AC_STATUS_EXPIRED` when the lease ran out first. Thread safe.
+ * Fails with `AC_STATUS_EXPIRED` when the lease ran out first or
+ * `lease_token` is not the current lease's, and changes nothing. Thread
+ * safe.
  *
  * # Safety
  *
- * `id` and `error` are NULL or NUL-terminated strings; `out_action_json`
- * is NULL or valid for writing one pointer.
+ * `id`, `lease_token` and `error` are NULL or NUL-terminated strings;
+ * `out_action_json` is NULL or valid for writing one pointer.
  */
 ac_status ac_center_fail(const ac_center *center,
                          const ac_principal *by,
                          const char *id,
+                         const char *lease_token,
                          const char *error,
                          char **out_action_json);
 
 /**
  * Asks for a completed action (or one whose undo failed) to be undone: it
  * becomes Undoing, and an executor claims it and runs its inverse (release
- * from isolation, restore the file...). With `all_instances`, undoing a
- * quarantined file also undoes every other completed quarantine of the
- * same SHA-256, each checked on its own.
+ * from isolation, restore the file...). For a quarantined file, the other
+ * instances of the same file the caller confirmed are undone too, each
+ * checked on its own: pass those `ac_center_undo_instances` showed, each
+ * with the version shown. Nothing else is undone, and an instance that
+ * changed since is refused on its own.
  *
  * - `center`, `by`: borrowed handles. Not NULL. `by` needs Undo on the
  *   action's category.
  * - `id`: the action's UUID, borrowed. Not NULL.
- * - `comment`: why, borrowed. Required by the engine: NULL or empty fails
- *   with `AC_STATUS_VALIDATION`.
+ * - `request_json`: borrowed. Not NULL. `{"comment": "false positive",
+ *   "expected_version": 4, "instances": [{"id": "0190...", "version":
+ *   4}, ...]}`: `comment` (why) is required; `expected_version`, the
+ *   version of the action the caller saw (when it changed since, the call
+ *   fails with `AC_STATUS_CONFLICT`), and `instances` ("apply to N more
+ *   instances", empty for this action alone) are optional.
  * - `out_report_json`: receives `{"action": {...}, "instances": [{"id",
  *   "ok", "action" or "error"}...]}`, owned by the caller (free with
  *   `ac_string_free`); NULL on failure. May be NULL.
  *
- * The status is that of the action asked for; each other instance has its
- * own result in `instances`. Thread safe.
+ * The status is that of the action asked for; each confirmed instance has
+ * its own result in `instances`. Thread safe.
  *
  * # Safety
  *
- * `id` and `comment` are NULL or NUL-terminated strings;
+ * `id` and `request_json` are NULL or NUL-terminated strings;
  * `out_report_json` is NULL or valid for writing one pointer.
  */
 ac_status ac_center_undo(const ac_center *center,
                          const ac_principal *by,
                          const char *id,
-                         const char *comment,
-                         bool all_instances,
+                         const char *request_json,
                          char **out_report_json);
 
 /**
- * The other completed quarantines of the same file that
- * `ac_center_undo` with `all_instances` would also undo ("apply to N more
- * instances").
+ * The other completed quarantines of the same file that an undo of `id`
+ * may also undo ("apply to N more instances"): what to show a person
+ * before they confirm. Pass the confirmed ones, each `{"id", "version"}`
+ * as shown here, in the `instances` of `ac_center_undo`.
  *
  * - `center`, `by`: borrowed handles. Not NULL. `by` needs View on the
  *   action's category.
@@ -647,19 +836,54 @@ ac_status ac_center_undo_instances(const ac_center *center,
                                    char **out_actions_json);
 
 /**
+ * What a bulk operation by filter would act on now: the actions the
+ * filter matches that are in a status the operation can leave from (so
+ * "approve investigation X" shows only its pending actions), at most
+ * 10,000, and the snapshot token that `ac_center_bulk` needs to act on
+ * exactly those. Changes nothing.
+ *
+ * - `center`, `by`: borrowed handles. Not NULL. Only actions `by` may
+ *   view are counted.
+ * - `op_json`: the operation, as for `ac_center_bulk`, borrowed. Not NULL.
+ * - `filter_json`: the filter of `ac_center_list`, borrowed; NULL for
+ *   every action.
+ * - `out_preview_json`: receives `{"count": 2, "snapshot": "...",
+ *   "items": [{"id": "0190...", "version": 1}, ...]}`, owned by the
+ *   caller (free with `ac_string_free`); NULL on failure. Not NULL.
+ *
+ * Thread safe.
+ *
+ * # Safety
+ *
+ * `op_json` and `filter_json` are NULL or NUL-terminated strings;
+ * `out_preview_json` is NULL or valid for writing one pointer.
+ */
+ac_status ac_center_preview_bulk(const ac_center *center,
+                                 const ac_principal *by,
+                                 const char *op_json,
+                                 const char *filter_json,
+                                 char **out_preview_json);
+
+/**
  * Runs one operation over many actions. Each item goes through the same
  * checks as the single call and gets its own result; one bad item never
- * undoes the others.
+ * undoes the others. The items that pass their checks are written in one
+ * transaction.
  *
  * - `center`, `by`: borrowed handles. Not NULL.
  * - `op_json`: the operation, borrowed. Not NULL. One of
  *   `{"op": "approve", "comment": "..."}` (comment optional),
  *   `{"op": "reject" | "cancel" | "undo", "comment": "..."}`,
- *   `{"op": "retry"}`.
- * - `selection_json`: which actions, borrowed. Not NULL. Either
- *   `{"ids": ["0190...", ...]}` or `{"filter": {...}}` (the filter of
- *   `ac_center_list`; only actions the operation can leave from are taken,
- *   at most 10,000).
+ *   `{"op": "retry"}` (comment optional).
+ * - `selection_json`: which actions, as the caller saw them, borrowed.
+ *   Not NULL. Either `{"ids": [{"id": "0190...", "version": 3}, ...]}`:
+ *   these actions, each only while it is still at the version seen (an
+ *   item that changed fails with its own `conflict`); or `{"filter":
+ *   {"filter": {...}, "snapshot": "..."}}`: the actions
+ *   `ac_center_preview_bulk` showed for that filter, with its snapshot
+ *   token. When the filter no longer selects exactly those, nothing is
+ *   done and the call fails with `AC_STATUS_CONFLICT` (`what` is
+ *   `"selection"`; `previewed` and `now` give the counts): preview again.
  * - `out_results_json`: receives a JSON array with one
  *   `{"id", "ok": true, "action"}` or `{"id", "ok": false, "error":
  *   {"kind", "code", "message", ...}}` per item, owned by the caller (free
@@ -805,8 +1029,10 @@ ac_status ac_center_counts(const ac_center *center,
  *   action's category.
  * - `id`: the action's UUID, borrowed. Not NULL.
  * - `out_events_json`: receives a JSON array of events `{"seq",
- *   "action_id", "at", "actor", "event", "from", "to", "prev_hash",
- *   "hash"}` and `"comment"` when the event has one (docs/json.md);
+ *   "action_id", "at", "actor", "event", "from", "to", "version",
+ *   "digest", "policy_version", "prev_hash", "hash"}`, with `"comment"`
+ *   when the event has one and `"via"` when an administrator acted as
+ *   `actor` (`ac_center_impersonate`: "root as dana"); see docs/json.md.
  *   `"from"` is `null` on the event that created the action. Owned by
  *   the caller (free with `ac_string_free`); NULL on failure. Not NULL.
  *
@@ -832,7 +1058,10 @@ ac_status ac_center_history(const ac_center *center,
  * - `limit`: 1 to 1000.
  * - `out_events_json`: receives a JSON array of events (as
  *   `ac_center_history`; `[]` when nothing is new), owned by the caller
- *   (free with `ac_string_free`); NULL on failure. Not NULL.
+ *   (free with `ac_string_free`); NULL on failure. Not NULL. The feed
+ *   also holds the `set_policy` events (their `action_id`, `from` and
+ *   `to` are `null`); the first event of every database stores its
+ *   bootstrap policy.
  *
  * Thread safe; sees events of every process on the same file.
  *
@@ -845,25 +1074,6 @@ ac_status ac_center_events_since(const ac_center *center,
                                  uint64_t after_seq,
                                  size_t limit,
                                  char **out_events_json);
-
-/**
- * Recomputes the audit trail's hash chain.
- *
- * - `center`: borrowed. Not NULL.
- * - `out_intact`: receives whether every event matched. Not NULL.
- * - `out_report_json`: receives `{"events_checked", "head", "first_bad":
- *   null or {"seq", "action_id", "mismatch"}}`, owned by the caller (free
- *   with `ac_string_free`); NULL on failure. May be NULL.
- *
- * A broken chain is a finding, not a failure: the call returns
- * `AC_STATUS_OK` with `*out_intact` false. Thread safe.
- *
- * # Safety
- *
- * `out_intact` is NULL or valid for writing one `bool`; `out_report_json`
- * is NULL or valid for writing one pointer.
- */
-ac_status ac_center_verify_audit(const ac_center *center, bool *out_intact, char **out_report_json);
 
 /**
  * The sweep that closes approval windows: every pending action whose
@@ -889,8 +1099,10 @@ ac_status ac_center_expire_due(const ac_center *center, size_t *out_count, char 
 /**
  * The sweep that takes actions back from executors that died: every
  * action whose lease ran out returns to the queue (Running goes back to
- * Approved and the attempt counts; Undoing waits for another executor).
- * Run it periodically from any one process (or several).
+ * Approved, UndoRunning to Undoing, and the attempt counts), or, once the
+ * kind's maximum attempts are spent, becomes Failed or UndoFailed. The
+ * taken-back claim's lease token is refused from then on. Run it
+ * periodically from any one process (or several).
  *
  * - `center`: borrowed. Not NULL.
  * - `out_count`: receives how many actions moved. May be NULL.
@@ -908,6 +1120,143 @@ ac_status ac_center_expire_due(const ac_center *center, size_t *out_count, char 
 ac_status ac_center_recover_leases(const ac_center *center,
                                    size_t *out_count,
                                    char **out_actions_json);
+
+/**
+ * Checks the whole record: the hash chain of the audit events, that each
+ * action's events are moves the state machine allows, that every stored
+ * action row is what its last event recorded (version and digest), the
+ * stored policy against its last `set_policy` event, and that the stored
+ * checkpoints link up and match the chain (their signatures are checked
+ * only by `ac_center_verify_audit_with`, which has the public key).
+ *
+ * - `center`: borrowed. Not NULL.
+ * - `out_intact`: receives whether everything matched. Not NULL.
+ * - `out_report_json`: receives `{"intact", "problem", "events_checked",
+ *   "head", "first_bad", "actions_checked", "first_bad_action",
+ *   "policy_problem", "checkpoints": {"checked", "signatures_checked",
+ *   "latest", "problem"}}`, owned by the caller (free with
+ *   `ac_string_free`); NULL on failure. May be NULL. `problem` is the
+ *   first problem found, in words (`null` when intact); `first_bad` (an
+ *   event: `{"seq", "action_id", "mismatch"}`) and `first_bad_action`
+ *   (`{"id", "seq", "mismatch"}`) locate it.
+ *
+ * A broken record is a finding, not a failure: the call returns
+ * `AC_STATUS_OK` with `*out_intact` false. Thread safe.
+ *
+ * # Safety
+ *
+ * `out_intact` is NULL or valid for writing one `bool`; `out_report_json`
+ * is NULL or valid for writing one pointer.
+ */
+ac_status ac_center_verify_audit(const ac_center *center, bool *out_intact, char **out_report_json);
+
+/**
+ * `ac_center_verify_audit`, also checking every stored checkpoint's
+ * Ed25519 signature against the signer's public key and, when given, a
+ * checkpoint exported earlier and kept outside the database: the chain
+ * must still hold the event it signed, and the database must still hold
+ * the checkpoint. This finds events cut below the latest checkpoint and
+ * any rewrite before it, even one that re-hashed the chain.
+ *
+ * - `center`: borrowed. Not NULL.
+ * - `public_key_pem`: the signer's public key, SPKI PEM (`-----BEGIN
+ *   PUBLIC KEY-----`, as `ac_key_generate` writes it), borrowed. Not NULL.
+ * - `checkpoint_json`: an exported checkpoint (from
+ *   `ac_center_checkpoint`), borrowed; NULL for none.
+ * - `out_intact`: receives whether everything matched. Not NULL.
+ * - `out_report_json`: receives the report as for
+ *   `ac_center_verify_audit`, owned by the caller (free with
+ *   `ac_string_free`); NULL on failure. May be NULL.
+ *
+ * A key that is not an Ed25519 public key in PEM fails with
+ * `AC_STATUS_VALIDATION` (field `public_key`), a malformed checkpoint
+ * with `AC_STATUS_VALIDATION` naming its field (`checkpoint...`). A
+ * signature that does not verify, or a checkpoint the chain no longer
+ * matches, is a finding: `AC_STATUS_OK` with `*out_intact` false and the
+ * report's `checkpoints.problem` saying what. Thread safe.
+ *
+ * # Safety
+ *
+ * `public_key_pem` and `checkpoint_json` are NULL or NUL-terminated
+ * strings; `out_intact` is NULL or valid for writing one `bool`;
+ * `out_report_json` is NULL or valid for writing one pointer.
+ */
+ac_status ac_center_verify_audit_with(const ac_center *center,
+                                      const char *public_key_pem,
+                                      const char *checkpoint_json,
+                                      bool *out_intact,
+                                      char **out_report_json);
+
+/**
+ * Signs the head of the audit chain (its last event's position and hash,
+ * the time, and the previous checkpoint) with an Ed25519 key that the
+ * host keeps and the database never holds, and stores the checkpoint. Keep
+ * the exported checkpoint outside the database too: with the public key,
+ * `ac_center_verify_audit_with` then detects a cut or rewritten trail.
+ *
+ * - `center`, `by`: borrowed handles. Not NULL. `by` needs Administer on
+ *   every category.
+ * - `signing_key_pem`: the private key, PKCS#8 PEM (`-----BEGIN PRIVATE
+ *   KEY-----`, as `ac_key_generate` or `openssl genpkey -algorithm
+ *   ed25519` writes it), borrowed for the call; the library keeps no copy.
+ *   Not NULL.
+ * - `out_checkpoint_json`: receives the checkpoint, `{"format", "seq",
+ *   "hash", "at", "prev", "public_key", "signature"}`, to export, owned by
+ *   the caller (free with `ac_string_free`); NULL on failure. May be NULL.
+ *
+ * A key that is not an Ed25519 private key in PEM fails with
+ * `AC_STATUS_VALIDATION` (field `signing_key`) and stores nothing. Thread
+ * safe.
+ *
+ * # Safety
+ *
+ * `signing_key_pem` is NULL or a NUL-terminated string;
+ * `out_checkpoint_json` is NULL or valid for writing one pointer.
+ */
+ac_status ac_center_checkpoint(const ac_center *center,
+                               const ac_principal *by,
+                               const char *signing_key_pem,
+                               char **out_checkpoint_json);
+
+/**
+ * Every stored checkpoint, oldest first, each as `ac_center_checkpoint`
+ * returns it.
+ *
+ * - `center`, `by`: borrowed handles. Not NULL. `by` needs View on some
+ *   category.
+ * - `out_json`: receives a JSON array, owned by the caller (free with
+ *   `ac_string_free`); NULL on failure. Not NULL.
+ *
+ * Thread safe.
+ *
+ * # Safety
+ *
+ * `out_json` is NULL or valid for writing one pointer.
+ */
+ac_status ac_center_checkpoints(const ac_center *center, const ac_principal *by, char **out_json);
+
+/**
+ * Makes a new Ed25519 key pair for signing checkpoints, from the
+ * operating system's random source.
+ *
+ * - `out_private_pem`: receives the private key as PKCS#8 PEM, for
+ *   `ac_center_checkpoint`. Keep it outside the database, readable only
+ *   by the process that signs. Owned by the caller (free with
+ *   `ac_string_free`, which does not wipe it: overwrite it first if it
+ *   must not linger in freed memory); NULL on failure. Not NULL.
+ * - `out_public_pem`: receives the public key as SPKI PEM, for
+ *   `ac_center_verify_audit_with`. Owned by the caller (free with
+ *   `ac_string_free`); NULL on failure. Not NULL.
+ *
+ * Fails with `AC_STATUS_STORAGE` when the system has no random source.
+ * Thread safe.
+ *
+ * # Safety
+ *
+ * `out_private_pem` and `out_public_pem` are NULL or valid for writing one
+ * pointer each.
+ */
+ac_status ac_key_generate(char **out_private_pem, char **out_public_pem);
 
 /**
  * Frees a string the library returned through a `char **` out-parameter.
@@ -942,7 +1291,11 @@ const char *ac_last_error_message(void);
 /**
  * The last failed call on this thread as JSON, with the fields a program
  * acts on: `{"kind": "conflict", "code": 5, "message": "...", "id": ...,
- * "expected": 2, "actual": 3}`; `field` for validation errors, `argument`
+ * "expected": 2, "actual": 3}`; `field` for validation errors; `what`
+ * for conflicts about the policy or a bulk selection and for expired
+ * deadlines and stale lease tokens; `existing` (and `idempotency_key`) for
+ * duplicates; `retryable` for storage errors, true when the same call may
+ * succeed if tried again (a busy database, a lost connection); `argument`
  * for NULL arguments, invalid UTF-8 and invalid handles. An empty string
  * when the thread's last call succeeded.
  *

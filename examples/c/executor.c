@@ -6,8 +6,9 @@
  * Opens the SQLite file that playbooks, analysts and other agents share,
  * claims approved actions (and undos waiting for their inverse action),
  * carries each out - here it prints what it would do - and reports
- * completion or failure. It stops when nothing is left to claim; a real
- * agent would poll, or follow ac_center_events_since.
+ * completion or failure with the lease token of its claim. It stops when
+ * nothing is left to claim; a real agent would poll, or follow
+ * ac_center_events_since.
  *
  * Build (see the README's C section):
  *   cc -std=c11 -Iinclude -Iexamples/c examples/c/executor.c \
@@ -115,20 +116,28 @@ int main(int argc, char **argv) {
         printf("claimed %zu action(s)\n", n);
         for (size_t i = 0; i < n; i++) {
             const char *action = mj_at(batch, i);
-            char id[64], kind[128], state[32], message[256];
+            /* The attempt this claim added: its lease token fences the
+             * claim, and it says whether the claim runs an undo. */
+            const char *attempt = mj_last(mj_get(action, "attempts"));
+            char id[64], kind[128], token[128], message[256];
+            int undo = mj_is(mj_get(attempt, "undo"), "true");
             handler run;
-            mj_string(mj_get(action, "id"), id, sizeof id);
-            mj_string(mj_get(action, "status"), state, sizeof state);
+            if (!mj_string(mj_get(action, "id"), id, sizeof id) ||
+                !mj_string(mj_get(attempt, "lease_token"), token, sizeof token)) {
+                fprintf(stderr, "executor: a claimed action without an id or a lease token\n");
+                errors++;
+                continue;
+            }
             /* An undo runs the inverse action. */
-            if (strcmp(state, "undoing") == 0) {
+            if (undo) {
                 mj_string(mj_get(mj_get(action, "undo"), "inverse"), kind, sizeof kind);
             } else {
                 mj_string(mj_get(action, "kind"), kind, sizeof kind);
             }
-            printf("  %s %s%s\n", id, kind, strcmp(state, "undoing") == 0 ? " (undo)" : "");
+            printf("  %s %s%s\n", id, kind, undo ? " (undo)" : "");
 
             /* Renew the lease before a step that may take long. */
-            status = ac_center_heartbeat(center, agent, id, LEASE_SECONDS, NULL);
+            status = ac_center_heartbeat(center, agent, id, token, LEASE_SECONDS, NULL);
             if (status != AC_STATUS_OK) {
                 report("heartbeat", status);
                 errors++;
@@ -139,12 +148,12 @@ int main(int argc, char **argv) {
                 char result[256];
                 run(action);
                 snprintf(result, sizeof result, "{\"executor\":\"%s\",\"simulated\":true}", agent_id);
-                status = ac_center_complete(center, agent, id, result, NULL);
+                status = ac_center_complete(center, agent, id, token, result, NULL);
                 if (status == AC_STATUS_OK) completed++;
             } else {
                 snprintf(message, sizeof message, "%s has no handler for %s", agent_id, kind);
                 printf("    cannot: %s\n", message);
-                status = ac_center_fail(center, agent, id, message, NULL);
+                status = ac_center_fail(center, agent, id, token, message, NULL);
                 if (status == AC_STATUS_OK) failed++;
             }
             if (status != AC_STATUS_OK) {

@@ -10,6 +10,7 @@
  *   char id[64];
  *   mj_string(mj_get(action_json, "id"), id, sizeof id);
  *   for (size_t i = 0; i < mj_len(array_json); i++) mj_at(array_json, i) ...
+ *   mj_last(mj_get(action_json, "attempts"))              // the last element
  */
 #ifndef MINIJSON_H
 #define MINIJSON_H
@@ -110,6 +111,13 @@ static inline size_t mj_len(const char *arr) {
     size_t n = 0;
     while (mj_at(arr, n)) n++;
     return n;
+}
+
+/* The last element of the array at arr, or NULL when it is empty or no
+ * array. */
+static inline const char *mj_last(const char *arr) {
+    size_t n = mj_len(arr);
+    return n ? mj_at(arr, n - 1) : NULL;
 }
 
 /* Whether the value at v is the JSON string `text` (no escapes in text). */

@@ -4,8 +4,9 @@
  * so that the executor example (executor.c) finds work waiting.
  *
  *   playbook DB          propose, and decide as the analyst
- *   playbook DB undo     the analyst undoes every completed quarantine
- *                        (a false positive): the executor then restores
+ *   playbook DB undo     the analyst previews the completed quarantines
+ *                        and undoes exactly those (a false positive): the
+ *                        executor then restores
  *
  * In production the analyst would approve from `actionctl` or a console;
  * here the same program plays both parts so the example runs unattended.
@@ -48,12 +49,26 @@ static int fail(const char *what, ac_status status) {
     return 1;
 }
 
-/* One bulk call: each item gets its own result. */
+/* A bulk undo by filter acts only on what the analyst previewed: the
+ * preview's snapshot token goes with the filter, and the call refuses
+ * (AC_STATUS_CONFLICT) if the filter selects anything else by then. Each
+ * item gets its own result. */
 static int undo_quarantines(ac_center *center, ac_principal *analyst) {
-    char *results = NULL;
-    ac_status status = ac_center_bulk(
-        center, analyst, "{\"op\":\"undo\",\"comment\":\"false positive: a signed installer\"}",
-        "{\"filter\":{\"kinds\":[\"quarantine_file\"]}}", &results);
+    static const char *const OP = "{\"op\":\"undo\",\"comment\":\"false positive: a signed installer\"}";
+    static const char *const FILTER = "{\"kinds\":[\"quarantine_file\"]}";
+    char *preview = NULL, *results = NULL, snapshot[256], selection[512];
+    ac_status status = ac_center_preview_bulk(center, analyst, OP, FILTER, &preview);
+    if (status != AC_STATUS_OK) return fail("preview", status);
+    printf("undo %lld quarantine(s)\n", mj_int(mj_get(preview, "count")));
+    if (!mj_string(mj_get(preview, "snapshot"), snapshot, sizeof snapshot)) {
+        ac_string_free(preview);
+        fprintf(stderr, "playbook: the preview has no snapshot\n");
+        return 1;
+    }
+    ac_string_free(preview);
+    snprintf(selection, sizeof selection, "{\"filter\":{\"filter\":%s,\"snapshot\":\"%s\"}}", FILTER,
+             snapshot);
+    status = ac_center_bulk(center, analyst, OP, selection, &results);
     if (status != AC_STATUS_OK) return fail("undo", status);
     for (size_t i = 0; i < mj_len(results); i++) {
         const char *item = mj_at(results, i);

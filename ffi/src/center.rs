@@ -1,4 +1,5 @@
-//! Opening and closing a center, its policy and its clock.
+//! Opening and closing a center, its clock, and the policy stored in its
+//! database.
 
 use std::ffi::c_char;
 use std::sync::Arc;
@@ -6,17 +7,22 @@ use std::sync::Arc;
 use engine::{ActionCenter, ManualClock, MemoryStore, Policy};
 
 use crate::boundary::boundary;
-use crate::convert::{Out, text};
-use crate::handle::{CENTERS, Center, ac_center};
+use crate::convert::{Out, expected, optional_text, set_json_opt, text};
+use crate::handle::{CENTERS, Center, ac_center, ac_principal, engine_and_principal};
 use crate::status::ac_status;
 
 fn open(engine: ActionCenter, clock: Option<Arc<ManualClock>>, out: Out<*mut ac_center>) {
     out.set(CENTERS.insert(Center { engine, clock }));
 }
 
-/// Opens the SQLite database at `path`, creating it if missing, with the
-/// default policy (see `ac_center_set_policy`). Many processes and handles
-/// may open one file: they share its actions and audit trail.
+/// Opens the SQLite database at `path`, creating it if missing. Many
+/// processes and handles may open one file: they share its actions, its
+/// audit trail and its policy.
+///
+/// The policy is the database's, not the handle's: every handle enforces
+/// the policy stored in the database (`ac_center_policy`). A new database
+/// gets the default policy as its bootstrap policy (stored as version 1,
+/// the first audit event); change it with `ac_center_set_policy`.
 ///
 /// - `path`: UTF-8, NUL-terminated, borrowed for the call. Not NULL.
 /// - `out_center`: receives a new handle, which the caller owns and closes
@@ -46,8 +52,10 @@ pub unsafe extern "C" fn ac_center_open_sqlite(
 
 /// Connects to the PostgreSQL database at `url` (a
 /// `postgres://user:password@host:port/dbname` URL or a `host=... user=...
-/// dbname=...` string) with the default policy, creating or migrating its
-/// tables on first use. Many hosts may share one database and its queue.
+/// dbname=...` string), creating or migrating its tables on first use.
+/// Many hosts may share one database and its queue. As for
+/// `ac_center_open_sqlite`, the policy is the one stored in the database;
+/// a new database gets the default policy as its bootstrap policy.
 ///
 /// - `url`: UTF-8, borrowed for the call. Not NULL.
 /// - `out_center`: receives a new handle, which the caller owns and closes
@@ -91,8 +99,10 @@ fn open_postgres(_url: &str) -> engine::Result<ActionCenter> {
     ))
 }
 
-/// Opens a center over a new, empty in-memory store with the default
-/// policy and the system clock. Its actions live as long as the handle.
+/// Opens a center over a new, empty in-memory store and the system clock.
+/// Its actions live as long as the handle. The store starts with the
+/// default policy as its bootstrap policy; change it with
+/// `ac_center_set_policy`.
 ///
 /// - `out_center`: receives a new handle, which the caller owns and closes
 ///   with `ac_center_close`; NULL on failure. Not NULL.
@@ -210,56 +220,107 @@ pub unsafe extern "C" fn ac_center_close(center: *mut ac_center) -> ac_status {
     }
 }
 
-/// Replaces the center's policy: roles and their grants, automation
-/// levels, quorums, approval windows, attempts. Calls under way finish
-/// with the policy they started with. The format is in the README and in
-/// the engine's `policy` module.
+/// Stores `policy_json` as the next version of the database's policy:
+/// roles and their grants, the principals and their roles, automation
+/// levels, quorums, approval windows, attempts, duplicates. Every handle on
+/// the database, in this process and in others, enforces it from then on;
+/// calls under way finish with the policy they started with, or are tried
+/// again under the new one. The change is an audit event (`set_policy`)
+/// carrying the new policy's digest. The format is in docs/json.md.
 ///
-/// - `center`: borrowed. Not NULL.
+/// - `center`, `by`: borrowed handles. Not NULL. `by` needs Administer on
+///   every category (the default policy's `admin` role).
 /// - `policy_json`: UTF-8 JSON, borrowed for the call. Not NULL.
+/// - `expected_version`: the version of the policy the caller read (the
+///   `version` of `ac_center_policy`); when another change was stored since,
+///   the call fails with `AC_STATUS_CONFLICT` (`what` is `"policy"`) and
+///   changes nothing. 0 replaces whatever version is stored.
+/// - `comment`: why, for the audit trail, borrowed; NULL for none.
+/// - `out_stored_json`: receives the stored policy as `ac_center_policy`
+///   gives it, owned by the caller (free with `ac_string_free`); NULL on
+///   failure. May be NULL.
 ///
-/// Fails with `AC_STATUS_VALIDATION` naming the bad field; the policy in
-/// force stays. The policy belongs to this handle only: other handles and
-/// processes on the same file keep their own. Thread safe.
+/// Fails with `AC_STATUS_VALIDATION` naming the bad field, and with
+/// `AC_STATUS_PERMISSION_DENIED` without Administer; the policy in force
+/// stays. Thread safe.
 ///
 /// # Safety
 ///
-/// `policy_json` is NULL or a NUL-terminated string.
+/// `policy_json` and `comment` are NULL or NUL-terminated strings;
+/// `out_stored_json` is NULL or valid for writing one pointer.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ac_center_set_policy(
     center: *const ac_center,
+    by: *const ac_principal,
     policy_json: *const c_char,
+    expected_version: u64,
+    comment: *const c_char,
+    out_stored_json: *mut *mut c_char,
 ) -> ac_status {
     boundary! {
-        let center = CENTERS.get(center, "center")?;
         // SAFETY: per this function's contract.
-        let policy = Policy::from_json(unsafe { text(policy_json, "policy_json") }?)?;
-        center.engine.set_policy(policy)?;
-        Ok(())
+        let out = unsafe { Out::optional_string(out_stored_json) };
+        let (engine, by) = engine_and_principal(center, by)?;
+        // SAFETY: per this function's contract.
+        let policy = unsafe { text(policy_json, "policy_json") }?;
+        // SAFETY: per this function's contract.
+        let comment = unsafe { optional_text(comment, "comment") }?;
+        let policy = Policy::from_json(policy)?;
+        let stored = engine.set_policy(&by, policy, expected(expected_version), comment)?;
+        set_json_opt(out, &*stored)
     }
 }
 
-/// The center's policy in force, as JSON.
+/// The policy stored in the database, in force for every handle on it:
+/// `{"version": 2, "digest": "...", "set_by": "root", "set_at":
+/// "2026-03-01T09:00:00Z", "policy": {...}}`. Version 1 is the bootstrap
+/// policy (`set_by` is `"system"`).
 ///
 /// - `center`: borrowed. Not NULL.
-/// - `out_policy_json`: receives a string the caller owns and frees with
-///   `ac_string_free`; NULL on failure. Not NULL.
+/// - `out_stored_policy_json`: receives a string the caller owns and frees
+///   with `ac_string_free`; NULL on failure. Not NULL.
+///
+/// Thread safe; sees changes made by every process on the database.
+///
+/// # Safety
+///
+/// `out_stored_policy_json` is NULL or valid for writing one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ac_center_policy(
+    center: *const ac_center,
+    out_stored_policy_json: *mut *mut c_char,
+) -> ac_status {
+    boundary! {
+        // SAFETY: per this function's contract.
+        let out = unsafe { Out::string(out_stored_policy_json, "out_stored_policy_json") }?;
+        let center = CENTERS.get(center, "center")?;
+        out.set_json(&*center.engine.stored_policy()?)
+    }
+}
+
+/// Every version of the stored policy, oldest first, each as
+/// `ac_center_policy` gives it.
+///
+/// - `center`, `by`: borrowed handles. Not NULL. `by` needs View on some
+///   category.
+/// - `out_json`: receives a JSON array, owned by the caller (free with
+///   `ac_string_free`); NULL on failure. Not NULL.
 ///
 /// Thread safe.
 ///
 /// # Safety
 ///
-/// `out_policy_json` is NULL or valid for writing one pointer.
+/// `out_json` is NULL or valid for writing one pointer.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ac_center_get_policy(
+pub unsafe extern "C" fn ac_center_policy_history(
     center: *const ac_center,
-    out_policy_json: *mut *mut c_char,
+    by: *const ac_principal,
+    out_json: *mut *mut c_char,
 ) -> ac_status {
     boundary! {
         // SAFETY: per this function's contract.
-        let out = unsafe { Out::string(out_policy_json, "out_policy_json") }?;
-        let center = CENTERS.get(center, "center")?;
-        out.set_text(center.engine.policy().to_json());
-        Ok(())
+        let out = unsafe { Out::string(out_json, "out_json") }?;
+        let (engine, by) = engine_and_principal(center, by)?;
+        out.set_json(&engine.policy_history(&by)?)
     }
 }

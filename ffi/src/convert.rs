@@ -2,7 +2,7 @@
 
 use std::ffi::{CStr, c_char};
 
-use engine::ActionId;
+use engine::{ActionId, Filter};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -54,6 +54,25 @@ pub(crate) unsafe fn action_id(
     // SAFETY: forwarded from the caller.
     let text = unsafe { text(ptr, argument) }?;
     Ok(text.parse::<ActionId>()?)
+}
+
+/// The filter behind a nullable `filter_json`: NULL matches everything.
+///
+/// # Safety
+///
+/// `filter_json` is NULL or a NUL-terminated string.
+pub(crate) unsafe fn filter(filter_json: *const c_char) -> Result<Filter, Failure> {
+    // SAFETY: forwarded from the caller.
+    match unsafe { optional_text(filter_json, "filter_json") }? {
+        Some(text) => Ok(Filter::from_json(text)?),
+        None => Ok(Filter::default()),
+    }
+}
+
+/// The version a caller saw: `0` stands for "any version" in the C
+/// signatures (versions start at 1).
+pub(crate) fn expected(version: u64) -> Option<u64> {
+    (version != 0).then_some(version)
 }
 
 /// A JSON document of type `T`; errors name the bad field under `root`.

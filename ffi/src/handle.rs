@@ -25,9 +25,10 @@ pub struct ac_center {
     _private: [u8; 0],
 }
 
-/// Who is acting: an id and roles, from `ac_principal_new` or
-/// `ac_principal_from_json`, until `ac_principal_free`. The policy of the
-/// center decides what the roles allow.
+/// Who is acting: an id and roles, from `ac_principal_new`,
+/// `ac_principal_from_json`, `ac_center_principal` or
+/// `ac_center_impersonate`, until `ac_principal_free`. The policy stored in
+/// the center's database decides what the roles allow.
 ///
 /// Immutable and thread safe: one principal may be passed to any number of
 /// calls on any threads at once.

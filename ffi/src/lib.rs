@@ -26,6 +26,8 @@ mod actions;
 
 mod queries;
 
+mod audit;
+
 mod strings;
 
 mod boundary;
@@ -35,6 +37,7 @@ mod convert;
 mod overhead;
 
 pub use actions::*;
+pub use audit::*;
 pub use boundary::ac_boundary_selftest;
 pub use center::*;
 pub use handle::{ac_center, ac_principal};

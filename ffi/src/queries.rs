@@ -1,26 +1,13 @@
-//! Reading actions and the audit trail, and the sweeps.
+//! Reading actions and their audit events, and the sweeps.
 
 use std::ffi::c_char;
 
-use engine::{Filter, PageRequest};
+use engine::PageRequest;
 
 use crate::boundary::boundary;
-use crate::convert::{Out, action_id, optional_text, set_json_opt, text};
+use crate::convert::{Out, action_id, filter, optional_text, set_json_opt, text};
 use crate::handle::{CENTERS, ac_center, ac_principal, engine_and_principal};
 use crate::status::ac_status;
-
-/// The filter behind a nullable `filter_json`: NULL matches everything.
-///
-/// # Safety
-///
-/// `filter_json` is NULL or a NUL-terminated string.
-unsafe fn filter(filter_json: *const c_char) -> Result<Filter, crate::boundary::Failure> {
-    // SAFETY: forwarded from the caller.
-    match unsafe { optional_text(filter_json, "filter_json") }? {
-        Some(text) => Ok(Filter::from_json(text)?),
-        None => Ok(Filter::default()),
-    }
-}
 
 /// One action, with its decisions, attempts and undo information.
 ///
@@ -209,8 +196,10 @@ pub unsafe extern "C" fn ac_center_counts(
 ///   action's category.
 /// - `id`: the action's UUID, borrowed. Not NULL.
 /// - `out_events_json`: receives a JSON array of events `{"seq",
-///   "action_id", "at", "actor", "event", "from", "to", "prev_hash",
-///   "hash"}` and `"comment"` when the event has one (docs/json.md);
+///   "action_id", "at", "actor", "event", "from", "to", "version",
+///   "digest", "policy_version", "prev_hash", "hash"}`, with `"comment"`
+///   when the event has one and `"via"` when an administrator acted as
+///   `actor` (`ac_center_impersonate`: "root as dana"); see docs/json.md.
 ///   `"from"` is `null` on the event that created the action. Owned by
 ///   the caller (free with `ac_string_free`); NULL on failure. Not NULL.
 ///
@@ -246,7 +235,10 @@ pub unsafe extern "C" fn ac_center_history(
 /// - `limit`: 1 to 1000.
 /// - `out_events_json`: receives a JSON array of events (as
 ///   `ac_center_history`; `[]` when nothing is new), owned by the caller
-///   (free with `ac_string_free`); NULL on failure. Not NULL.
+///   (free with `ac_string_free`); NULL on failure. Not NULL. The feed
+///   also holds the `set_policy` events (their `action_id`, `from` and
+///   `to` are `null`); the first event of every database stores its
+///   bootstrap policy.
 ///
 /// Thread safe; sees events of every process on the same file.
 ///
@@ -266,40 +258,6 @@ pub unsafe extern "C" fn ac_center_events_since(
         let out = unsafe { Out::string(out_events_json, "out_events_json") }?;
         let (engine, by) = engine_and_principal(center, by)?;
         out.set_json(&engine.events_since(&by, after_seq, limit)?)
-    }
-}
-
-/// Recomputes the audit trail's hash chain.
-///
-/// - `center`: borrowed. Not NULL.
-/// - `out_intact`: receives whether every event matched. Not NULL.
-/// - `out_report_json`: receives `{"events_checked", "head", "first_bad":
-///   null or {"seq", "action_id", "mismatch"}}`, owned by the caller (free
-///   with `ac_string_free`); NULL on failure. May be NULL.
-///
-/// A broken chain is a finding, not a failure: the call returns
-/// `AC_STATUS_OK` with `*out_intact` false. Thread safe.
-///
-/// # Safety
-///
-/// `out_intact` is NULL or valid for writing one `bool`; `out_report_json`
-/// is NULL or valid for writing one pointer.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn ac_center_verify_audit(
-    center: *const ac_center,
-    out_intact: *mut bool,
-    out_report_json: *mut *mut c_char,
-) -> ac_status {
-    boundary! {
-        // SAFETY: per this function's contract.
-        let intact = unsafe { Out::required(out_intact, "out_intact", false) }?;
-        // SAFETY: per this function's contract.
-        let out = unsafe { Out::optional_string(out_report_json) };
-        let center = CENTERS.get(center, "center")?;
-        let report = center.engine.verify_audit()?;
-        set_json_opt(out, &report)?;
-        intact.set(report.is_intact());
-        Ok(())
     }
 }
 
@@ -343,8 +301,10 @@ pub unsafe extern "C" fn ac_center_expire_due(
 
 /// The sweep that takes actions back from executors that died: every
 /// action whose lease ran out returns to the queue (Running goes back to
-/// Approved and the attempt counts; Undoing waits for another executor).
-/// Run it periodically from any one process (or several).
+/// Approved, UndoRunning to Undoing, and the attempt counts), or, once the
+/// kind's maximum attempts are spent, becomes Failed or UndoFailed. The
+/// taken-back claim's lease token is refused from then on. Run it
+/// periodically from any one process (or several).
 ///
 /// - `center`: borrowed. Not NULL.
 /// - `out_count`: receives how many actions moved. May be NULL.

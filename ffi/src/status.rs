@@ -28,16 +28,32 @@ pub enum ac_status {
     PermissionDenied = 3,
     /// The proposer tried to approve their own action.
     SelfApproval = 4,
-    /// The action changed concurrently (or is not at `expected_version`):
-    /// read it again.
+    /// Something changed since the caller looked: the action (it is not
+    /// at `expected_version`, or another call changed it first), the
+    /// stored policy (not at the `expected_version` given to
+    /// `ac_center_set_policy`), or a bulk selection (not what
+    /// `ac_center_preview_bulk` showed). Read it again; the error JSON's
+    /// `what` says which (`"policy"`, `"selection"`; absent for an action).
     Conflict = 5,
     /// Bad input: malformed or wrongly shaped JSON, a missing comment, an
     /// oversized value, a malformed id... The message names the field.
     Validation = 6,
-    /// The approval window or the executor's lease ran out.
+    /// The approval window or the executor's lease ran out, or the lease
+    /// token is not the current lease's (the action was taken back and
+    /// claimed again): the error JSON's `what` is `"approval window"`,
+    /// `"lease"` or `"lease_token"`.
     Expired = 7,
-    /// The database failed, or is not an actioncenter database.
+    /// The database failed, or is not an actioncenter database. The error
+    /// JSON's `retryable` says whether the same call may succeed if tried
+    /// again (a busy database, a lost connection) or not (a file that is
+    /// no actioncenter database, a schema this library does not know).
     Storage = 8,
+    /// An action of the same kind on the same entity is already active
+    /// (pending, approved or running) and the policy does not allow
+    /// duplicates for the kind, or an idempotency key was used before for
+    /// another proposal. The error JSON's `existing` names the action
+    /// there already; `idempotency_key` is set in the second case.
+    Duplicate = 9,
     /// A pointer argument that may not be NULL was NULL.
     NullArgument = 100,
     /// A string argument was not valid UTF-8.
@@ -55,7 +71,7 @@ pub enum ac_status {
 
 impl ac_status {
     /// Every status, in order of their numbers.
-    pub(crate) const ALL: [ac_status; 14] = [
+    pub(crate) const ALL: [ac_status; 15] = [
         ac_status::Ok,
         ac_status::NotFound,
         ac_status::InvalidTransition,
@@ -65,6 +81,7 @@ impl ac_status {
         ac_status::Validation,
         ac_status::Expired,
         ac_status::Storage,
+        ac_status::Duplicate,
         ac_status::NullArgument,
         ac_status::InvalidUtf8,
         ac_status::InvalidHandle,
@@ -72,21 +89,19 @@ impl ac_status {
         ac_status::Internal,
     ];
 
-    /// The status of an engine error of kind `kind`.
+    /// The status of an engine error of kind `kind`: the status with the
+    /// kind's number. A kind added to the engine before it has a status
+    /// here is `Internal` (the unit tests fail until it has one).
     pub(crate) fn of_kind(kind: ErrorKind) -> ac_status {
-        match kind {
-            ErrorKind::NotFound => ac_status::NotFound,
-            ErrorKind::InvalidTransition => ac_status::InvalidTransition,
-            ErrorKind::PermissionDenied => ac_status::PermissionDenied,
-            ErrorKind::SelfApproval => ac_status::SelfApproval,
-            ErrorKind::Conflict => ac_status::Conflict,
-            ErrorKind::Validation => ac_status::Validation,
-            ErrorKind::Expired => ac_status::Expired,
-            ErrorKind::Storage => ac_status::Storage,
-            // `ErrorKind` is non-exhaustive: a kind added to the engine
-            // needs a number here first (the unit tests say so).
-            _newer => ac_status::Internal,
-        }
+        ac_status::ALL
+            .into_iter()
+            .find(|s| s.is_engine_kind() && *s as i32 == kind.code())
+            .unwrap_or(ac_status::Internal)
+    }
+
+    /// Whether this status stands for an engine error kind (1 to 99).
+    fn is_engine_kind(self) -> bool {
+        (1..100).contains(&(self as i32))
     }
 
     /// The snake_case name, as `kind` in the error JSON.
@@ -101,6 +116,7 @@ impl ac_status {
             ac_status::Validation => c"validation",
             ac_status::Expired => c"expired",
             ac_status::Storage => c"storage",
+            ac_status::Duplicate => c"duplicate",
             ac_status::NullArgument => c"null_argument",
             ac_status::InvalidUtf8 => c"invalid_utf8",
             ac_status::InvalidHandle => c"invalid_handle",
@@ -132,23 +148,30 @@ pub extern "C" fn ac_status_name(status: c_int) -> *const c_char {
 mod tests {
     use super::*;
 
-    const KINDS: [ErrorKind; 8] = [
-        ErrorKind::NotFound,
-        ErrorKind::InvalidTransition,
-        ErrorKind::PermissionDenied,
-        ErrorKind::SelfApproval,
-        ErrorKind::Conflict,
-        ErrorKind::Validation,
-        ErrorKind::Expired,
-        ErrorKind::Storage,
-    ];
+    /// A kind added to the engine fails here until it has a status of its
+    /// own number and name.
+    #[test]
+    fn every_engine_kind_has_a_status_of_its_own_number() {
+        for kind in ErrorKind::ALL {
+            let status = ac_status::of_kind(kind);
+            assert_ne!(
+                status,
+                ac_status::Internal,
+                "ErrorKind::{kind:?} (code {}) has no ac_status: add one with that number",
+                kind.code()
+            );
+            assert_eq!(status as i32, kind.code(), "{kind:?}");
+            assert_eq!(status.name().to_str().ok(), Some(kind.as_str()), "{kind:?}");
+        }
+    }
 
     #[test]
-    fn every_engine_kind_has_its_own_number_as_status() {
-        for kind in KINDS {
-            let status = ac_status::of_kind(kind);
-            assert_eq!(status as i32, kind.code(), "{kind:?}");
-            assert_eq!(status.name().to_str().ok(), Some(kind.as_str()));
+    fn every_engine_status_is_an_engine_kind() {
+        for status in ac_status::ALL.into_iter().filter(|s| s.is_engine_kind()) {
+            assert!(
+                ErrorKind::ALL.iter().any(|k| k.code() == status as i32),
+                "{status:?} is no engine error kind"
+            );
         }
     }
 
@@ -160,8 +183,10 @@ mod tests {
         assert_eq!(numbers.len(), ac_status::ALL.len());
         for s in ac_status::ALL {
             let n = s as i32;
-            assert!(n == 0 || (1..100).contains(&n) == KINDS.iter().any(|k| k.code() == n));
+            assert!(n == 0 || n >= 100 || s.is_engine_kind(), "{s:?}");
         }
+        assert_eq!(ac_status::NullArgument as i32, 100);
+        assert_eq!(ac_status::Internal as i32, 104);
     }
 
     #[test]
@@ -169,8 +194,9 @@ mod tests {
         // SAFETY: ac_status_name returns static NUL-terminated strings.
         let name = |n| unsafe { CStr::from_ptr(ac_status_name(n)) };
         assert_eq!(name(5), c"conflict");
+        assert_eq!(name(9), c"duplicate");
         assert_eq!(name(103), c"panic");
-        assert_eq!(name(9), c"unknown");
+        assert_eq!(name(10), c"unknown");
         assert_eq!(name(-1), c"unknown");
     }
 }

@@ -45,7 +45,11 @@ pub extern "C" fn ac_last_error_message() -> *const c_char {
 
 /// The last failed call on this thread as JSON, with the fields a program
 /// acts on: `{"kind": "conflict", "code": 5, "message": "...", "id": ...,
-/// "expected": 2, "actual": 3}`; `field` for validation errors, `argument`
+/// "expected": 2, "actual": 3}`; `field` for validation errors; `what`
+/// for conflicts about the policy or a bulk selection and for expired
+/// deadlines and stale lease tokens; `existing` (and `idempotency_key`) for
+/// duplicates; `retryable` for storage errors, true when the same call may
+/// succeed if tried again (a busy database, a lost connection); `argument`
 /// for NULL arguments, invalid UTF-8 and invalid handles. An empty string
 /// when the thread's last call succeeded.
 ///

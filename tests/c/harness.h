@@ -117,6 +117,7 @@ static inline int h_done(const char *suite) {
 /* A center and the principals of the default policy's roles. */
 typedef struct {
     ac_center *center;
+    ac_principal *root;   /* admin: sets the policy, signs checkpoints */
     ac_principal *air;    /* automation: proposes */
     ac_principal *alice;  /* analyst: approves, undoes */
     ac_principal *bob;    /* analyst */
@@ -138,12 +139,13 @@ static inline ac_principal *h_principal(const char *id, const char *role) {
 static inline int fx_init(fixture *f, ac_center *center) {
     memset(f, 0, sizeof *f);
     f->center = center;
+    f->root = h_principal("root", "admin");
     f->air = h_principal("air", "automation");
     f->alice = h_principal("alice", "analyst");
     f->bob = h_principal("bob", "analyst");
     f->agent = h_principal("agent-1", "executor");
     f->viewer = h_principal("vera", "viewer");
-    return center && f->air && f->alice && f->bob && f->agent && f->viewer;
+    return center && f->root && f->air && f->alice && f->bob && f->agent && f->viewer;
 }
 
 static inline int fx_memory(fixture *f) {
@@ -167,6 +169,7 @@ static inline char *fx_keep(fixture *f, char *s) {
 
 static inline void fx_close(fixture *f) {
     for (size_t i = 0; i < f->n_kept; i++) ac_string_free(f->kept[i]);
+    ac_principal_free(f->root);
     ac_principal_free(f->air);
     ac_principal_free(f->alice);
     ac_principal_free(f->bob);
@@ -235,15 +238,48 @@ static inline long long h_version(fixture *f, const char *id) {
     return v;
 }
 
-/* Claims one action as the agent and returns its id in `id`; the number
- * claimed (0 or 1), or -1 on error. */
-static inline int h_claim_one(fixture *f, char id[64]) {
+/* Copies the lease token of an action's last attempt (attempts[-1], the
+ * one its latest claim added) into token (128 bytes); 1 on success. */
+static inline int h_token(const char *action_json, char token[128]) {
+    return mj_string(mj_get(mj_last(mj_get(action_json, "attempts")), "lease_token"), token, 128) !=
+           NULL;
+}
+
+/* Claims one action as the agent and returns its id in `id` and the lease
+ * token of the claim in `token` (unless NULL); the number claimed (0 or
+ * 1), or -1 on error. */
+static inline int h_claim_one(fixture *f, char id[64], char token[128]) {
     char *claimed = NULL;
     int n;
     if (ac_center_claim(f->center, f->agent, 1, 300, NULL, &claimed) != AC_STATUS_OK) return -1;
     n = (int)mj_len(claimed);
     if (n == 1 && !h_id(mj_at(claimed, 0), id)) n = -1;
+    if (n == 1 && token && !h_token(mj_at(claimed, 0), token)) n = -1;
     ac_string_free(claimed);
+    return n;
+}
+
+/* Claims one action as the agent and completes it with `result_json`;
+ * its id goes to `id`. The status. */
+static inline ac_status h_run_one(fixture *f, char id[64], const char *result_json) {
+    char token[128];
+    if (h_claim_one(f, id, token) != 1) return AC_STATUS_INTERNAL;
+    return ac_center_complete(f->center, f->agent, id, token, result_json, NULL);
+}
+
+/* Stores `policy_json` as the center's policy, as root. The status. */
+static inline ac_status h_set_policy(fixture *f, const char *policy_json) {
+    return ac_center_set_policy(f->center, f->root, policy_json, 0, NULL, NULL);
+}
+
+/* The number of audit events so far, seen by `by` (who may view every
+ * category); -1 on error. */
+static inline long long h_events(fixture *f, const ac_principal *by) {
+    char *feed = NULL;
+    long long n;
+    if (ac_center_events_since(f->center, by, 0, 1000, &feed) != AC_STATUS_OK) return -1;
+    n = (long long)mj_len(feed);
+    ac_string_free(feed);
     return n;
 }
 

@@ -56,6 +56,20 @@ int main() {
     check(ac_center_approve(center.get(), air.get(), nullptr, nullptr, 0, nullptr) ==
               AC_STATUS_NULL_ARGUMENT,
           "null id");
+    check(ac_center_complete(center.get(), air.get(), "01890000-0000-7000-8000-000000000000", nullptr,
+                             nullptr, nullptr) == AC_STATUS_NULL_ARGUMENT,
+          "null lease token");
+
+    char *raw_stored = nullptr;
+    check(ac_center_policy(center.get(), &raw_stored) == AC_STATUS_OK, "stored policy");
+    std::unique_ptr<char, StringFreer> stored(raw_stored);
+    check(stored && std::string(stored.get()).find("\"version\":1") != std::string::npos,
+          "bootstrap policy is version 1");
+    check(ac_center_propose(center.get(), air.get(),
+                            R"({"kind":"block_url","entity":{"type":"url","url":"http://bad.example"},)"
+                            R"("source":{"type":"custom","name":"cpp"}})",
+                            nullptr) == AC_STATUS_DUPLICATE,
+          "duplicate");
     check(std::string(ac_status_name(AC_STATUS_NULL_ARGUMENT)) == "null_argument", "status name");
 
     std::printf("cpp: %d passed, %d failed\n", failures ? 0 : 1, failures ? 1 : 0);

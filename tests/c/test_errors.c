@@ -17,12 +17,13 @@ static ac_status pending(fixture *f, char id[64]) {
     return h_propose(f, f->air, h_isolate(json, sizeof json, "dev-1", "inv-1"), id);
 }
 
-/* A running isolation claimed by the agent. */
-static ac_status running(fixture *f, char id[64]) {
-    char claimed[64];
-    ac_status s = pending(f, id);
+/* A running isolation of another device, claimed by the agent with the
+ * lease token `token`. */
+static ac_status running(fixture *f, char id[64], char token[128]) {
+    char json[512], claimed[64];
+    ac_status s = h_propose(f, f->air, h_isolate(json, sizeof json, "dev-2", "inv-1"), id);
     if (s == AC_STATUS_OK) s = ac_center_approve(f->center, f->alice, id, NULL, 0, NULL);
-    if (s == AC_STATUS_OK && h_claim_one(f, claimed) != 1) s = AC_STATUS_INTERNAL;
+    if (s == AC_STATUS_OK && h_claim_one(f, claimed, token) != 1) s = AC_STATUS_INTERNAL;
     return s;
 }
 
@@ -36,6 +37,7 @@ static void status_numbers_are_the_documented_ones(void) {
     CHECK(AC_STATUS_VALIDATION == 6);
     CHECK(AC_STATUS_EXPIRED == 7);
     CHECK(AC_STATUS_STORAGE == 8);
+    CHECK(AC_STATUS_DUPLICATE == 9);
     CHECK(AC_STATUS_NULL_ARGUMENT == 100);
     CHECK(AC_STATUS_INVALID_UTF8 == 101);
     CHECK(AC_STATUS_INVALID_HANDLE == 102);
@@ -51,8 +53,9 @@ static void status_names_match_the_error_kinds(void) {
         {0, "ok"},           {1, "not_found"},       {2, "invalid_transition"},
         {3, "permission_denied"}, {4, "self_approval"}, {5, "conflict"},
         {6, "validation"},   {7, "expired"},         {8, "storage"},
-        {100, "null_argument"}, {101, "invalid_utf8"}, {102, "invalid_handle"},
-        {103, "panic"},      {104, "internal"},      {9, "unknown"},
+        {9, "duplicate"},    {100, "null_argument"}, {101, "invalid_utf8"},
+        {102, "invalid_handle"}, {103, "panic"},     {104, "internal"},
+        {10, "unknown"},
         {-1, "unknown"},     {99, "unknown"},        {105, "unknown"},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -156,17 +159,95 @@ static void validation_names_the_field(void) {
 
 static void expired_approval_window_and_lease(void) {
     fixture f;
-    char old[64], leased[64];
+    char old[64], leased[64], token[128];
     CHECK(fx_clock(&f));
     CHECK_OK(pending(&f, old));
-    CHECK_OK(running(&f, leased));
+    CHECK_OK(running(&f, leased, token));
     CHECK_OK(ac_center_advance_clock(f.center, 8 * 24 * 3600));
     CHECK_ERROR(AC_STATUS_EXPIRED, "approval window expired",
                 ac_center_approve(f.center, f.alice, old, NULL, 0, NULL));
     CHECK(mj_eq(mj_get(ac_last_error_json(), "what"), "approval window"));
     CHECK_ERROR(AC_STATUS_EXPIRED, "lease expired",
-                ac_center_complete(f.center, f.agent, leased, NULL, NULL));
+                ac_center_complete(f.center, f.agent, leased, token, NULL, NULL));
+    CHECK(mj_eq(mj_get(ac_last_error_json(), "what"), "lease"));
     CHECK(h_status_is(&f, leased, "running"));
+    fx_close(&f);
+}
+
+/* The executor's lease ran out, the sweep took the action back and it was
+ * claimed again: the first claim's token completes nothing, fails nothing
+ * and renews nothing, and the action stays as the second claim has it. */
+static void stale_lease_token_is_refused_and_changes_nothing(void) {
+    fixture f;
+    char id[64], stale[128], fresh[128], claimed[64];
+    char *before = NULL, *after = NULL, *out = (char *)"stale";
+    long long events;
+    size_t moved = 0;
+    CHECK(fx_clock(&f));
+    CHECK_OK(running(&f, id, stale));
+    CHECK_OK(ac_center_advance_clock(f.center, 301));
+    CHECK_OK(ac_center_recover_leases(f.center, &moved, NULL));
+    CHECK(moved == 1);
+    CHECK(h_claim_one(&f, claimed, fresh) == 1);
+    CHECK(strcmp(claimed, id) == 0);
+    CHECK(strcmp(stale, fresh) != 0);
+    CHECK_OK(ac_center_get(f.center, f.alice, id, &before));
+    fx_keep(&f, before);
+    events = h_events(&f, f.viewer);
+
+    CHECK_ERROR(AC_STATUS_EXPIRED, "is not the current lease",
+                ac_center_complete(f.center, f.agent, id, stale, "{\"done\":true}", &out));
+    CHECK(out == NULL);
+    CHECK(mj_eq(mj_get(ac_last_error_json(), "kind"), "expired"));
+    CHECK(mj_eq(mj_get(ac_last_error_json(), "what"), "lease_token"));
+    CHECK(mj_eq(mj_get(ac_last_error_json(), "id"), id));
+    CHECK_STATUS(AC_STATUS_EXPIRED, ac_center_fail(f.center, f.agent, id, stale, "late", NULL));
+    CHECK_STATUS(AC_STATUS_EXPIRED, ac_center_heartbeat(f.center, f.agent, id, stale, 60, NULL));
+
+    CHECK_OK(ac_center_get(f.center, f.alice, id, &after));
+    fx_keep(&f, after);
+    CHECK(strcmp(before, after) == 0);
+    CHECK(h_events(&f, f.viewer) == events);
+    CHECK_OK(ac_center_complete(f.center, f.agent, id, fresh, NULL, NULL));
+    CHECK(h_status_is(&f, id, "completed"));
+    fx_close(&f);
+}
+
+/* A second active isolation of the same device is a duplicate, with a
+ * status of its own naming the action already there. */
+static void duplicate_proposal_has_its_own_status(void) {
+    fixture f;
+    char first[64], json[512];
+    char *out = (char *)"stale";
+    CHECK(fx_memory(&f));
+    CHECK_OK(pending(&f, first));
+    CHECK_ERROR(AC_STATUS_DUPLICATE, "already in progress",
+                ac_center_propose(f.center, f.air, h_isolate(json, sizeof json, "dev-1", "inv-2"), &out));
+    CHECK(out == NULL);
+    CHECK(mj_eq(mj_get(ac_last_error_json(), "kind"), "duplicate"));
+    CHECK(mj_int(mj_get(ac_last_error_json(), "code")) == 9);
+    CHECK(mj_eq(mj_get(ac_last_error_json(), "existing"), first));
+    CHECK(mj_is(mj_get(ac_last_error_json(), "idempotency_key"), "null"));
+    CHECK(h_events(&f, f.viewer) == 2);
+    fx_close(&f);
+}
+
+static void idempotency_key_returns_the_first_action_and_refuses_another_body(void) {
+    fixture f;
+    char first[64], again[64];
+    char *out = NULL;
+    const char *proposal = "{\"kind\":\"block_url\",\"entity\":{\"type\":\"url\",\"url\":\"http://bad.example\"},"
+                           "\"source\":{\"type\":\"antivirus\"},\"idempotency_key\":\"av-42\"}";
+    const char *other = "{\"kind\":\"block_url\",\"entity\":{\"type\":\"url\",\"url\":\"http://other.example\"},"
+                        "\"source\":{\"type\":\"antivirus\"},\"idempotency_key\":\"av-42\"}";
+    CHECK(fx_memory(&f));
+    CHECK_OK(h_propose(&f, f.air, proposal, first));
+    CHECK_OK(h_propose(&f, f.air, proposal, again));
+    CHECK(strcmp(first, again) == 0);
+    CHECK_ERROR(AC_STATUS_DUPLICATE, "idempotency key", ac_center_propose(f.center, f.air, other, &out));
+    CHECK(mj_eq(mj_get(ac_last_error_json(), "idempotency_key"), "av-42"));
+    CHECK(mj_eq(mj_get(ac_last_error_json(), "existing"), first));
+    CHECK(h_events(&f, f.viewer) == 2);
     fx_close(&f);
 }
 
@@ -185,6 +266,8 @@ static void storage_error_for_a_file_that_is_no_database(void) {
     CHECK_ERROR(AC_STATUS_STORAGE, "notes.txt", ac_center_open_sqlite(path, &center));
     CHECK(center == NULL);
     CHECK(mj_eq(mj_get(ac_last_error_json(), "kind"), "storage"));
+    /* Trying again will not make it a database. */
+    CHECK(mj_is(mj_get(ac_last_error_json(), "retryable"), "false"));
     /* A directory cannot be opened either. */
     CHECK_STATUS(AC_STATUS_STORAGE, ac_center_open_sqlite(dir, &center));
     CHECK(center == NULL);
@@ -197,13 +280,13 @@ static void storage_error_for_a_file_that_is_no_database(void) {
 }
 
 static void null_argument_names_the_argument(void) {
-    ac_center *center = NULL;
-    CHECK_OK(ac_center_open_memory(&center));
+    fixture f;
+    CHECK(fx_memory(&f));
     CHECK_ERROR(AC_STATUS_NULL_ARGUMENT, "argument policy_json is NULL",
-                ac_center_set_policy(center, NULL));
+                ac_center_set_policy(f.center, f.root, NULL, 0, NULL, NULL));
     CHECK(mj_eq(mj_get(ac_last_error_json(), "argument"), "policy_json"));
     CHECK(mj_int(mj_get(ac_last_error_json(), "code")) == 100);
-    CHECK_OK(ac_center_close(center));
+    fx_close(&f);
 }
 
 static void invalid_utf8_names_the_argument_and_offset(void) {
@@ -270,7 +353,7 @@ static void internal_is_reserved(void) {
 
 static void *fail_on_another_thread(void *arg) {
     (void)arg;
-    ac_center_set_policy(NULL, "{}");
+    ac_center_set_policy(NULL, NULL, "{}", 0, NULL, NULL);
     return NULL;
 }
 
@@ -319,6 +402,9 @@ int main(void) {
     RUN(conflict_reports_both_versions);
     RUN(validation_names_the_field);
     RUN(expired_approval_window_and_lease);
+    RUN(stale_lease_token_is_refused_and_changes_nothing);
+    RUN(duplicate_proposal_has_its_own_status);
+    RUN(idempotency_key_returns_the_first_action_and_refuses_another_body);
     RUN(storage_error_for_a_file_that_is_no_database);
     RUN(null_argument_names_the_argument);
     RUN(invalid_utf8_names_the_argument_and_offset);

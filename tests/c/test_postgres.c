@@ -19,7 +19,7 @@ static const char *url;
 static void two_hosts_share_one_queue(void) {
     ac_center *host_a = NULL, *host_b = NULL;
     fixture f;
-    char json[512], kinds[64], id[64];
+    char json[512], kinds[64], id[64], token[128];
     char *action = NULL, *claimed = NULL;
     bool intact = false;
     /* A kind of this run's own, so that the database may hold other runs. */
@@ -38,7 +38,8 @@ static void two_hosts_share_one_queue(void) {
     fx_keep(&f, claimed);
     CHECK(mj_len(claimed) == 1);
     CHECK(mj_eq(mj_get(mj_at(claimed, 0), "id"), id));
-    CHECK_OK(ac_center_complete(host_b, f.agent, id, "{\"isolated\":true}", NULL));
+    CHECK(h_token(mj_at(claimed, 0), token));
+    CHECK_OK(ac_center_complete(host_b, f.agent, id, token, "{\"isolated\":true}", NULL));
     CHECK_OK(ac_center_get(host_a, f.viewer, id, &action));
     fx_keep(&f, action);
     CHECK(mj_eq(mj_get(action, "status"), "completed"));
@@ -71,11 +72,13 @@ static void eight_threads_race_to_approve(void) {
     pthread_t threads[THREADS];
     fixture f;
     ac_center *center = NULL;
-    char json[512], device[32], name[32];
+    char json[512], device[64], name[32];
     CHECK_OK(ac_center_open_postgres(url, &center));
     CHECK(fx_init(&f, center));
     for (int i = 0; i < ACTIONS; i++) {
-        snprintf(device, sizeof device, "dev-race-%d", i);
+        /* Devices of this run's own: an earlier run's approved isolations
+         * of the same devices would make these duplicates. */
+        snprintf(device, sizeof device, "dev-race-%ld-%d", (long)getpid(), i);
         CHECK_OK(h_propose(&f, f.air, h_isolate(json, sizeof json, device, "inv-pg-race"), ids[i]));
     }
     for (int t = 0; t < THREADS; t++) {

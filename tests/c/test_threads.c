@@ -100,10 +100,10 @@ static void race_to_approve(fixture *f) {
     fx_keep(f, counts);
     CHECK(mj_int(mj_get(counts, "approved")) == ACTIONS);
     CHECK(mj_int(mj_get(counts, "pending")) == 0);
-    /* One proposal and one approval per action in the audit trail. */
+    /* The bootstrap policy, then one proposal and one approval per action. */
     CHECK_OK(ac_center_events_since(f->center, f->viewer, 0, 1000, &feed));
     fx_keep(f, feed);
-    CHECK(mj_len(feed) == 2 * ACTIONS);
+    CHECK(mj_len(feed) == 1 + 2 * ACTIONS);
 }
 
 static void eight_threads_race_to_approve_in_memory(void) {
@@ -149,8 +149,10 @@ static void *claim_until_empty(void *arg) {
         n = mj_len(batch);
         for (size_t i = 0; i < n && e->n_claimed < ACTIONS; i++) {
             char *id = e->claimed[e->n_claimed];
-            if (!h_id(mj_at(batch, i), id) ||
-                ac_center_complete(e->center, e->executor, id, "{\"done\":true}", NULL) != AC_STATUS_OK) {
+            char token[128];
+            if (!h_id(mj_at(batch, i), id) || !h_token(mj_at(batch, i), token) ||
+                ac_center_complete(e->center, e->executor, id, token, "{\"done\":true}", NULL) !=
+                    AC_STATUS_OK) {
                 e->errors++;
             }
             e->n_claimed++;
