@@ -51,12 +51,15 @@ fn main() -> Result<()> {
 
 /// Proposes `n` pending actions, then times `n` approvals.
 fn approve_rate(center: &ActionCenter, n: usize) -> Result<f64> {
+    // Every round targets new devices: one active isolation per device.
+    static ROUND: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let round = ROUND.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let air = Principal::new("air", ["automation"]);
     let alice = Principal::new("alice", ["analyst"]);
     let ids: Vec<ActionId> = (0..n)
         .map(|i| {
             let entity = Entity::Device {
-                device_id: format!("dev-{i}"),
+                device_id: format!("dev-{round}-{i}"),
                 name: None,
             };
             let source = Source::AutomatedInvestigation {

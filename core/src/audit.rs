@@ -291,6 +291,13 @@ pub struct AuditReport {
     /// What the signed checkpoints say; empty when none was checked.
     #[serde(default)]
     pub checkpoints: crate::checkpoint::CheckpointReport,
+    /// [`is_intact`](Self::is_intact), for readers of the JSON.
+    #[serde(default)]
+    pub intact: bool,
+    /// [`problem`](Self::problem), the first problem in words, for readers
+    /// of the JSON; `null` when intact.
+    #[serde(default)]
+    pub problem: Option<String>,
 }
 
 impl AuditReport {
@@ -379,6 +386,8 @@ impl Default for Verifier {
                 first_bad_action: None,
                 policy_problem: None,
                 checkpoints: Default::default(),
+                intact: true,
+                problem: None,
             },
             trails: HashMap::new(),
             policy: PolicyTrail::default(),
@@ -604,7 +613,10 @@ impl Verifier {
 
     /// The findings.
     pub fn finish(self) -> AuditReport {
-        self.report
+        let mut report = self.report;
+        report.problem = report.problem();
+        report.intact = report.is_intact();
+        report
     }
 }
 

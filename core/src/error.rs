@@ -277,6 +277,7 @@ impl Error {
             "kind": self.kind().as_str(),
             "code": self.kind().code(),
             "message": self.to_string(),
+            "retryable": self.is_retryable(),
         });
         let extra = match self {
             Error::NotFound { id } => json!({ "id": id }),
@@ -314,10 +315,10 @@ impl Error {
                 existing,
                 idempotency_key,
             } => {
-                json!({ "kind_of_action": kind, "entity": entity, "existing": existing,
+                json!({ "action_kind": kind, "entity": entity, "existing": existing,
                         "idempotency_key": idempotency_key })
             }
-            Error::Storage { retryable, .. } => json!({ "retryable": retryable }),
+            Error::Storage { .. } => json!({}),
         };
         if let (Some(map), serde_json::Value::Object(extra)) = (v.as_object_mut(), extra) {
             map.extend(extra);

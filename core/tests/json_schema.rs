@@ -152,6 +152,6 @@ fn error_json_carries_kind_code_and_fields() {
     assert_eq!(
         err.to_json(),
         serde_json::json!({ "kind": "permission_denied", "code": 3, "principal": "vera", "operation": "approve",
-            "category": "file", "message": "vera may not approve file actions" })
+            "category": "file", "message": "vera may not approve file actions", "retryable": false })
     );
 }

@@ -111,7 +111,8 @@ fn two_processes_racing_to_approve_leave_one_decision_each() {
     }
     let report = center.verify_audit().unwrap();
     assert!(report.is_intact(), "{report:?}");
-    assert_eq!(report.events_checked, 400);
+    // The bootstrap policy, then a proposal and an approval per action.
+    assert_eq!(report.events_checked, 401);
 }
 
 #[test]
