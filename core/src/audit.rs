@@ -166,38 +166,71 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// A JSON value written with sorted keys and no white space, whatever
 /// order its maps hold: the same value always gives the same text.
 pub fn canonical_json(value: &serde_json::Value) -> String {
-    fn write(v: &serde_json::Value, out: &mut String) {
-        use serde_json::Value;
-        match v {
-            Value::Object(map) => {
-                let sorted: BTreeMap<&String, &Value> = map.iter().collect();
-                out.push('{');
-                for (i, (k, v)) in sorted.into_iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    out.push_str(&Value::String(k.clone()).to_string());
-                    out.push(':');
-                    write(v, out);
-                }
-                out.push('}');
+    let mut out = Vec::new();
+    write_canonical(value, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Writes [`canonical_json`] of `value` into `out`, without building it.
+fn write_canonical(value: &serde_json::Value, out: &mut impl std::io::Write) {
+    use serde_json::Value;
+    // Writing to a hasher or a vector cannot fail.
+    let mut put = |bytes: &[u8], out: &mut dyn std::io::Write| {
+        let _ = out.write_all(bytes);
+    };
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<(&String, &Value)> = map.iter().collect();
+            // serde_json's map is already sorted unless its
+            // `preserve_order` feature is on somewhere in the build.
+            if !keys.is_sorted_by(|a, b| a.0 <= b.0) {
+                keys.sort_by(|a, b| a.0.cmp(b.0));
             }
-            Value::Array(items) => {
-                out.push('[');
-                for (i, v) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    write(v, out);
+            put(b"{", out);
+            for (i, (k, v)) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    put(b",", out);
                 }
-                out.push(']');
+                let _ = serde_json::to_writer(&mut *out, k);
+                put(b":", out);
+                write_canonical(v, out);
             }
-            scalar => out.push_str(&scalar.to_string()),
+            put(b"}", out);
+        }
+        Value::Array(items) => {
+            put(b"[", out);
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    put(b",", out);
+                }
+                write_canonical(v, out);
+            }
+            put(b"]", out);
+        }
+        scalar => {
+            let _ = serde_json::to_writer(&mut *out, scalar);
         }
     }
-    let mut out = String::new();
-    write(value, &mut out);
-    out
+}
+
+/// An `io::Write` that feeds SHA-256.
+struct Hashing(Sha256);
+
+impl std::io::Write for Hashing {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Lowercase hex SHA-256 of [`canonical_json`] of `value`.
+pub fn canonical_digest(value: &serde_json::Value) -> String {
+    let mut h = Hashing(Sha256::new());
+    write_canonical(value, &mut h);
+    hex::encode(h.0.finalize())
 }
 
 /// SHA-256 of an action's canonical form: every field of its document
@@ -221,7 +254,7 @@ pub fn action_digest(action: &Action) -> String {
     if let Some(map) = doc.as_object_mut() {
         map.remove("updated_at");
     }
-    sha256_hex(canonical_json(&doc).as_bytes())
+    canonical_digest(&doc)
 }
 
 /// Why an event fails verification.
@@ -733,6 +766,12 @@ mod tests {
         ]);
         let bad = verify_chain(&events).first_bad.expect("bad version found");
         assert_eq!(bad.seq, 2);
+    }
+
+    #[test]
+    fn the_canonical_digest_is_the_hash_of_the_canonical_text() {
+        let v = serde_json::json!({"b": [1, "x\"y", null], "a": {"z": true, "é": 1.5}});
+        assert_eq!(canonical_digest(&v), sha256_hex(canonical_json(&v).as_bytes()));
     }
 
     #[test]
