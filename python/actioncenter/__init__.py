@@ -15,7 +15,7 @@ audit trail.
 ...     air, Kind.ISOLATE_DEVICE, Device("dev-42"), AutomatedInvestigation("inv-7"))
 >>> action.status
 <Status.PENDING: 'pending'>
->>> center.approve(Principal("alice", ["analyst"]), action.id).status
+>>> center.approve(Principal("alice", ["analyst"]), action).status
 <Status.APPROVED: 'approved'>
 
 The engine is the Rust crate ``actioncenter``; this package is a thin
@@ -24,6 +24,7 @@ binding over it (the compiled module ``actioncenter._native`` is private).
 
 from ._center import ActionCenter
 from ._enums import (
+    ActionMismatch,
     AutomationLevel,
     Category,
     EntityType,
@@ -41,6 +42,7 @@ from ._enums import (
 from ._errors import (
     ActionCenterError,
     Conflict,
+    DuplicateError,
     ExpiredError,
     InvalidTransition,
     NotFound,
@@ -56,7 +58,11 @@ from ._model import (
     AuditEvent,
     AuditReport,
     AutomatedInvestigation,
+    BadAction,
     BadEvent,
+    BulkPreview,
+    Checkpoint,
+    CheckpointReport,
     CustomSource,
     Decision,
     Device,
@@ -73,6 +79,7 @@ from ._model import (
     Principal,
     RegistryKey,
     ScheduledTask,
+    Seen,
     Service,
     Source,
     UndoInfo,
@@ -80,26 +87,33 @@ from ._model import (
     Url,
     User,
 )
+from ._keys import generate_key
 from ._native import __version__
-from ._policy import ManualClock, Policy
+from ._policy import ManualClock, Policy, StoredPolicy
 
 __all__ = [
     "Action",
     "ActionCenter",
     "ActionCenterError",
+    "ActionMismatch",
     "Antivirus",
     "Attempt",
     "AuditEvent",
     "AuditReport",
     "AutomatedInvestigation",
     "AutomationLevel",
+    "BadAction",
     "BadEvent",
+    "BulkPreview",
     "Category",
+    "Checkpoint",
+    "CheckpointReport",
     "Conflict",
     "CustomSource",
     "Decision",
     "Device",
     "Driver",
+    "DuplicateError",
     "EmailCluster",
     "Entity",
     "EntityType",
@@ -125,12 +139,14 @@ __all__ = [
     "Principal",
     "RegistryKey",
     "ScheduledTask",
+    "Seen",
     "SelfApproval",
     "Service",
     "Source",
     "SourceType",
     "Status",
     "StorageError",
+    "StoredPolicy",
     "Synchronous",
     "UndoInfo",
     "UndoReport",
@@ -138,5 +154,6 @@ __all__ = [
     "User",
     "ValidationError",
     "Verdict",
+    "generate_key",
     "__version__",
 ]
