@@ -51,6 +51,7 @@ from ._errors import (
     StorageError,
     ValidationError,
 )
+from ._keys import generate_key
 from ._model import (
     Action,
     Antivirus,
@@ -87,7 +88,6 @@ from ._model import (
     Url,
     User,
 )
-from ._keys import generate_key
 from ._native import __version__
 from ._policy import ManualClock, Policy, StoredPolicy
 
@@ -154,6 +154,6 @@ __all__ = [
     "User",
     "ValidationError",
     "Verdict",
-    "generate_key",
     "__version__",
+    "generate_key",
 ]

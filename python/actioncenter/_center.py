@@ -918,7 +918,6 @@ class ActionCenter:
         return self._live.recover_leases()
 
 
-
 def _policy(policy: Optional[Policy]) -> Optional[_native.Policy]:
     if policy is None:
         return None

@@ -214,9 +214,7 @@ class ManualClock:
             type_error("by", "a timedelta", by)
         micros = by // timedelta(microseconds=1)
         if not _I64[0] <= micros <= _I64[1]:
-            raise ValidationError(
-                f"invalid by: {by} is beyond what the clock can move", field="by"
-            )
+            raise ValidationError(f"invalid by: {by} is beyond what the clock can move", field="by")
         self._native.advance(micros)
 
     def set(self, at: datetime) -> None:
