@@ -115,10 +115,7 @@ fn resolve_seen(items: &[(PyId, u64)]) -> Result<Vec<Seen>, Error> {
 
 /// A stored policy as Python gets it: `(version, digest, set_by, set_at,
 /// policy)`; the Python layer makes the `StoredPolicy` record.
-fn stored_policy<'py>(
-    py: Python<'py>,
-    stored: &StoredPolicy,
-) -> PyResult<Bound<'py, PyTuple>> {
+fn stored_policy<'py>(py: Python<'py>, stored: &StoredPolicy) -> PyResult<Bound<'py, PyTuple>> {
     let set_at = Builder::new(py)?.time(stored.set_at)?;
     let policy = Policy {
         policy: Arc::new(stored.policy.clone()),
@@ -693,7 +690,9 @@ impl Engine {
         signing_key: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
         let by = Principal::from(by);
-        let cp = self.call(py, |c| c.checkpoint(&by, &signing_key_from_pem(signing_key)?))?;
+        let cp = self.call(py, |c| {
+            c.checkpoint(&by, &signing_key_from_pem(signing_key)?)
+        })?;
         Builder::new(py)?.checkpoint(&cp)
     }
 

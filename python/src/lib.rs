@@ -26,15 +26,15 @@ mod native {
     use pyo3::prelude::*;
 
     #[pymodule_export]
+    use super::checkpoint::{checkpoint_json, generate_key, parse_checkpoint};
+    #[pymodule_export]
     use super::clock::ManualClock;
+    #[pymodule_export]
+    use super::describe::{describe_entity, describe_source, principal_shown};
     #[pymodule_export]
     use super::engine::Engine;
     #[pymodule_export]
     use super::policy::Policy;
-    #[pymodule_export]
-    use super::checkpoint::{checkpoint_json, generate_key, parse_checkpoint};
-    #[pymodule_export]
-    use super::describe::{describe_entity, describe_source, principal_shown};
     #[pymodule_export]
     use super::vocabulary;
 

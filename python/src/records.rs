@@ -598,11 +598,9 @@ impl<'py> Builder<'py> {
         let t = self.t;
         let b = self.record(&t.bad_event)?;
         let (mismatch, expected, detail) = match &bad.mismatch {
-            Mismatch::Gap { expected } => (
-                "gap",
-                expected.into_pyobject(py)?.into_any(),
-                self.none(),
-            ),
+            Mismatch::Gap { expected } => {
+                ("gap", expected.into_pyobject(py)?.into_any(), self.none())
+            }
             Mismatch::Hash => ("hash", self.none(), self.none()),
             Mismatch::Link => ("link", self.none(), self.none()),
             Mismatch::Transition { detail } => (
