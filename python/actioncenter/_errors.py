@@ -142,7 +142,8 @@ class ActionCenterError(Exception):
         from ._convert import parse_time
 
         d: Dict[str, Any] = json.loads(details)
-        kind_of_action = d.get("kind_of_action")
+        # Core names the duplicate's kind "action_kind" (first "kind_of_action").
+        kind_of_action = d.get("action_kind", d.get("kind_of_action"))
         err = cls(
             str(d.get("message", "")),
             action_id=_uuid(d.get("id")),

@@ -428,8 +428,9 @@ class Action:
     idempotency_key: Optional[str] = None
     """The key the proposer gave to make retries of its proposal safe."""
     decided_by: Tuple[str, ...] = field(default=(), compare=False)
-    """The people who approved or rejected, in order, each once: the
-    "decided by" column, as core derives it."""
+    """The people who decided on the action, in order, each once: the
+    "decided by" column of every door's views, as core's ``decided_by``
+    gives it."""
     approvers: Tuple[str, ...] = field(default=(), compare=False)
     """The distinct people who approved so far (toward the quorum)."""
     active_attempt: Optional[Attempt] = field(default=None, compare=False)
