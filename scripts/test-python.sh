@@ -13,6 +13,8 @@ python="${PYTHON:-python3}"
 "$python" -m venv --clear "$venv"
 py="$venv/bin/python"
 "$py" -m pip install --quiet --disable-pip-version-check maturin==1.16.0 pytest==9.2.0 mypy==2.4.1 ruff==0.17.6
+# The peers of python/benches/compare.py, which mypy checks too.
+"$py" -m pip install --quiet --disable-pip-version-check transitions==0.9.3 python-statemachine==3.2.2
 
 dist=$(mktemp -d)
 trap 'rm -rf "$dist"' EXIT

@@ -15,7 +15,7 @@ audit trail.
 ...     air, Kind.ISOLATE_DEVICE, Device("dev-42"), AutomatedInvestigation("inv-7"))
 >>> action.status
 <Status.PENDING: 'pending'>
->>> center.approve(Principal("alice", ["analyst"]), action.id).status
+>>> center.approve(Principal("alice", ["analyst"]), action).status
 <Status.APPROVED: 'approved'>
 
 The engine is the Rust crate ``actioncenter``; this package is a thin
@@ -24,6 +24,7 @@ binding over it (the compiled module ``actioncenter._native`` is private).
 
 from ._center import ActionCenter
 from ._enums import (
+    ActionMismatch,
     AutomationLevel,
     Category,
     EntityType,
@@ -41,6 +42,7 @@ from ._enums import (
 from ._errors import (
     ActionCenterError,
     Conflict,
+    DuplicateError,
     ExpiredError,
     InvalidTransition,
     NotFound,
@@ -49,6 +51,7 @@ from ._errors import (
     StorageError,
     ValidationError,
 )
+from ._keys import generate_key
 from ._model import (
     Action,
     Antivirus,
@@ -56,7 +59,11 @@ from ._model import (
     AuditEvent,
     AuditReport,
     AutomatedInvestigation,
+    BadAction,
     BadEvent,
+    BulkPreview,
+    Checkpoint,
+    CheckpointReport,
     CustomSource,
     Decision,
     Device,
@@ -73,6 +80,7 @@ from ._model import (
     Principal,
     RegistryKey,
     ScheduledTask,
+    Seen,
     Service,
     Source,
     UndoInfo,
@@ -81,25 +89,31 @@ from ._model import (
     User,
 )
 from ._native import __version__
-from ._policy import ManualClock, Policy
+from ._policy import ManualClock, Policy, StoredPolicy
 
 __all__ = [
     "Action",
     "ActionCenter",
     "ActionCenterError",
+    "ActionMismatch",
     "Antivirus",
     "Attempt",
     "AuditEvent",
     "AuditReport",
     "AutomatedInvestigation",
     "AutomationLevel",
+    "BadAction",
     "BadEvent",
+    "BulkPreview",
     "Category",
+    "Checkpoint",
+    "CheckpointReport",
     "Conflict",
     "CustomSource",
     "Decision",
     "Device",
     "Driver",
+    "DuplicateError",
     "EmailCluster",
     "Entity",
     "EntityType",
@@ -125,12 +139,14 @@ __all__ = [
     "Principal",
     "RegistryKey",
     "ScheduledTask",
+    "Seen",
     "SelfApproval",
     "Service",
     "Source",
     "SourceType",
     "Status",
     "StorageError",
+    "StoredPolicy",
     "Synchronous",
     "UndoInfo",
     "UndoReport",
@@ -139,4 +155,5 @@ __all__ = [
     "ValidationError",
     "Verdict",
     "__version__",
+    "generate_key",
 ]

@@ -1,8 +1,14 @@
 """Checks and conversions between Python values and core's JSON.
 
 These check only what Python itself must know to convert a value (its
-type; that a ``datetime`` has a time zone); every rule about the values
-(lengths, required comments, known kinds...) is core's.
+type; that a ``datetime`` has a time zone; that an ``int`` fits the
+engine's integer); every rule about the values (lengths, required
+comments, known kinds...) is core's.
+
+A wrong Python type raises ``TypeError``; a value of the right type that
+cannot be converted (a naive ``datetime``, an ``int`` beyond 64 bits, a
+document nested too deeply) raises :class:`ValidationError`, as core's
+own refusals do.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import re
 import uuid
 from datetime import datetime, timedelta, timezone
 from enum import Enum
-from typing import Any, Iterable, List, NoReturn, Optional, Union
+from typing import Any, Iterable, List, NoReturn, Optional, Tuple, Union
 
 from ._errors import ValidationError
 
@@ -41,7 +47,8 @@ def parse_time(text: str) -> datetime:
 
 def format_time(value: object, name: str) -> str:
     """An aware ``datetime`` as RFC 3339; a naive one is refused, since
-    the engine cannot know which time it means."""
+    the engine cannot know which time it means, and so is one whose UTC
+    time falls outside the years 1 to 9999."""
     if not isinstance(value, datetime):
         type_error(name, "a datetime", value)
     if value.tzinfo is None or value.utcoffset() is None:
@@ -50,7 +57,13 @@ def format_time(value: object, name: str) -> str:
             "(use an aware datetime, e.g. datetime.now(timezone.utc))",
             field=name,
         )
-    return value.astimezone(timezone.utc).isoformat()
+    try:
+        return value.astimezone(timezone.utc).isoformat()
+    except OverflowError:
+        raise ValidationError(
+            f"invalid {name}: {value.isoformat()} is outside the years 1 to 9999 in UTC",
+            field=name,
+        ) from None
 
 
 def action_id(value: object, name: str = "id") -> Union[uuid.UUID, str]:
@@ -70,9 +83,23 @@ def optional_text(value: object, name: str) -> Optional[str]:
     return None if value is None else text(value, name)
 
 
-def integer(value: object, name: str) -> int:
+I64 = (-(2**63), 2**63 - 1)
+"""The range of the engine's signed integers (limits, seconds)."""
+U64 = (0, 2**64 - 1)
+"""The range of its unsigned ones (versions, sequence numbers)."""
+
+
+def integer(value: object, name: str, bounds: Tuple[int, int] = I64) -> int:
+    """An ``int`` (not a ``bool``) within ``bounds``, the range of the
+    engine's integer it becomes; outside it, :class:`ValidationError`
+    rather than ``OverflowError``."""
     if isinstance(value, bool) or not isinstance(value, int):
         type_error(name, "an int", value)
+    low, high = bounds
+    if not low <= value <= high:
+        raise ValidationError(
+            f"invalid {name}: must be between {low} and {high}, got {value}", field=name
+        )
     return value
 
 
@@ -84,10 +111,10 @@ def seconds(value: object, name: str) -> int:
             raise ValidationError(
                 f"invalid {name}: {value} is not a whole number of seconds", field=name
             )
-        return int(value.total_seconds())
+        return value // timedelta(seconds=1)
     if isinstance(value, bool) or not isinstance(value, int):
         type_error(name, "a timedelta or int (seconds)", value)
-    return value
+    return integer(value, name)
 
 
 def names(value: object, name: str) -> List[str]:
@@ -118,12 +145,18 @@ def _default(value: object) -> Union[str, List[Any]]:
 
 
 def dumps(value: object, name: str) -> str:
-    """``value`` as JSON for core. ``uuid.UUID`` and aware ``datetime``
-    values inside it become strings."""
+    """``value`` as JSON text for core, which parses it with its own
+    checks (integers beyond 64 bits, duplicate keys and nesting past 128
+    levels are refused there, never rounded or dropped). ``uuid.UUID`` and
+    aware ``datetime`` values inside it become strings."""
     try:
         return json.dumps(value, default=_default, allow_nan=False, separators=(",", ":"))
     except ValidationError:
         raise
+    except RecursionError:
+        raise ValidationError(
+            f"invalid {name}: nests deeper than the engine's 128 levels", field=name
+        ) from None
     except TypeError as e:
         raise TypeError(f"{name} must be JSON-serializable: {e}") from None
     except ValueError as e:

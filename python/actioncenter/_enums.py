@@ -16,6 +16,7 @@ from typing import Any, Dict, FrozenSet, Optional
 from . import _native
 
 __all__ = [
+    "ActionMismatch",
     "AutomationLevel",
     "Category",
     "EntityType",
@@ -57,6 +58,9 @@ class Status(_StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     UNDOING = "undoing"
+    """An undo waiting for an executor."""
+    UNDO_RUNNING = "undo_running"
+    """An undo an executor holds the lease on."""
     UNDONE = "undone"
     UNDO_FAILED = "undo_failed"
 
@@ -167,8 +171,9 @@ class EntityType(_StrEnum):
 
 
 class Event(_StrEnum):
-    """Something that happens to an action: an audit event's ``event``, the
-    ``event`` of an :class:`InvalidTransition`, and the operation of
+    """Something that happens to an action (or, ``SET_POLICY``, to the
+    stored policy): an audit event's ``event``, the ``event`` of an
+    :class:`InvalidTransition`, and the operation of
     :meth:`ActionCenter.bulk` (approve, reject, cancel, retry, undo)."""
 
     PROPOSE = "propose"
@@ -183,6 +188,7 @@ class Event(_StrEnum):
     LEASE_EXPIRE = "lease_expire"
     RETRY = "retry"
     UNDO = "undo"
+    SET_POLICY = "set_policy"
 
 
 class Operation(_StrEnum):
@@ -236,6 +242,24 @@ class Mismatch(_StrEnum):
     """``prev_hash`` is not the previous event's hash."""
     GAP = "gap"
     """The sequence skips a number: an event was removed."""
+    TRANSITION = "transition"
+    """The event is not a move the machine's table allows after the
+    action's previous event; ``detail`` says why."""
+
+
+class ActionMismatch(_StrEnum):
+    """Why a stored action row does not match its audit trail."""
+
+    NO_EVENTS = "no_events"
+    """The row has no audit event: it was inserted behind the engine's back."""
+    MISSING = "missing"
+    """The trail has events for an action whose row is gone."""
+    VERSION = "version"
+    """The row's version is not the one its last event recorded."""
+    STATUS = "status"
+    """The row's status is not the one its last event moved it to."""
+    DIGEST = "digest"
+    """The row's content is not what its last event recorded."""
 
 
 class Synchronous(_StrEnum):

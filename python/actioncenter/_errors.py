@@ -14,13 +14,14 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime
-from typing import Any, Dict, Optional, Type, TypeVar
+from typing import Any, Dict, Optional, Type, TypeVar, Union
 
-from ._enums import Category, Event, Operation, Status
+from ._enums import Category, Event, Kind, Operation, Status
 
 __all__ = [
     "ActionCenterError",
     "Conflict",
+    "DuplicateError",
     "ExpiredError",
     "InvalidTransition",
     "NotFound",
@@ -50,8 +51,12 @@ class ActionCenterError(Exception):
     where the kind has them and ``None`` otherwise: ``action_id``
     (``uuid.UUID``), ``status`` and ``event`` (:class:`InvalidTransition`),
     ``principal``, ``operation`` and ``category`` (:class:`PermissionDenied`),
-    ``expected`` and ``actual`` versions (:class:`Conflict`), ``field``
-    (:class:`ValidationError`), ``what`` and ``at`` (:class:`ExpiredError`).
+    ``expected`` and ``actual`` versions, ``previewed`` and ``now`` counts
+    (:class:`Conflict`), ``field`` (:class:`ValidationError`), ``what`` and
+    ``at`` (:class:`ExpiredError`, :class:`Conflict`), ``existing``,
+    ``idempotency_key``, ``action_kind`` and ``entity``
+    (:class:`DuplicateError`). ``retryable`` is core's word on whether the
+    same call may succeed if tried again.
     """
 
     code: int = 0
@@ -72,6 +77,13 @@ class ActionCenterError(Exception):
         actual: Optional[int] = None,
         what: Optional[str] = None,
         at: Optional[datetime] = None,
+        previewed: Optional[int] = None,
+        now: Optional[int] = None,
+        existing: Optional[uuid.UUID] = None,
+        idempotency_key: Optional[str] = None,
+        action_kind: Union[Kind, str, None] = None,
+        entity: Optional[str] = None,
+        retryable: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -91,13 +103,32 @@ class ActionCenterError(Exception):
         self.category = category
         """The category it was missing on; ``None`` when on every category."""
         self.expected = expected
-        """The version the caller expected (:class:`Conflict`)."""
+        """The version the caller expected: the action's, or the policy's
+        (:class:`Conflict`)."""
         self.actual = actual
         """The version found (:class:`Conflict`)."""
         self.what = what
-        """What ran out: ``"approval window"`` or ``"lease"`` (:class:`ExpiredError`)."""
+        """What ran out or changed: ``"approval window"``, ``"lease"`` or
+        ``"lease_token"`` (:class:`ExpiredError`); ``"policy"`` or
+        ``"selection"`` (:class:`Conflict`)."""
         self.at = at
         """When it ran out (:class:`ExpiredError`)."""
+        self.previewed = previewed
+        """How many actions the bulk selection held when previewed (:class:`Conflict`)."""
+        self.now = now
+        """How many it holds now (:class:`Conflict`)."""
+        self.existing = existing
+        """The action already in progress, or made under the idempotency key
+        (:class:`DuplicateError`)."""
+        self.idempotency_key = idempotency_key
+        """The reused key, when the refusal is about one (:class:`DuplicateError`)."""
+        self.action_kind = action_kind
+        """The kind of the duplicate action (:class:`DuplicateError`)."""
+        self.entity = entity
+        """The entity it targets (:class:`DuplicateError`)."""
+        self.retryable = retryable
+        """Whether trying the same call again may succeed (a busy database, a
+        lost connection, a concurrent change): core's ``is_retryable``."""
 
     def __str__(self) -> str:
         return self.message
@@ -111,6 +142,8 @@ class ActionCenterError(Exception):
         from ._convert import parse_time
 
         d: Dict[str, Any] = json.loads(details)
+        # Core names the duplicate's kind "action_kind" (first "kind_of_action").
+        kind_of_action = d.get("action_kind", d.get("kind_of_action"))
         err = cls(
             str(d.get("message", "")),
             action_id=_uuid(d.get("id")),
@@ -124,6 +157,13 @@ class ActionCenterError(Exception):
             actual=d.get("actual"),
             what=d.get("what"),
             at=parse_time(d["at"]) if d.get("at") else None,
+            previewed=d.get("previewed"),
+            now=d.get("now"),
+            existing=_uuid(d.get("existing")),
+            idempotency_key=d.get("idempotency_key"),
+            action_kind=None if kind_of_action is None else _kind(kind_of_action),
+            entity=d.get("entity"),
+            retryable=bool(d.get("retryable", False)),
         )
         if cls is ActionCenterError:
             # A kind this package has no class for yet keeps its identity.
@@ -166,8 +206,16 @@ class SelfApproval(PermissionDenied):
 
 
 class Conflict(ActionCenterError):
-    """Someone changed the action first (version ``actual``, not ``expected``):
-    read it again and decide again."""
+    """What the call was decided on changed first; read it again and decide
+    again. Three causes, told apart by ``what``:
+
+    - ``None``: someone changed the action (version ``actual``, not
+      ``expected``);
+    - ``"policy"``: the stored policy is at version ``actual``, not the
+      ``expected`` one given to :meth:`ActionCenter.set_policy`;
+    - ``"selection"``: a bulk selection by filter no longer matches its
+      preview (``previewed`` actions then, ``now`` now); nothing was done.
+    """
 
     code = 5
     kind = "conflict"
@@ -182,14 +230,36 @@ class ValidationError(ActionCenterError, ValueError):
 
 class ExpiredError(ActionCenterError):
     """A deadline passed: the action's approval window, or the executor's
-    lease (``what``), at ``at``."""
+    lease (``what``), at ``at``. Also a stale lease token
+    (``what == "lease_token"``): the lease was taken back and the action
+    claimed again, so this executor's work on it is over."""
 
     code = 7
     kind = "expired"
 
 
 class StorageError(ActionCenterError):
-    """The database failed, or is not an actioncenter database."""
+    """The database failed, or is not an actioncenter database.
+    ``retryable`` says whether trying again may help (busy, timed out,
+    connection lost) or not (not our database, a schema too new)."""
 
     code = 8
     kind = "storage"
+
+
+class DuplicateError(ActionCenterError):
+    """The proposal duplicates an action: ``existing``, of ``action_kind`` on
+    ``entity``, is already in progress (pending, approved or running) and
+    the policy does not allow duplicates for the kind; or, with
+    ``idempotency_key`` set, the key was already used for another
+    proposal."""
+
+    code = 9
+    kind = "duplicate"
+
+
+def _kind(value: str) -> Union[Kind, str]:
+    try:
+        return Kind(value)
+    except ValueError:
+        return value

@@ -7,13 +7,28 @@ Targets and sources are also what :meth:`ActionCenter.propose` takes.
 
 from __future__ import annotations
 
+import json
 import uuid
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any, ClassVar, Dict, Iterable, Iterator, Mapping, Optional, Tuple, Type, Union
+from typing import (
+    Any,
+    ClassVar,
+    Dict,
+    Iterable,
+    Iterator,
+    Mapping,
+    NamedTuple,
+    Optional,
+    Tuple,
+    Type,
+    Union,
+)
 
-from ._convert import type_error
+from . import _native
+from ._convert import format_time, type_error
 from ._enums import (
+    ActionMismatch,
     Category,
     EntityType,
     Event,
@@ -33,7 +48,11 @@ __all__ = [
     "AuditEvent",
     "AuditReport",
     "AutomatedInvestigation",
+    "BadAction",
     "BadEvent",
+    "BulkPreview",
+    "Checkpoint",
+    "CheckpointReport",
     "CustomSource",
     "Decision",
     "Device",
@@ -50,6 +69,7 @@ __all__ = [
     "Principal",
     "RegistryKey",
     "ScheduledTask",
+    "Seen",
     "Service",
     "Source",
     "UndoInfo",
@@ -59,18 +79,26 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True, init=False, repr=False)
 class Principal:
     """A person or service acting on the engine: an id and its roles.
 
     >>> Principal("alice", ["analyst"])
     Principal(id='alice', roles=('analyst',))
+
+    The host decides who a principal is. :meth:`ActionCenter.principal`
+    gives the roles the stored policy's ``principals`` section names;
+    :meth:`ActionCenter.impersonate` gives an administrator acting as
+    someone else, with ``via`` set to the administrator, which every event
+    and decision then records ("root as dana").
     """
 
     id: str
     roles: Tuple[str, ...]
+    via: Optional[str]
+    """The administrator acting as this principal, if one is."""
 
-    def __init__(self, id: str, roles: Iterable[str] = ()) -> None:
+    def __init__(self, id: str, roles: Iterable[str] = (), *, via: Optional[str] = None) -> None:
         if not isinstance(id, str):
             type_error("Principal id", "a str", id)
         if isinstance(roles, str) or not isinstance(roles, Iterable):
@@ -79,8 +107,21 @@ class Principal:
         for role in checked:
             if not isinstance(role, str):
                 type_error("each role", "a str", role)
+        if via is not None and not isinstance(via, str):
+            type_error("Principal via", "a str", via)
         object.__setattr__(self, "id", id)
         object.__setattr__(self, "roles", checked)
+        object.__setattr__(self, "via", via)
+
+    @property
+    def shown(self) -> str:
+        """How core shows this principal: ``"root as dana"`` when someone acts
+        as it, else its id."""
+        return _native.principal_shown(self)
+
+    def __repr__(self) -> str:
+        via = "" if self.via is None else f", via={self.via!r}"
+        return f"Principal(id={self.id!r}, roles={self.roles!r}{via})"
 
 
 # ----- targets ---------------------------------------------------------------
@@ -101,8 +142,26 @@ class _Tagged:
         return out
 
 
+class _EntityRecord(_Tagged):
+    """A target."""
+
+    def describe(self) -> str:
+        """How core shows this target to people, e.g. ``"C:\\evil.exe on dev-1"``
+        (the same words as ``actionctl``)."""
+        return _native.describe_entity(json.dumps(self.to_json()))
+
+
+class _SourceRecord(_Tagged):
+    """A source."""
+
+    def describe(self) -> str:
+        """How core shows this source to people, e.g. ``"AIR inv-7"`` (the
+        same words as ``actionctl``)."""
+        return _native.describe_source(json.dumps(self.to_json()))
+
+
 @dataclass(frozen=True)
-class Device(_Tagged):
+class Device(_EntityRecord):
     """A device, by id."""
 
     type: ClassVar[EntityType] = EntityType.DEVICE
@@ -111,7 +170,7 @@ class Device(_Tagged):
 
 
 @dataclass(frozen=True)
-class File(_Tagged):
+class File(_EntityRecord):
     """A file on a device: its lowercase hex SHA-256 and path."""
 
     type: ClassVar[EntityType] = EntityType.FILE
@@ -121,7 +180,7 @@ class File(_Tagged):
 
 
 @dataclass(frozen=True)
-class RegistryKey(_Tagged):
+class RegistryKey(_EntityRecord):
     """A registry key (and value) on a device."""
 
     type: ClassVar[EntityType] = EntityType.REGISTRY_KEY
@@ -131,7 +190,7 @@ class RegistryKey(_Tagged):
 
 
 @dataclass(frozen=True)
-class Service(_Tagged):
+class Service(_EntityRecord):
     """A service on a device."""
 
     type: ClassVar[EntityType] = EntityType.SERVICE
@@ -140,7 +199,7 @@ class Service(_Tagged):
 
 
 @dataclass(frozen=True)
-class Driver(_Tagged):
+class Driver(_EntityRecord):
     """A driver on a device."""
 
     type: ClassVar[EntityType] = EntityType.DRIVER
@@ -149,7 +208,7 @@ class Driver(_Tagged):
 
 
 @dataclass(frozen=True)
-class ScheduledTask(_Tagged):
+class ScheduledTask(_EntityRecord):
     """A scheduled task on a device."""
 
     type: ClassVar[EntityType] = EntityType.SCHEDULED_TASK
@@ -158,7 +217,7 @@ class ScheduledTask(_Tagged):
 
 
 @dataclass(frozen=True)
-class EmailCluster(_Tagged):
+class EmailCluster(_EntityRecord):
     """A cluster of similar emails, with the query that defines it."""
 
     type: ClassVar[EntityType] = EntityType.EMAIL_CLUSTER
@@ -167,7 +226,7 @@ class EmailCluster(_Tagged):
 
 
 @dataclass(frozen=True)
-class Mailbox(_Tagged):
+class Mailbox(_EntityRecord):
     """A mailbox, by address."""
 
     type: ClassVar[EntityType] = EntityType.MAILBOX
@@ -175,7 +234,7 @@ class Mailbox(_Tagged):
 
 
 @dataclass(frozen=True)
-class User(_Tagged):
+class User(_EntityRecord):
     """A user account."""
 
     type: ClassVar[EntityType] = EntityType.USER
@@ -183,7 +242,7 @@ class User(_Tagged):
 
 
 @dataclass(frozen=True)
-class Url(_Tagged):
+class Url(_EntityRecord):
     """A URL."""
 
     type: ClassVar[EntityType] = EntityType.URL
@@ -216,7 +275,7 @@ _ENTITIES: Dict[str, Type[Any]] = {
 
 
 @dataclass(frozen=True)
-class AutomatedInvestigation(_Tagged):
+class AutomatedInvestigation(_SourceRecord):
     """An automated investigation, by id. Its actions carry the id as their
     ``investigation_id``."""
 
@@ -225,14 +284,14 @@ class AutomatedInvestigation(_Tagged):
 
 
 @dataclass(frozen=True)
-class Antivirus(_Tagged):
+class Antivirus(_SourceRecord):
     """The antivirus engine."""
 
     type: ClassVar[SourceType] = SourceType.ANTIVIRUS
 
 
 @dataclass(frozen=True)
-class ManualResponse(_Tagged):
+class ManualResponse(_SourceRecord):
     """A person acting directly; must be the proposing principal."""
 
     type: ClassVar[SourceType] = SourceType.MANUAL_RESPONSE
@@ -240,7 +299,7 @@ class ManualResponse(_Tagged):
 
 
 @dataclass(frozen=True)
-class Playbook(_Tagged):
+class Playbook(_SourceRecord):
     """A playbook, by name."""
 
     type: ClassVar[SourceType] = SourceType.PLAYBOOK
@@ -248,7 +307,7 @@ class Playbook(_Tagged):
 
 
 @dataclass(frozen=True)
-class CustomSource(_Tagged):
+class CustomSource(_SourceRecord):
     """Any other source, by name."""
 
     type: ClassVar[SourceType] = SourceType.CUSTOM
@@ -290,6 +349,10 @@ class Decision:
     at: datetime
     verdict: Verdict
     comment: Optional[str] = None
+    via: Optional[str] = None
+    """The administrator who acted as ``by``, when someone did."""
+    policy_version: Optional[int] = None
+    """The version of the stored policy the decision was made under."""
 
 
 @dataclass(frozen=True)
@@ -299,6 +362,9 @@ class Attempt:
     executor: str
     claimed_at: datetime
     lease_until: datetime
+    lease_token: str = ""
+    """The fencing token of this claim: fresh on every claim, and needed to
+    renew, complete or fail it (empty on attempts stored before tokens)."""
     undo: bool = False
     finished_at: Optional[datetime] = None
     outcome: Optional[Outcome] = None
@@ -357,8 +423,18 @@ class Action:
     """When a pending action's approval window closes."""
     updated_at: datetime
     version: int
-    """Bumped on every change; pass it as ``expected_version`` to decide
-    only on what you have seen."""
+    """Bumped on every change. Passing the action itself (not its id) to a
+    decision decides only on this version; see ``expected_version``."""
+    idempotency_key: Optional[str] = None
+    """The key the proposer gave to make retries of its proposal safe."""
+    decided_by: Tuple[str, ...] = field(default=(), compare=False)
+    """The people who decided on the action, in order, each once: the
+    "decided by" column of every door's views, as core's ``decided_by``
+    gives it."""
+    approvers: Tuple[str, ...] = field(default=(), compare=False)
+    """The distinct people who approved so far (toward the quorum)."""
+    active_attempt: Optional[Attempt] = field(default=None, compare=False)
+    """The attempt under way, if an executor holds a lease."""
 
     def __hash__(self) -> int:
         return hash((self.id, self.version))
@@ -370,17 +446,35 @@ class Action:
         )
 
     @property
-    def active_attempt(self) -> Optional[Attempt]:
-        """The attempt under way, if an executor holds a lease."""
-        if self.attempts and self.attempts[-1].outcome is None:
-            return self.attempts[-1]
-        return None
-
-    @property
     def lease_until(self) -> Optional[datetime]:
         """When the current executor's lease runs out, if one holds it."""
         attempt = self.active_attempt
         return None if attempt is None else attempt.lease_until
+
+    @property
+    def lease_token(self) -> Optional[str]:
+        """The fencing token of the lease an executor holds, if one does:
+        what :meth:`ActionCenter.heartbeat`, :meth:`~ActionCenter.complete`
+        and :meth:`~ActionCenter.fail` present. Passing the claimed action to
+        them presents it."""
+        attempt = self.active_attempt
+        return None if attempt is None else attempt.lease_token
+
+
+class Seen(NamedTuple):
+    """An action as a caller saw it: its id and the version shown. Bulk
+    operations and undo fan-out act on each only while it is still at that
+    version; a plain ``(id, version)`` tuple does as well."""
+
+    id: uuid.UUID
+    version: int
+
+    @classmethod
+    def of(cls, action: Action) -> Seen:
+        """What a caller saw of ``action``."""
+        if not isinstance(action, Action):
+            type_error("action", "an Action", action)
+        return cls(action.id, action.version)
 
 
 @dataclass(frozen=True)
@@ -420,10 +514,33 @@ class ItemResult:
 @dataclass(frozen=True)
 class UndoReport:
     """What an undo did: the action asked for (now undoing), and one result
-    per other instance of the same file when fanned out."""
+    per confirmed instance of the same file."""
 
     action: Action
     instances: Tuple[ItemResult, ...]
+
+
+@dataclass(frozen=True)
+class BulkPreview:
+    """What a bulk operation by filter would act on now
+    (:meth:`ActionCenter.preview_bulk`): show it, then pass it to
+    :meth:`ActionCenter.bulk`, which acts only if the selection is still
+    exactly this one (:class:`Conflict` with ``what == "selection"``
+    otherwise, and nothing is done)."""
+
+    count: int
+    snapshot: str
+    """The token that names this selection."""
+    items: Tuple[Seen, ...]
+    """The actions, newest first, at the versions seen."""
+    _op: str = field(default="", repr=False, compare=False)
+    _filter: str = field(default="", repr=False, compare=False)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[Seen]:
+        return iter(self.items)
 
 
 # ----- audit -----------------------------------------------------------------
@@ -432,42 +549,133 @@ class UndoReport:
 @dataclass(frozen=True)
 class AuditEvent:
     """One entry of the audit trail, chained to the one before by SHA-256.
-    ``from_status`` is ``None`` for the event that created the action."""
+    ``from_status`` is ``None`` for the event that created the action;
+    ``action_id`` and ``to_status`` are ``None`` for a change of the stored
+    policy (``Event.SET_POLICY``)."""
 
     seq: int
-    action_id: uuid.UUID
+    action_id: Optional[uuid.UUID]
     at: datetime
     actor: str
+    via: Optional[str]
+    """The administrator who acted as ``actor``, when someone did."""
     event: Event
     from_status: Optional[Status]
-    to_status: Status
+    to_status: Optional[Status]
     comment: Optional[str]
+    version: Optional[int]
+    """The action's (or the policy's) version after the event."""
+    digest: Optional[str]
+    """SHA-256 of the action's (or the policy's) canonical form after the event."""
+    policy_version: Optional[int]
+    """The stored policy's version the event was decided under."""
     prev_hash: str
     hash: str
+    actor_shown: str = field(default="", compare=False)
+    """How core shows who acted: ``"root as dana"`` or the actor."""
 
 
 @dataclass(frozen=True)
 class BadEvent:
     """The first audit event that does not match; for a gap, ``expected`` is
-    the sequence number that is missing."""
+    the sequence number that is missing; for a transition, ``detail`` says
+    which move the machine does not allow."""
 
     seq: int
-    action_id: uuid.UUID
+    action_id: Optional[uuid.UUID]
     mismatch: Mismatch
     expected: Optional[int] = None
+    detail: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class BadAction:
+    """The first stored action whose row does not match its audit trail.
+    For a version or status mismatch, ``row`` is what the row holds and
+    ``recorded`` what its last event recorded."""
+
+    id: uuid.UUID
+    seq: Optional[int]
+    """The action's last audit event, when it has one."""
+    mismatch: ActionMismatch
+    row: Union[int, Status, None] = None
+    recorded: Union[int, Status, None] = None
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A signed statement that the audit trail had ``seq`` events, the last
+    hashing to ``hash``, at ``at`` (:meth:`ActionCenter.checkpoint`). Keep
+    an exported copy (:meth:`to_json`) outside the database and pass it to
+    :meth:`ActionCenter.verify_audit` to detect a cut or rewritten trail."""
+
+    format: int
+    seq: int
+    hash: str
+    at: datetime
+    prev: Optional[str]
+    """The previous checkpoint's signature; ``None`` for the first one."""
+    public_key: str
+    """The signer's Ed25519 public key, lowercase hex."""
+    signature: str
+
+    def to_json(self) -> str:
+        """The checkpoint in core's export form (what ``actionctl audit
+        verify --checkpoint`` reads)."""
+        return _native.checkpoint_json(self._json())
+
+    def _json(self) -> str:
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["at"] = format_time(self.at, "checkpoint.at")
+        return json.dumps(d)
+
+    @classmethod
+    def from_json(cls, text: Union[str, bytes]) -> Checkpoint:
+        """An exported checkpoint, checked by core (:class:`ValidationError`
+        naming the bad field otherwise)."""
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
+        if not isinstance(text, str):
+            type_error("checkpoint", "JSON text", text)
+        return _native.parse_checkpoint(text)
+
+
+@dataclass(frozen=True)
+class CheckpointReport:
+    """What verification found of the signed checkpoints."""
+
+    checked: int
+    """Checkpoints checked against the chain (stored and exported)."""
+    signatures_checked: bool
+    """Whether their signatures were checked (a public key was given)."""
+    latest: Optional[Checkpoint]
+    """The latest stored checkpoint."""
+    problem: Optional[str]
+    """The first problem found, in words."""
 
 
 @dataclass(frozen=True)
 class AuditReport:
-    """What :meth:`ActionCenter.verify_audit` found."""
+    """What :meth:`ActionCenter.verify_audit` found: the chain of events,
+    each stored action against its last event, the stored policy against
+    its last change, and the signed checkpoints."""
 
     events_checked: int
     """Events read, up to and including the first bad one."""
     head: str
     """The hash of the last good event: the chain's head when intact."""
     first_bad: Optional[BadEvent]
+    actions_checked: int
+    """Action rows checked against their last event."""
+    first_bad_action: Optional[BadAction]
+    policy_problem: Optional[str]
+    """What is wrong with the stored policy, if anything."""
+    checkpoints: CheckpointReport
+    problem: Optional[str]
+    """The first problem in words, as core says it; ``None`` when intact."""
 
     @property
     def intact(self) -> bool:
-        """Whether every event matched."""
-        return self.first_bad is None
+        """Whether every event, action row, the policy and every checkpoint
+        matched."""
+        return self.problem is None

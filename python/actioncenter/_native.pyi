@@ -8,13 +8,26 @@ core's JSON text. Checked against the built module by ``mypy.stubtest``.
 """
 
 import uuid
+from datetime import datetime
 from typing import Dict, Iterable, List, Optional, Protocol, Sequence, Tuple, Union, final
 
 from ._enums import Status
 from ._errors import ActionCenterError
-from ._model import Action, AuditEvent, AuditReport
+from ._model import Action, AuditEvent, AuditReport, Checkpoint
 
-__all__ = ["Engine", "ManualClock", "Policy", "__version__", "vocabulary"]
+__all__ = [
+    "Engine",
+    "ManualClock",
+    "Policy",
+    "__version__",
+    "checkpoint_json",
+    "describe_entity",
+    "describe_source",
+    "generate_key",
+    "parse_checkpoint",
+    "principal_shown",
+    "vocabulary",
+]
 
 __version__: str
 
@@ -23,13 +36,36 @@ class _Principal(Protocol):
     def id(self) -> str: ...
     @property
     def roles(self) -> Sequence[str]: ...
+    @property
+    def via(self) -> Optional[str]: ...
 
 _Id = Union[uuid.UUID, str]
 _Item = Tuple[uuid.UUID, Optional[Action], Optional[ActionCenterError]]
+_Seen = Iterable[Tuple[_Id, int]]
+_StoredPolicy = Tuple[int, str, str, datetime, Policy]
+_PrincipalTuple = Tuple[str, List[str], Optional[str]]
 
 def vocabulary() -> str:
     """The engine's words (statuses, kinds with their category and inverse,
     events, categories, source types, operations, error kinds) as JSON."""
+
+def generate_key() -> Tuple[str, str]:
+    """A fresh Ed25519 key pair: (private PKCS#8 PEM, public SPKI PEM)."""
+
+def parse_checkpoint(text: str) -> Checkpoint:
+    """An exported checkpoint's JSON, checked by core."""
+
+def checkpoint_json(text: str) -> str:
+    """A checkpoint's JSON in core's export form."""
+
+def describe_entity(entity: str) -> str:
+    """core's description of a target in its JSON form."""
+
+def describe_source(source: str) -> str:
+    """core's description of a source in its JSON form."""
+
+def principal_shown(principal: _Principal) -> str:
+    """core's "root as dana" form of a principal."""
 
 @final
 class ManualClock:
@@ -58,6 +94,8 @@ class Policy:
     def pending_ttl_seconds(self, kind: str) -> int: ...
     def expiry_outcome(self, kind: str) -> str: ...
     def max_attempts(self, kind: str) -> int: ...
+    def allow_duplicates(self, kind: str) -> bool: ...
+    def digest(self) -> str: ...
 
 @final
 class Engine:
@@ -83,8 +121,17 @@ class Engine:
         clock: Optional[ManualClock] = None,
         pool_size: int = 4,
     ) -> Engine: ...
-    def policy(self) -> Policy: ...
-    def set_policy(self, policy: Policy) -> None: ...
+    def policy(self) -> _StoredPolicy: ...
+    def set_policy(
+        self,
+        by: _Principal,
+        policy: Policy,
+        expected_version: Optional[int] = None,
+        comment: Optional[str] = None,
+    ) -> _StoredPolicy: ...
+    def policy_history(self, by: _Principal) -> List[_StoredPolicy]: ...
+    def principal(self, id: str) -> _PrincipalTuple: ...
+    def impersonate(self, real: _Principal, as_id: str) -> _PrincipalTuple: ...
     def now(self) -> str: ...
     def propose(self, by: _Principal, proposal: str) -> Action: ...
     def approve(
@@ -106,19 +153,30 @@ class Engine:
     def claim(
         self, by: _Principal, limit: int, lease_seconds: int, kinds: Sequence[str] = ...
     ) -> List[Action]: ...
-    def heartbeat(self, by: _Principal, id: _Id, lease_seconds: int) -> Action: ...
-    def complete(self, by: _Principal, id: _Id, result: str) -> Action: ...
-    def fail(self, by: _Principal, id: _Id, error: str) -> Action: ...
+    def heartbeat(
+        self, by: _Principal, id: _Id, lease_token: str, lease_seconds: int
+    ) -> Action: ...
+    def complete(self, by: _Principal, id: _Id, lease_token: str, result: str) -> Action: ...
+    def fail(self, by: _Principal, id: _Id, lease_token: str, error: str) -> Action: ...
     def undo(
-        self, by: _Principal, id: _Id, comment: str, all_instances: bool
+        self,
+        by: _Principal,
+        id: _Id,
+        comment: str,
+        expected_version: Optional[int] = None,
+        instances: Optional[_Seen] = None,
     ) -> Tuple[Action, List[_Item]]: ...
     def undo_instances(self, by: _Principal, id: _Id) -> List[Action]: ...
+    def preview_bulk(
+        self, by: _Principal, op: str, filter: str
+    ) -> Tuple[int, str, List[Tuple[uuid.UUID, int]]]: ...
     def bulk(
         self,
         by: _Principal,
         op: str,
-        ids: Optional[Iterable[_Id]] = None,
+        ids: Optional[_Seen] = None,
         filter: Optional[str] = None,
+        snapshot: Optional[str] = None,
     ) -> List[_Item]: ...
     def get(self, by: _Principal, id: _Id) -> Action: ...
     def resolve_id(self, prefix: str) -> uuid.UUID: ...
@@ -129,7 +187,11 @@ class Engine:
     def counts(self, by: _Principal, filter: str) -> Dict[Status, int]: ...
     def history_of(self, by: _Principal, id: _Id) -> List[AuditEvent]: ...
     def events_since(self, by: _Principal, seq: int, limit: int) -> List[AuditEvent]: ...
-    def verify_audit(self) -> AuditReport: ...
+    def verify_audit(
+        self, public_key: Optional[str] = None, checkpoint: Optional[str] = None
+    ) -> AuditReport: ...
+    def checkpoint(self, by: _Principal, signing_key: str) -> Checkpoint: ...
+    def checkpoints(self, by: _Principal) -> List[Checkpoint]: ...
     def expire_due(self) -> List[Action]: ...
     def recover_leases(self) -> List[Action]: ...
     def _rust_seconds(self, verb: str, by: _Principal, ids: Iterable[_Id]) -> float:

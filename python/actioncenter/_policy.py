@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Dict, List, Mapping, Optional, Union
 
@@ -12,9 +13,12 @@ from . import _native
 from ._convert import dumps, format_time, parse_time, type_error
 from ._convert import text as checked_text
 from ._enums import AutomationLevel, Category, ExpiryOutcome, Kind, Operation, SourceType
+from ._errors import ValidationError
 from ._model import Principal
 
-__all__ = ["ManualClock", "Policy"]
+_I64 = (-(2**63), 2**63 - 1)
+
+__all__ = ["ManualClock", "Policy", "StoredPolicy"]
 
 
 class Policy:
@@ -33,6 +37,11 @@ class Policy:
 
     A malformed policy raises :class:`ValidationError` naming the field,
     e.g. ``policy.kinds.isolate_device.quorum``.
+
+    A database holds one policy, which every handle on it enforces
+    (:meth:`ActionCenter.policy`); a ``Policy`` given when opening a
+    database is only stored into one that has none yet, and
+    :meth:`ActionCenter.set_policy` changes it.
     """
 
     __slots__ = ("_native",)
@@ -94,7 +103,8 @@ class Policy:
 
     def principal(self, id: str) -> Optional[Principal]:
         """The principal the policy's ``principals`` section names, with its
-        roles, or ``None``."""
+        roles, or ``None``. On a database, :meth:`ActionCenter.principal`
+        asks the stored policy."""
         roles = self._native.principal_roles(checked_text(id, "id"))
         return None if roles is None else Principal(id, roles)
 
@@ -137,8 +147,21 @@ class Policy:
         return ExpiryOutcome(self._native.expiry_outcome(checked_text(kind, "kind")))
 
     def max_attempts(self, kind: Union[Kind, str]) -> int:
-        """How many times an action of ``kind`` may be executed."""
+        """How many times an action of ``kind`` may be executed (and, apart,
+        how many times its undo may run)."""
         return self._native.max_attempts(checked_text(kind, "kind"))
+
+    def allow_duplicates(self, kind: Union[Kind, str]) -> bool:
+        """Whether a second active (pending, approved or running) action of
+        ``kind`` on the same entity is allowed; if not, it is refused with
+        :class:`DuplicateError`."""
+        return self._native.allow_duplicates(checked_text(kind, "kind"))
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 of the policy's canonical form: what the audit trail
+        records when the policy is stored."""
+        return self._native.digest()
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Policy):
@@ -150,6 +173,21 @@ class Policy:
 
     def __repr__(self) -> str:
         return f"Policy(roles={self.roles!r})"
+
+
+@dataclass(frozen=True)
+class StoredPolicy:
+    """One version of the policy stored in a database: the rules every
+    handle on it enforces (:meth:`ActionCenter.policy`)."""
+
+    version: int
+    """1 for the bootstrap policy, then one more per change."""
+    digest: str
+    """SHA-256 of the policy's canonical form, as its audit event records it."""
+    set_by: str
+    """Who stored it (``"system"`` for the bootstrap policy)."""
+    set_at: datetime
+    policy: Policy
 
 
 class ManualClock:
@@ -174,7 +212,10 @@ class ManualClock:
         """Moves the clock forward (or back, with a negative ``by``)."""
         if not isinstance(by, timedelta):
             type_error("by", "a timedelta", by)
-        self._native.advance(by // timedelta(microseconds=1))
+        micros = by // timedelta(microseconds=1)
+        if not _I64[0] <= micros <= _I64[1]:
+            raise ValidationError(f"invalid by: {by} is beyond what the clock can move", field="by")
+        self._native.advance(micros)
 
     def set(self, at: datetime) -> None:
         """Sets the clock to ``at``."""

@@ -38,9 +38,18 @@ impl ManualClock {
         self.clock.now().to_rfc3339()
     }
 
-    /// Moves the clock by `microseconds` (negative goes back).
-    fn advance(&self, microseconds: i64) {
-        self.clock.advance(Duration::microseconds(microseconds));
+    /// Moves the clock by `microseconds` (negative goes back). A move
+    /// past the times chrono holds is refused, not a panic.
+    fn advance(&self, py: Python<'_>, microseconds: i64) -> PyResult<()> {
+        let by = Duration::microseconds(microseconds);
+        let next = self.clock.now().checked_add_signed(by).ok_or_else(|| {
+            Error::validation(
+                "by",
+                format!("moving the clock by {microseconds} microseconds leaves the calendar"),
+            )
+        });
+        self.clock.set(next.or_raise(py)?);
+        Ok(())
     }
 
     /// Sets the clock to `at` (RFC 3339).

@@ -2,18 +2,20 @@
 //!
 //! Each method takes its arguments from Python first (principal, id,
 //! plain values, or JSON text for the nested documents: proposals,
-//! filters, bulk operations), then releases the GIL for the whole call
-//! into core, including parsing, and takes it back only to build the
-//! answer's Python records (see [`crate::records`]) or raise.
+//! filters, bulk operations, checkpoints), then releases the GIL for the
+//! whole call into core, including parsing, and takes it back only to
+//! build the answer's Python records (see [`crate::records`]) or raise.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use actioncenter::checkpoint::{signing_key_from_pem, verifying_key_from_pem};
 use actioncenter::{
-    Action, ActionCenter, ActionId, BulkOp, ClaimRequest, Clock, Decide, Error, Filter, ItemResult,
-    PageRequest, PostgresOptions, PostgresStore, Principal, Proposal, Selection, SqliteOptions,
-    SqliteStore, Store, Synchronous, SystemClock, UndoRequest, parse_json,
+    Action, ActionCenter, ActionId, BulkOp, Checkpoint, ClaimRequest, Clock, Decide, Error, Filter,
+    ItemResult, PageRequest, PostgresOptions, PostgresStore, Principal, Proposal, Seen, Selection,
+    SqliteOptions, SqliteStore, Store, StoredPolicy, Synchronous, SystemClock, UndoRequest,
+    VerifyOptions, parse_json,
 };
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
@@ -24,17 +26,28 @@ use crate::policy::Policy;
 use crate::records::Builder;
 
 /// A principal as the Python layer hands it over: any object with an
-/// `id` string and a sequence of `roles` (an `actioncenter.Principal`).
+/// `id` string, a sequence of `roles` and an optional `via` (an
+/// `actioncenter.Principal`).
 #[derive(Debug, FromPyObject)]
 pub(crate) struct PyPrincipal {
     id: String,
     roles: Vec<String>,
+    via: Option<String>,
 }
 
 impl From<PyPrincipal> for Principal {
     fn from(p: PyPrincipal) -> Principal {
-        Principal::new(p.id, p.roles)
+        let mut principal = Principal::new(p.id, p.roles);
+        principal.via = p.via;
+        principal
     }
+}
+
+/// A principal as Python gets it back: `(id, roles, via)`.
+type PrincipalTuple = (String, Vec<String>, Option<String>);
+
+fn principal_tuple(p: Principal) -> PrincipalTuple {
+    (p.id, p.roles, p.via)
 }
 
 /// core's `ActionCenter`. Cheap to share between Python threads: every
@@ -72,27 +85,49 @@ impl PyId {
     }
 }
 
-/// A decision's arguments; a negative version is refused by name, as
-/// core's JSON would have.
-fn decide(comment: Option<String>, expected_version: Option<i128>) -> Result<Decide, Error> {
-    let expected_version = expected_version
-        .map(|v| {
-            u64::try_from(v).map_err(|_| {
-                Error::validation(
-                    "expected_version",
-                    format!("must be between 0 and {}, got {v}", u64::MAX),
-                )
-            })
-        })
-        .transpose()?;
-    Ok(Decide {
-        comment,
-        expected_version,
-    })
-}
-
 fn ids_of(ids: &Bound<'_, PyAny>) -> PyResult<Vec<PyId>> {
     ids.try_iter()?.map(|id| PyId::extract(&id?)).collect()
+}
+
+/// What the caller saw, as the Python layer hands it over: an iterable of
+/// `(id, version)` pairs.
+fn seen_of(items: &Bound<'_, PyAny>) -> PyResult<Vec<(PyId, u64)>> {
+    items
+        .try_iter()?
+        .map(|item| {
+            let (id, version): (Bound<'_, PyAny>, u64) = item?.extract()?;
+            Ok((PyId::extract(&id)?, version))
+        })
+        .collect()
+}
+
+fn resolve_seen(items: &[(PyId, u64)]) -> Result<Vec<Seen>, Error> {
+    items
+        .iter()
+        .map(|(id, version)| {
+            Ok(Seen {
+                id: id.resolve()?,
+                version: *version,
+            })
+        })
+        .collect()
+}
+
+/// A stored policy as Python gets it: `(version, digest, set_by, set_at,
+/// policy)`; the Python layer makes the `StoredPolicy` record.
+fn stored_policy<'py>(py: Python<'py>, stored: &StoredPolicy) -> PyResult<Bound<'py, PyTuple>> {
+    let set_at = Builder::new(py)?.time(stored.set_at)?;
+    let policy = Policy {
+        policy: Arc::new(stored.policy.clone()),
+    };
+    (
+        stored.version,
+        &stored.digest,
+        &stored.set_by,
+        set_at,
+        policy,
+    )
+        .into_pyobject(py)
 }
 
 fn clock_of(clock: Option<PyRef<'_, ManualClock>>) -> Arc<dyn Clock> {
@@ -229,17 +264,57 @@ impl Engine {
         })
     }
 
-    /// The policy in force.
-    fn policy(&self) -> Policy {
-        Policy {
-            policy: self.center.policy(),
-        }
+    /// `stored_policy`: the policy in force, as a tuple (see
+    /// [`stored_policy`]).
+    fn policy<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let stored = self.call(py, ActionCenter::stored_policy)?;
+        stored_policy(py, &stored)
     }
 
-    /// Replaces the policy.
-    fn set_policy(&self, py: Python<'_>, policy: PyRef<'_, Policy>) -> PyResult<()> {
+    /// `set_policy`: the new stored policy.
+    #[pyo3(signature = (by, policy, expected_version=None, comment=None))]
+    fn set_policy<'py>(
+        &self,
+        py: Python<'py>,
+        by: PyPrincipal,
+        policy: PyRef<'py, Policy>,
+        expected_version: Option<u64>,
+        comment: Option<String>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let by = Principal::from(by);
         let policy = (*policy.policy).clone();
-        self.center.set_policy(policy).or_raise(py)
+        let stored = self.call(py, |c| {
+            c.set_policy(&by, policy, expected_version, comment.as_deref())
+        })?;
+        stored_policy(py, &stored)
+    }
+
+    /// `policy_history`: every stored policy, oldest first.
+    fn policy_history<'py>(
+        &self,
+        py: Python<'py>,
+        by: PyPrincipal,
+    ) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+        let by = Principal::from(by);
+        let history = self.call(py, |c| c.policy_history(&by))?;
+        history.iter().map(|p| stored_policy(py, p)).collect()
+    }
+
+    /// `principal`: `(id, roles, via)` from the stored policy.
+    fn principal(&self, py: Python<'_>, id: &str) -> PyResult<PrincipalTuple> {
+        self.call(py, |c| c.principal(id)).map(principal_tuple)
+    }
+
+    /// `impersonate`: `(id, roles, via)` of `as_id`, acted as by `real`.
+    fn impersonate(
+        &self,
+        py: Python<'_>,
+        real: PyPrincipal,
+        as_id: &str,
+    ) -> PyResult<PrincipalTuple> {
+        let real = Principal::from(real);
+        self.call(py, |c| c.impersonate(&real, as_id))
+            .map(principal_tuple)
     }
 
     /// The engine's current time, RFC 3339 in UTC.
@@ -266,11 +341,14 @@ impl Engine {
         by: PyPrincipal,
         id: &Bound<'py, PyAny>,
         comment: Option<String>,
-        expected_version: Option<i128>,
+        expected_version: Option<u64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let by = Principal::from(by);
         let id = PyId::extract(id)?;
-        let decide = decide(comment, expected_version).or_raise(py)?;
+        let decide = Decide {
+            comment,
+            expected_version,
+        };
         self.action(py, |c| c.approve(&by, id.resolve()?, &decide))
     }
 
@@ -282,11 +360,14 @@ impl Engine {
         by: PyPrincipal,
         id: &Bound<'py, PyAny>,
         comment: Option<String>,
-        expected_version: Option<i128>,
+        expected_version: Option<u64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let by = Principal::from(by);
         let id = PyId::extract(id)?;
-        let decide = decide(comment, expected_version).or_raise(py)?;
+        let decide = Decide {
+            comment,
+            expected_version,
+        };
         self.action(py, |c| c.reject(&by, id.resolve()?, &decide))
     }
 
@@ -339,64 +420,77 @@ impl Engine {
         })
     }
 
-    /// `heartbeat`.
+    /// `heartbeat`, with the lease token of the claim.
     fn heartbeat<'py>(
         &self,
         py: Python<'py>,
         by: PyPrincipal,
         id: &Bound<'py, PyAny>,
+        lease_token: &str,
         lease_seconds: i64,
     ) -> PyResult<Bound<'py, PyAny>> {
         let by = Principal::from(by);
         let id = PyId::extract(id)?;
-        self.action(py, |c| c.heartbeat(&by, id.resolve()?, lease_seconds))
+        self.action(py, |c| {
+            c.heartbeat(&by, id.resolve()?, lease_token, lease_seconds)
+        })
     }
 
-    /// `complete`; `result` is any JSON value, as text.
+    /// `complete`, with the lease token of the claim; `result` is any
+    /// JSON value, as text.
     fn complete<'py>(
         &self,
         py: Python<'py>,
         by: PyPrincipal,
         id: &Bound<'py, PyAny>,
+        lease_token: &str,
         result: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
         let by = Principal::from(by);
         let id = PyId::extract(id)?;
         self.action(py, |c| {
             let result: serde_json::Value = parse_json("result", result)?;
-            c.complete(&by, id.resolve()?, result)
+            c.complete(&by, id.resolve()?, lease_token, result)
         })
     }
 
-    /// `fail`.
+    /// `fail`, with the lease token of the claim.
     fn fail<'py>(
         &self,
         py: Python<'py>,
         by: PyPrincipal,
         id: &Bound<'py, PyAny>,
+        lease_token: &str,
         error: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
         let by = Principal::from(by);
         let id = PyId::extract(id)?;
-        self.action(py, |c| c.fail(&by, id.resolve()?, error))
+        self.action(py, |c| c.fail(&by, id.resolve()?, lease_token, error))
     }
 
-    /// `undo`: the action and one item per other instance.
+    /// `undo`: the action and one item per confirmed instance, given as
+    /// `(id, version)` pairs.
+    #[pyo3(signature = (by, id, comment, expected_version=None, instances=None))]
     fn undo<'py>(
         &self,
         py: Python<'py>,
         by: PyPrincipal,
         id: &Bound<'py, PyAny>,
         comment: String,
-        all_instances: bool,
+        expected_version: Option<u64>,
+        instances: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyList>)> {
         let by = Principal::from(by);
         let id = PyId::extract(id)?;
-        let request = UndoRequest {
-            comment,
-            all_instances,
-        };
-        let report = self.call(py, |c| c.undo(&by, id.resolve()?, &request))?;
+        let instances = instances.map(seen_of).transpose()?.unwrap_or_default();
+        let report = self.call(py, |c| {
+            let request = UndoRequest {
+                comment,
+                expected_version,
+                instances: resolve_seen(&instances)?,
+            };
+            c.undo(&by, id.resolve()?, &request)
+        })?;
         Ok((
             Builder::new(py)?.action(&report.action)?,
             items(py, &report.instances)?,
@@ -415,9 +509,33 @@ impl Engine {
         self.actions(py, |c| c.undo_instances(&by, id.resolve()?))
     }
 
+    /// `preview_bulk`: `(count, snapshot, [(id, version), ...])` of what
+    /// a bulk `op` (core's `BulkOp` JSON) by `filter` (core's `Filter`
+    /// JSON) would act on now.
+    fn preview_bulk<'py>(
+        &self,
+        py: Python<'py>,
+        by: PyPrincipal,
+        op: &str,
+        filter: &str,
+    ) -> PyResult<(u64, String, Bound<'py, PyList>)> {
+        let by = Principal::from(by);
+        let preview = self.call(py, |c| {
+            let op: BulkOp = parse_json("op", op)?;
+            c.preview_bulk(&by, &op, &Filter::from_json(filter)?)
+        })?;
+        let b = Builder::new(py)?;
+        let list = PyList::empty(py);
+        for seen in &preview.items {
+            list.append((b.uuid(seen.id)?, seen.version))?;
+        }
+        Ok((preview.count, preview.snapshot, list))
+    }
+
     /// `bulk`; `op` is core's `BulkOp` JSON (`{"op": "approve", ...}`);
-    /// the selection is either `ids` or a `filter` in core's `Filter` JSON.
-    #[pyo3(signature = (by, op, ids=None, filter=None))]
+    /// the selection is either `ids`, `(id, version)` pairs, or a
+    /// `filter` in core's `Filter` JSON with the `snapshot` of its preview.
+    #[pyo3(signature = (by, op, ids=None, filter=None, snapshot=None))]
     fn bulk<'py>(
         &self,
         py: Python<'py>,
@@ -425,20 +543,22 @@ impl Engine {
         op: &str,
         ids: Option<&Bound<'py, PyAny>>,
         filter: Option<&str>,
+        snapshot: Option<String>,
     ) -> PyResult<Bound<'py, PyList>> {
         let by = Principal::from(by);
-        let ids = ids.map(ids_of).transpose()?;
+        let ids = ids.map(seen_of).transpose()?;
         let results = self.call(py, |center| {
             let op: BulkOp = parse_json("op", op)?;
-            let selection = match (ids, filter) {
-                (Some(ids), None) => {
-                    Selection::Ids(ids.iter().map(PyId::resolve).collect::<Result<_, _>>()?)
-                }
-                (None, Some(filter)) => Selection::Filter(Filter::from_json(filter)?),
-                _both_or_neither => {
+            let selection = match (ids, filter, snapshot) {
+                (Some(ids), None, None) => Selection::Ids(resolve_seen(&ids)?),
+                (None, Some(filter), Some(snapshot)) => Selection::Filter {
+                    filter: Filter::from_json(filter)?,
+                    snapshot,
+                },
+                _other => {
                     return Err(Error::validation(
                         "selection",
-                        "give either ids or a filter",
+                        "give either ids or a filter with its snapshot",
                     ));
                 }
             };
@@ -543,10 +663,44 @@ impl Engine {
         Builder::new(py)?.events(&events)
     }
 
-    /// `verify_audit`: an `AuditReport`.
-    fn verify_audit<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let report = self.call(py, ActionCenter::verify_audit)?;
+    /// `verify_audit_with`: an `AuditReport`. `public_key` is SPKI PEM
+    /// text, `checkpoint` an exported checkpoint's JSON.
+    #[pyo3(signature = (public_key=None, checkpoint=None))]
+    fn verify_audit<'py>(
+        &self,
+        py: Python<'py>,
+        public_key: Option<&str>,
+        checkpoint: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let report = self.call(py, |c| {
+            let options = VerifyOptions {
+                public_key: public_key.map(verifying_key_from_pem).transpose()?,
+                checkpoint: checkpoint.map(Checkpoint::from_json).transpose()?,
+            };
+            c.verify_audit_with(&options)
+        })?;
         Builder::new(py)?.report(&report)
+    }
+
+    /// `checkpoint`: signs the chain head with the PKCS#8 PEM key.
+    fn checkpoint<'py>(
+        &self,
+        py: Python<'py>,
+        by: PyPrincipal,
+        signing_key: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let by = Principal::from(by);
+        let cp = self.call(py, |c| {
+            c.checkpoint(&by, &signing_key_from_pem(signing_key)?)
+        })?;
+        Builder::new(py)?.checkpoint(&cp)
+    }
+
+    /// `checkpoints`: every stored checkpoint, oldest first.
+    fn checkpoints<'py>(&self, py: Python<'py>, by: PyPrincipal) -> PyResult<Bound<'py, PyList>> {
+        let by = Principal::from(by);
+        let cps = self.call(py, |c| c.checkpoints(&by))?;
+        Builder::new(py)?.checkpoints(&cps)
     }
 
     /// `expire_due`: the actions moved.

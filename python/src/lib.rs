@@ -9,7 +9,9 @@
 
 #![forbid(unsafe_code)]
 
+mod checkpoint;
 mod clock;
+mod describe;
 mod engine;
 mod errors;
 mod policy;
@@ -24,7 +26,11 @@ mod native {
     use pyo3::prelude::*;
 
     #[pymodule_export]
+    use super::checkpoint::{checkpoint_json, generate_key, parse_checkpoint};
+    #[pymodule_export]
     use super::clock::ManualClock;
+    #[pymodule_export]
+    use super::describe::{describe_entity, describe_source, principal_shown};
     #[pymodule_export]
     use super::engine::Engine;
     #[pymodule_export]
@@ -44,9 +50,11 @@ mod native {
 /// "categories": [...], "source_types": [...], "operations": [...],
 /// "kinds": [{"name": ..., "category": ..., "inverse": ...}, ...],
 /// "error_kinds": [{"kind": ..., "code": ..., "class": ...}, ...]}`.
+/// The error kinds are core's `ErrorKind::ALL`, each with the class it
+/// raises (`ActionCenterError` for a kind not mapped yet).
 #[pyfunction]
 fn vocabulary() -> String {
-    use actioncenter::{Category, Event, Kind, Operation, SourceType, Status};
+    use actioncenter::{Category, ErrorKind, Event, Kind, Operation, SourceType, Status};
     let kinds: Vec<serde_json::Value> = Kind::builtin()
         .map(|k| {
             serde_json::json!({
@@ -65,7 +73,7 @@ fn vocabulary() -> String {
         "source_types": SourceType::ALL,
         "operations": Operation::ALL,
         "kinds": kinds,
-        "error_kinds": errors::KINDS
+        "error_kinds": ErrorKind::ALL
             .iter()
             .map(|k| serde_json::json!({
                 "kind": k.as_str(),

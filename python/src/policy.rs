@@ -110,6 +110,17 @@ impl Policy {
     fn max_attempts(&self, py: Python<'_>, kind: &str) -> PyResult<u32> {
         Ok(self.policy.max_attempts(&parse(py, kind)?))
     }
+
+    /// Whether a second active action of `kind` on the same entity is
+    /// allowed.
+    fn allow_duplicates(&self, py: Python<'_>, kind: &str) -> PyResult<bool> {
+        Ok(self.policy.allow_duplicates(&parse(py, kind)?))
+    }
+
+    /// SHA-256 of the policy's canonical form, as the audit trail records it.
+    fn digest(&self) -> String {
+        self.policy.digest()
+    }
 }
 
 /// The JSON name of a unit enum value (`"semi"`, `"expire"`...).

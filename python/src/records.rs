@@ -8,9 +8,10 @@
 //! runs (the values come from core, so there is nothing to check).
 //! The classes and enum tables are looked up once per interpreter.
 
+use actioncenter::checkpoint::CheckpointReport;
 use actioncenter::{
-    Action, ActionId, Attempt, AuditEvent, AuditReport, Decision, Entity, Mismatch, Note, Outcome,
-    Source, UndoInfo, Verdict,
+    Action, ActionId, ActionMismatch, Attempt, AuditEvent, AuditReport, BadAction, BadEvent,
+    Checkpoint, Decision, Entity, Mismatch, Note, Outcome, Source, UndoInfo, Verdict,
 };
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use pyo3::intern;
@@ -38,6 +39,9 @@ struct Types {
     audit_event: Py<PyAny>,
     audit_report: Py<PyAny>,
     bad_event: Py<PyAny>,
+    bad_action: Py<PyAny>,
+    checkpoint: Py<PyAny>,
+    checkpoint_report: Py<PyAny>,
     /// The entity and source classes by type tag, with their fields.
     entities: Tagged,
     sources: Tagged,
@@ -49,6 +53,7 @@ struct Types {
     outcome: Members,
     event: Members,
     mismatch: Members,
+    action_mismatch: Members,
 }
 
 /// An enum's members by value, looked up in Rust: a scan of a couple of
@@ -119,6 +124,9 @@ fn types(py: Python<'_>) -> PyResult<&Types> {
             audit_event: class("AuditEvent")?,
             audit_report: class("AuditReport")?,
             bad_event: class("BadEvent")?,
+            bad_action: class("BadAction")?,
+            checkpoint: class("Checkpoint")?,
+            checkpoint_report: class("CheckpointReport")?,
             entities: tagged_table(py, &model.getattr("_ENTITIES")?)?,
             sources: tagged_table(py, &model.getattr("_SOURCES")?)?,
             status: members("Status")?,
@@ -128,6 +136,7 @@ fn types(py: Python<'_>) -> PyResult<&Types> {
             outcome: members("Outcome")?,
             event: members("Event")?,
             mismatch: members("Mismatch")?,
+            action_mismatch: members("ActionMismatch")?,
         })
     })
 }
@@ -197,7 +206,7 @@ impl<'py> Builder<'py> {
         Ok(uuid)
     }
 
-    fn time(&mut self, at: DateTime<Utc>) -> PyResult<Bound<'py, PyAny>> {
+    pub(crate) fn time(&mut self, at: DateTime<Utc>) -> PyResult<Bound<'py, PyAny>> {
         if let Some((last, value)) = &self.last_time
             && *last == at
         {
@@ -392,6 +401,8 @@ impl<'py> Builder<'py> {
             ),
         )?;
         r.set(intern!(py, "comment"), self.opt_str(d.comment.as_deref()))?;
+        r.set(intern!(py, "via"), self.opt_str(d.via.as_deref()))?;
+        r.set(intern!(py, "policy_version"), d.policy_version)?;
         Ok(r.object)
     }
 
@@ -403,6 +414,7 @@ impl<'py> Builder<'py> {
         r.set(intern!(py, "executor"), &a.executor)?;
         r.set(intern!(py, "claimed_at"), self.time(a.claimed_at)?)?;
         r.set(intern!(py, "lease_until"), self.time(a.lease_until)?)?;
+        r.set(intern!(py, "lease_token"), &a.lease_token)?;
         r.set(intern!(py, "undo"), a.undo)?;
         r.set(intern!(py, "finished_at"), self.opt_time(a.finished_at)?)?;
         let (outcome, result, error) = match &a.outcome {
@@ -503,7 +515,18 @@ impl<'py> Builder<'py> {
             .iter()
             .map(|x| self.attempt(x))
             .collect::<PyResult<Vec<_>>>()?;
+        // core's `active_attempt` is one of the attempts: the same record.
+        let active = match a.active_attempt() {
+            Some(active) => a
+                .attempts
+                .iter()
+                .position(|x| std::ptr::eq(x, active))
+                .and_then(|i| attempts.get(i).cloned())
+                .unwrap_or_else(|| self.none()),
+            None => self.none(),
+        };
         r.set(intern!(py, "attempts"), PyTuple::new(py, attempts)?)?;
+        r.set(intern!(py, "active_attempt"), active)?;
         let cancellation = match &a.cancellation {
             Some(n) => self.note(n)?,
             None => self.none(),
@@ -517,6 +540,12 @@ impl<'py> Builder<'py> {
         r.set(intern!(py, "expires_at"), self.opt_time(a.expires_at)?)?;
         r.set(intern!(py, "updated_at"), self.time(a.updated_at)?)?;
         r.set(intern!(py, "version"), a.version)?;
+        r.set(
+            intern!(py, "idempotency_key"),
+            self.opt_str(a.idempotency_key.as_deref()),
+        )?;
+        r.set(intern!(py, "decided_by"), PyTuple::new(py, a.decided_by())?)?;
+        r.set(intern!(py, "approvers"), PyTuple::new(py, a.approvers())?)?;
         Ok(r.object)
     }
 
@@ -535,23 +564,21 @@ impl<'py> Builder<'py> {
         let t = self.t;
         let r = self.record(&t.audit_event)?;
         r.set(intern!(py, "seq"), e.seq)?;
-        r.set(intern!(py, "action_id"), self.uuid(e.action_id)?)?;
+        r.set(intern!(py, "action_id"), self.opt_uuid(e.action_id)?)?;
         r.set(intern!(py, "at"), self.time(e.at)?)?;
         r.set(intern!(py, "actor"), &e.actor)?;
+        r.set(intern!(py, "via"), self.opt_str(e.via.as_deref()))?;
+        r.set(intern!(py, "actor_shown"), e.actor_shown())?;
         r.set(
             intern!(py, "event"),
             self.member(&t.event, e.event.as_str()),
         )?;
-        let from = match e.from {
-            Some(s) => self.member(&t.status, s.as_str()),
-            None => self.none(),
-        };
-        r.set(intern!(py, "from_status"), from)?;
-        r.set(
-            intern!(py, "to_status"),
-            self.member(&t.status, e.to.as_str()),
-        )?;
+        r.set(intern!(py, "from_status"), self.opt_status(e.from))?;
+        r.set(intern!(py, "to_status"), self.opt_status(e.to))?;
         r.set(intern!(py, "comment"), self.opt_str(e.comment.as_deref()))?;
+        r.set(intern!(py, "version"), e.version)?;
+        r.set(intern!(py, "digest"), self.opt_str(e.digest.as_deref()))?;
+        r.set(intern!(py, "policy_version"), e.policy_version)?;
         r.set(intern!(py, "prev_hash"), &e.prev_hash)?;
         r.set(intern!(py, "hash"), &e.hash)?;
         Ok(r.object)
@@ -566,38 +593,138 @@ impl<'py> Builder<'py> {
         Ok(list)
     }
 
+    fn bad_event(&self, bad: &BadEvent) -> PyResult<Bound<'py, PyAny>> {
+        let py = self.py;
+        let t = self.t;
+        let b = self.record(&t.bad_event)?;
+        let (mismatch, expected, detail) = match &bad.mismatch {
+            Mismatch::Gap { expected } => {
+                ("gap", expected.into_pyobject(py)?.into_any(), self.none())
+            }
+            Mismatch::Hash => ("hash", self.none(), self.none()),
+            Mismatch::Link => ("link", self.none(), self.none()),
+            Mismatch::Transition { detail } => (
+                "transition",
+                self.none(),
+                PyString::new(py, detail).into_any(),
+            ),
+        };
+        b.set(intern!(py, "seq"), bad.seq)?;
+        b.set(intern!(py, "action_id"), self.opt_uuid(bad.action_id)?)?;
+        b.set(intern!(py, "mismatch"), self.member(&t.mismatch, mismatch))?;
+        b.set(intern!(py, "expected"), expected)?;
+        b.set(intern!(py, "detail"), detail)?;
+        Ok(b.object)
+    }
+
+    fn bad_action(&self, bad: &BadAction) -> PyResult<Bound<'py, PyAny>> {
+        let py = self.py;
+        let t = self.t;
+        let b = self.record(&t.bad_action)?;
+        let (mismatch, row, recorded) = match &bad.mismatch {
+            ActionMismatch::NoEvents => ("no_events", self.none(), self.none()),
+            ActionMismatch::Missing => ("missing", self.none(), self.none()),
+            ActionMismatch::Version { row, event } => (
+                "version",
+                row.into_pyobject(py)?.into_any(),
+                event.into_pyobject(py)?.into_any(),
+            ),
+            ActionMismatch::Status { row, event } => {
+                ("status", self.status(*row)?, self.status(*event)?)
+            }
+            ActionMismatch::Digest => ("digest", self.none(), self.none()),
+        };
+        b.set(intern!(py, "id"), self.uuid(bad.id)?)?;
+        b.set(intern!(py, "seq"), bad.seq)?;
+        b.set(
+            intern!(py, "mismatch"),
+            self.member(&t.action_mismatch, mismatch),
+        )?;
+        b.set(intern!(py, "row"), row)?;
+        b.set(intern!(py, "recorded"), recorded)?;
+        Ok(b.object)
+    }
+
+    /// An `actioncenter.Checkpoint`.
+    pub(crate) fn checkpoint(&mut self, cp: &Checkpoint) -> PyResult<Bound<'py, PyAny>> {
+        let py = self.py;
+        let r = self.record(&self.t.checkpoint)?;
+        r.set(intern!(py, "format"), cp.format)?;
+        r.set(intern!(py, "seq"), cp.seq)?;
+        r.set(intern!(py, "hash"), &cp.hash)?;
+        r.set(intern!(py, "at"), self.time(cp.at)?)?;
+        r.set(intern!(py, "prev"), self.opt_str(cp.prev.as_deref()))?;
+        r.set(intern!(py, "public_key"), &cp.public_key)?;
+        r.set(intern!(py, "signature"), &cp.signature)?;
+        Ok(r.object)
+    }
+
+    /// A list of `actioncenter.Checkpoint`.
+    pub(crate) fn checkpoints(&mut self, cps: &[Checkpoint]) -> PyResult<Bound<'py, PyList>> {
+        let list = PyList::empty(self.py);
+        for cp in cps {
+            list.append(self.checkpoint(cp)?)?;
+        }
+        Ok(list)
+    }
+
+    fn checkpoint_report(&mut self, c: &CheckpointReport) -> PyResult<Bound<'py, PyAny>> {
+        let py = self.py;
+        let latest = match &c.latest {
+            Some(cp) => self.checkpoint(cp)?,
+            None => self.none(),
+        };
+        let r = self.record(&self.t.checkpoint_report)?;
+        r.set(intern!(py, "checked"), c.checked)?;
+        r.set(intern!(py, "signatures_checked"), c.signatures_checked)?;
+        r.set(intern!(py, "latest"), latest)?;
+        r.set(intern!(py, "problem"), self.opt_str(c.problem.as_deref()))?;
+        Ok(r.object)
+    }
+
     /// An `actioncenter.AuditReport`.
     pub(crate) fn report(&mut self, report: &AuditReport) -> PyResult<Bound<'py, PyAny>> {
         let py = self.py;
-        let t = self.t;
         let first_bad = match &report.first_bad {
+            Some(bad) => self.bad_event(bad)?,
             None => self.none(),
-            Some(bad) => {
-                let b = self.record(&t.bad_event)?;
-                let (mismatch, expected) = match &bad.mismatch {
-                    Mismatch::Gap { expected } => (
-                        self.member(&t.mismatch, "gap"),
-                        expected.into_pyobject(py)?.into_any(),
-                    ),
-                    Mismatch::Hash => (self.member(&t.mismatch, "hash"), self.none()),
-                    Mismatch::Link => (self.member(&t.mismatch, "link"), self.none()),
-                };
-                b.set(intern!(py, "seq"), bad.seq)?;
-                b.set(intern!(py, "action_id"), self.uuid(bad.action_id)?)?;
-                b.set(intern!(py, "mismatch"), mismatch)?;
-                b.set(intern!(py, "expected"), expected)?;
-                b.object
-            }
         };
-        let r = self.record(&t.audit_report)?;
+        let first_bad_action = match &report.first_bad_action {
+            Some(bad) => self.bad_action(bad)?,
+            None => self.none(),
+        };
+        let checkpoints = self.checkpoint_report(&report.checkpoints)?;
+        let r = self.record(&self.t.audit_report)?;
         r.set(intern!(py, "events_checked"), report.events_checked)?;
         r.set(intern!(py, "head"), &report.head)?;
         r.set(intern!(py, "first_bad"), first_bad)?;
+        r.set(intern!(py, "actions_checked"), report.actions_checked)?;
+        r.set(intern!(py, "first_bad_action"), first_bad_action)?;
+        r.set(
+            intern!(py, "policy_problem"),
+            self.opt_str(report.policy_problem.as_deref()),
+        )?;
+        r.set(intern!(py, "checkpoints"), checkpoints)?;
+        r.set(intern!(py, "problem"), report.problem())?;
         Ok(r.object)
     }
 
     /// A status enum member.
     pub(crate) fn status(&self, status: actioncenter::Status) -> PyResult<Bound<'py, PyAny>> {
         Ok(self.member(&self.t.status, status.as_str()))
+    }
+
+    fn opt_status(&self, status: Option<actioncenter::Status>) -> Bound<'py, PyAny> {
+        match status {
+            Some(s) => self.member(&self.t.status, s.as_str()),
+            None => self.none(),
+        }
+    }
+
+    fn opt_uuid(&self, id: Option<ActionId>) -> PyResult<Bound<'py, PyAny>> {
+        match id {
+            Some(id) => self.uuid(id),
+            None => Ok(self.none()),
+        }
     }
 }

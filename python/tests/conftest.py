@@ -28,6 +28,7 @@ BOB = Principal("bob", ["analyst"])
 VIC = Principal("vic", ["viewer"])
 AGENT = Principal("agent-1", ["executor"])
 AGENT2 = Principal("agent-2", ["executor"])
+ROOT = Principal("root", ["admin"])
 
 
 @pytest.fixture
@@ -80,11 +81,12 @@ def isolate(center: ActionCenter) -> Propose:
 
 def complete_quarantine(center: ActionCenter, action: Action) -> Action:
     """Approves, claims and completes `action`."""
-    center.approve(ALICE, action.id)
+    center.approve(ALICE, action)
     (claimed,) = center.claim(AGENT)
     assert claimed.id == action.id
-    return center.complete(AGENT, action.id, {"quarantined": True})
+    return center.complete(AGENT, claimed, {"quarantined": True})
 
 
 def event_count(center: ActionCenter) -> int:
+    """Events in the trail, the bootstrap policy's included."""
     return center.verify_audit().events_checked

@@ -42,7 +42,7 @@ def test_a_proposal_goes_the_whole_way_on_postgres(center: ActionCenter) -> None
     center.approve(ALICE, action.id, expected_version=action.version)
     claimed = [a for a in center.claim(AGENT, limit=100) if a.id == action.id]
     assert len(claimed) == 1
-    done = center.complete(AGENT, action.id, {"isolated": True})
+    done = center.complete(AGENT, claimed[0], {"isolated": True})
     assert done.status is Status.COMPLETED
     with pytest.raises(InvalidTransition) as e:
         center.approve(ALICE, action.id)

@@ -71,7 +71,8 @@ def test_eight_threads_approving_the_same_actions_decide_each_once(
         assert stored.version == 2
         assert len(stored.decisions) == 1
     assert center.verify_audit().intact
-    assert center.verify_audit().events_checked == 2 * ACTIONS
+    # Each action's proposal and its one approval, after the bootstrap policy.
+    assert center.verify_audit().events_checked == 1 + 2 * ACTIONS
 
 
 LOCK_HOLDER = """
@@ -123,8 +124,9 @@ def test_concurrent_executors_never_claim_the_same_action(
     center: ActionCenter, quarantine: Propose
 ) -> None:
     analyst = Principal("alice", ["analyst"])
-    ids = [quarantine(device=f"dev-{n}").id for n in range(ACTIONS)]
-    center.bulk(analyst, "approve", ids)
+    actions = [quarantine(device=f"dev-{n}") for n in range(ACTIONS)]
+    ids = [a.id for a in actions]
+    center.bulk(analyst, "approve", actions)
     executors = [Principal(f"agent-{n}", ["executor"]) for n in range(THREADS)]
     claimed: List[str] = []
     lock = threading.Lock()

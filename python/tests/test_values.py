@@ -176,7 +176,7 @@ def test_policy_answers_come_from_core() -> None:
 def test_expiry_outcome_reject_from_the_policy(center: ActionCenter, clock: ManualClock) -> None:
     rules = Policy().to_dict()
     rules["kinds"] = {"isolate_device": {"pending_ttl_seconds": 60, "on_expiry": "reject"}}
-    center.set_policy(Policy(rules))
+    center.set_policy(Principal("root", ["admin"]), Policy(rules))
     action = center.propose(
         Principal("air", ["automation"]),
         Kind.ISOLATE_DEVICE,
@@ -187,6 +187,50 @@ def test_expiry_outcome_reject_from_the_policy(center: ActionCenter, clock: Manu
     clock.advance(timedelta(seconds=60))
     (moved,) = center.expire_due()
     assert moved.status is Status.REJECTED
+
+
+def test_descriptions_come_from_core() -> None:
+    from actioncenter import (
+        Antivirus,
+        AutomatedInvestigation,
+        ManualResponse,
+        Playbook,
+        Service,
+        User,
+    )
+
+    assert File(sha256=SHA, path="C:\\x.exe", device_id="d").describe() == "C:\\x.exe on d"
+    assert Device("d", name="laptop").describe() == "laptop"
+    assert Service("d", "svc").describe() == "svc on d"
+    assert User("u-1").describe() == "u-1"
+    assert AutomatedInvestigation("inv-7").describe() == "AIR inv-7"
+    assert Antivirus().describe() == "antivirus"
+    assert ManualResponse("alice").describe() == "manual (alice)"
+    assert Playbook("triage").describe() == "playbook triage"
+    assert Principal("dana", ["analyst"], via="root").shown == "root as dana"
+
+
+def test_who_decided_comes_from_core(center: ActionCenter, clock: ManualClock) -> None:
+    from actioncenter import Playbook
+
+    rules = Policy().to_dict()
+    rules["kinds"] = {"isolate_device": {"quorum": 2}}
+    center.set_policy(Principal("root", ["admin"]), Policy(rules))
+    air = Principal("air", ["automation"])
+    action = center.propose(air, Kind.ISOLATE_DEVICE, Device("d"), Playbook("p"))
+    assert (action.decided_by, action.approvers) == ((), ())
+    action = center.approve(ALICE, action)
+    action = center.reject(Principal("bob", ["analyst"]), action, comment="no")
+    assert action.decided_by == ("alice", "bob")
+    assert action.approvers == ("alice",)
+
+
+def test_seen_is_an_id_and_a_version(center: ActionCenter, quarantine: Propose) -> None:
+    from actioncenter import Seen
+
+    action = quarantine()
+    seen = Seen.of(action)
+    assert seen == (action.id, 1) and (seen.id, seen.version) == (action.id, 1)
 
 
 def test_manual_clock_moves_only_when_told() -> None:
