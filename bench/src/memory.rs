@@ -45,7 +45,12 @@ pub fn lifecycle_rate(n: usize) -> Res<f64> {
         let a = center.propose(&air, isolation(i))?;
         center.approve(&alice, a.id, &Decide::default())?;
         for c in center.claim(&agent, &claim)? {
-            center.complete(&agent, c.id, serde_json::Value::Null)?;
+            center.complete(
+                &agent,
+                c.id,
+                c.lease_token().unwrap_or_default(),
+                serde_json::Value::Null,
+            )?;
         }
     }
     let r = rate(n, start.elapsed());

@@ -153,7 +153,15 @@ pub fn bulk(report: &mut Report, dir: &Path, size: Size) -> Res<()> {
     for r in 0..rounds {
         let range = r * n..(r + 1) * n;
         let t = Instant::now();
-        let results = center.bulk(&alice, &op, &Selection::Ids(ids[range.clone()].to_vec()))?;
+        // Every item at version 1, as a caller that just listed them saw it.
+        let seen: Vec<Seen> = ids[range.clone()]
+            .iter()
+            .map(|id| Seen {
+                id: *id,
+                version: 1,
+            })
+            .collect();
+        let results = center.bulk(&alice, &op, &Selection::Ids(seen))?;
         ours.push(rate(n, t.elapsed()));
         if results.iter().any(|i| i.result.is_err()) {
             return Err("a bulk approval failed".into());
@@ -253,7 +261,12 @@ pub fn scale(report: &mut Report, dir: &Path, size: Size) -> Res<()> {
                     kinds: vec![],
                 };
                 for a in center.claim(&agent, &request)? {
-                    center.complete(&agent, a.id, serde_json::json!({}))?;
+                    center.complete(
+                        &agent,
+                        a.id,
+                        a.lease_token().unwrap_or_default(),
+                        serde_json::json!({}),
+                    )?;
                 }
             }
         }

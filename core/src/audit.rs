@@ -12,7 +12,7 @@
 //! change feed: a follower reads `events_since(last_seen_seq)` in any
 //! language, without callbacks.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -175,7 +175,7 @@ pub fn canonical_json(value: &serde_json::Value) -> String {
 fn write_canonical(value: &serde_json::Value, out: &mut impl std::io::Write) {
     use serde_json::Value;
     // Writing to a hasher or a vector cannot fail.
-    let mut put = |bytes: &[u8], out: &mut dyn std::io::Write| {
+    let put = |bytes: &[u8], out: &mut dyn std::io::Write| {
         let _ = out.write_all(bytes);
     };
     match value {
@@ -771,7 +771,10 @@ mod tests {
     #[test]
     fn the_canonical_digest_is_the_hash_of_the_canonical_text() {
         let v = serde_json::json!({"b": [1, "x\"y", null], "a": {"z": true, "é": 1.5}});
-        assert_eq!(canonical_digest(&v), sha256_hex(canonical_json(&v).as_bytes()));
+        assert_eq!(
+            canonical_digest(&v),
+            sha256_hex(canonical_json(&v).as_bytes())
+        );
     }
 
     #[test]

@@ -423,7 +423,9 @@ impl ActionCenter {
     #[cfg(feature = "sqlite")]
     pub fn open_sqlite(path: impl AsRef<std::path::Path>) -> Result<ActionCenter> {
         let store = crate::store::SqliteStore::open(path)?;
-        Ok(ActionCenter::new(store, Policy::default()))
+        let center = ActionCenter::new(store, Policy::default());
+        center.stored_policy()?;
+        Ok(center)
     }
 
     /// An engine over the PostgreSQL database at `url` (a
@@ -437,7 +439,9 @@ impl ActionCenter {
     #[cfg(feature = "postgres")]
     pub fn open_postgres(url: &str) -> Result<ActionCenter> {
         let store = crate::store::PostgresStore::connect(url)?;
-        Ok(ActionCenter::new(store, Policy::default()))
+        let center = ActionCenter::new(store, Policy::default());
+        center.stored_policy()?;
+        Ok(center)
     }
 
     // ----- the stored policy --------------------------------------------
@@ -1410,8 +1414,11 @@ impl ActionCenter {
             let mut changes = Vec::new();
             let mut slots = Vec::new();
             for seen in items {
-                let planned = admit(seen)
-                    .and_then(|()| self.load_expecting(seen.id, Some(seen.version)))
+                // The version first: an item that changed since it was
+                // shown is a conflict, whatever else is now true of it.
+                let planned = self
+                    .load_expecting(seen.id, Some(seen.version))
+                    .and_then(|action| admit(seen).map(|()| action))
                     .and_then(|action| self.plan(sp, by, &action, step));
                 match planned {
                     Ok(change) => {

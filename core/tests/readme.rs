@@ -8,10 +8,20 @@ const EXAMPLE: &str = include_str!("readme_example.txt");
 
 #[test]
 fn the_readme_shows_this_example() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
     let section = readme.split("<!-- BEGIN rust -->").nth(1).unwrap();
-    let code = section.split("```rust\n").nth(1).unwrap().split("```").next().unwrap();
-    assert_eq!(code, EXAMPLE, "README.md's Rust example differs from core/tests/readme_example.txt");
+    let code = section
+        .split("```rust\n")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    assert_eq!(
+        code, EXAMPLE,
+        "README.md's Rust example differs from core/tests/readme_example.txt"
+    );
 }
 
 #[test]
@@ -25,17 +35,33 @@ fn the_readme_example_runs() -> Result<()> {
     let alice = Principal::new("alice", ["analyst"]);
     let agent = Principal::new("agent-1", ["executor"]);
 
-    let action = center.propose(&air, Proposal::new(
-        Kind::IsolateDevice,
-        Entity::Device { device_id: "dev-42".into(), name: None },
-        Source::AutomatedInvestigation { investigation_id: "inv-7".into() },
-    ).with_idempotency_key("inv-7/isolate/dev-42"))?;       // Pending
+    let action = center.propose(
+        &air,
+        Proposal::new(
+            Kind::IsolateDevice,
+            Entity::Device {
+                device_id: "dev-42".into(),
+                name: None,
+            },
+            Source::AutomatedInvestigation {
+                investigation_id: "inv-7".into(),
+            },
+        )
+        .with_idempotency_key("inv-7/isolate/dev-42"),
+    )?; // Pending
     center.approve(&alice, action.id, &Decide::default().seen(action.version))?; // Approved
-    for a in center.claim(&agent, &ClaimRequest { limit: 10, lease_seconds: 300, kinds: vec![] })? {
-        let token = a.lease_token().unwrap_or_default();     // this claim's fencing token
+    for a in center.claim(
+        &agent,
+        &ClaimRequest {
+            limit: 10,
+            lease_seconds: 300,
+            kinds: vec![],
+        },
+    )? {
+        let token = a.lease_token().unwrap_or_default(); // this claim's fencing token
         center.complete(&agent, a.id, token, serde_json::json!({"isolated": true}))?;
     }
-    let key = checkpoint::generate_key()?;                  // keep it outside the database
+    let key = checkpoint::generate_key()?; // keep it outside the database
     center.checkpoint(&Principal::new("root", ["admin"]), &key)?;
     let report = center.verify_audit_with(&VerifyOptions {
         public_key: Some(key.verifying_key()),
