@@ -23,15 +23,19 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 db="$work/shared.db"
 
+echo "== Python: the playbook host makes the database, whose first policy names"
+echo "   the operator's account an administrator and alice an analyst"
 echo "== Python: an automated investigation proposes four actions"
-"$python" - "$db" <<'PY'
+"$python" - "$db" "$(id -un)" <<'PY'
 import sys
-from actioncenter import ActionCenter, AutomatedInvestigation, Device, File, Kind, Principal, User
+from actioncenter import ActionCenter, AutomatedInvestigation, Device, File, Kind, Policy, Principal, User
 
+rules = Policy.default().to_dict()
+rules["principals"] = {sys.argv[2]: ["admin"], "alice": ["analyst"], "vera": ["viewer"]}
 air = Principal("air", ["automation"])
 inv = AutomatedInvestigation("inv-x")
 payload = "ab" * 32
-with ActionCenter.open_sqlite(sys.argv[1]) as center:
+with ActionCenter.open_sqlite(sys.argv[1], Policy.from_dict(rules)) as center:
     for device in ("dev-1", "dev-2"):
         center.propose(air, Kind.QUARANTINE_FILE, File(sha256=payload, path="C:\\x.exe", device_id=device), inv)
     center.propose(air, Kind.ISOLATE_DEVICE, Device("dev-1"), inv)
@@ -43,7 +47,7 @@ echo "== actionctl: the analyst rejects the account action and approves the rest
 user_action=$(ctl --json pending --investigation inv-x --kind disable_user |
   "$python" -c 'import json, sys; items = json.load(sys.stdin)["items"]; assert len(items) == 1, items; print(items[0]["id"])')
 ctl reject "$user_action" -m "service account, not the attacker's"
-ctl approve --investigation inv-x -m "confirmed malicious"
+ctl approve --investigation inv-x -m "confirmed malicious" --yes
 
 echo "== C: the executor agent carries out what was approved"
 "$executor" "$db" c-agent-1 | tee "$work/executor.out"
@@ -68,7 +72,9 @@ with ActionCenter.open_sqlite(sys.argv[1]) as center:
     done = [a for a in center.actions(viewer) if a.status is Status.COMPLETED]
     assert len(done) == 3, done
     actors = {e.actor for e in center.events_since(viewer, 0, limit=100)}
-    assert actors == {"air", "alice", "c-agent-1"}, actors
+    assert actors == {"system", "air", "alice", "c-agent-1"}, actors
+    via = {e.via for e in center.events_since(viewer, 0, limit=100) if e.actor == "alice"}
+    assert len(via) == 1 and None not in via, via  # the operator, acting as alice
     report = center.verify_audit()
     assert report.intact, report
     print(f"python: {len(done)} completed, audit intact over {report.events_checked} events")

@@ -158,7 +158,7 @@ fn errors_are_json_on_one_line_with_json() {
     assert_eq!(
         err,
         serde_json::json!({"kind": "not_found", "code": 1, "id": "ffffffff",
-                           "message": "action ffffffff not found"})
+                           "message": "action ffffffff not found", "retryable": false})
     );
     let usage = db.run(&["--json", "pending", "--bogus"]);
     assert_eq!(usage.code, 64);

@@ -77,8 +77,14 @@ pub fn os_account() -> String {
 /// Runs `actionctl --db DB ARGS...` as the operating-system account
 /// itself (no ACTIONCENTER_ACTOR): an administrator of the demo's policy.
 pub fn actionctl_as_me(db: &Path, args: &[&str]) -> Run {
-    let output = command(db)
-        .env_remove("ACTIONCENTER_ACTOR")
+    let mut c = command(db);
+    c.env_remove("ACTIONCENTER_ACTOR");
+    finish(c, args)
+}
+
+/// Runs `command` with `args` to the end.
+fn finish(mut command: Command, args: &[&str]) -> Run {
+    let output = command
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("cannot run actionctl: {e}"));
@@ -91,15 +97,7 @@ pub fn actionctl_as_me(db: &Path, args: &[&str]) -> Run {
 
 /// Runs `actionctl --db DB ARGS...`.
 pub fn actionctl(db: &Path, args: &[&str]) -> Run {
-    let output = command(db)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run actionctl: {e}"));
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    finish(command(db), args)
 }
 
 /// A temporary directory with a database in it.
