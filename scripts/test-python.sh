@@ -2,8 +2,9 @@
 # The Python package, from scratch: a fresh virtual environment (.venv),
 # the abi3 wheel built by maturin and installed into it, the stubs checked
 # against the built module (mypy.stubtest), mypy --strict, ruff, the
-# pytest suite, the README's example, the example playbook, and a short
-# run of the approve benchmark.
+# pytest suite, the README's example, the example playbook, and short
+# runs of the benchmarks (python/benches; the peers they measure against
+# are pinned in python/benches/requirements.txt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -12,9 +13,8 @@ python="${PYTHON:-python3}"
 
 "$python" -m venv --clear "$venv"
 py="$venv/bin/python"
-"$py" -m pip install --quiet --disable-pip-version-check maturin==1.16.0 pytest==9.2.0 mypy==2.4.1 ruff==0.17.6
-# The peers of python/benches/compare.py, which mypy checks too.
-"$py" -m pip install --quiet --disable-pip-version-check transitions==0.9.3 python-statemachine==3.2.2
+"$py" -m pip install --quiet --disable-pip-version-check maturin==1.16.0 pytest==9.2.0 mypy==2.4.1 ruff==0.17.6 \
+  -r python/benches/requirements.txt
 
 dist=$(mktemp -d)
 trap 'rm -rf "$dist"' EXIT
@@ -67,3 +67,5 @@ EOF
 "$py" examples/python/playbook.py > /dev/null
 echo "example playbook: ok"
 "$py" python/benches/approve_rate.py --actions 100
+"$py" python/benches/compare.py --quick > /dev/null
+echo "python/benches/compare.py --quick: ok"

@@ -14,5 +14,6 @@ for part in c python cli postgres; do
   fi
 done
 run "cross-language: Python proposes, actionctl decides, C executes" bash tests/cross_language.sh
+run "benchmarks, short (the full run is scripts/bench.sh)" bash scripts/bench.sh --quick
 echo
 echo "==== all tests passed"

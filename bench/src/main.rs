@@ -4,7 +4,8 @@
 //! ```text
 //! acbench [--quick] [--large] [--pg-url URL] [--out FILE]
 //! acbench memory-peak N
-//! acbench lifecycle N        # one case alone, for a profiler
+//! acbench lifecycle N            # one case alone, for a profiler
+//! acbench profile approve|bulk N  # the same, on SQLite
 //! ```
 //!
 //! Each pair (the engine and its peer) runs in alternating rounds in the
@@ -79,6 +80,17 @@ fn run() -> Res<()> {
                     .ok_or("lifecycle N")?;
                 println!("{:.0} actions/s", memory::lifecycle_rate(n)?);
                 return Ok(());
+            }
+            "profile" => {
+                // One SQLite case alone, for a profiler: `approve` one by
+                // one (NORMAL) or one `bulk` call (FULL), over N actions.
+                let case = args.next().ok_or("profile approve|bulk N")?;
+                let n = args
+                    .next()
+                    .and_then(|a| a.parse().ok())
+                    .ok_or("profile approve|bulk N")?;
+                let dir = tempfile::tempdir()?;
+                return sqlite_cases::profile(dir.path(), &case, n);
             }
             "--quick" => size.quick = true,
             "--large" => size.large = true,

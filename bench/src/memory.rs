@@ -16,11 +16,18 @@ fn alice() -> Principal {
     Principal::new("alice", ["analyst"])
 }
 
+fn next_device() -> usize {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 pub fn isolation(i: usize) -> Proposal {
     Proposal::new(
         Kind::IsolateDevice,
         Entity::Device {
-            device_id: format!("dev-{i}"),
+            // A device of its own for every proposal of the process: one
+            // active isolation per device is the engine's rule.
+            device_id: format!("dev-{i}-{}", next_device()),
             name: None,
         },
         Source::AutomatedInvestigation {

@@ -23,11 +23,18 @@ pub fn run(report: &mut Report, url: &str, size: Size) -> Res<()> {
     result
 }
 
+fn next_device() -> usize {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 fn isolation(i: usize) -> Proposal {
     Proposal::new(
         Kind::IsolateDevice,
         Entity::Device {
-            device_id: format!("bench-{i}"),
+            // A device of its own for every proposal of the process: one
+            // active isolation per device is the engine's rule.
+            device_id: format!("bench-{i}-{}", next_device()),
             name: None,
         },
         Source::Antivirus,
@@ -106,7 +113,9 @@ fn cases(report: &mut Report, url: &str, schema: &str, size: Size) -> Res<()> {
         default: AutomationLevel::Full,
         ..Automation::default()
     });
-    let proposer = ActionCenter::with_clock(store.clone(), automatic, Arc::new(SystemClock));
+    // The database's policy, stored: every handle on it then approves at once.
+    center.set_policy(&Principal::new("bench-admin", ["admin"]), automatic, None, None)?;
+    let proposer = &center;
     // The actions approved above wait in the queue: take them out first.
     claim_all(url, &options, 1, 100, n * rounds)?;
     let claims = size.pick(3_000, 100);

@@ -344,3 +344,38 @@ pub fn scale(report: &mut Report, dir: &Path, size: Size) -> Res<()> {
     }
     Ok(())
 }
+
+/// `approve` one by one on SQLite NORMAL, or one `bulk` approve on FULL,
+/// over `n` seeded actions: a single case for a profiler.
+pub fn profile(dir: &Path, case: &str, n: usize) -> Res<()> {
+    let path = dir.join("profile.db");
+    let ids = seed_pending(&path, n)?;
+    let alice = alice();
+    let t = Instant::now();
+    match case {
+        "approve" => {
+            let center = open(&path, Synchronous::Normal)?;
+            for id in ids {
+                center.approve(&alice, id, &Decide::default())?;
+            }
+        }
+        "bulk" => {
+            let center = open(&path, Synchronous::Full)?;
+            center.bulk(
+                &alice,
+                &BulkOp::Approve { comment: None },
+                &Selection::Ids(
+                    ids.iter()
+                        .map(|id| Seen {
+                            id: *id,
+                            version: 1,
+                        })
+                        .collect(),
+                ),
+            )?;
+        }
+        other => return Err(format!("no profile case {other:?}").into()),
+    }
+    println!("{case}: {}", per_second(rate(n, t.elapsed())));
+    Ok(())
+}
