@@ -114,7 +114,12 @@ fn cases(report: &mut Report, url: &str, schema: &str, size: Size) -> Res<()> {
         ..Automation::default()
     });
     // The database's policy, stored: every handle on it then approves at once.
-    center.set_policy(&Principal::new("bench-admin", ["admin"]), automatic, None, None)?;
+    center.set_policy(
+        &Principal::new("bench-admin", ["admin"]),
+        automatic,
+        None,
+        None,
+    )?;
     let proposer = &center;
     // The actions approved above wait in the queue: take them out first.
     claim_all(url, &options, 1, 100, n * rounds)?;

@@ -298,6 +298,33 @@ impl MemoryStore {
         Ok(())
     }
 
+    /// Edits the audit event at `seq` and re-hashes it and every event
+    /// after it, so the chain links up again: what a writer with the
+    /// database in hand can do. For tamper-detection tests only.
+    #[doc(hidden)]
+    pub fn rewrite_and_rehash(&self, seq: u64, edit: impl FnOnce(&mut AuditEvent)) -> Result<()> {
+        let mut inner = self.lock()?;
+        let start = usize::try_from(seq)
+            .ok()
+            .and_then(|s| s.checked_sub(1))
+            .filter(|i| *i < inner.events.len())
+            .ok_or_else(|| Error::NotFound {
+                id: format!("event {seq}"),
+            })?;
+        edit(&mut inner.events[start]);
+        for i in start..inner.events.len() {
+            let prev = if i == 0 {
+                GENESIS_HASH.to_owned()
+            } else {
+                inner.events[i - 1].hash.clone()
+            };
+            let e = &mut inner.events[i];
+            e.prev_hash = prev;
+            e.hash = e.computed_hash();
+        }
+        Ok(())
+    }
+
     /// Drops the last `n` audit events behind the engine's back. For
     /// tamper-detection tests only.
     #[doc(hidden)]
