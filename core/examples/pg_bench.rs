@@ -123,7 +123,14 @@ fn run(url: &str, schema: &str, quick: bool) -> Res<()> {
         default: AutomationLevel::Full,
         ..Automation::default()
     });
-    let proposer = ActionCenter::with_clock(store.clone(), automatic, Arc::new(SystemClock));
+    // The database's policy, stored: every handle on it then approves at once.
+    center.set_policy(
+        &Principal::new("bench-admin", ["admin"]),
+        automatic,
+        None,
+        None,
+    )?;
+    let proposer = &center;
     // The actions approved above wait in the queue: take them out first.
     claim_all(url, &options, 1, 100, transitions)?;
     for batch in [1usize, 10] {
@@ -144,10 +151,13 @@ fn run(url: &str, schema: &str, quick: bool) -> Res<()> {
 }
 
 fn isolation(i: usize) -> Proposal {
+    // A device of its own for every proposal: one active isolation per device.
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     Proposal::new(
         Kind::IsolateDevice,
         Entity::Device {
-            device_id: format!("bench-{i}"),
+            device_id: format!("bench-{i}-{n}"),
             name: None,
         },
         Source::Antivirus,
