@@ -125,12 +125,16 @@ mod tests {
             .map(|n| propose(&center, &format!("dev-{n}")))
             .collect();
         let short = center.short_ids(&ids).expect("short ids");
+        // The clock stands still, so the ids share a long prefix; how long
+        // depends on the process-wide id context, which other tests running
+        // at the same time move forward. What must hold whatever it is:
         for (id, s) in ids.iter().zip(&short) {
-            // Past the shared millisecond, and no dash at the end.
-            assert!(s.len() > 14, "{s}");
-            assert!(!s.ends_with('-'), "{s}");
+            assert!(s.len() >= 8 && !s.ends_with('-'), "{s}");
             assert!(id.to_string().starts_with(s.as_str()));
             assert_eq!(center.resolve_id(s).expect("resolves"), *id);
+            if s.len() == 8 {
+                continue; // the shortest shown
+            }
             // One character less (and any dash before it) is ambiguous.
             let shorter = s[..s.len() - 1].trim_end_matches('-');
             let err = center.resolve_id(shorter).expect_err("ambiguous");
