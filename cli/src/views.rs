@@ -3,7 +3,7 @@
 
 use std::time::Duration as StdDuration;
 
-use actioncenter::{Action, AuditEvent, Filter, Kind, Page, PageRequest, Status, Verdict};
+use actioncenter::{Action, AuditEvent, Filter, Page, PageRequest, Status, Verdict};
 use comfy_table::Cell;
 use serde_json::Value;
 
@@ -328,23 +328,23 @@ pub fn show(s: &Session, out: Out, id: &str) -> Result<(), CliError> {
         out.table(&t)?;
     }
 
-    if a.kind == Kind::QuarantineFile && matches!(a.status, Status::Completed | Status::UndoFailed)
+    // Core says whether this action may be undone now and what the undo
+    // would fan out to; the view only shows it.
+    if let Ok(others) = s.center.check_undo(s.actor(), a.id, None)
+        && !others.is_empty()
     {
-        let others = s.center.undo_instances(s.actor(), a.id)?;
-        if !others.is_empty() {
-            let devices: Vec<&str> = others.iter().filter_map(|o| o.entity.device_id()).collect();
-            out.line("")?;
-            out.line(format!(
-                "The same file is quarantined on {} more device{}: {}.",
-                others.len(),
-                plural(others.len()),
-                devices.join(", ")
-            ))?;
-            out.line(format!(
-                "`actionctl undo {} --all-instances` restores it on all of them.",
-                ids.of(a.id)
-            ))?;
-        }
+        let devices: Vec<&str> = others.iter().filter_map(|o| o.entity.device_id()).collect();
+        out.line("")?;
+        out.line(format!(
+            "The same file is quarantined on {} more device{}: {}.",
+            others.len(),
+            plural(others.len()),
+            devices.join(", ")
+        ))?;
+        out.line(format!(
+            "`actionctl undo {} --all-instances` restores it on all of them.",
+            ids.of(a.id)
+        ))?;
     }
 
     out.line("")?;
