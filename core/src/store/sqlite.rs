@@ -474,6 +474,32 @@ impl Store for SqliteStore {
         self.write(|tx| apply_in(tx, change))
     }
 
+    /// One transaction, one commit (one fsync under FULL) for every item;
+    /// each item in a savepoint of its own, so a refused item leaves no
+    /// trace and the others still commit.
+    fn apply_many(&self, changes: Vec<Change>) -> Result<Vec<Result<Option<AuditEvent>>>> {
+        self.write(|tx| {
+            let mut out = Vec::with_capacity(changes.len());
+            for change in changes {
+                tx.execute_batch("SAVEPOINT item")
+                    .map_err(db_err("savepoint"))?;
+                let result = apply_in(tx, change);
+                let end = if result.is_ok() {
+                    "RELEASE item"
+                } else {
+                    "ROLLBACK TO item; RELEASE item"
+                };
+                tx.execute_batch(end).map_err(db_err("savepoint"))?;
+                // A failure of the database itself ends the whole call.
+                match result {
+                    Err(e @ Error::Storage { .. }) => return Err(e),
+                    other => out.push(other),
+                }
+            }
+            Ok(out)
+        })
+    }
+
     fn find_by_idempotency_key(&self, key: &str) -> Result<Option<Action>> {
         let conn = self.conn()?;
         let doc: Option<String> = conn
