@@ -65,8 +65,8 @@ use r2d2_postgres::PostgresConnectionManager;
 
 use super::sql::{
     ACTION_COLUMNS, ActionRow, Dialect, EVENT_COLUMNS, EXCLUSIVE_HOLDER, EventRow, POLICY_COLUMNS,
-    Param, Where, action_from_doc, checkpoint_from_doc, insert_refusal, policy_from_row,
-    version_to_sql,
+    Param, Where, action_from_doc, checkpoint_from_doc, count_moves, counts_are_kept_for,
+    counts_from_rows, insert_refusal, policy_from_row, version_to_sql,
 };
 use super::{Change, ClaimFn, ClaimScope, Store};
 use crate::audit::{AuditEvent, NewEvent};
@@ -170,6 +170,16 @@ CREATE TABLE checkpoints (
     seq BIGINT NOT NULL,
     doc TEXT NOT NULL
 );
+"#,
+    r#"
+CREATE TABLE counts (
+    status   TEXT NOT NULL,
+    category TEXT NOT NULL,
+    n        BIGINT NOT NULL,
+    PRIMARY KEY (status, category)
+);
+INSERT INTO counts (status, category, n)
+    SELECT status, category, count(*) FROM actions GROUP BY status, category;
 "#,
 ];
 
@@ -760,6 +770,29 @@ fn append_events<C: GenericClient>(
     Ok(sealed)
 }
 
+/// Adds each `(status, category, delta)` to the kept counts, in one
+/// statement.
+fn bump_counts<C: GenericClient>(
+    db: &mut Db<'_, C>,
+    moves: &[(&'static str, &'static str, i64)],
+) -> Result<()> {
+    if moves.is_empty() {
+        return Ok(());
+    }
+    let statuses: Vec<&str> = moves.iter().map(|m| m.0).collect();
+    let categories: Vec<&str> = moves.iter().map(|m| m.1).collect();
+    let deltas: Vec<i64> = moves.iter().map(|m| m.2).collect();
+    db.execute(
+        "keep counts",
+        "INSERT INTO counts (status, category, n) \
+         SELECT s, c, sum(d) FROM unnest($1::text[], $2::text[], $3::bigint[]) AS m(s, c, d) \
+         GROUP BY s, c ORDER BY s, c \
+         ON CONFLICT (status, category) DO UPDATE SET n = counts.n + excluded.n",
+        &[&statuses, &categories, &deltas],
+    )?;
+    Ok(())
+}
+
 /// The stored policy's version. Read after the chain head is locked, it
 /// is the version in force at commit: a policy change takes the same lock.
 fn stored_policy_version<C: GenericClient>(db: &mut Db<'_, C>) -> Result<u64> {
@@ -839,6 +872,7 @@ fn apply_in<C: GenericClient>(db: &mut Db<'_, C>, change: Change) -> Result<Opti
     };
     let head = head_from(get(&locked, 0)?)?;
     check_policy_version(db, change.policy_version)?;
+    bump_counts(db, &count_moves(&change))?;
     Ok(append_events(db, head, vec![event])?.pop())
 }
 
@@ -967,6 +1001,7 @@ impl Store for PostgresStore {
                 return Err(insert_refusal(action, holder));
             };
             let head = head_from(get(&locked, 0)?)?;
+            bump_counts(db, &[(row.status, row.category, 1)])?;
             append_events(db, head, vec![event])?
                 .pop()
                 .ok_or_else(|| Error::storage_msg("no audit event appended"))
@@ -1022,20 +1057,25 @@ impl Store for PostgresStore {
     fn count(&self, filter: &Filter) -> Result<Counts> {
         let mut w = Where::new(Dialect::Postgres);
         w.filter(filter);
-        let sql = format!(
-            "SELECT status, count(*) FROM actions {} GROUP BY status",
-            w.sql()
-        );
+        // The badges come from the counts kept in the same transactions as
+        // the changes: a few rows, whatever the size of the table.
+        let sql = if counts_are_kept_for(filter) {
+            format!(
+                "SELECT status, sum(n)::bigint FROM counts {} GROUP BY status",
+                w.sql()
+            )
+        } else {
+            format!(
+                "SELECT status, count(*) FROM actions {} GROUP BY status",
+                w.sql()
+            )
+        };
         let rows = self.read(|db| db.query("count", &sql, &bound(&w.params)))?;
-        let mut counts = Counts::zero();
-        for r in &rows {
-            let status: String = get(r, 0)?;
-            let n: i64 = get(r, 1)?;
-            counts
-                .0
-                .insert(status.parse()?, u64::try_from(n).unwrap_or(0));
-        }
-        Ok(counts)
+        let rows = rows
+            .iter()
+            .map(|r| Ok((get::<String>(r, 0)?, get::<i64>(r, 1)?)))
+            .collect::<Result<Vec<_>>>()?;
+        counts_from_rows(rows)
     }
 
     fn expiring(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Action>> {
@@ -1099,6 +1139,11 @@ impl Store for PostgresStore {
             let changes_policy: Vec<Option<u64>> =
                 changes.iter().map(|c| c.policy_version).collect();
             let updated = apply_claims(db, &changes)?;
+            let moves: Vec<(&'static str, &'static str, i64)> = changes
+                .iter()
+                .filter(|c| updated.contains(&c.action.id.to_string()))
+                .flat_map(count_moves)
+                .collect();
             let (actions, events): (Vec<Action>, Vec<NewEvent>) = changes
                 .into_iter()
                 .filter(|c| updated.contains(&c.action.id.to_string()))
@@ -1110,6 +1155,7 @@ impl Store for PostgresStore {
             let head = lock_head(db)?;
             let policy_version = changes_policy.first().copied().flatten();
             check_policy_version(db, policy_version)?;
+            bump_counts(db, &moves)?;
             let sealed = append_events(db, head, events)?;
             Ok(actions.into_iter().zip(sealed).collect())
         })
@@ -1421,7 +1467,7 @@ mod tests {
             (row.get::<_, String>(0), row.get::<_, i32>(1)),
             (APPLICATION.to_owned(), SCHEMA_VERSION)
         );
-        assert_eq!(table_count(&mut c, t.name()), 6);
+        assert_eq!(table_count(&mut c, t.name()), 7);
     }
 
     #[test]
@@ -1476,7 +1522,7 @@ mod tests {
             .expect("version")
             .get(0);
         assert_eq!(v, SCHEMA_VERSION + 1);
-        assert_eq!(table_count(&mut c, t.name()), 6);
+        assert_eq!(table_count(&mut c, t.name()), 7);
     }
 
     #[test]
@@ -1525,6 +1571,6 @@ mod tests {
         };
         let store = PostgresStore::connect(&with_path).expect("connect");
         assert_eq!(store.schema(), t.name());
-        assert_eq!(table_count(&mut c, t.name()), 6);
+        assert_eq!(table_count(&mut c, t.name()), 7);
     }
 }

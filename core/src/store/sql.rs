@@ -332,3 +332,37 @@ pub(crate) fn insert_refusal(action: &Action, exclusive_holder: Option<String>) 
 
 /// `SELECT id FROM actions WHERE exclusive_key = ?`: who holds a slot.
 pub(crate) const EXCLUSIVE_HOLDER: &str = "SELECT id FROM actions WHERE exclusive_key = ";
+
+/// How a change moves the kept counts: -1 on the (status, category) it
+/// leaves, +1 on the one it enters. Empty when the status stays.
+pub(crate) fn count_moves(change: &super::Change) -> Vec<(&'static str, &'static str, i64)> {
+    let category = change.action.category.as_str();
+    match change.event.as_ref().map(|e| (e.from, e.to)) {
+        Some((Some(from), Some(to))) if from != to => {
+            vec![(from.as_str(), category, -1), (to.as_str(), category, 1)]
+        }
+        _unchanged => Vec::new(),
+    }
+}
+
+/// Whether `filter` can be answered from the kept counts: it asks only for
+/// statuses and categories (the tab badges).
+pub(crate) fn counts_are_kept_for(filter: &Filter) -> bool {
+    *filter
+        == Filter {
+            statuses: filter.statuses.clone(),
+            categories: filter.categories.clone(),
+            ..Filter::default()
+        }
+}
+
+/// The kept counts as a [`Counts`], from `(status, n)` rows.
+pub(crate) fn counts_from_rows(rows: Vec<(String, i64)>) -> Result<crate::query::Counts> {
+    let mut counts = crate::query::Counts::zero();
+    for (status, n) in rows {
+        counts
+            .0
+            .insert(status.parse()?, u64::try_from(n).unwrap_or(0));
+    }
+    Ok(counts)
+}

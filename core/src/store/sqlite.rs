@@ -26,8 +26,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, param
 
 use super::sql::{
     ACTION_COLUMNS, ActionRow, Dialect, EVENT_COLUMNS, EXCLUSIVE_HOLDER, EventRow, POLICY_COLUMNS,
-    Param, Where, action_from_doc, checkpoint_from_doc, insert_refusal, policy_from_row,
-    version_to_sql,
+    Param, Where, action_from_doc, checkpoint_from_doc, count_moves, counts_are_kept_for,
+    counts_from_rows, insert_refusal, policy_from_row, version_to_sql,
 };
 use super::{Change, ClaimFn, ClaimScope, Store};
 use crate::audit::{AuditEvent, GENESIS_HASH, NewEvent};
@@ -127,6 +127,16 @@ CREATE TABLE checkpoints (
     seq INTEGER NOT NULL,
     doc TEXT NOT NULL
 );
+"#,
+    r#"
+CREATE TABLE counts (
+    status   TEXT NOT NULL,
+    category TEXT NOT NULL,
+    n        INTEGER NOT NULL,
+    PRIMARY KEY (status, category)
+) WITHOUT ROWID;
+INSERT INTO counts (status, category, n)
+    SELECT status, category, count(*) FROM actions GROUP BY status, category;
 "#,
 ];
 
@@ -369,6 +379,17 @@ fn append_event(tx: &rusqlite::Transaction<'_>, event: NewEvent) -> Result<Audit
     Ok(sealed)
 }
 
+/// Adds `delta` to the kept count of (`status`, `category`).
+fn bump_count(tx: &Connection, status: &str, category: &str, delta: i64) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO counts (status, category, n) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (status, category) DO UPDATE SET n = n + excluded.n",
+    )
+    .and_then(|mut s| s.execute(params![status, category, delta]))
+    .map_err(db_err("keep counts"))?;
+    Ok(())
+}
+
 fn stored_policy_version(tx: &Connection) -> Result<u64> {
     let v: Option<i64> = tx
         .prepare_cached("SELECT max(version) FROM policies")
@@ -422,6 +443,9 @@ fn apply_in(tx: &rusqlite::Transaction<'_>, change: Change) -> Result<Option<Aud
             },
         });
     }
+    for (status, category, delta) in count_moves(&change) {
+        bump_count(tx, status, category, delta)?;
+    }
     change.event.map(|e| append_event(tx, e)).transpose()
 }
 
@@ -466,6 +490,7 @@ impl Store for SqliteStore {
                 };
                 return Err(insert_refusal(action, holder));
             }
+            bump_count(tx, row.status, row.category, 1)?;
             append_event(tx, event)
         })
     }
@@ -559,12 +584,20 @@ impl Store for SqliteStore {
         let mut w = Where::new(Dialect::Sqlite);
         w.filter(filter);
         let conn = self.conn()?;
-        let mut stmt = conn
-            .prepare_cached(&format!(
+        // The badges come from the counts kept in the same transactions as
+        // the changes: a few rows, whatever the size of the table.
+        let sql = if counts_are_kept_for(filter) {
+            format!(
+                "SELECT status, sum(n) FROM counts {} GROUP BY status",
+                w.sql()
+            )
+        } else {
+            format!(
                 "SELECT status, count(*) FROM actions {} GROUP BY status",
                 w.sql()
-            ))
-            .map_err(db_err("count"))?;
+            )
+        };
+        let mut stmt = conn.prepare_cached(&sql).map_err(db_err("count"))?;
         let rows = stmt
             .query_map(params_from_iter(w.params.iter()), |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
@@ -572,13 +605,7 @@ impl Store for SqliteStore {
             .map_err(db_err("count"))?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(db_err("count"))?;
-        let mut counts = Counts::zero();
-        for (status, n) in rows {
-            counts
-                .0
-                .insert(status.parse()?, u64::try_from(n).unwrap_or(0));
-        }
-        Ok(counts)
+        counts_from_rows(rows)
     }
 
     fn expiring(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Action>> {
