@@ -563,6 +563,17 @@ impl ActionCenter {
             .ok_or_else(|| not_a_principal(id))
     }
 
+    /// The principal with this id and the roles the stored policy gives it
+    /// by id and through the groups an identity provider asserted for it.
+    pub fn principal_in_groups(&self, id: &str, groups: &[String]) -> Result<Principal> {
+        check_required("principal.id", id)?;
+        let policy = self.stored_policy()?;
+        policy
+            .policy
+            .principal_in_groups(id, groups)
+            .ok_or_else(|| not_a_principal(id))
+    }
+
     /// `real`, acting as the principal `as_id` of the stored policy. Needs
     /// the Administer permission on every category for `real`; every event
     /// the returned principal causes records both ("root as dana").

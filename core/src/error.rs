@@ -102,6 +102,20 @@ pub enum Error {
     )]
     StaleLease { id: ActionId, token: String },
 
+    /// The caller could not be identified: a wrong password, a disabled
+    /// account, an unknown, expired or revoked session or token. The
+    /// message never says which of the account or the password was wrong.
+    #[error("not signed in: {reason}")]
+    Unauthenticated { reason: String },
+
+    /// Too many requests or sign-in attempts in a short time; try again
+    /// after `retry_after_seconds`.
+    #[error("too many {what}: try again in {retry_after_seconds} s")]
+    RateLimited {
+        what: String,
+        retry_after_seconds: u64,
+    },
+
     /// The database failed, or is not one this library can use.
     #[error("storage: {message}{}", if *.retryable { " (temporary: retrying may help)" } else { "" })]
     Storage {
@@ -161,11 +175,13 @@ pub enum ErrorKind {
     Expired = 7,
     Storage = 8,
     Duplicate = 9,
+    Unauthenticated = 10,
+    RateLimited = 11,
 }
 
 impl ErrorKind {
     /// Every kind, in code order.
-    pub const ALL: [ErrorKind; 9] = [
+    pub const ALL: [ErrorKind; 11] = [
         ErrorKind::NotFound,
         ErrorKind::InvalidTransition,
         ErrorKind::PermissionDenied,
@@ -175,6 +191,8 @@ impl ErrorKind {
         ErrorKind::Expired,
         ErrorKind::Storage,
         ErrorKind::Duplicate,
+        ErrorKind::Unauthenticated,
+        ErrorKind::RateLimited,
     ];
 
     /// The stable number of this kind.
@@ -194,6 +212,8 @@ impl ErrorKind {
             ErrorKind::Expired => "expired",
             ErrorKind::Storage => "storage",
             ErrorKind::Duplicate => "duplicate",
+            ErrorKind::Unauthenticated => "unauthenticated",
+            ErrorKind::RateLimited => "rate_limited",
         }
     }
 }
@@ -238,7 +258,8 @@ impl Error {
             Error::Storage { retryable, .. } => *retryable,
             Error::Conflict { .. }
             | Error::PolicyChanged { .. }
-            | Error::SelectionChanged { .. } => true,
+            | Error::SelectionChanged { .. }
+            | Error::RateLimited { .. } => true,
             _other => false,
         }
     }
@@ -266,6 +287,8 @@ impl Error {
             Error::Validation { .. } => ErrorKind::Validation,
             Error::Expired { .. } | Error::StaleLease { .. } => ErrorKind::Expired,
             Error::Storage { .. } => ErrorKind::Storage,
+            Error::Unauthenticated { .. } => ErrorKind::Unauthenticated,
+            Error::RateLimited { .. } => ErrorKind::RateLimited,
         }
     }
 
@@ -318,7 +341,11 @@ impl Error {
                 json!({ "action_kind": kind, "entity": entity, "existing": existing,
                         "idempotency_key": idempotency_key })
             }
-            Error::Storage { .. } => json!({}),
+            Error::Storage { .. } | Error::Unauthenticated { .. } => json!({}),
+            Error::RateLimited {
+                what,
+                retry_after_seconds,
+            } => json!({ "what": what, "retry_after_seconds": retry_after_seconds }),
         };
         if let (Some(map), serde_json::Value::Object(extra)) = (v.as_object_mut(), extra) {
             map.extend(extra);
@@ -499,7 +526,7 @@ mod tests {
     #[test]
     fn codes_are_stable_and_in_order() {
         let codes: Vec<i32> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
-        assert_eq!(codes, (1..=9).collect::<Vec<_>>());
+        assert_eq!(codes, (1..=11).collect::<Vec<_>>());
     }
 
     #[test]

@@ -47,6 +47,7 @@ pub mod checkpoint;
 pub mod clock;
 pub mod engine;
 pub mod error;
+pub mod identity;
 pub mod machine;
 pub mod model;
 pub mod policy;

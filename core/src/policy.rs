@@ -222,6 +222,11 @@ pub struct Policy {
     /// name a principal by id alone.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     principals: BTreeMap<String, Vec<String>>,
+    /// Groups an identity provider asserts (an OpenID Connect `groups`
+    /// claim) and the roles they give, for principals the policy does not
+    /// list by id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    groups: BTreeMap<String, Vec<String>>,
     #[serde(default)]
     automation: Automation,
     /// Whether a proposer may approve their own action. Off by default,
@@ -270,6 +275,7 @@ impl Default for Policy {
         Policy::from_json(DEFAULT_POLICY_JSON).unwrap_or_else(|_| Policy {
             roles: BTreeMap::new(),
             principals: BTreeMap::new(),
+            groups: BTreeMap::new(),
             automation: Automation::default(),
             allow_self_approval: false,
             defaults: KindDefaults::default(),
@@ -314,14 +320,16 @@ impl Policy {
                 }
             }
         }
-        for (id, roles) in &self.principals {
-            check_required("policy.principals", id)?;
-            for role in roles {
-                if !self.roles.contains_key(role) {
-                    return Err(Error::validation(
-                        format!("policy.principals.{id}"),
-                        format!("unknown role {role:?}"),
-                    ));
+        for (field, map) in [("principals", &self.principals), ("groups", &self.groups)] {
+            for (id, roles) in map {
+                check_required(&format!("policy.{field}"), id)?;
+                for role in roles {
+                    if !self.roles.contains_key(role) {
+                        return Err(Error::validation(
+                            format!("policy.{field}.{id}"),
+                            format!("unknown role {role:?}"),
+                        ));
+                    }
                 }
             }
         }
@@ -380,6 +388,37 @@ impl Policy {
         self.principals
             .get(id)
             .map(|roles| Principal::new(id, roles.iter().cloned()))
+    }
+
+    /// The principal with this id, with the roles the policy gives it by
+    /// id and through each of `groups` it names; `None` if that is none.
+    pub fn principal_in_groups(&self, id: &str, groups: &[String]) -> Option<Principal> {
+        let mut roles: Vec<String> = self.principals.get(id).cloned().unwrap_or_default();
+        for group in groups {
+            for role in self.groups.get(group).into_iter().flatten() {
+                if !roles.contains(role) {
+                    roles.push(role.clone());
+                }
+            }
+        }
+        if roles.is_empty() && !self.principals.contains_key(id) {
+            return None;
+        }
+        Some(Principal::new(id, roles))
+    }
+
+    /// A builder-style copy with a group's roles added.
+    pub fn with_group<R: Into<String>>(
+        mut self,
+        group: &str,
+        roles: impl IntoIterator<Item = R>,
+    ) -> Result<Policy> {
+        self.groups.insert(
+            group.to_owned(),
+            roles.into_iter().map(Into::into).collect(),
+        );
+        self.validate()?;
+        Ok(self)
     }
 
     /// Checks that every role of `principal` is defined here.

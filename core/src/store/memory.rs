@@ -21,6 +21,7 @@ use super::{Change, ClaimFn, ClaimScope, Store, exclusive_key, is_claimable};
 use crate::audit::{AuditEvent, GENESIS_HASH, NewEvent};
 use crate::checkpoint::Checkpoint;
 use crate::error::{Error, Result};
+use crate::identity::{Account, Credential, CredentialKind, Revoke};
 use crate::model::{Action, ActionId, Category, Status};
 use crate::policy::StoredPolicy;
 use crate::query::{Counts, Filter};
@@ -30,6 +31,18 @@ use crate::query::{Counts, Filter};
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
+    identity: Mutex<Identity>,
+}
+
+/// Accounts, sessions, tokens and rate-limit windows: apart from the
+/// actions, so a sign-in never waits on the queue's lock.
+#[derive(Debug, Default)]
+struct Identity {
+    accounts: BTreeMap<String, Account>,
+    /// By hash; `order` keeps creation order for listing.
+    credentials: HashMap<String, Credential>,
+    order: Vec<String>,
+    hits: HashMap<String, (i64, u64)>,
 }
 
 #[derive(Debug, Default)]
@@ -258,6 +271,12 @@ impl MemoryStore {
     /// An empty store.
     pub fn new() -> MemoryStore {
         MemoryStore::default()
+    }
+
+    fn identity(&self) -> Result<MutexGuard<'_, Identity>> {
+        self.identity
+            .lock()
+            .map_err(|_| Error::storage_msg("memory store identity lock poisoned"))
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, Inner>> {
@@ -565,5 +584,95 @@ impl Store for MemoryStore {
 
     fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
         Ok(self.lock()?.checkpoints.clone())
+    }
+
+    fn put_account(&self, account: &Account, create: bool) -> Result<()> {
+        let mut identity = self.identity()?;
+        let exists = identity.accounts.contains_key(&account.id);
+        if create && exists {
+            return Err(super::account_exists(&account.id));
+        }
+        if !create && !exists {
+            return Err(Error::NotFound {
+                id: format!("account {}", account.id),
+            });
+        }
+        identity
+            .accounts
+            .insert(account.id.clone(), account.clone());
+        Ok(())
+    }
+
+    fn account(&self, id: &str) -> Result<Option<Account>> {
+        Ok(self.identity()?.accounts.get(id).cloned())
+    }
+
+    fn accounts(&self) -> Result<Vec<Account>> {
+        Ok(self.identity()?.accounts.values().cloned().collect())
+    }
+
+    fn put_credential(&self, credential: &Credential) -> Result<()> {
+        let mut identity = self.identity()?;
+        if identity.credentials.contains_key(&credential.hash) {
+            return Err(Error::storage_msg("a credential with this hash exists"));
+        }
+        identity.order.push(credential.hash.clone());
+        identity
+            .credentials
+            .insert(credential.hash.clone(), credential.clone());
+        Ok(())
+    }
+
+    fn credential(&self, hash: &str) -> Result<Option<Credential>> {
+        Ok(self.identity()?.credentials.get(hash).cloned())
+    }
+
+    fn credentials(&self, kind: CredentialKind) -> Result<Vec<Credential>> {
+        let identity = self.identity()?;
+        Ok(identity
+            .order
+            .iter()
+            .filter_map(|h| identity.credentials.get(h))
+            .filter(|c| c.kind == kind)
+            .cloned()
+            .collect())
+    }
+
+    fn touch_credential(&self, hash: &str, at: DateTime<Utc>) -> Result<()> {
+        if let Some(c) = self.identity()?.credentials.get_mut(hash)
+            && c.revoked_at.is_none()
+        {
+            c.last_used_at = at;
+        }
+        Ok(())
+    }
+
+    fn revoke_credentials(&self, which: &Revoke, at: DateTime<Utc>) -> Result<u64> {
+        let mut identity = self.identity()?;
+        let mut n = 0;
+        for c in identity.credentials.values_mut() {
+            let chosen = match which {
+                Revoke::Id(id) => c.id == *id,
+                Revoke::Hash(hash) => c.hash == *hash,
+                Revoke::Principal { principal, kind } => {
+                    c.principal == *principal && c.kind == *kind
+                }
+            };
+            if chosen && c.revoked_at.is_none() {
+                c.revoked_at = Some(at);
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    fn hit(&self, key: &str, window: i64) -> Result<u64> {
+        let mut identity = self.identity()?;
+        let slot = identity.hits.entry(key.to_owned()).or_insert((window, 0));
+        if slot.0 != window {
+            *slot = (window, 0);
+        }
+        slot.1 += 1;
+        Ok(slot.1)
     }
 }

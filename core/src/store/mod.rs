@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use crate::audit::{AuditEvent, NewEvent};
 use crate::checkpoint::Checkpoint;
 use crate::error::Result;
+use crate::identity::{Account, Credential, CredentialKind, Revoke};
 use crate::model::{Action, ActionId, Category, Kind, Status};
 use crate::policy::StoredPolicy;
 use crate::query::{Counts, Filter};
@@ -152,6 +153,38 @@ pub trait Store: Send + Sync + 'static {
     /// signature (or it is the first); otherwise `Validation`.
     fn insert_checkpoint(&self, checkpoint: &Checkpoint) -> Result<()>;
 
+    /// Stores a local account: a new one when `create` (refused with a
+    /// `Validation` error if the id exists), else replaces an existing one
+    /// (`NotFound` if there is none).
+    fn put_account(&self, account: &Account, create: bool) -> Result<()>;
+
+    /// The local account with this id.
+    fn account(&self, id: &str) -> Result<Option<Account>>;
+
+    /// Every local account, by id.
+    fn accounts(&self) -> Result<Vec<Account>>;
+
+    /// Stores a new session or API token (its hash is unique).
+    fn put_credential(&self, credential: &Credential) -> Result<()>;
+
+    /// The credential whose secret has this hash.
+    fn credential(&self, hash: &str) -> Result<Option<Credential>>;
+
+    /// Every credential of a kind, oldest first.
+    fn credentials(&self, kind: CredentialKind) -> Result<Vec<Credential>>;
+
+    /// Sets `last_used_at` of a live credential.
+    fn touch_credential(&self, hash: &str, at: DateTime<Utc>) -> Result<()>;
+
+    /// Revokes the live credentials `which` names; how many it revoked.
+    fn revoke_credentials(&self, which: &Revoke, at: DateTime<Utc>) -> Result<u64>;
+
+    /// Counts one hit on `key` in fixed window `window` (a window index);
+    /// the count so far in that window, this hit included. A hit in a
+    /// later window starts the count again. Used for rate limits shared by
+    /// every process on the database.
+    fn hit(&self, key: &str, window: i64) -> Result<u64>;
+
     /// Every stored checkpoint, oldest first.
     fn checkpoints(&self) -> Result<Vec<Checkpoint>>;
 }
@@ -181,6 +214,11 @@ pub(crate) static SQLITE_THREADS: scheduler::Shared =
 
 /// The refusal of a checkpoint that does not follow the latest stored one
 /// (another process signed one meanwhile).
+/// The refusal of a second account with an existing id.
+pub(crate) fn account_exists(id: &str) -> crate::error::Error {
+    crate::error::Error::validation("account.id", format!("an account {id} exists already"))
+}
+
 pub(crate) fn checkpoint_race() -> crate::error::Error {
     crate::error::Error::validation(
         "checkpoint.prev",
