@@ -50,6 +50,7 @@ pub mod error;
 pub mod identity;
 pub mod machine;
 pub mod model;
+pub mod overview;
 pub mod policy;
 pub mod query;
 pub mod short_id;

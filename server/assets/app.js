@@ -1,0 +1,1 @@
+// The console is built in its own change.
