@@ -614,7 +614,7 @@ impl Store for MemoryStore {
     fn put_credential(&self, credential: &Credential) -> Result<()> {
         let mut identity = self.identity()?;
         if identity.credentials.contains_key(&credential.hash) {
-            return Err(Error::storage_msg("a credential with this hash exists"));
+            return Err(super::credential_exists());
         }
         identity.order.push(credential.hash.clone());
         identity

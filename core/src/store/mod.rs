@@ -212,13 +212,19 @@ pub fn exclusive_key(a: &Action) -> Option<String> {
 pub(crate) static SQLITE_THREADS: scheduler::Shared =
     scheduler::Shared::new("actioncenter-pool", 1);
 
-/// The refusal of a checkpoint that does not follow the latest stored one
-/// (another process signed one meanwhile).
 /// The refusal of a second account with an existing id.
 pub(crate) fn account_exists(id: &str) -> crate::error::Error {
     crate::error::Error::validation("account.id", format!("an account {id} exists already"))
 }
 
+/// The refusal of a credential whose id or hash is taken: a fault, since
+/// both are drawn at random.
+pub(crate) fn credential_exists() -> crate::error::Error {
+    crate::error::Error::storage_msg("a credential with this id or hash exists")
+}
+
+/// The refusal of a checkpoint that does not follow the latest stored one
+/// (another process signed one meanwhile).
 pub(crate) fn checkpoint_race() -> crate::error::Error {
     crate::error::Error::validation(
         "checkpoint.prev",

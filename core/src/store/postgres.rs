@@ -66,12 +66,13 @@ use r2d2_postgres::PostgresConnectionManager;
 use super::sql::{
     ACTION_COLUMNS, ActionRow, Dialect, EVENT_COLUMNS, EXCLUSIVE_HOLDER, EventRow, POLICY_COLUMNS,
     Param, Where, action_from_doc, checkpoint_from_doc, count_moves, counts_are_kept_for,
-    counts_from_rows, insert_refusal, policy_from_row, version_to_sql,
+    counts_from_rows, identity as id_sql, insert_refusal, policy_from_row, version_to_sql,
 };
 use super::{Change, ClaimFn, ClaimScope, Store};
 use crate::audit::{AuditEvent, NewEvent};
 use crate::checkpoint::Checkpoint;
 use crate::error::{Error, Result};
+use crate::identity::{Account, Credential, CredentialKind, Revoke};
 use crate::model::{Action, ActionId};
 use crate::policy::StoredPolicy;
 use crate::query::{Counts, Filter};
@@ -180,6 +181,36 @@ CREATE TABLE counts (
 );
 INSERT INTO counts (status, category, n)
     SELECT status, category, count(*) FROM actions GROUP BY status, category;
+"#,
+    r#"
+CREATE TABLE accounts (
+    id            TEXT COLLATE "C" PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    disabled      BOOLEAN NOT NULL,
+    created_by    TEXT NOT NULL,
+    created_at    BIGINT NOT NULL,
+    updated_at    BIGINT NOT NULL
+);
+CREATE TABLE credentials (
+    id           UUID PRIMARY KEY,
+    kind         TEXT NOT NULL,
+    hash         TEXT NOT NULL UNIQUE,
+    principal    TEXT NOT NULL,
+    label        TEXT NOT NULL,
+    csrf         TEXT NOT NULL,
+    created_by   TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    last_used_at BIGINT NOT NULL,
+    expires_at   BIGINT,
+    revoked_at   BIGINT
+);
+CREATE INDEX credentials_by_principal ON credentials (principal, kind);
+CREATE INDEX credentials_by_kind      ON credentials (kind, created_at, id);
+CREATE TABLE rate_limits (
+    key      TEXT PRIMARY KEY,
+    "window" BIGINT NOT NULL,
+    count    BIGINT NOT NULL
+);
 "#,
 ];
 
@@ -1293,6 +1324,185 @@ impl Store for PostgresStore {
             .collect()
         })
     }
+
+    // Each identity call is one statement, atomic on its own: no
+    // transaction, and no chain-head lock (none of them is audited).
+
+    fn put_account(&self, account: &Account, create: bool) -> Result<()> {
+        let row = id_sql::AccountRow::of(account);
+        let sql = if create {
+            id_sql::INSERT_ACCOUNT
+        } else {
+            id_sql::REPLACE_ACCOUNT
+        };
+        let written = self.read(|db| {
+            db.execute(
+                "store account",
+                &Dialect::Postgres.sql(sql),
+                &[
+                    &row.id,
+                    &row.password_hash,
+                    &row.disabled,
+                    &row.created_by,
+                    &row.created_at,
+                    &row.updated_at,
+                ],
+            )
+        })?;
+        match (written, create) {
+            (0, true) => Err(super::account_exists(&account.id)),
+            (0, false) => Err(Error::NotFound {
+                id: format!("account {}", account.id),
+            }),
+            _written => Ok(()),
+        }
+    }
+
+    fn account(&self, id: &str) -> Result<Option<Account>> {
+        self.read(|db| {
+            let rows = db.query(
+                "read account",
+                &Dialect::Postgres.sql(id_sql::ACCOUNT_BY_ID),
+                &[&id],
+            )?;
+            rows.iter().map(account_from_row).next().transpose()
+        })
+    }
+
+    fn accounts(&self) -> Result<Vec<Account>> {
+        self.read(|db| {
+            db.query(
+                "read accounts",
+                &Dialect::Postgres.sql(id_sql::ALL_ACCOUNTS),
+                &[],
+            )?
+            .iter()
+            .map(account_from_row)
+            .collect()
+        })
+    }
+
+    fn put_credential(&self, credential: &Credential) -> Result<()> {
+        let row = id_sql::CredentialRow::of(credential);
+        let written = self.read(|db| {
+            db.execute(
+                "store credential",
+                &Dialect::Postgres.sql(id_sql::INSERT_CREDENTIAL),
+                &[
+                    &row.id,
+                    &row.kind,
+                    &row.hash,
+                    &row.principal,
+                    &row.label,
+                    &row.csrf,
+                    &row.created_by,
+                    &row.created_at,
+                    &row.last_used_at,
+                    &row.expires_at,
+                    &row.revoked_at,
+                ],
+            )
+        })?;
+        if written == 0 {
+            return Err(super::credential_exists());
+        }
+        Ok(())
+    }
+
+    fn credential(&self, hash: &str) -> Result<Option<Credential>> {
+        self.read(|db| {
+            let rows = db.query(
+                "read credential",
+                &Dialect::Postgres.sql(id_sql::CREDENTIAL_BY_HASH),
+                &[&hash],
+            )?;
+            rows.iter().map(credential_from_row).next().transpose()
+        })
+    }
+
+    fn credentials(&self, kind: CredentialKind) -> Result<Vec<Credential>> {
+        self.read(|db| {
+            db.query(
+                "read credentials",
+                &Dialect::Postgres.sql(id_sql::CREDENTIALS_OF_KIND),
+                &[&kind.as_str()],
+            )?
+            .iter()
+            .map(credential_from_row)
+            .collect()
+        })
+    }
+
+    fn touch_credential(&self, hash: &str, at: DateTime<Utc>) -> Result<()> {
+        let at = at.timestamp_micros();
+        self.read(|db| {
+            db.execute(
+                "touch credential",
+                &Dialect::Postgres.sql(id_sql::TOUCH_CREDENTIAL),
+                &[&at, &hash],
+            )
+        })?;
+        Ok(())
+    }
+
+    fn revoke_credentials(&self, which: &Revoke, at: DateTime<Utc>) -> Result<u64> {
+        let at = at.timestamp_micros();
+        let sql = Dialect::Postgres.sql(id_sql::revoke(which).0);
+        self.read(|db| match which {
+            Revoke::Id(id) => db.execute("revoke credentials", &sql, &[&at, id]),
+            Revoke::Hash(hash) => db.execute("revoke credentials", &sql, &[&at, hash]),
+            Revoke::Principal { principal, kind } => db.execute(
+                "revoke credentials",
+                &sql,
+                &[&at, principal, &kind.as_str()],
+            ),
+        })
+    }
+
+    fn hit(&self, key: &str, window: i64) -> Result<u64> {
+        self.read(|db| {
+            let rows = db.query(
+                "count a hit",
+                &Dialect::Postgres.sql(id_sql::HIT),
+                &[&key, &window],
+            )?;
+            let count: i64 = rows
+                .first()
+                .map(|r| get(r, 0))
+                .transpose()?
+                .ok_or_else(|| Error::storage_msg("counting a hit returned no row"))?;
+            Ok(id_sql::hits(count))
+        })
+    }
+}
+
+fn account_from_row(r: &Row) -> Result<Account> {
+    id_sql::AccountRow {
+        id: get(r, 0)?,
+        password_hash: get(r, 1)?,
+        disabled: get(r, 2)?,
+        created_by: get(r, 3)?,
+        created_at: get(r, 4)?,
+        updated_at: get(r, 5)?,
+    }
+    .decode()
+}
+
+fn credential_from_row(r: &Row) -> Result<Credential> {
+    id_sql::CredentialRow {
+        id: get(r, 0)?,
+        kind: get(r, 1)?,
+        hash: get(r, 2)?,
+        principal: get(r, 3)?,
+        label: get(r, 4)?,
+        csrf: get(r, 5)?,
+        created_by: get(r, 6)?,
+        created_at: get(r, 7)?,
+        last_used_at: get(r, 8)?,
+        expires_at: get(r, 9)?,
+        revoked_at: get(r, 10)?,
+    }
+    .decode()
 }
 
 #[cfg(test)]
@@ -1345,6 +1555,27 @@ mod tests {
             .set(&mut c)
             .expect("search_path");
         c
+    }
+
+    /// The tables of a schema at [`SCHEMA_VERSION`], the version table included.
+    const TABLES: i64 = 10;
+
+    /// Builds a schema at `version` as that version's library left it.
+    fn schema_at_version(c: &mut Client, schema: &str, version: usize) {
+        c.batch_execute(&format!("CREATE SCHEMA \"{schema}\""))
+            .expect("create schema");
+        let mut tx = c.transaction().expect("begin");
+        tx.batch_execute(CREATE_VERSION_TABLE)
+            .expect("version table");
+        for sql in &MIGRATIONS[..version] {
+            tx.batch_execute(sql).expect("migration");
+        }
+        tx.execute(
+            "INSERT INTO actioncenter_schema (id, application, version) VALUES (1, $1, $2)",
+            &[&APPLICATION, &i32::try_from(version).expect("version")],
+        )
+        .expect("record version");
+        tx.commit().expect("commit");
     }
 
     fn table_count(c: &mut Client, schema: &str) -> i64 {
@@ -1467,7 +1698,53 @@ mod tests {
             (row.get::<_, String>(0), row.get::<_, i32>(1)),
             (APPLICATION.to_owned(), SCHEMA_VERSION)
         );
+        assert_eq!(table_count(&mut c, t.name()), TABLES);
+    }
+
+    #[test]
+    fn a_schema_at_version_3_migrates_to_4_keeping_its_rows() {
+        let Some(url) = server() else { return };
+        let t = TestSchema::new(&url);
+        let mut c = raw_client(&url, t.name());
+        schema_at_version(&mut c, t.name(), 3);
+        let policy = crate::Policy::default().to_canonical_json();
+        c.execute(
+            "INSERT INTO policies (version, doc, digest, set_by, set_at) VALUES (1, $1, 'd', 'admin', 0)",
+            &[&policy],
+        )
+        .expect("policy row");
         assert_eq!(table_count(&mut c, t.name()), 7);
+
+        let store = PostgresStore::connect_with(&url, &PostgresOptions::in_schema(t.name()))
+            .expect("migrate");
+        let v: i32 = c
+            .query_one("SELECT version FROM actioncenter_schema", &[])
+            .expect("version")
+            .get(0);
+        assert_eq!((v, SCHEMA_VERSION), (4, 4));
+        assert_eq!(table_count(&mut c, t.name()), TABLES);
+        assert_eq!(store.policy_version().expect("policy"), 1);
+        assert_eq!(store.hit("k", 1).expect("hit"), 1);
+        assert!(store.accounts().expect("accounts").is_empty());
+    }
+
+    #[test]
+    fn every_older_schema_migrates_to_the_current_one() {
+        let Some(url) = server() else { return };
+        for version in 1..MIGRATIONS.len() {
+            let t = TestSchema::new(&url);
+            let mut c = raw_client(&url, t.name());
+            schema_at_version(&mut c, t.name(), version);
+            let store = PostgresStore::connect_with(&url, &PostgresOptions::in_schema(t.name()))
+                .unwrap_or_else(|e| panic!("from version {version}: {e}"));
+            assert_eq!(table_count(&mut c, t.name()), TABLES, "from {version}");
+            assert!(
+                store
+                    .credentials(CredentialKind::Token)
+                    .expect("list")
+                    .is_empty()
+            );
+        }
     }
 
     #[test]
@@ -1522,7 +1799,7 @@ mod tests {
             .expect("version")
             .get(0);
         assert_eq!(v, SCHEMA_VERSION + 1);
-        assert_eq!(table_count(&mut c, t.name()), 7);
+        assert_eq!(table_count(&mut c, t.name()), TABLES);
     }
 
     #[test]
@@ -1571,6 +1848,6 @@ mod tests {
         };
         let store = PostgresStore::connect(&with_path).expect("connect");
         assert_eq!(store.schema(), t.name());
-        assert_eq!(table_count(&mut c, t.name()), 7);
+        assert_eq!(table_count(&mut c, t.name()), TABLES);
     }
 }

@@ -366,3 +366,235 @@ pub(crate) fn counts_from_rows(rows: Vec<(String, i64)>) -> Result<crate::query:
     }
     Ok(counts)
 }
+
+/// Identity: accounts, sessions and API tokens, rate-limit windows. The
+/// statements are the same in both dialects, written with SQLite's `?N`
+/// placeholders; [`Dialect::sql`](super::Dialect::sql) gives PostgreSQL's.
+pub(crate) mod identity {
+    use super::time_from_micros;
+    use crate::error::{Error, Result};
+    use crate::identity::{Account, Credential, CredentialKind, Revoke};
+
+    /// The columns of `accounts`, in the order [`AccountRow`] holds them.
+    macro_rules! account_columns {
+        () => {
+            "id, password_hash, disabled, created_by, created_at, updated_at"
+        };
+    }
+
+    /// The columns of `credentials`, in the order [`CredentialRow`] holds them.
+    macro_rules! credential_columns {
+        () => {
+            "id, kind, hash, principal, label, csrf, created_by, created_at, \
+             last_used_at, expires_at, revoked_at"
+        };
+    }
+
+    /// A new account; inserts nothing if the id exists.
+    pub const INSERT_ACCOUNT: &str = concat!(
+        "INSERT INTO accounts (",
+        account_columns!(),
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO NOTHING"
+    );
+
+    /// Replaces an existing account, with the parameters of [`INSERT_ACCOUNT`].
+    pub const REPLACE_ACCOUNT: &str = "UPDATE accounts SET password_hash = ?2, disabled = ?3, \
+         created_by = ?4, created_at = ?5, updated_at = ?6 WHERE id = ?1";
+
+    pub const ACCOUNT_BY_ID: &str = concat!(
+        "SELECT ",
+        account_columns!(),
+        " FROM accounts WHERE id = ?1"
+    );
+
+    pub const ALL_ACCOUNTS: &str =
+        concat!("SELECT ", account_columns!(), " FROM accounts ORDER BY id");
+
+    /// A new credential; inserts nothing if its id or hash exists.
+    pub const INSERT_CREDENTIAL: &str = concat!(
+        "INSERT INTO credentials (",
+        credential_columns!(),
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT DO NOTHING"
+    );
+
+    pub const CREDENTIAL_BY_HASH: &str = concat!(
+        "SELECT ",
+        credential_columns!(),
+        " FROM credentials WHERE hash = ?1"
+    );
+
+    /// Oldest first; ids are UUID v7, so they break ties in creation order.
+    pub const CREDENTIALS_OF_KIND: &str = concat!(
+        "SELECT ",
+        credential_columns!(),
+        " FROM credentials WHERE kind = ?1 ORDER BY created_at, id"
+    );
+
+    /// Only a live credential is touched: a revoked one stays as it ended.
+    pub const TOUCH_CREDENTIAL: &str =
+        "UPDATE credentials SET last_used_at = ?1 WHERE hash = ?2 AND revoked_at IS NULL";
+
+    pub const REVOKE_BY_ID: &str =
+        "UPDATE credentials SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL";
+    pub const REVOKE_BY_HASH: &str =
+        "UPDATE credentials SET revoked_at = ?1 WHERE hash = ?2 AND revoked_at IS NULL";
+    pub const REVOKE_BY_PRINCIPAL: &str = "UPDATE credentials SET revoked_at = ?1 \
+         WHERE principal = ?2 AND kind = ?3 AND revoked_at IS NULL";
+
+    /// One hit on a key in a window, in one statement: a hit in another
+    /// window than the stored one starts the count again. `window` is
+    /// quoted: it is a reserved word in PostgreSQL.
+    pub const HIT: &str = "INSERT INTO rate_limits (key, \"window\", count) VALUES (?1, ?2, 1) \
+         ON CONFLICT (key) DO UPDATE SET \
+         count = CASE WHEN rate_limits.\"window\" = excluded.\"window\" THEN rate_limits.count + 1 ELSE 1 END, \
+         \"window\" = excluded.\"window\" \
+         RETURNING count";
+
+    /// The statement of a [`Revoke`] and its parameters after the time
+    /// (`?1`): the id, the hash, or the principal and the kind.
+    pub fn revoke(which: &Revoke) -> (&'static str, Vec<String>) {
+        match which {
+            Revoke::Id(id) => (REVOKE_BY_ID, vec![id.to_string()]),
+            Revoke::Hash(hash) => (REVOKE_BY_HASH, vec![hash.clone()]),
+            Revoke::Principal { principal, kind } => (
+                REVOKE_BY_PRINCIPAL,
+                vec![principal.clone(), kind.as_str().to_owned()],
+            ),
+        }
+    }
+
+    /// The columns of an account row.
+    pub struct AccountRow {
+        pub id: String,
+        pub password_hash: String,
+        pub disabled: bool,
+        pub created_by: String,
+        pub created_at: i64,
+        pub updated_at: i64,
+    }
+
+    impl AccountRow {
+        pub fn of(a: &Account) -> AccountRow {
+            AccountRow {
+                id: a.id.clone(),
+                password_hash: a.password_hash.clone(),
+                disabled: a.disabled,
+                created_by: a.created_by.clone(),
+                created_at: a.created_at.timestamp_micros(),
+                updated_at: a.updated_at.timestamp_micros(),
+            }
+        }
+
+        pub fn decode(self) -> Result<Account> {
+            Ok(Account {
+                created_at: time_from_micros(self.created_at)?,
+                updated_at: time_from_micros(self.updated_at)?,
+                id: self.id,
+                password_hash: self.password_hash,
+                disabled: self.disabled,
+                created_by: self.created_by,
+            })
+        }
+    }
+
+    /// The columns of a credential row, but the id, whose type is the
+    /// backend's (text in SQLite, `uuid` in PostgreSQL).
+    pub struct CredentialRow {
+        pub id: uuid::Uuid,
+        pub kind: String,
+        pub hash: String,
+        pub principal: String,
+        pub label: String,
+        pub csrf: String,
+        pub created_by: String,
+        pub created_at: i64,
+        pub last_used_at: i64,
+        pub expires_at: Option<i64>,
+        pub revoked_at: Option<i64>,
+    }
+
+    impl CredentialRow {
+        pub fn of(c: &Credential) -> CredentialRow {
+            CredentialRow {
+                id: c.id,
+                kind: c.kind.as_str().to_owned(),
+                hash: c.hash.clone(),
+                principal: c.principal.clone(),
+                label: c.label.clone(),
+                csrf: c.csrf.clone(),
+                created_by: c.created_by.clone(),
+                created_at: c.created_at.timestamp_micros(),
+                last_used_at: c.last_used_at.timestamp_micros(),
+                expires_at: c.expires_at.map(|t| t.timestamp_micros()),
+                revoked_at: c.revoked_at.map(|t| t.timestamp_micros()),
+            }
+        }
+
+        pub fn decode(self) -> Result<Credential> {
+            let time = |t: Option<i64>| t.map(time_from_micros).transpose();
+            Ok(Credential {
+                id: self.id,
+                kind: CredentialKind::parse(&self.kind).map_err(|e| {
+                    Error::storage_msg(format!("credential {}: bad kind: {e}", self.id))
+                })?,
+                hash: self.hash,
+                principal: self.principal,
+                label: self.label,
+                csrf: self.csrf,
+                created_by: self.created_by,
+                created_at: time_from_micros(self.created_at)?,
+                last_used_at: time_from_micros(self.last_used_at)?,
+                expires_at: time(self.expires_at)?,
+                revoked_at: time(self.revoked_at)?,
+            })
+        }
+    }
+
+    /// Decodes a credential id stored as text.
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    pub fn credential_id(text: &str) -> Result<uuid::Uuid> {
+        text.parse()
+            .map_err(|e| Error::storage_msg(format!("stored credential id {text:?}: {e}")))
+    }
+
+    /// The count [`HIT`] returned, as the trait gives it.
+    pub fn hits(count: i64) -> u64 {
+        u64::try_from(count).unwrap_or(0)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::super::Dialect;
+        use super::*;
+
+        #[test]
+        fn postgres_placeholders_replace_sqlites() {
+            assert_eq!(
+                Dialect::Postgres.sql(TOUCH_CREDENTIAL),
+                "UPDATE credentials SET last_used_at = $1 WHERE hash = $2 AND revoked_at IS NULL"
+            );
+            assert_eq!(Dialect::Sqlite.sql(HIT), HIT);
+            assert!(!Dialect::Postgres.sql(INSERT_CREDENTIAL).contains('?'));
+        }
+    }
+}
+
+impl Dialect {
+    /// `sql`, written with SQLite's `?N` placeholders, in this dialect
+    /// (`$N` for PostgreSQL). For statements both dialects share.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub fn sql(self, sql: &'static str) -> std::borrow::Cow<'static, str> {
+        match self {
+            Dialect::Sqlite => std::borrow::Cow::Borrowed(sql),
+            Dialect::Postgres => {
+                let mut out = String::with_capacity(sql.len());
+                let mut chars = sql.chars().peekable();
+                while let Some(c) = chars.next() {
+                    let placeholder = c == '?' && chars.peek().is_some_and(char::is_ascii_digit);
+                    out.push(if placeholder { '$' } else { c });
+                }
+                std::borrow::Cow::Owned(out)
+            }
+        }
+    }
+}

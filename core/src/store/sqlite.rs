@@ -27,12 +27,13 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, param
 use super::sql::{
     ACTION_COLUMNS, ActionRow, Dialect, EVENT_COLUMNS, EXCLUSIVE_HOLDER, EventRow, POLICY_COLUMNS,
     Param, Where, action_from_doc, checkpoint_from_doc, count_moves, counts_are_kept_for,
-    counts_from_rows, insert_refusal, policy_from_row, version_to_sql,
+    counts_from_rows, identity as id_sql, insert_refusal, policy_from_row, version_to_sql,
 };
 use super::{Change, ClaimFn, ClaimScope, Store};
 use crate::audit::{AuditEvent, GENESIS_HASH, NewEvent};
 use crate::checkpoint::Checkpoint;
 use crate::error::{Error, Result};
+use crate::identity::{Account, Credential, CredentialKind, Revoke};
 use crate::model::{Action, ActionId};
 use crate::policy::StoredPolicy;
 use crate::query::{Counts, Filter};
@@ -137,6 +138,36 @@ CREATE TABLE counts (
 ) WITHOUT ROWID;
 INSERT INTO counts (status, category, n)
     SELECT status, category, count(*) FROM actions GROUP BY status, category;
+"#,
+    r#"
+CREATE TABLE accounts (
+    id            TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    disabled      INTEGER NOT NULL,
+    created_by    TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE credentials (
+    id           TEXT PRIMARY KEY,
+    kind         TEXT NOT NULL,
+    hash         TEXT NOT NULL UNIQUE,
+    principal    TEXT NOT NULL,
+    label        TEXT NOT NULL,
+    csrf         TEXT NOT NULL,
+    created_by   TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    last_used_at INTEGER NOT NULL,
+    expires_at   INTEGER,
+    revoked_at   INTEGER
+);
+CREATE INDEX credentials_by_principal ON credentials (principal, kind);
+CREATE INDEX credentials_by_kind      ON credentials (kind, created_at, id);
+CREATE TABLE rate_limits (
+    key      TEXT PRIMARY KEY,
+    "window" INTEGER NOT NULL,
+    count    INTEGER NOT NULL
+) WITHOUT ROWID;
 "#,
 ];
 
@@ -773,6 +804,179 @@ impl Store for SqliteStore {
             .map_err(db_err("read checkpoints"))?;
         docs.iter().map(|d| checkpoint_from_doc(d)).collect()
     }
+
+    fn put_account(&self, account: &Account, create: bool) -> Result<()> {
+        let row = id_sql::AccountRow::of(account);
+        let sql = if create {
+            id_sql::INSERT_ACCOUNT
+        } else {
+            id_sql::REPLACE_ACCOUNT
+        };
+        let written = self.write(|tx| {
+            tx.prepare_cached(sql)
+                .and_then(|mut s| {
+                    s.execute(params![
+                        row.id,
+                        row.password_hash,
+                        row.disabled,
+                        row.created_by,
+                        row.created_at,
+                        row.updated_at
+                    ])
+                })
+                .map_err(db_err("store account"))
+        })?;
+        match (written, create) {
+            (0, true) => Err(super::account_exists(&account.id)),
+            (0, false) => Err(Error::NotFound {
+                id: format!("account {}", account.id),
+            }),
+            _written => Ok(()),
+        }
+    }
+
+    fn account(&self, id: &str) -> Result<Option<Account>> {
+        let conn = self.conn()?;
+        Ok(read_accounts(&conn, id_sql::ACCOUNT_BY_ID, params![id])?.pop())
+    }
+
+    fn accounts(&self) -> Result<Vec<Account>> {
+        let conn = self.conn()?;
+        read_accounts(&conn, id_sql::ALL_ACCOUNTS, [])
+    }
+
+    fn put_credential(&self, credential: &Credential) -> Result<()> {
+        let row = id_sql::CredentialRow::of(credential);
+        let written = self.write(|tx| {
+            tx.prepare_cached(id_sql::INSERT_CREDENTIAL)
+                .and_then(|mut s| {
+                    s.execute(params![
+                        row.id.to_string(),
+                        row.kind,
+                        row.hash,
+                        row.principal,
+                        row.label,
+                        row.csrf,
+                        row.created_by,
+                        row.created_at,
+                        row.last_used_at,
+                        row.expires_at,
+                        row.revoked_at
+                    ])
+                })
+                .map_err(db_err("store credential"))
+        })?;
+        if written == 0 {
+            return Err(super::credential_exists());
+        }
+        Ok(())
+    }
+
+    fn credential(&self, hash: &str) -> Result<Option<Credential>> {
+        let conn = self.conn()?;
+        Ok(read_credentials(&conn, id_sql::CREDENTIAL_BY_HASH, params![hash])?.pop())
+    }
+
+    fn credentials(&self, kind: CredentialKind) -> Result<Vec<Credential>> {
+        let conn = self.conn()?;
+        read_credentials(&conn, id_sql::CREDENTIALS_OF_KIND, params![kind.as_str()])
+    }
+
+    fn touch_credential(&self, hash: &str, at: DateTime<Utc>) -> Result<()> {
+        self.write(|tx| {
+            tx.prepare_cached(id_sql::TOUCH_CREDENTIAL)
+                .and_then(|mut s| s.execute(params![at.timestamp_micros(), hash]))
+                .map_err(db_err("touch credential"))
+        })?;
+        Ok(())
+    }
+
+    fn revoke_credentials(&self, which: &Revoke, at: DateTime<Utc>) -> Result<u64> {
+        let (sql, rest) = id_sql::revoke(which);
+        let at = Param::Int(at.timestamp_micros());
+        let params: Vec<Param> = std::iter::once(at)
+            .chain(rest.into_iter().map(Param::Text))
+            .collect();
+        let revoked = self.write(|tx| {
+            tx.prepare_cached(sql)
+                .and_then(|mut s| s.execute(params_from_iter(params.iter())))
+                .map_err(db_err("revoke credentials"))
+        })?;
+        Ok(revoked as u64)
+    }
+
+    fn hit(&self, key: &str, window: i64) -> Result<u64> {
+        let count: i64 = self.write(|tx| {
+            tx.prepare_cached(id_sql::HIT)
+                .and_then(|mut s| s.query_row(params![key, window], |r| r.get(0)))
+                .map_err(db_err("count a hit"))
+        })?;
+        Ok(id_sql::hits(count))
+    }
+}
+
+fn read_accounts(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Account>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(db_err("read accounts"))?;
+    let rows = stmt
+        .query_map(params, |r| {
+            Ok(id_sql::AccountRow {
+                id: r.get(0)?,
+                password_hash: r.get(1)?,
+                disabled: r.get(2)?,
+                created_by: r.get(3)?,
+                created_at: r.get(4)?,
+                updated_at: r.get(5)?,
+            })
+        })
+        .map_err(db_err("read accounts"))?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(db_err("read accounts"))?;
+    rows.into_iter().map(id_sql::AccountRow::decode).collect()
+}
+
+fn read_credentials(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Credential>> {
+    let mut stmt = conn
+        .prepare_cached(sql)
+        .map_err(db_err("read credentials"))?;
+    let rows = stmt
+        .query_map(params, |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                id_sql::CredentialRow {
+                    id: uuid::Uuid::nil(),
+                    kind: r.get(1)?,
+                    hash: r.get(2)?,
+                    principal: r.get(3)?,
+                    label: r.get(4)?,
+                    csrf: r.get(5)?,
+                    created_by: r.get(6)?,
+                    created_at: r.get(7)?,
+                    last_used_at: r.get(8)?,
+                    expires_at: r.get(9)?,
+                    revoked_at: r.get(10)?,
+                },
+            ))
+        })
+        .map_err(db_err("read credentials"))?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(db_err("read credentials"))?;
+    rows.into_iter()
+        .map(|(id, row)| {
+            id_sql::CredentialRow {
+                id: id_sql::credential_id(&id)?,
+                ..row
+            }
+            .decode()
+        })
+        .collect()
 }
 
 fn read_events(
@@ -889,6 +1093,67 @@ mod tests {
             msg.contains(&format!("this library's {SCHEMA_VERSION}")),
             "{msg}"
         );
+    }
+
+    /// A file at schema `version`, as that version's library left it.
+    fn file_at_version(path: &Path, version: usize) {
+        let mut conn = Connection::open(path).expect("open");
+        let tx = conn.transaction().expect("begin");
+        for sql in &MIGRATIONS[..version] {
+            tx.execute_batch(sql).expect("migration");
+        }
+        tx.pragma_update(None, "application_id", APPLICATION_ID)
+            .expect("app id");
+        tx.pragma_update(None, "user_version", version as i64)
+            .expect("version");
+        tx.commit().expect("commit");
+    }
+
+    fn user_version(path: &Path) -> i64 {
+        Connection::open(path)
+            .expect("open")
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("user_version")
+    }
+
+    #[test]
+    fn a_file_at_version_3_migrates_to_4_keeping_its_rows() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("v3.db");
+        file_at_version(&path, 3);
+        let policy = crate::Policy::default().to_canonical_json();
+        Connection::open(&path)
+            .expect("open")
+            .execute(
+                "INSERT INTO policies (version, doc, digest, set_by, set_at) VALUES (1, ?1, 'd', 'admin', 0)",
+                [&policy],
+            )
+            .expect("policy row");
+
+        let store = SqliteStore::open(&path).expect("migrate");
+        assert_eq!((user_version(&path), SCHEMA_VERSION), (4, 4));
+        assert_eq!(store.policy_version().expect("policy"), 1);
+        assert_eq!(store.hit("k", 1).expect("hit"), 1);
+        assert_eq!(store.hit("k", 1).expect("hit"), 2);
+        assert!(store.accounts().expect("accounts").is_empty());
+    }
+
+    #[test]
+    fn every_older_schema_migrates_to_the_current_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for version in 1..MIGRATIONS.len() {
+            let path = dir.path().join(format!("v{version}.db"));
+            file_at_version(&path, version);
+            let store =
+                SqliteStore::open(&path).unwrap_or_else(|e| panic!("from version {version}: {e}"));
+            assert_eq!(user_version(&path), SCHEMA_VERSION, "from {version}");
+            assert!(
+                store
+                    .credentials(CredentialKind::Token)
+                    .expect("list")
+                    .is_empty()
+            );
+        }
     }
 
     #[test]
