@@ -742,7 +742,6 @@ pub fn seed_demo(
     Ok((store, bootstrap, backend, highlights))
 }
 
-
 pub fn demo(global: &Global, out: Out, args: &DemoArgs) -> Result<(), CliError> {
     let (store, bootstrap, backend, highlights) = seed_demo(global, args)?;
     // Show the result as the person at the terminal sees it, now.

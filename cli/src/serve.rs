@@ -47,9 +47,14 @@ pub fn serve(global: &Global, out: Out, args: &ServeArgs) -> Result<(), CliError
         let mut lines = vec![format!(
             "Demo sign-ins (password {DEMO_PASSWORD:?}, for this demo database only):"
         )];
-        for (id, what) in DEMO_PEOPLE.iter().chain([(admin.as_str(), "administrator")].iter()) {
+        for (id, what) in DEMO_PEOPLE
+            .iter()
+            .chain([(admin.as_str(), "administrator")].iter())
+        {
             if session.center.store().account(id)?.is_none() {
-                session.center.add_user(session.actor(), id, DEMO_PASSWORD)?;
+                session
+                    .center
+                    .add_user(session.actor(), id, DEMO_PASSWORD)?;
             }
             lines.push(format!("  {id:<8} {what}"));
         }
@@ -57,7 +62,6 @@ pub fn serve(global: &Global, out: Out, args: &ServeArgs) -> Result<(), CliError
     }
     let session = Session::open(global, Open::Existing)?;
     let _ = out;
-    actioncenter_server::cli::run(session.center.clone(), &args.server, banner).map_err(|e| {
-        CliError::Usage(e)
-    })
+    actioncenter_server::cli::run(session.center.clone(), &args.server, banner)
+        .map_err(|e| CliError::Usage(e))
 }

@@ -395,9 +395,7 @@ async fn callback(
     };
     let limits = state.settings().session;
     let issued = state
-        .blocking(move |c| {
-            c.start_session(&identity.id, "oidc", &identity.groups, &limits)
-        })
+        .blocking(move |c| c.start_session(&identity.id, "oidc", &identity.groups, &limits))
         .await??;
     let mut r = Redirect::to("/").into_response();
     let h = r.headers_mut();

@@ -275,6 +275,7 @@ macro_rules! suite {
                 an_api_token_ends_at_its_expiry,
                 a_revoked_token_is_refused_and_listed_without_its_secret,
                 roles_come_from_the_stored_policy_at_every_call,
+                a_session_by_groups_gets_its_roles_from_the_groups_at_every_call,
             );
         }
     };
@@ -2957,6 +2958,10 @@ fn credential(h: &Harness, kind: CredentialKind, principal: &str, secret: &str) 
         last_used_at: now,
         expires_at: (kind == CredentialKind::Session).then(|| now + Duration::hours(12)),
         revoked_at: None,
+        groups: match kind {
+            CredentialKind::Session => vec!["secops".into(), "on call".into()],
+            CredentialKind::Token => Vec::new(),
+        },
     }
 }
 
@@ -3521,4 +3526,38 @@ fn roles_come_from_the_stored_policy_at_every_call(h: &Harness) {
             "{refused:?}"
         );
     }
+}
+
+fn a_session_by_groups_gets_its_roles_from_the_groups_at_every_call(h: &Harness) {
+    let groups = |analyst: &'static str| {
+        move |p: Policy| {
+            p.with_principal("root", ["admin"])
+                .and_then(|p| p.with_group("secops", [analyst]))
+                .expect("groups")
+        }
+    };
+    with_policy(h, groups("analyst"));
+    let limits = SessionLimits::default();
+    // grace is named by no principal: only a group the provider asserted
+    // gives her a role.
+    let unknown = h
+        .center
+        .start_session("grace", "oidc", &["sales".into()], &limits);
+    assert!(
+        matches!(unknown, Err(Error::PermissionDenied { .. })),
+        "{unknown:?}"
+    );
+    let issued = h
+        .center
+        .start_session("grace", "oidc", &["secops".into()], &limits)
+        .expect("session");
+    assert_eq!(
+        stored_credential(h, &issued.secret).groups,
+        vec!["secops".to_owned()]
+    );
+    let who = h.center.session(&issued.secret, &limits).expect("session");
+    assert_eq!(who.principal.roles, vec!["analyst".to_owned()]);
+    with_policy(h, groups("viewer"));
+    let who = h.center.session(&issued.secret, &limits).expect("session");
+    assert_eq!(who.principal.roles, vec!["viewer".to_owned()]);
 }

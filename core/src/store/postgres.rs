@@ -202,7 +202,8 @@ CREATE TABLE credentials (
     created_at   BIGINT NOT NULL,
     last_used_at BIGINT NOT NULL,
     expires_at   BIGINT,
-    revoked_at   BIGINT
+    revoked_at   BIGINT,
+    groups       TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX credentials_by_principal ON credentials (principal, kind);
 CREATE INDEX credentials_by_kind      ON credentials (kind, created_at, id);
