@@ -63,5 +63,5 @@ pub fn serve(global: &Global, out: Out, args: &ServeArgs) -> Result<(), CliError
     let session = Session::open(global, Open::Existing)?;
     let _ = out;
     actioncenter_server::cli::run(session.center.clone(), &args.server, banner)
-        .map_err(|e| CliError::Usage(e))
+        .map_err(CliError::Usage)
 }
