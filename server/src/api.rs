@@ -995,16 +995,15 @@ async fn event_stream(
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let by = caller.principal.clone();
     let head = state.feed().head();
     let after = match resume.or(q.after) {
         Some(after) => after.min(i64::MAX as u64),
         None => head,
     };
     // The permission check, before the stream starts.
-    let check = by.clone();
+    let check = caller.principal.clone();
     run(&state, move |c| c.events_since(&check, 0, 1).map(|_| ())).await?;
-    Ok(crate::feed::stream(state, by, after).into_response())
+    Ok(crate::feed::stream(state, caller, after).into_response())
 }
 
 /// Verifies the whole audit trail: the chain, every action row, the

@@ -802,3 +802,31 @@ fn the_live_feed_delivers_new_events_and_resumes_from_last_event_id() {
     }
     assert_eq!(seqs, vec![ids[0] + 1, ids[0] + 2]);
 }
+
+#[test]
+fn a_revoked_token_ends_its_live_feed() {
+    use std::io::Read;
+    let s = TestServer::start();
+    let issued = s
+        .center
+        .create_token(&s.admin, "alice", "feed", chrono::Duration::days(1))
+        .expect("token");
+    let client = reqwest::blocking::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .expect("client");
+    let mut r = client
+        .get(s.url("/api/v1/events/stream"))
+        .bearer_auth(&issued.secret)
+        .send()
+        .expect("stream");
+    assert_eq!(r.status(), 200);
+    s.center
+        .revoke_token(&s.admin, issued.credential.id)
+        .expect("revoke");
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let ended = r.read_to_end(&mut rest);
+    assert!(ended.is_ok(), "the stream ends cleanly: {ended:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}

@@ -47,6 +47,7 @@ impl TestServer {
         let center = ActionCenter::with_clock(Arc::new(store), policy(), clock.clone());
         let mut settings = Settings {
             feed_poll: Duration::from_millis(50),
+            feed_recheck: Duration::from_millis(200),
             ..Settings::default()
         };
         tune(&mut settings);
