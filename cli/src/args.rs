@@ -23,7 +23,10 @@ Exit codes:
    8  storage: the database failed, is missing, or is not an actioncenter database
    9  duplicate: the same action is already in progress, or an idempotency key
       was used for another proposal
-      (10 to 19 are kept for the library's future error kinds)
+  10  unauthenticated: a wrong account name or password, a disabled account,
+      or an unknown, expired or revoked session or API token
+  11  rate limited: too many attempts in a short time; try again later
+      (12 to 19 are kept for the library's future error kinds)
   20  audit broken: `audit verify` found an event, action row, policy or
       checkpoint that does not match
   21  partial: some items of a command over several actions failed
