@@ -13,6 +13,7 @@ mod decide;
 mod demo;
 mod exit;
 mod filter;
+mod identity;
 mod output;
 mod propose;
 mod seed;
@@ -26,7 +27,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use clap::error::ErrorKind as ClapKind;
 
-use crate::args::{AuditCommand, Cli, Command, PolicyCommand};
+use crate::args::{AuditCommand, Cli, Command, PolicyCommand, TokenCommand, UserCommand};
 use crate::decide::{Verb, print_error};
 use crate::exit::{CliError, Code};
 use crate::output::Out;
@@ -153,6 +154,18 @@ fn on_database(s: &Session, command: &Command, out: Out) -> Result<(), CliError>
                 },
         } => admin::policy_set(s, out, file, comment.as_deref(), *expect_version),
         Command::Whoami => admin::whoami(s, out),
+        Command::User { command } => match command {
+            UserCommand::Add { id, password } => identity::user_add(s, out, id, password),
+            UserCommand::Passwd { id, password } => identity::user_passwd(s, out, id, password),
+            UserCommand::Disable { id } => identity::user_disable(s, out, id, true),
+            UserCommand::Enable { id } => identity::user_disable(s, out, id, false),
+            UserCommand::List => identity::user_list(s, out),
+        },
+        Command::Token { command } => match command {
+            TokenCommand::Create(args) => identity::token_create(s, out, args),
+            TokenCommand::List => identity::token_list(s, out),
+            TokenCommand::Revoke { id } => identity::token_revoke(s, out, id),
+        },
         Command::Policy {
             command: PolicyCommand::Check { .. },
         }
