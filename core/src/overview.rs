@@ -94,7 +94,10 @@ impl ActionCenter {
         let mut by_kind: BTreeMap<String, u64> = BTreeMap::new();
         for a in &pending {
             let age = (now - a.created_at).num_seconds();
-            let band = BANDS.iter().position(|(_, upto)| age < *upto).unwrap_or(BANDS.len() - 1);
+            let band = BANDS
+                .iter()
+                .position(|(_, upto)| age < *upto)
+                .unwrap_or(BANDS.len() - 1);
             by_age[band] += 1;
             *by_kind.entry(a.kind.to_string()).or_default() += 1;
         }
@@ -132,7 +135,7 @@ impl ActionCenter {
                 failed.push(a.clone());
             }
         }
-        failed.sort_by(|x, y| y.updated_at.cmp(&x.updated_at));
+        failed.sort_by_key(|a| std::cmp::Reverse(a.updated_at));
         failed.truncate(50);
         let decisions_per_day = first_day
             .iter_days()
@@ -190,7 +193,9 @@ impl ActionCenter {
                 return Ok((out, true));
             }
             match page.next_cursor {
-                Some(cursor) => page = self.list(by, filter, &PageRequest::after(cursor, MAX_PAGE))?,
+                Some(cursor) => {
+                    page = self.list(by, filter, &PageRequest::after(cursor, MAX_PAGE))?
+                }
                 None => return Ok((out, false)),
             }
         }

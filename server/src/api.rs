@@ -6,11 +6,11 @@ use actioncenter::engine::{BulkOp, ClaimRequest, Decide, Seen, Selection, UndoRe
 use actioncenter::identity::SessionLimits;
 use actioncenter::query::{Filter, PageRequest};
 use actioncenter::{ActionId, Category, Kind, Operation, Policy, Proposal, SourceType, Status};
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -18,7 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::auth::{Caller, client_address, how};
+use crate::auth::{Caller, ClientAddress, how};
 use crate::error::{ApiError, ApiResult};
 
 #[derive(OpenApi)]
@@ -38,7 +38,9 @@ struct Security;
 
 impl utoipa::Modify for Security {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "token",
@@ -46,7 +48,9 @@ impl utoipa::Modify for Security {
         );
         components.add_security_scheme(
             "session",
-            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::SESSION_COOKIE))),
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                crate::auth::SESSION_COOKIE,
+            ))),
         );
     }
 }
@@ -235,7 +239,11 @@ struct PolicyBody {
 /// Parses a JSON body with the library's strict reader: a body that is
 /// not JSON text, too deep, with duplicate keys or unknown fields is a
 /// `validation` error naming `what`.
-fn body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, bytes: &Bytes, what: &str) -> ApiResult<T> {
+fn body<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    bytes: &Bytes,
+    what: &str,
+) -> ApiResult<T> {
     let json_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -323,14 +331,24 @@ pub struct ListQuery {
     cursor: Option<String>,
 }
 
-fn split<T>(field: &str, text: &Option<String>, parse: impl Fn(&str) -> Option<T>) -> ApiResult<Vec<T>> {
-    let Some(text) = text else { return Ok(Vec::new()) };
+fn split<T>(
+    field: &str,
+    text: &Option<String>,
+    parse: impl Fn(&str) -> Option<T>,
+) -> ApiResult<Vec<T>> {
+    let Some(text) = text else {
+        return Ok(Vec::new());
+    };
     text.split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|s| {
             parse(s).ok_or_else(|| {
-                ApiError::invalid(StatusCode::BAD_REQUEST, field, format!("unknown value {s:?}"))
+                ApiError::invalid(
+                    StatusCode::BAD_REQUEST,
+                    field,
+                    format!("unknown value {s:?}"),
+                )
             })
         })
         .collect()
@@ -345,7 +363,13 @@ fn time(field: &str, text: &Option<String>) -> ApiResult<Option<chrono::DateTime
         .map(|t| {
             chrono::DateTime::parse_from_rfc3339(t)
                 .map(|d| d.with_timezone(&chrono::Utc))
-                .map_err(|e| ApiError::invalid(StatusCode::BAD_REQUEST, field, format!("{t:?} is not an RFC 3339 time: {e}")))
+                .map_err(|e| {
+                    ApiError::invalid(
+                        StatusCode::BAD_REQUEST,
+                        field,
+                        format!("{t:?} is not an RFC 3339 time: {e}"),
+                    )
+                })
         })
         .transpose()
 }
@@ -424,15 +448,21 @@ async fn get_session(State(state): State<AppState>, caller: Caller) -> ApiResult
               (status = 429, body = ErrorBody), (status = 400, body = ErrorBody)))]
 async fn sign_in(
     State(state): State<AppState>,
-    connect: Option<axum::extract::ConnectInfo<std::net::SocketAddr>>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> ApiResult<Response> {
     let request: SignIn = body(&headers, &bytes, "sign_in")?;
-    let address = connect.map(|c| c.0.ip().to_string()).unwrap_or_else(|| "unknown".into());
-    let (limits, session): (_, SessionLimits) = (state.settings().sign_in, state.settings().session);
+    let (limits, session): (_, SessionLimits) =
+        (state.settings().sign_in, state.settings().session);
     let issued = run(&state, move |c| {
-        c.sign_in(&request.account, &request.password, &address, &limits, &session)
+        c.sign_in(
+            &request.account,
+            &request.password,
+            &address,
+            &limits,
+            &session,
+        )
     })
     .await?;
     let cookie = state.session_cookie(&issued);
@@ -450,14 +480,19 @@ async fn sign_in(
 /// Signs out: ends the session and clears the cookie.
 #[utoipa::path(delete, path = "/api/v1/session", tag = "session",
     responses((status = 204, description = "signed out"), (status = 401, body = ErrorBody)))]
-async fn sign_out(State(state): State<AppState>, caller: Caller, headers: HeaderMap) -> ApiResult<Response> {
+async fn sign_out(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     if let Some(secret) = crate::auth::session_secret(&headers)
         && caller.via == crate::auth::Via::Session
     {
         run(&state, move |c| c.sign_out(&secret)).await?;
     }
     let mut r = StatusCode::NO_CONTENT.into_response();
-    r.headers_mut().insert(header::SET_COOKIE, state.cleared_cookie());
+    r.headers_mut()
+        .insert(header::SET_COOKIE, state.cleared_cookie());
     Ok(r)
 }
 
@@ -502,7 +537,11 @@ async fn propose(
     let mut proposal = Proposal::from_json(&value.to_string())?;
     if let Some(key) = headers.get("idempotency-key") {
         let key = key.to_str().map_err(|_| {
-            ApiError::invalid(StatusCode::BAD_REQUEST, "Idempotency-Key", "must be visible ASCII")
+            ApiError::invalid(
+                StatusCode::BAD_REQUEST,
+                "Idempotency-Key",
+                "must be visible ASCII",
+            )
         })?;
         proposal = proposal.with_idempotency_key(key);
     }
@@ -516,7 +555,11 @@ async fn propose(
 #[utoipa::path(get, path = "/api/v1/actions/{id}", tag = "actions",
     params(("id" = String, Path, description = "the id, or a unique prefix of 4+ hex digits")),
     responses((status = 200, body = ActionDoc), (status = 404, body = ErrorBody), (status = 400, body = ErrorBody)))]
-async fn get_action(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
+async fn get_action(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let action = run(&state, move |c| {
         let id = action_id(c, &id)?;
         c.get(&caller.principal, id)
@@ -529,7 +572,11 @@ async fn get_action(State(state): State<AppState>, caller: Caller, Path(id): Pat
 #[utoipa::path(get, path = "/api/v1/actions/{id}/events", tag = "actions",
     params(("id" = String, Path)),
     responses((status = 200, body = Vec<EventDoc>), (status = 404, body = ErrorBody), (status = 400, body = ErrorBody)))]
-async fn action_events(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
+async fn action_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let events = run(&state, move |c| {
         let id = action_id(c, &id)?;
         c.history_of(&caller.principal, id)
@@ -569,14 +616,54 @@ macro_rules! decision {
     };
 }
 
-decision!(approve, "/api/v1/actions/{id}/approve", DecideBody, "Approves a pending action.",
-    |c, by, id, b, seen| c.approve(by, id, &Decide { comment: b.comment, expected_version: seen }));
-decision!(reject, "/api/v1/actions/{id}/reject", DecideBody, "Rejects a pending action; a comment is required.",
-    |c, by, id, b, seen| c.reject(by, id, &Decide { comment: b.comment, expected_version: seen }));
-decision!(cancel, "/api/v1/actions/{id}/cancel", CommentBody, "Cancels a pending or approved action.",
-    |c, by, id, b, seen| { check_seen(c, by, id, seen)?; c.cancel(by, id, &b.comment) });
-decision!(retry, "/api/v1/actions/{id}/retry", DecideBody, "Sends a failed action back to the executors.",
-    |c, by, id, b, seen| { check_seen(c, by, id, seen)?; c.retry(by, id, b.comment.as_deref()) });
+decision!(
+    approve,
+    "/api/v1/actions/{id}/approve",
+    DecideBody,
+    "Approves a pending action.",
+    |c, by, id, b, seen| c.approve(
+        by,
+        id,
+        &Decide {
+            comment: b.comment,
+            expected_version: seen
+        }
+    )
+);
+decision!(
+    reject,
+    "/api/v1/actions/{id}/reject",
+    DecideBody,
+    "Rejects a pending action; a comment is required.",
+    |c, by, id, b, seen| c.reject(
+        by,
+        id,
+        &Decide {
+            comment: b.comment,
+            expected_version: seen
+        }
+    )
+);
+decision!(
+    cancel,
+    "/api/v1/actions/{id}/cancel",
+    CommentBody,
+    "Cancels a pending or approved action.",
+    |c, by, id, b, seen| {
+        check_seen(c, by, id, seen)?;
+        c.cancel(by, id, &b.comment)
+    }
+);
+decision!(
+    retry,
+    "/api/v1/actions/{id}/retry",
+    DecideBody,
+    "Sends a failed action back to the executors.",
+    |c, by, id, b, seen| {
+        check_seen(c, by, id, seen)?;
+        c.retry(by, id, b.comment.as_deref())
+    }
+);
 
 /// For verbs whose engine call takes no version: refuse early when the
 /// action is no longer the one seen. (The engine's own compare-and-set
@@ -606,7 +693,11 @@ fn check_seen(
     params(("id" = String, Path)),
     responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody), (status = 400, body = ErrorBody)))]
-async fn undo_instances(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
+async fn undo_instances(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let (action, instances) = run(&state, move |c| {
         let id = action_id(c, &id)?;
         let by = &caller.principal;
@@ -656,7 +747,12 @@ async fn undo(
 /// Claims approved actions (and undos) to run, each under a lease.
 #[utoipa::path(post, path = "/api/v1/claims", tag = "executors", request_body(content = Object, description = "{\"limit\", \"lease_seconds\", \"kinds\"}"),
     responses((status = 200, body = Vec<ActionDoc>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
-async fn claim(State(state): State<AppState>, caller: Caller, headers: HeaderMap, bytes: Bytes) -> ApiResult<Response> {
+async fn claim(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<Response> {
     let request: ClaimRequest = body(&headers, &bytes, "claim")?;
     let claimed = run(&state, move |c| c.claim(&caller.principal, &request)).await?;
     Ok(ok_json(claimed))
@@ -667,7 +763,13 @@ async fn claim(State(state): State<AppState>, caller: Caller, headers: HeaderMap
     params(("id" = String, Path)),
     responses((status = 200, body = ActionDoc), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn heartbeat(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, headers: HeaderMap, bytes: Bytes) -> ApiResult<Response> {
+async fn heartbeat(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<Response> {
     let b: HeartbeatBody = body(&headers, &bytes, "heartbeat")?;
     let action = run(&state, move |c| {
         let id = action_id(c, &id)?;
@@ -682,7 +784,13 @@ async fn heartbeat(State(state): State<AppState>, caller: Caller, Path(id): Path
     params(("id" = String, Path)),
     responses((status = 200, body = ActionDoc), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn complete(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, headers: HeaderMap, bytes: Bytes) -> ApiResult<Response> {
+async fn complete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<Response> {
     let b: CompleteBody = body(&headers, &bytes, "complete")?;
     let action = run(&state, move |c| {
         let id = action_id(c, &id)?;
@@ -697,7 +805,13 @@ async fn complete(State(state): State<AppState>, caller: Caller, Path(id): Path<
     params(("id" = String, Path)),
     responses((status = 200, body = ActionDoc), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn fail(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, headers: HeaderMap, bytes: Bytes) -> ApiResult<Response> {
+async fn fail(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<Response> {
     let b: FailBody = body(&headers, &bytes, "fail")?;
     let action = run(&state, move |c| {
         let id = action_id(c, &id)?;
@@ -712,15 +826,27 @@ async fn fail(State(state): State<AppState>, caller: Caller, Path(id): Path<Stri
 /// What a bulk call by filter would act on now, and its snapshot.
 #[utoipa::path(post, path = "/api/v1/bulk/preview", tag = "bulk", request_body = BulkDoc,
     responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
-async fn bulk_preview(State(state): State<AppState>, caller: Caller, headers: HeaderMap, bytes: Bytes) -> ApiResult<Response> {
+async fn bulk_preview(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<Response> {
     let (op, selection) = bulk_request(&headers, &bytes)?;
     let filter = match selection {
-        BulkTarget::Filter(filter, _) => filter,
+        BulkTarget::Filter(filter, _) => *filter,
         BulkTarget::Ids(_) => {
-            return Err(ApiError::invalid(StatusCode::BAD_REQUEST, "filter", "a preview needs a filter"));
+            return Err(ApiError::invalid(
+                StatusCode::BAD_REQUEST,
+                "filter",
+                "a preview needs a filter",
+            ));
         }
     };
-    let preview = run(&state, move |c| c.preview_bulk(&caller.principal, &op, &filter)).await?;
+    let preview = run(&state, move |c| {
+        c.preview_bulk(&caller.principal, &op, &filter)
+    })
+    .await?;
     Ok(ok_json(preview))
 }
 
@@ -728,11 +854,19 @@ async fn bulk_preview(State(state): State<AppState>, caller: Caller, headers: He
 /// result per item, each checked on its own.
 #[utoipa::path(post, path = "/api/v1/bulk", tag = "bulk", request_body = BulkDoc,
     responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn bulk(State(state): State<AppState>, caller: Caller, headers: HeaderMap, bytes: Bytes) -> ApiResult<Response> {
+async fn bulk(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<Response> {
     let (op, target) = bulk_request(&headers, &bytes)?;
     let selection = match target {
         BulkTarget::Ids(ids) => Selection::Ids(ids),
-        BulkTarget::Filter(filter, Some(snapshot)) => Selection::Filter { filter, snapshot },
+        BulkTarget::Filter(filter, Some(snapshot)) => Selection::Filter {
+            filter: *filter,
+            snapshot,
+        },
         BulkTarget::Filter(_, None) => {
             return Err(ApiError::invalid(
                 StatusCode::BAD_REQUEST,
@@ -747,7 +881,7 @@ async fn bulk(State(state): State<AppState>, caller: Caller, headers: HeaderMap,
 
 enum BulkTarget {
     Ids(Vec<Seen>),
-    Filter(Filter, Option<String>),
+    Filter(Box<Filter>, Option<String>),
 }
 
 fn bulk_request(headers: &HeaderMap, bytes: &Bytes) -> ApiResult<(BulkOp, BulkTarget)> {
@@ -757,17 +891,29 @@ fn bulk_request(headers: &HeaderMap, bytes: &Bytes) -> ApiResult<(BulkOp, BulkTa
     let snapshot = value.remove("snapshot");
     let op: BulkOp = actioncenter::parse_json("bulk", &Value::Object(value).to_string())?;
     let target = match (ids, filter) {
-        (Some(ids), None) => BulkTarget::Ids(actioncenter::parse_json("bulk.ids", &ids.to_string())?),
+        (Some(ids), None) => {
+            BulkTarget::Ids(actioncenter::parse_json("bulk.ids", &ids.to_string())?)
+        }
         (None, Some(filter)) => {
             let snapshot = match snapshot {
                 None | Some(Value::Null) => None,
                 Some(Value::String(s)) => Some(s),
-                Some(_) => return Err(ApiError::invalid(StatusCode::BAD_REQUEST, "bulk.snapshot", "must be a string")),
+                Some(_) => {
+                    return Err(ApiError::invalid(
+                        StatusCode::BAD_REQUEST,
+                        "bulk.snapshot",
+                        "must be a string",
+                    ));
+                }
             };
-            BulkTarget::Filter(Filter::from_json(&filter.to_string())?, snapshot)
+            BulkTarget::Filter(Box::new(Filter::from_json(&filter.to_string())?), snapshot)
         }
         _ => {
-            return Err(ApiError::invalid(StatusCode::BAD_REQUEST, "bulk", "name either ids or a filter"));
+            return Err(ApiError::invalid(
+                StatusCode::BAD_REQUEST,
+                "bulk",
+                "name either ids or a filter",
+            ));
         }
     };
     Ok((op, target))
@@ -778,7 +924,11 @@ fn bulk_request(headers: &HeaderMap, bytes: &Bytes) -> ApiResult<(BulkOp, BulkTa
 /// Counts per status for a filter: the tab badges.
 #[utoipa::path(get, path = "/api/v1/counts", tag = "queries", params(ListQuery),
     responses((status = 200, body = Object), (status = 400, body = ErrorBody)))]
-async fn counts(State(state): State<AppState>, caller: Caller, Query(q): Query<ListQuery>) -> ApiResult<Response> {
+async fn counts(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Response> {
     let filter = q.filter()?;
     let counts = run(&state, move |c| c.counts(&caller.principal, &filter)).await?;
     let total = counts.total();
@@ -795,7 +945,11 @@ pub struct OverviewQuery {
 /// The queue at a glance.
 #[utoipa::path(get, path = "/api/v1/overview", tag = "queries", params(OverviewQuery),
     responses((status = 200, body = Object), (status = 400, body = ErrorBody)))]
-async fn overview(State(state): State<AppState>, caller: Caller, Query(q): Query<OverviewQuery>) -> ApiResult<Response> {
+async fn overview(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<OverviewQuery>,
+) -> ApiResult<Response> {
     let days = q.days.unwrap_or(30);
     let o = run(&state, move |c| c.overview(&caller.principal, days)).await?;
     Ok(ok_json(o))
@@ -813,9 +967,16 @@ pub struct EventsQuery {
 /// Audit events after a sequence number.
 #[utoipa::path(get, path = "/api/v1/events", tag = "audit", params(EventsQuery),
     responses((status = 200, body = Vec<EventDoc>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
-async fn events(State(state): State<AppState>, caller: Caller, Query(q): Query<EventsQuery>) -> ApiResult<Response> {
+async fn events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<EventsQuery>,
+) -> ApiResult<Response> {
     let (after, limit) = (q.after.unwrap_or(0), q.limit.unwrap_or(100));
-    let events = run(&state, move |c| c.events_since(&caller.principal, after, limit)).await?;
+    let events = run(&state, move |c| {
+        c.events_since(&caller.principal, after, limit)
+    })
+    .await?;
     Ok(ok_json(events))
 }
 
@@ -911,11 +1072,21 @@ async fn get_policy(State(state): State<AppState>, caller: Caller) -> ApiResult<
 /// Stores a new policy. Needs Administer.
 #[utoipa::path(put, path = "/api/v1/policy", tag = "policy", request_body = PolicyBody,
     responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn put_policy(State(state): State<AppState>, caller: Caller, headers: HeaderMap, bytes: Bytes) -> ApiResult<Response> {
+async fn put_policy(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<Response> {
     let b: PolicyBody = body(&headers, &bytes, "policy_change")?;
     let policy = Policy::from_value(b.policy)?;
     let stored = run(&state, move |c| {
-        c.set_policy(&caller.principal, policy, b.expected_version, b.comment.as_deref())
+        c.set_policy(
+            &caller.principal,
+            policy,
+            b.expected_version,
+            b.comment.as_deref(),
+        )
     })
     .await?;
     Ok(ok_json(&*stored))
@@ -927,9 +1098,4 @@ async fn put_policy(State(state): State<AppState>, caller: Caller, headers: Head
 async fn policy_history(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
     let list = run(&state, move |c| c.policy_history(&caller.principal)).await?;
     Ok(ok_json(list))
-}
-
-#[allow(dead_code)]
-fn _unused(parts: &axum::http::request::Parts) -> String {
-    client_address(parts)
 }

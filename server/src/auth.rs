@@ -75,7 +75,10 @@ fn bearer(headers: &HeaderMap) -> ApiResult<Option<String>> {
 /// they differ.
 pub fn same_secret(a: &str, b: &str) -> bool {
     let (x, y) = (Sha256::digest(a.as_bytes()), Sha256::digest(b.as_bytes()));
-    x.iter().zip(y.iter()).fold(0u8, |acc, (p, q)| acc | (p ^ q)) == 0
+    x.iter()
+        .zip(y.iter())
+        .fold(0u8, |acc, (p, q)| acc | (p ^ q))
+        == 0
 }
 
 fn changes_state(method: &Method) -> bool {
@@ -83,12 +86,21 @@ fn changes_state(method: &Method) -> bool {
 }
 
 /// The client's address, for throttling sign-in.
-pub fn client_address(parts: &Parts) -> String {
-    parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+#[derive(Debug, Clone)]
+pub struct ClientAddress(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip().to_string())
+                .unwrap_or_else(|| "unknown".into()),
+        ))
+    }
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -176,10 +188,7 @@ impl FromRequestParts<AppState> for Caller {
 impl OptionalFromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> ApiResult<Option<Caller>> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Option<Caller>> {
         match <Caller as FromRequestParts<AppState>>::from_request_parts(parts, state).await {
             Ok(caller) => Ok(Some(caller)),
             Err(ApiError {

@@ -90,7 +90,11 @@ impl ServeArgs {
                 .public_url
                 .clone()
                 .unwrap_or_else(|| format!("{scheme}://{}", self.listen));
-            let mut c = OidcConfig::new(issuer, client, &format!("{}/auth/oidc/callback", base.trim_end_matches('/')));
+            let mut c = OidcConfig::new(
+                issuer,
+                client,
+                &format!("{}/auth/oidc/callback", base.trim_end_matches('/')),
+            );
             c.client_secret = std::env::var(&self.oidc_client_secret_env).ok();
             c.id_claim = self.oidc_id_claim.clone();
             c.groups_claim = self.oidc_groups_claim.clone();
@@ -105,7 +109,10 @@ impl ServeArgs {
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .try_init();
 }
 
 /// Serves `center` with these options until stopped. `banner` is printed
@@ -116,17 +123,21 @@ pub fn run(center: ActionCenter, args: &ServeArgs, banner: Option<String>) -> Re
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    let scheme = if settings.tls.is_some() { "https" } else { "http" };
-    let address = format!("{scheme}://{}", settings.listen);
+    let scheme = if settings.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     runtime.block_on(async move {
-        let probe = tokio::net::TcpListener::bind(settings.listen)
-            .await
+        let listener = std::net::TcpListener::bind(settings.listen)
             .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
-        drop(probe);
-        println!("Action center: {address}");
+        let bound = listener
+            .local_addr()
+            .map_err(|e| format!("the listening socket: {e}"))?;
+        println!("Action center: {scheme}://{bound}/");
         if let Some(b) = banner {
             println!("{b}");
         }
-        crate::serve(center, settings).await
+        crate::serve_on(center, settings, listener).await
     })
 }

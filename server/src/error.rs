@@ -107,7 +107,7 @@ mod tests {
     }
 
     fn sample(kind: ErrorKind) -> Error {
-        let id = actioncenter::uuid::Uuid::now_v7();
+        let id = actioncenter::ActionId(actioncenter::uuid::Uuid::now_v7());
         match kind {
             ErrorKind::NotFound => Error::NotFound { id: "x".into() },
             ErrorKind::InvalidTransition => Error::InvalidTransition {

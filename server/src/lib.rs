@@ -173,7 +173,18 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// Serves `center` until the process is told to stop (Ctrl-C or SIGTERM).
 pub async fn serve(center: ActionCenter, settings: Settings) -> Result<(), String> {
+    let listener = std::net::TcpListener::bind(settings.listen)
+        .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+    serve_on(center, settings, listener).await
+}
+
+/// [`serve`] on a socket the host bound itself (port 0 for any free one).
+pub async fn serve_on(
+    center: ActionCenter,
+    settings: Settings,
+    listener: std::net::TcpListener,
+) -> Result<(), String> {
     let state = AppState::new(center, settings.clone()).await?;
     feed::start_sweeps(state.clone());
-    web::listen(state, &settings).await
+    web::listen_on(state, &settings, listener).await
 }

@@ -146,8 +146,13 @@ impl Provider {
 
     /// Checks a token's signature against the issuer's keys and its
     /// issuer, audience and times; its claims.
-    fn claims(&self, token: &str, audience: &str) -> actioncenter::Result<serde_json::Map<String, serde_json::Value>> {
-        let head = jsonwebtoken::decode_header(token).map_err(|e| oidc_error(format!("not a valid token: {e}")))?;
+    fn claims(
+        &self,
+        token: &str,
+        audience: &str,
+    ) -> actioncenter::Result<serde_json::Map<String, serde_json::Value>> {
+        let head = jsonwebtoken::decode_header(token)
+            .map_err(|e| oidc_error(format!("not a valid token: {e}")))?;
         let allowed = [
             Algorithm::RS256,
             Algorithm::RS384,
@@ -158,37 +163,54 @@ impl Provider {
             Algorithm::EdDSA,
         ];
         if !allowed.contains(&head.alg) {
-            return Err(oidc_error(format!("tokens signed with {:?} are not accepted", head.alg)));
+            return Err(oidc_error(format!(
+                "tokens signed with {:?} are not accepted",
+                head.alg
+            )));
         }
-        let keys = self.keys.read().map_err(|_| oidc_error("the issuer's keys are unavailable"))?;
+        let keys = self
+            .keys
+            .read()
+            .map_err(|_| oidc_error("the issuer's keys are unavailable"))?;
         let jwk = match &head.kid {
             Some(kid) => keys.find(kid),
             None if keys.keys.len() == 1 => keys.keys.first(),
             None => None,
         }
         .ok_or_else(|| oidc_error("the token was signed with a key the issuer does not publish"))?;
-        let key = DecodingKey::from_jwk(jwk).map_err(|e| oidc_error(format!("the issuer's key: {e}")))?;
+        let key =
+            DecodingKey::from_jwk(jwk).map_err(|e| oidc_error(format!("the issuer's key: {e}")))?;
         let mut validation = Validation::new(head.alg);
         validation.set_issuer(&[self.config.issuer.as_str()]);
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = LEEWAY_SECONDS;
         validation.validate_nbf = true;
-        let data = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(token, &key, &validation)
-            .map_err(|e| oidc_error(format!("the token is not valid: {e}")))?;
+        let data = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
+            token,
+            &key,
+            &validation,
+        )
+        .map_err(|e| oidc_error(format!("the token is not valid: {e}")))?;
         Ok(data.claims)
     }
 
-    fn identity(&self, claims: &serde_json::Map<String, serde_json::Value>) -> actioncenter::Result<Identity> {
+    fn identity(
+        &self,
+        claims: &serde_json::Map<String, serde_json::Value>,
+    ) -> actioncenter::Result<Identity> {
         let id = claims
             .get(&self.config.id_claim)
             .and_then(|v| v.as_str())
             .filter(|s| !s.is_empty())
-            .ok_or_else(|| oidc_error(format!("the token has no {} claim", self.config.id_claim)))?;
+            .ok_or_else(|| {
+                oidc_error(format!("the token has no {} claim", self.config.id_claim))
+            })?;
         let groups = match claims.get(&self.config.groups_claim) {
-            Some(serde_json::Value::Array(items)) => {
-                items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()
-            }
+            Some(serde_json::Value::Array(items)) => items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
             _ => Vec::new(),
         };
         Ok(Identity {
@@ -215,7 +237,9 @@ impl Provider {
         let claims = self.claims(token, &self.config.client_id)?;
         let sent = claims.get("nonce").and_then(|v| v.as_str()).unwrap_or("");
         if !crate::auth::same_secret(sent, nonce) {
-            return Err(oidc_error("the ID token's nonce is not the one this sign-in sent"));
+            return Err(oidc_error(
+                "the ID token's nonce is not the one this sign-in sent",
+            ));
         }
         self.identity(&claims)
     }
@@ -272,7 +296,11 @@ async fn login(State(state): State<AppState>) -> ApiResult<Response> {
         .append_pair("nonce", &nonce)
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", "S256");
-    let secure = if state.settings().tls.is_some() { "; Secure" } else { "" };
+    let secure = if state.settings().tls.is_some() {
+        "; Secure"
+    } else {
+        ""
+    };
     let cookie = format!(
         "{FLOW_COOKIE}={flow_state}.{nonce}.{verifier}; Path=/auth/oidc; HttpOnly; SameSite=Lax; Max-Age={FLOW_SECONDS}{secure}"
     );
@@ -301,7 +329,9 @@ fn flow_cookie(headers: &HeaderMap) -> Option<(String, String, String)> {
         for c in cookie::Cookie::split_parse(text).flatten() {
             if c.name() == FLOW_COOKIE {
                 let mut parts = c.value().split('.');
-                if let (Some(a), Some(b), Some(v), None) = (parts.next(), parts.next(), parts.next(), parts.next()) {
+                if let (Some(a), Some(b), Some(v), None) =
+                    (parts.next(), parts.next(), parts.next(), parts.next())
+                {
                     return Some((a.to_owned(), b.to_owned(), v.to_owned()));
                 }
             }
@@ -319,15 +349,21 @@ async fn callback(
 ) -> ApiResult<Response> {
     let p = provider(&state)?;
     if let Some(error) = q.error {
-        return Err(ApiError::unauthenticated(format!("the issuer refused the sign-in: {error}")));
+        return Err(ApiError::unauthenticated(format!(
+            "the issuer refused the sign-in: {error}"
+        )));
     }
     let (Some(code), Some(returned)) = (q.code, q.state) else {
-        return Err(ApiError::unauthenticated("the callback lacks code or state"));
+        return Err(ApiError::unauthenticated(
+            "the callback lacks code or state",
+        ));
     };
-    let (sent, nonce, verifier) =
-        flow_cookie(&headers).ok_or_else(|| ApiError::unauthenticated("no sign-in is in progress in this browser"))?;
+    let (sent, nonce, verifier) = flow_cookie(&headers)
+        .ok_or_else(|| ApiError::unauthenticated("no sign-in is in progress in this browser"))?;
     if !crate::auth::same_secret(&sent, &returned) {
-        return Err(ApiError::unauthenticated("the callback's state is not this sign-in's"));
+        return Err(ApiError::unauthenticated(
+            "the callback's state is not this sign-in's",
+        ));
     }
     let mut form = vec![
         ("grant_type", "authorization_code".to_owned()),

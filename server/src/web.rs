@@ -14,7 +14,6 @@ use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::TimeoutLayer;
 
 use crate::error::ApiError;
 use crate::{AppState, Settings, assets};
@@ -76,9 +75,9 @@ pub fn app(state: AppState) -> Router {
     router = router
         .layer(headers)
         .layer(CompressionLayer::new())
-        .layer(middleware::from_fn(errors_as_json))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(middleware::from_fn(errors_as_json))
         .layer(middleware::from_fn(log));
     if tls {
         router = router.layer(SetResponseHeaderLayer::overriding(
@@ -91,7 +90,9 @@ pub fn app(state: AppState) -> Router {
 
 async fn healthz(State(state): State<AppState>) -> Response {
     match state.blocking(|c| c.store().chain_head()).await {
-        Ok(Ok((seq, _))) => axum::Json(serde_json::json!({"ok": true, "events": seq})).into_response(),
+        Ok(Ok((seq, _))) => {
+            axum::Json(serde_json::json!({"ok": true, "events": seq})).into_response()
+        }
         Ok(Err(e)) | Err(ApiError { error: e, .. }) => ApiError::from(e).into_response(),
     }
 }
@@ -130,7 +131,9 @@ async fn errors_as_json(request: Request, next: Next) -> Response {
     }
     let (field, message) = match status {
         StatusCode::PAYLOAD_TOO_LARGE => ("body", "the body is larger than the limit".to_owned()),
-        StatusCode::METHOD_NOT_ALLOWED => ("method", "this path does not take that method".to_owned()),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            ("method", "this path does not take that method".to_owned())
+        }
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ("body", "the body must be JSON".to_owned()),
         StatusCode::NOT_FOUND => ("path", "no such page or endpoint".to_owned()),
         _ => {
@@ -163,9 +166,19 @@ async fn log(request: Request, next: Next) -> Response {
     response
 }
 
-/// Listens on `settings.listen` (HTTPS with `settings.tls`) until Ctrl-C
-/// or SIGTERM.
-pub async fn listen(state: AppState, settings: &Settings) -> Result<(), String> {
+/// Serves on a socket the caller bound (HTTPS with `settings.tls`) until
+/// Ctrl-C or SIGTERM.
+pub async fn listen_on(
+    state: AppState,
+    settings: &Settings,
+    listener: std::net::TcpListener,
+) -> Result<(), String> {
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| format!("the listening socket: {e}"))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("the listening socket: {e}"))?;
     let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
     let stopper = handle.clone();
@@ -173,19 +186,18 @@ pub async fn listen(state: AppState, settings: &Settings) -> Result<(), String> 
         shutdown_signal().await;
         stopper.graceful_shutdown(Some(Duration::from_secs(5)));
     });
-    let addr = settings.listen;
     match &settings.tls {
         Some((cert, key)) => {
             let _ = rustls::crypto::ring::default_provider().install_default();
             let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
                 .await
                 .map_err(|e| format!("TLS certificate or key: {e}"))?;
-            let mut server = axum_server::bind_rustls(addr, config).handle(handle);
+            let mut server = axum_server::from_tcp_rustls(listener, config).handle(handle);
             tune(server.http_builder(), settings);
             server.serve(app).await
         }
         None => {
-            let mut server = axum_server::bind(addr).handle(handle);
+            let mut server = axum_server::from_tcp(listener).handle(handle);
             tune(server.http_builder(), settings);
             server.serve(app).await
         }
@@ -193,7 +205,10 @@ pub async fn listen(state: AppState, settings: &Settings) -> Result<(), String> 
     .map_err(|e| format!("cannot serve on {addr}: {e}"))
 }
 
-fn tune(builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>, settings: &Settings) {
+fn tune(
+    builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    settings: &Settings,
+) {
     builder
         .http1()
         .max_buf_size(settings.max_head.max(8192))
@@ -207,7 +222,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

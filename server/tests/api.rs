@@ -1,0 +1,804 @@
+//! The API from outside: every verb, every error kind's status, who may
+//! do what, sessions and CSRF, tokens, limits and headers.
+
+mod common;
+
+use common::{TestServer, error_kind, expect, isolate, quarantine};
+use serde_json::{Value, json};
+
+fn id_of(v: &Value) -> String {
+    v["id"].as_str().expect("id").to_owned()
+}
+
+fn version_of(v: &Value) -> u64 {
+    v["version"].as_u64().expect("version")
+}
+
+#[test]
+fn a_proposal_goes_from_pending_to_undone_over_http() {
+    let s = TestServer::start();
+    let soar = s.bearer("soar");
+    let alice = s.bearer("alice");
+    let edr = s.bearer("edr");
+    let sha = "a".repeat(64);
+
+    let r = soar.post("/api/v1/actions", quarantine("dev-1", &sha));
+    assert_eq!(r.headers()["etag"], "\"1\"");
+    let first = expect(r, 201);
+    let other = expect(soar.post("/api/v1/actions", quarantine("dev-2", &sha)), 201);
+    assert_eq!(first["status"], "pending");
+
+    let page = expect(alice.get("/api/v1/actions?tab=pending&limit=1"), 200);
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(1));
+    let cursor = page["next_cursor"].as_str().expect("a second page");
+    let page2 = expect(
+        alice.get(&format!(
+            "/api/v1/actions?tab=pending&limit=1&cursor={cursor}"
+        )),
+        200,
+    );
+    assert_eq!(page2["items"].as_array().map(Vec::len), Some(1));
+    assert_ne!(page["items"][0]["id"], page2["items"][0]["id"]);
+
+    let counts = expect(alice.get("/api/v1/counts?tab=pending"), 200);
+    assert_eq!(counts["statuses"]["pending"], 2);
+
+    for a in [&first, &other] {
+        let id = id_of(a);
+        let approved = expect(
+            alice.post_if(
+                &format!("/api/v1/actions/{id}/approve"),
+                version_of(a),
+                json!({"comment": "confirmed"}),
+            ),
+            200,
+        );
+        assert_eq!(approved["status"], "approved");
+    }
+    let claimed = expect(
+        edr.post("/api/v1/claims", json!({"limit": 10, "lease_seconds": 60})),
+        200,
+    );
+    let claimed = claimed.as_array().expect("claimed").clone();
+    assert_eq!(claimed.len(), 2);
+    for a in &claimed {
+        let id = id_of(a);
+        let token = a["attempts"]
+            .as_array()
+            .and_then(|x| x.last())
+            .map(|t| t["lease_token"].clone())
+            .expect("lease");
+        expect(
+            edr.post(
+                &format!("/api/v1/actions/{id}/heartbeat"),
+                json!({"lease_token": token, "lease_seconds": 60}),
+            ),
+            200,
+        );
+        let done = expect(
+            edr.post(
+                &format!("/api/v1/actions/{id}/complete"),
+                json!({"lease_token": token, "result": {"ok": true}}),
+            ),
+            200,
+        );
+        assert_eq!(done["status"], "completed");
+    }
+
+    let id = id_of(&first);
+    let preview = expect(alice.get(&format!("/api/v1/actions/{id}/undo")), 200);
+    let instances = preview["instances"].as_array().expect("instances").clone();
+    assert_eq!(instances.len(), 1, "{preview}");
+    assert_eq!(instances[0]["id"], other["id"]);
+    let seen: Vec<Value> = instances
+        .iter()
+        .map(|a| json!({"id": a["id"], "version": a["version"]}))
+        .collect();
+    let report = expect(
+        alice.post(
+            &format!("/api/v1/actions/{id}/undo"),
+            json!({"comment": "false positive", "instances": seen}),
+        ),
+        200,
+    );
+    assert_eq!(report["action"]["status"], "undoing");
+    assert_eq!(
+        report["instances"][0]["action"]["status"], "undoing",
+        "{report}"
+    );
+
+    let events = expect(alice.get(&format!("/api/v1/actions/{id}/events")), 200);
+    let names: Vec<&str> = events
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["event"].as_str())
+        .collect();
+    assert_eq!(names.first(), Some(&"propose"), "{names:?}");
+    assert!(names.contains(&"undo"), "{names:?}");
+    let all = expect(alice.get("/api/v1/events?after=0&limit=1000"), 200);
+    assert!(all.as_array().map(Vec::len).unwrap_or(0) >= 10);
+    let audit = expect(alice.get("/api/v1/audit"), 200);
+    assert_eq!(audit["intact"], true, "{audit}");
+    let overview = expect(alice.get("/api/v1/overview?days=7"), 200);
+    assert_eq!(overview["days"], 7);
+}
+
+#[test]
+fn reject_cancel_fail_retry_and_bulk() {
+    let s = TestServer::start();
+    let soar = s.bearer("soar");
+    let alice = s.bearer("alice");
+    let edr = s.bearer("edr");
+    let a = expect(soar.post("/api/v1/actions", isolate("dev-1")), 201);
+    let id = id_of(&a);
+    assert_eq!(
+        error_kind(
+            alice.post(&format!("/api/v1/actions/{id}/reject"), json!({})),
+            400
+        ),
+        "validation"
+    );
+    let rejected = expect(
+        alice.post(
+            &format!("/api/v1/actions/{id}/reject"),
+            json!({"comment": "benign"}),
+        ),
+        200,
+    );
+    assert_eq!(rejected["status"], "rejected");
+
+    let b = expect(soar.post("/api/v1/actions", isolate("dev-2")), 201);
+    let cancelled = expect(
+        alice.post(
+            &format!("/api/v1/actions/{}/cancel", id_of(&b)),
+            json!({"comment": "dup"}),
+        ),
+        200,
+    );
+    assert_eq!(cancelled["status"], "cancelled");
+
+    let c = expect(soar.post("/api/v1/actions", isolate("dev-3")), 201);
+    expect(
+        alice.post(&format!("/api/v1/actions/{}/approve", id_of(&c)), json!({})),
+        200,
+    );
+    let claimed = expect(
+        edr.post("/api/v1/claims", json!({"limit": 1, "lease_seconds": 60})),
+        200,
+    );
+    let token = claimed[0]["attempts"][0]["lease_token"].clone();
+    let failed = expect(
+        edr.post(
+            &format!("/api/v1/actions/{}/fail", id_of(&c)),
+            json!({"lease_token": token, "error": "agent offline"}),
+        ),
+        200,
+    );
+    assert!(
+        matches!(failed["status"].as_str(), Some("failed") | Some("approved")),
+        "{failed}"
+    );
+    if failed["status"] == "failed" {
+        let retried = expect(
+            alice.post(&format!("/api/v1/actions/{}/retry", id_of(&c)), json!({})),
+            200,
+        );
+        assert_eq!(retried["status"], "approved");
+    }
+
+    let mut seen = Vec::new();
+    for d in ["dev-4", "dev-5", "dev-6"] {
+        let a = expect(soar.post("/api/v1/actions", isolate(d)), 201);
+        seen.push(json!({"id": a["id"], "version": a["version"]}));
+    }
+    let bulk = expect(
+        alice.post(
+            "/api/v1/bulk",
+            json!({"op": "approve", "comment": "batch", "ids": seen}),
+        ),
+        200,
+    );
+    let results = bulk["results"].as_array().expect("results");
+    assert_eq!(results.len(), 3);
+    assert!(
+        results.iter().all(|r| r["action"]["status"] == "approved"),
+        "{bulk}"
+    );
+
+    for d in ["dev-7", "dev-8"] {
+        expect(soar.post("/api/v1/actions", isolate(d)), 201);
+    }
+    let filter = json!({"statuses": ["pending"], "kinds": ["isolate_device"]});
+    let preview = expect(
+        alice.post(
+            "/api/v1/bulk/preview",
+            json!({"op": "reject", "comment": "x", "filter": filter}),
+        ),
+        200,
+    );
+    assert_eq!(preview["count"], 2);
+    let snapshot = preview["snapshot"].clone();
+    let done = expect(
+        alice.post(
+            "/api/v1/bulk",
+            json!({"op": "reject", "comment": "benign", "filter": filter, "snapshot": snapshot}),
+        ),
+        200,
+    );
+    assert_eq!(done["results"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        error_kind(
+            alice.post(
+                "/api/v1/bulk",
+                json!({"op": "reject", "comment": "x", "filter": filter})
+            ),
+            400
+        ),
+        "validation"
+    );
+}
+
+#[test]
+fn every_error_kind_has_its_status() {
+    let s = TestServer::start_with(|st| st.requests_per_minute = 0);
+    let soar = s.bearer("soar");
+    let alice = s.bearer("alice");
+    let edr = s.bearer("edr");
+    let unknown = "0190aaaa-0000-7000-8000-000000000000";
+    assert_eq!(
+        error_kind(alice.get(&format!("/api/v1/actions/{unknown}")), 404),
+        "not_found"
+    );
+
+    let a = expect(soar.post("/api/v1/actions", isolate("dev-1")), 201);
+    let id = id_of(&a);
+    assert_eq!(
+        error_kind(
+            edr.post(&format!("/api/v1/actions/{id}/approve"), json!({})),
+            403
+        ),
+        "permission_denied"
+    );
+    assert_eq!(
+        error_kind(
+            alice.post_if(&format!("/api/v1/actions/{id}/approve"), 7, json!({})),
+            409
+        ),
+        "conflict"
+    );
+    expect(
+        alice.post(&format!("/api/v1/actions/{id}/approve"), json!({})),
+        200,
+    );
+    assert_eq!(
+        error_kind(
+            alice.post(&format!("/api/v1/actions/{id}/approve"), json!({})),
+            409
+        ),
+        "invalid_transition"
+    );
+    assert_eq!(
+        error_kind(soar.post("/api/v1/actions", isolate("dev-1")), 409),
+        "duplicate"
+    );
+    expect(
+        edr.post("/api/v1/claims", json!({"limit": 1, "lease_seconds": 60})),
+        200,
+    );
+    let stale = json!({"lease_token": "00000000000000000000000000000000", "result": {}});
+    assert_eq!(
+        error_kind(
+            edr.post(&format!("/api/v1/actions/{id}/complete"), stale),
+            409
+        ),
+        "expired"
+    );
+
+    let mine = expect(alice.post("/api/v1/actions", isolate("dev-9")), 201);
+    assert_eq!(
+        error_kind(
+            alice.post(
+                &format!("/api/v1/actions/{}/approve", id_of(&mine)),
+                json!({})
+            ),
+            403
+        ),
+        "self_approval"
+    );
+
+    let bad = alice
+        .request(reqwest::Method::POST, "/api/v1/actions")
+        .header("content-type", "application/json")
+        .body("{\"kind\": ")
+        .send()
+        .expect("send");
+    assert_eq!(error_kind(bad, 400), "validation");
+    assert_eq!(
+        error_kind(s.anonymous().get("/api/v1/actions"), 401),
+        "unauthenticated"
+    );
+
+    let limited = TestServer::start_with(|st| st.requests_per_minute = 3);
+    let v = limited.bearer("victor");
+    for _ in 0..3 {
+        expect(v.get("/api/v1/actions"), 200);
+    }
+    let r = v.get("/api/v1/actions");
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .expect("text")
+        .parse()
+        .expect("seconds");
+    assert!((1..=60).contains(&retry));
+    assert_eq!(error_kind(r, 429), "rate_limited");
+}
+
+#[test]
+fn who_may_do_what_comes_from_the_stored_policy() {
+    let s = TestServer::start();
+    let soar = s.bearer("soar");
+    let victor = s.bearer("victor");
+    let alice = s.bearer("alice");
+    let edr = s.bearer("edr");
+    let a = expect(soar.post("/api/v1/actions", isolate("dev-1")), 201);
+    let id = id_of(&a);
+    // An executor's token cannot approve; a viewer can look but not undo.
+    assert_eq!(
+        error_kind(
+            edr.post(&format!("/api/v1/actions/{id}/approve"), json!({})),
+            403
+        ),
+        "permission_denied"
+    );
+    expect(victor.get(&format!("/api/v1/actions/{id}")), 200);
+    assert_eq!(
+        error_kind(
+            victor.post(&format!("/api/v1/actions/{id}/approve"), json!({})),
+            403
+        ),
+        "permission_denied"
+    );
+    expect(
+        alice.post(&format!("/api/v1/actions/{id}/approve"), json!({})),
+        200,
+    );
+    let claimed = expect(
+        edr.post("/api/v1/claims", json!({"limit": 1, "lease_seconds": 60})),
+        200,
+    );
+    let token = claimed[0]["attempts"][0]["lease_token"].clone();
+    expect(
+        edr.post(
+            &format!("/api/v1/actions/{id}/complete"),
+            json!({"lease_token": token, "result": {}}),
+        ),
+        200,
+    );
+    assert_eq!(
+        error_kind(
+            victor.post(
+                &format!("/api/v1/actions/{id}/undo"),
+                json!({"comment": "no"})
+            ),
+            403
+        ),
+        "permission_denied"
+    );
+    let still = expect(alice.get(&format!("/api/v1/actions/{id}")), 200);
+    assert_eq!(still["status"], "completed");
+    // Policy changes need Administer, and take effect at the next request.
+    let policy = expect(alice.get("/api/v1/policy"), 200);
+    let version = policy["version"].as_u64().expect("version");
+    let body = json!({"policy": policy["policy"], "expected_version": version, "comment": "same"});
+    assert_eq!(
+        error_kind(alice.put_json("/api/v1/policy", body.clone()), 403),
+        "permission_denied"
+    );
+    let admin = s.bearer("admin");
+    let mut changed = policy["policy"].clone();
+    changed["principals"]["alice"] = json!(["viewer"]);
+    let body =
+        json!({"policy": changed, "expected_version": version, "comment": "alice moves to viewer"});
+    expect(admin.put_json("/api/v1/policy", body), 200);
+    let b = expect(soar.post("/api/v1/actions", isolate("dev-2")), 201);
+    assert_eq!(
+        error_kind(
+            alice.post(&format!("/api/v1/actions/{}/approve", id_of(&b)), json!({})),
+            403
+        ),
+        "permission_denied"
+    );
+    let who = expect(alice.get("/api/v1/session"), 200);
+    assert_eq!(who["roles"], json!(["viewer"]));
+}
+
+#[test]
+fn a_session_needs_its_csrf_token_to_change_anything() {
+    let s = TestServer::start();
+    let soar = s.bearer("soar");
+    let a = expect(soar.post("/api/v1/actions", isolate("dev-1")), 201);
+    let id = id_of(&a);
+    let client = reqwest::blocking::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client");
+    s.add_user("alice");
+    let r = client
+        .post(s.url("/api/v1/session"))
+        .json(&json!({"account": "alice", "password": common::PASSWORD}))
+        .send()
+        .expect("sign in");
+    let cookie = r.headers()["set-cookie"].to_str().expect("text").to_owned();
+    assert!(cookie.starts_with("ac_session=acs_"), "{cookie}");
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(attr), "{attr} missing from {cookie}");
+    }
+    assert!(
+        !cookie.contains("Secure"),
+        "plain HTTP cannot carry a Secure cookie: {cookie}"
+    );
+    let who: Value = r.json().expect("json");
+    let csrf = who["csrf_token"].as_str().expect("csrf").to_owned();
+
+    let without = client
+        .post(s.url(&format!("/api/v1/actions/{id}/approve")))
+        .json(&json!({}))
+        .send()
+        .expect("post");
+    assert_eq!(error_kind(without, 403), "permission_denied");
+    let wrong = client
+        .post(s.url(&format!("/api/v1/actions/{id}/approve")))
+        .header("x-csrf-token", "nope")
+        .json(&json!({}))
+        .send()
+        .expect("post");
+    assert_eq!(error_kind(wrong, 403), "permission_denied");
+    let pending = expect(soar.get(&format!("/api/v1/actions/{id}")), 200);
+    assert_eq!(
+        pending["status"], "pending",
+        "nothing changed without the token"
+    );
+    let with = client
+        .post(s.url(&format!("/api/v1/actions/{id}/approve")))
+        .header("x-csrf-token", &csrf)
+        .json(&json!({}))
+        .send()
+        .expect("post");
+    assert_eq!(expect(with, 200)["status"], "approved");
+    // GET never changes state: the verbs are POST only.
+    let get = client
+        .get(s.url(&format!("/api/v1/actions/{id}/approve")))
+        .send()
+        .expect("get");
+    assert_eq!(get.status(), 405);
+
+    // Sign-out ends the session in the database.
+    let out = client
+        .delete(s.url("/api/v1/session"))
+        .header("x-csrf-token", &csrf)
+        .send()
+        .expect("delete");
+    assert_eq!(out.status(), 204);
+    assert_eq!(s.live_sessions(), 0);
+    assert_eq!(
+        error_kind(
+            client.get(s.url("/api/v1/session")).send().expect("get"),
+            401
+        ),
+        "unauthenticated"
+    );
+}
+
+#[test]
+fn sessions_end_when_idle_too_long_or_too_old() {
+    let s = TestServer::start();
+    let alice = s.signed_in("alice");
+    expect(alice.get("/api/v1/session"), 200);
+    s.clock.advance(chrono::Duration::minutes(31));
+    assert_eq!(
+        error_kind(alice.get("/api/v1/session"), 401),
+        "unauthenticated"
+    );
+
+    let bob = s.signed_in("bob");
+    for _ in 0..24 {
+        s.clock.advance(chrono::Duration::minutes(29));
+        expect(bob.get("/api/v1/session"), 200);
+    }
+    s.clock.advance(chrono::Duration::minutes(29));
+    let r = bob.get("/api/v1/session");
+    let body = expect(r, 401);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("expired"),
+        "{body}"
+    );
+}
+
+#[test]
+fn expired_and_revoked_tokens_are_refused() {
+    let s = TestServer::start();
+    let short = s
+        .center
+        .create_token(&s.admin, "alice", "short", chrono::Duration::minutes(5))
+        .expect("token");
+    let client = reqwest::blocking::Client::new();
+    let get = |t: &str| {
+        client
+            .get(s.url("/api/v1/actions"))
+            .bearer_auth(t)
+            .send()
+            .expect("get")
+    };
+    expect(get(&short.secret), 200);
+    s.clock.advance(chrono::Duration::minutes(6));
+    let body = expect(get(&short.secret), 401);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("expired"),
+        "{body}"
+    );
+
+    let live = s
+        .center
+        .create_token(&s.admin, "alice", "live", chrono::Duration::days(1))
+        .expect("token");
+    expect(get(&live.secret), 200);
+    s.center
+        .revoke_token(&s.admin, live.credential.id)
+        .expect("revoke");
+    let body = expect(get(&live.secret), 401);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("revoked"),
+        "{body}"
+    );
+    assert_eq!(
+        error_kind(get("act_not-a-real-token"), 401),
+        "unauthenticated"
+    );
+    let r = client
+        .get(s.url("/api/v1/actions"))
+        .header("authorization", "Basic abc")
+        .send()
+        .expect("get");
+    assert_eq!(
+        r.headers()["www-authenticate"],
+        "Bearer realm=\"actioncenter\""
+    );
+    assert_eq!(error_kind(r, 401), "unauthenticated");
+}
+
+#[test]
+fn sign_in_is_throttled_per_account_and_says_nothing_about_which_part_was_wrong() {
+    let s = TestServer::start();
+    s.add_user("alice");
+    let anon = s.anonymous();
+    let wrong = expect(
+        anon.post(
+            "/api/v1/session",
+            json!({"account": "alice", "password": "not the password"}),
+        ),
+        401,
+    );
+    let nobody = expect(
+        anon.post(
+            "/api/v1/session",
+            json!({"account": "mallory", "password": "not the password"}),
+        ),
+        401,
+    );
+    assert_eq!(wrong["error"]["message"], nobody["error"]["message"]);
+    for _ in 0..9 {
+        let _ = anon.post(
+            "/api/v1/session",
+            json!({"account": "alice", "password": "still wrong here"}),
+        );
+    }
+    let r = anon.post(
+        "/api/v1/session",
+        json!({"account": "alice", "password": common::PASSWORD}),
+    );
+    assert!(r.headers().contains_key("retry-after"));
+    assert_eq!(error_kind(r, 429), "rate_limited");
+    assert_eq!(s.live_sessions(), 0);
+}
+
+#[test]
+fn bodies_and_heads_have_limits_and_bad_bodies_clear_errors() {
+    let s = TestServer::start();
+    let soar = s.bearer("soar");
+    let big = format!("{{\"kind\": \"{}\"}}", "x".repeat(3 * 1024 * 1024));
+    let r = soar
+        .request(reqwest::Method::POST, "/api/v1/actions")
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .expect("send");
+    assert_eq!(error_kind(r, 413), "validation");
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let r = soar
+        .request(reqwest::Method::POST, "/api/v1/actions")
+        .header("content-type", "application/json")
+        .body(deep)
+        .send()
+        .expect("send");
+    assert_eq!(error_kind(r, 400), "validation");
+    let r = soar
+        .request(reqwest::Method::POST, "/api/v1/actions")
+        .header("content-type", "application/json")
+        .body(vec![b'"', 0xff, 0xfe, b'"'])
+        .send()
+        .expect("send");
+    assert_eq!(error_kind(r, 400), "validation");
+    let r = soar
+        .request(reqwest::Method::POST, "/api/v1/actions")
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .expect("send");
+    assert_eq!(error_kind(r, 415), "validation");
+    let r = soar
+        .request(reqwest::Method::GET, "/api/v1/actions")
+        .header("x-padding", "p".repeat(100 * 1024))
+        .send();
+    match r {
+        Ok(r) => assert!(r.status() == 431 || r.status() == 400, "{}", r.status()),
+        Err(e) => assert!(e.is_request() || e.is_connect() || e.is_body(), "{e}"),
+    }
+    let listed = expect(soar.get("/api/v1/actions"), 200);
+    assert_eq!(
+        listed["items"].as_array().map(Vec::len),
+        Some(0),
+        "nothing was stored"
+    );
+}
+
+#[test]
+fn an_idempotency_key_makes_a_retry_give_the_first_answer() {
+    let s = TestServer::start();
+    let soar = s.bearer("soar");
+    let send = || {
+        soar.request(reqwest::Method::POST, "/api/v1/actions")
+            .header("idempotency-key", "case-42")
+            .json(&isolate("dev-1"))
+            .send()
+            .expect("send")
+    };
+    let first = expect(send(), 201);
+    let again = expect(send(), 201);
+    assert_eq!(first["id"], again["id"]);
+    let other = soar
+        .request(reqwest::Method::POST, "/api/v1/actions")
+        .header("idempotency-key", "case-42")
+        .json(&isolate("dev-2"))
+        .send()
+        .expect("send");
+    assert_eq!(error_kind(other, 409), "duplicate");
+}
+
+#[test]
+fn the_console_is_served_with_a_strict_content_security_policy() {
+    let s = TestServer::start();
+    let r = reqwest::blocking::get(s.url("/")).expect("get");
+    assert_eq!(r.status(), 200);
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .expect("text")
+        .to_owned();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    assert!(
+        !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+        "{csp}"
+    );
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    let html = r.text().expect("html");
+    assert!(
+        !html.contains("<script>") && !html.contains("onclick="),
+        "no inline script"
+    );
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "nothing from another host"
+    );
+    let js = reqwest::blocking::get(s.url("/assets/app.js")).expect("get");
+    assert_eq!(
+        js.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    assert_eq!(
+        reqwest::blocking::get(s.url("/assets/nope.js"))
+            .expect("get")
+            .status(),
+        404
+    );
+}
+
+#[test]
+fn the_openapi_document_describes_every_route() {
+    let s = TestServer::start();
+    let doc: Value = reqwest::blocking::get(s.url("/api/v1/openapi.json"))
+        .expect("get")
+        .json()
+        .expect("json");
+    assert!(
+        doc["openapi"].as_str().unwrap_or("").starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
+    let paths = doc["paths"].as_object().expect("paths");
+    for p in [
+        "/api/v1/actions",
+        "/api/v1/actions/{id}",
+        "/api/v1/actions/{id}/approve",
+        "/api/v1/actions/{id}/reject",
+        "/api/v1/actions/{id}/undo",
+        "/api/v1/claims",
+        "/api/v1/bulk",
+        "/api/v1/events/stream",
+        "/api/v1/policy",
+        "/api/v1/session",
+    ] {
+        assert!(paths.contains_key(p), "{p} missing");
+    }
+    assert!(paths["/api/v1/session"].get("delete").is_some());
+}
+
+#[test]
+fn the_live_feed_delivers_new_events_and_resumes_from_last_event_id() {
+    use std::io::{BufRead, BufReader};
+    let s = TestServer::start();
+    let soar = s.bearer("soar");
+    let token = s.token("alice");
+    let open = |last: Option<u64>| {
+        let client = reqwest::blocking::Client::builder()
+            .timeout(None)
+            .build()
+            .expect("client");
+        let mut r = client
+            .get(s.url("/api/v1/events/stream"))
+            .bearer_auth(&token);
+        if let Some(l) = last {
+            r = r.header("last-event-id", l.to_string());
+        }
+        let r = r.send().expect("stream");
+        assert_eq!(r.headers()["content-type"], "text/event-stream");
+        BufReader::new(r)
+    };
+    let mut stream = open(None);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let a = expect(soar.post("/api/v1/actions", isolate("dev-1")), 201);
+    let mut ids = Vec::new();
+    let mut line = String::new();
+    while ids.is_empty() {
+        line.clear();
+        stream.read_line(&mut line).expect("read");
+        if let Some(data) = line.strip_prefix("data: ") {
+            let e: Value = serde_json::from_str(data.trim()).expect("event json");
+            if e["action_id"] == a["id"] {
+                ids.push(e["seq"].as_u64().expect("seq"));
+            }
+        }
+    }
+    drop(stream);
+    expect(soar.post("/api/v1/actions", isolate("dev-2")), 201);
+    expect(soar.post("/api/v1/actions", isolate("dev-3")), 201);
+    let mut resumed = open(Some(ids[0]));
+    let mut seqs = Vec::new();
+    while seqs.len() < 2 {
+        line.clear();
+        resumed.read_line(&mut line).expect("read");
+        if let Some(id) = line.strip_prefix("id: ") {
+            seqs.push(id.trim().parse::<u64>().expect("seq"));
+        }
+    }
+    assert_eq!(seqs, vec![ids[0] + 1, ids[0] + 2]);
+}

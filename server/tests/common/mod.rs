@@ -1,0 +1,250 @@
+//! A server on a free loopback port over a fresh SQLite file, with a
+//! clock the test moves, and clients for its principals.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actioncenter::identity::CredentialKind;
+use actioncenter::{ActionCenter, ManualClock, Policy, Principal, SqliteOptions, SqliteStore};
+use actioncenter_server::Settings;
+use reqwest::blocking::{Client, RequestBuilder, Response};
+use serde_json::{Value, json};
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub fn policy() -> Policy {
+    Policy::default()
+        .with_principal("admin", ["admin"])
+        .and_then(|p| p.with_principal("alice", ["analyst"]))
+        .and_then(|p| p.with_principal("bob", ["analyst"]))
+        .and_then(|p| p.with_principal("victor", ["viewer"]))
+        .and_then(|p| p.with_principal("edr", ["executor"]))
+        .and_then(|p| p.with_principal("soar", ["automation"]))
+        .and_then(|p| p.with_group("secops", ["analyst"]))
+        .expect("policy")
+}
+
+pub struct TestServer {
+    pub base: String,
+    pub center: ActionCenter,
+    pub clock: Arc<ManualClock>,
+    pub admin: Principal,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub fn start() -> TestServer {
+        TestServer::start_with(|_| {})
+    }
+
+    pub fn start_with(tune: impl FnOnce(&mut Settings)) -> TestServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open_with(dir.path().join("ac.db"), &SqliteOptions::default())
+            .expect("sqlite");
+        let clock = Arc::new(ManualClock::starting_at(chrono::Utc::now()));
+        let center = ActionCenter::with_clock(Arc::new(store), policy(), clock.clone());
+        let mut settings = Settings {
+            feed_poll: Duration::from_millis(50),
+            ..Settings::default()
+        };
+        tune(&mut settings);
+        let base = spawn(center.clone(), settings);
+        TestServer {
+            base,
+            center,
+            clock,
+            admin: Principal::new("admin", ["admin"]),
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// A new API token for `principal`.
+    pub fn token(&self, principal: &str) -> String {
+        self.center
+            .create_token(&self.admin, principal, "test", chrono::Duration::days(1))
+            .expect("token")
+            .secret
+    }
+
+    pub fn add_user(&self, id: &str) {
+        self.center
+            .add_user(&self.admin, id, PASSWORD)
+            .expect("user");
+    }
+
+    /// A client holding a bearer token for `principal`.
+    pub fn bearer(&self, principal: &str) -> Api {
+        Api {
+            base: self.base.clone(),
+            client: Client::new(),
+            bearer: Some(self.token(principal)),
+            csrf: None,
+        }
+    }
+
+    /// A client signed in as `account` (the account is made first), with
+    /// its cookie and CSRF token.
+    pub fn signed_in(&self, account: &str) -> Api {
+        if self
+            .center
+            .store()
+            .account(account)
+            .expect("account")
+            .is_none()
+        {
+            self.add_user(account);
+        }
+        let client = Client::builder()
+            .cookie_store(true)
+            .build()
+            .expect("client");
+        let r = client
+            .post(self.url("/api/v1/session"))
+            .json(&json!({"account": account, "password": PASSWORD}))
+            .send()
+            .expect("sign in");
+        assert_eq!(r.status(), 200, "sign in as {account}");
+        let body: Value = r.json().expect("json");
+        Api {
+            base: self.base.clone(),
+            client,
+            bearer: None,
+            csrf: body["csrf_token"].as_str().map(str::to_owned),
+        }
+    }
+
+    pub fn anonymous(&self) -> Api {
+        Api {
+            base: self.base.clone(),
+            client: Client::new(),
+            bearer: None,
+            csrf: None,
+        }
+    }
+
+    pub fn live_sessions(&self) -> usize {
+        self.center
+            .store()
+            .credentials(CredentialKind::Session)
+            .expect("sessions")
+            .iter()
+            .filter(|c| c.revoked_at.is_none())
+            .count()
+    }
+}
+
+/// Starts a server for `center` on its own thread and runtime; its base URL.
+pub fn spawn(center: ActionCenter, settings: Settings) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(actioncenter_server::serve_on(center, settings, listener))
+            .expect("serve");
+    });
+    let base = format!("http://{addr}");
+    for _ in 0..200 {
+        if let Ok(r) = reqwest::blocking::get(format!("{base}/healthz"))
+            && r.status() == 200
+        {
+            return base;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    panic!("the server did not start");
+}
+
+/// A client of the API with one credential.
+pub struct Api {
+    pub base: String,
+    pub client: Client,
+    pub bearer: Option<String>,
+    pub csrf: Option<String>,
+}
+
+impl Api {
+    fn with_auth(&self, r: RequestBuilder) -> RequestBuilder {
+        let r = match &self.bearer {
+            Some(t) => r.bearer_auth(t),
+            None => r,
+        };
+        match &self.csrf {
+            Some(c) => r.header("x-csrf-token", c),
+            None => r,
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Response {
+        self.with_auth(self.client.get(format!("{}{path}", self.base)))
+            .send()
+            .expect("GET")
+    }
+
+    pub fn post(&self, path: &str, body: Value) -> Response {
+        self.with_auth(self.client.post(format!("{}{path}", self.base)).json(&body))
+            .send()
+            .expect("POST")
+    }
+
+    pub fn post_if(&self, path: &str, version: u64, body: Value) -> Response {
+        self.with_auth(
+            self.client
+                .post(format!("{}{path}", self.base))
+                .header("if-match", format!("\"{version}\""))
+                .json(&body),
+        )
+        .send()
+        .expect("POST")
+    }
+
+    pub fn put_json(&self, path: &str, body: Value) -> Response {
+        self.with_auth(self.client.put(format!("{}{path}", self.base)).json(&body))
+            .send()
+            .expect("PUT")
+    }
+
+    pub fn request(&self, method: reqwest::Method, path: &str) -> RequestBuilder {
+        self.with_auth(self.client.request(method, format!("{}{path}", self.base)))
+    }
+}
+
+/// The body of a response that must have this status.
+pub fn expect(r: Response, status: u16) -> Value {
+    let got = r.status().as_u16();
+    let text = r.text().unwrap_or_default();
+    assert_eq!(got, status, "body: {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// The error kind of a response that must have this status.
+pub fn error_kind(r: Response, status: u16) -> String {
+    let body = expect(r, status);
+    body["error"]["kind"].as_str().unwrap_or("").to_owned()
+}
+
+pub fn isolate(device: &str) -> Value {
+    json!({
+        "kind": "isolate_device",
+        "entity": {"type": "device", "device_id": device},
+        "source": {"type": "playbook", "name": "phishing-triage"},
+        "investigation_id": "inv-7"
+    })
+}
+
+pub fn quarantine(device: &str, sha: &str) -> Value {
+    json!({
+        "kind": "quarantine_file",
+        "entity": {"type": "file", "sha256": sha, "path": "C:\\\\Temp\\\\evil.exe", "device_id": device},
+        "source": {"type": "playbook", "name": "av-sweep"}
+    })
+}
