@@ -33,7 +33,7 @@ const COLUMNS = [
   },
   { key: 'kind', title: 'Action type', text: (a) => kindLabel(a.kind) },
   { key: 'entity', title: 'Entity', text: (a) => entitySummary(a.entity), cls: 'wrap' },
-  { key: 'source', title: 'Source', text: (a) => sourceSummary(a.source) },
+  { key: 'source', title: 'Source', text: (a) => sourceSummary(a.source), cls: 'wrap' },
   {
     key: 'status', title: 'Status', text: (a) => statusLabel(a.status),
     cell: (a, text) => h('span', { class: `status status-${a.status}` }, text),
@@ -47,7 +47,10 @@ const COLUMNS = [
     sortValue: (a) => waitSeconds(a) ?? -1,
   },
   { key: 'decided_by', title: 'Decided by', text: (a) => decidedBy(a).join(', ') || '—' },
-  { key: 'comments', title: 'Comments', text: (a) => comments(a).join('; ') || '—', cls: 'comment-cell' },
+  {
+    key: 'comments', title: 'Comments', text: (a) => comments(a).join('; ') || '—', cls: 'comment-cell',
+    cell: (a, text) => h('span', { class: 'clamp' }, text),
+  },
 ];
 
 const TITLES = { pending: 'Pending actions', history: 'History' };
@@ -74,8 +77,8 @@ function saveColumns(tab, keys) {
 }
 
 /**
- * One tab's view. `app` gives `openAction(id)`, `refreshCounts()` and
- * `announce(text)`.
+ * One tab's view. `app` gives `openAction(id, row)`, `openActionId()` (the
+ * action the flyout shows), `refreshCounts()` and `announce(text)`.
  */
 export function createActionList(tab, app) {
   const state = {
@@ -364,6 +367,7 @@ export function createActionList(tab, app) {
         tabindex: '0', class: 'action-row', dataset: { id: a.id },
         'aria-label': `${kindLabel(a.kind)}, ${entitySummary(a.entity)}, ${statusLabel(a.status)}`,
       });
+      if (app.openActionId() === a.id) tr.classList.add('is-open');
       if (bulk) {
         const box = h('input', {
           type: 'checkbox', checked: state.selected.has(a.id),
@@ -482,9 +486,10 @@ export function createActionList(tab, app) {
   }
 
   const el = h('section', { class: 'view', 'aria-labelledby': headingId },
-    h('div', { class: 'view-head' }, h('h1', { id: headingId }, TITLES[tab]), summary),
+    h('div', { class: 'view-head' }, h('h1', { id: headingId }, TITLES[tab]), summary,
+      h('div', { class: 'toolbar toolbar-end' }, h('div', { class: 'menu-anchor' }, columnsButton, columnsMenu),
+        exportButton)),
     filterForm,
-    h('div', { class: 'toolbar' }, h('div', { class: 'menu-anchor' }, columnsButton, columnsMenu), exportButton),
     bulk && CATEGORIES.some((c) => can('approve', c)) ? bulk.el : null,
     alertRegion,
     h('div', { class: 'table-wrap', role: 'region', 'aria-label': `${TITLES[tab]} table`, tabindex: '-1' }, table),

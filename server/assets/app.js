@@ -4,7 +4,7 @@
 import { api, request, setCsrfToken, setUnauthenticatedHandler } from './api.js';
 import { h, replace } from './dom.js';
 import { showError } from './errors.js';
-import { HISTORY_STATUSES, plural } from './format.js';
+import { HISTORY_STATUSES, formatFullTime, plural } from './format.js';
 import { setSession, session } from './session.js';
 import { showSignIn } from './signin.js';
 import { createActionList } from './action-list.js';
@@ -38,9 +38,16 @@ const app = {
     if (location.hash === target) flyout.open(id, pendingOpener);
     else location.hash = target;
   },
+  openActionId: () => flyout.openId,
   refreshCounts,
   announce,
 };
+
+/** Marks the row whose action the flyout shows. */
+function markOpenRow() {
+  const id = flyout.openId;
+  for (const tr of main.querySelectorAll('tr.action-row')) tr.classList.toggle('is-open', tr.dataset.id === id);
+}
 
 const flyout = createFlyout($('flyout'), {
   close: closeFlyout,
@@ -161,10 +168,12 @@ function route() {
     if (!current) showBase({ name: 'pending' });
     flyout.open(r.flyout, pendingOpener);
     pendingOpener = null;
+    markOpenRow();
     return;
   }
   if (flyout.openId) {
     const back = flyout.close();
+    markOpenRow();
     showBase(r);
     restoreFocus(back);
     return;
@@ -177,7 +186,9 @@ function closeFlyout() {
   if (current && location.hash.startsWith('#/actions/')) {
     location.hash = current.key; // route() closes the flyout and puts the focus back
   } else {
-    restoreFocus(flyout.close());
+    const back = flyout.close();
+    markOpenRow();
+    restoreFocus(back);
   }
 }
 
@@ -324,8 +335,9 @@ function signedIn(s) {
   alertArea.replaceChildren();
   $('whoami').hidden = false;
   const roles = (s.roles || []).join(', ');
-  replace($('whoami-name'), h('span', { class: 'who' }, s.via ? `${s.via} as ${s.principal}` : s.principal),
+  replace($('whoami-name'), h('span', { class: 'who' }, s.principal),
     roles ? h('span', { class: 'roles' }, ` · ${roles}`) : null);
+  if (s.expires_at) $('whoami-name').title = `Signed in until ${formatFullTime(s.expires_at)}`;
   tabs.hidden = false;
   startLive();
   refreshCounts();

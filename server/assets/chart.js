@@ -11,6 +11,23 @@ export function niceCeiling(value) {
   return 10 * power;
 }
 
+const DURATION_STEPS = [60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800];
+
+/**
+ * Axis ticks from 0 to at least `max`, about four steps: whole numbers for
+ * counts, round minutes, hours or days for durations.
+ */
+export function ticks(max, unit = 'count') {
+  const want = Math.max(max, unit === 'seconds' ? 60 : 1) / 4;
+  let step;
+  if (unit === 'seconds') step = DURATION_STEPS.find((s) => s >= want) || niceCeiling(want / 86400) * 86400;
+  else step = Math.max(1, niceCeiling(want));
+  const top = Math.max(step, Math.ceil(max / step) * step);
+  const out = [];
+  for (let v = 0; v <= top + step / 2; v += step) out.push(v);
+  return out;
+}
+
 function dataTable(caption, categoryTitle, categories, series, format) {
   return h('details', { class: 'chart-data' },
     h('summary', null, 'Show the figures as a table'),
@@ -32,21 +49,23 @@ function legend(series) {
  * Vertical bars, one group per category, one bar per series.
  * `series`: [{name, cls, values}]; `format` turns a value into words.
  */
-export function columnChart({ title, categoryTitle, categories, series, format = String, axisFormat = format, empty }) {
+export function columnChart({
+  title, categoryTitle, categories, series, format = String, axisFormat = format, unit = 'count', empty,
+}) {
   const width = 640;
   const height = 260;
   const margin = { top: 16, right: 12, bottom: 46, left: 56 };
   const plotW = width - margin.left - margin.right;
   const plotH = height - margin.top - margin.bottom;
-  const max = niceCeiling(Math.max(0, ...series.flatMap((s) => s.values.filter((v) => v != null))));
+  const axis = ticks(Math.max(0, ...series.flatMap((s) => s.values.filter((v) => v != null))), unit);
+  const max = axis[axis.length - 1];
   const titleId = `chart-${Math.random().toString(36).slice(2)}`;
   const root = svg('svg', {
     viewBox: `0 0 ${width} ${height}`, class: 'chart', role: 'img', 'aria-labelledby': titleId,
     preserveAspectRatio: 'xMidYMid meet',
   }, svg('title', { id: titleId }, title));
   const y = (v) => margin.top + plotH - (v / max) * plotH;
-  for (let i = 0; i <= 4; i += 1) {
-    const v = (max * i) / 4;
+  for (const v of axis) {
     root.append(svg('line', { x1: margin.left, x2: width - margin.right, y1: y(v), y2: y(v), class: 'gridline' }),
       svg('text', { x: margin.left - 6, y: y(v) + 4, 'text-anchor': 'end', class: 'axis-label' }, axisFormat(v)));
   }

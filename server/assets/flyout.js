@@ -6,7 +6,8 @@ import { api, request, itemsOf, actionPath, versionFromEtag } from './api.js';
 import { h, replace, definitions, field, uid } from './dom.js';
 import { showError, showMessage, clearMessage } from './errors.js';
 import {
-  kindLabel, statusLabel, categoryLabel, entitySummary, entityFields, sourceSummary, formatFullTime, formatDuration,
+  kindLabel, statusLabel, categoryLabel, entitySummary, entityFields, sourceSummary, formatFullTime, formatPreciseTime,
+  formatDuration,
   waitSeconds, verdictOf, inverseKind, shortId, plural, statusChip,
 } from './format.js';
 import { can, principal } from './session.js';
@@ -97,7 +98,7 @@ export function createFlyout(root, app) {
       ['Status', statusLabel(a.status)],
       ['Entity', entitySummary(a.entity)],
       ...entityFields(a.entity).map(([k, v]) => [k, h('span', { class: 'mono' }, v)]),
-      ['Source', sourceSummary(a.source)],
+      ['Source', sourceSummary(a.source, true)],
       ['Investigation', a.investigation_id],
       ['Incident', a.incident_id],
       ['Alert', a.alert_id],
@@ -122,7 +123,7 @@ export function createFlyout(root, app) {
         ['Cancelled by', a.cancellation.by], ['At', formatFullTime(a.cancellation.at)], ['Comment', a.cancellation.comment],
       ])));
     }
-    parts.push(section('Execution attempts', (a.attempts || []).length ? attemptsTable(a.attempts)
+    parts.push(section('Execution attempts', (a.attempts || []).length ? attemptsList(a.attempts)
       : h('p', { class: 'empty' }, 'Not executed yet.')));
     if (a.undo) {
       parts.push(section('Undo', definitions([
@@ -249,40 +250,36 @@ export function createFlyout(root, app) {
         h('tbody', null, rows))));
   }
 
-  function attemptsTable(attempts) {
-    return h('div', { class: 'table-wrap' }, h('table', { class: 'grid compact' },
-      h('thead', null, h('tr', null, ['#', 'Executor', 'Claimed', 'Finished', 'Outcome'].map((t) => h('th', { scope: 'col' }, t)))),
-      h('tbody', null, attempts.map((t, i) => {
-        const o = t.outcome;
-        let outcome = t.finished_at ? '—' : `Running, lease until ${formatFullTime(t.lease_until)}`;
-        let detail = null;
-        if (o && o.type === 'completed') {
-          outcome = 'Completed';
-          detail = o.result;
-        } else if (o && o.type === 'failed') {
-          outcome = 'Failed';
-          detail = o.error;
-        } else if (o && o.type === 'lease_expired') outcome = 'Lease expired';
-        return h('tr', null,
-          h('th', { scope: 'row' }, `${i + 1}${t.undo ? ' (undo)' : ''}`),
-          h('td', null, t.executor),
-          h('td', null, formatFullTime(t.claimed_at)),
-          h('td', null, t.finished_at ? formatFullTime(t.finished_at) : '—'),
-          h('td', { class: 'wrap' }, h('span', { class: `outcome outcome-${o ? o.type : 'running'}` }, outcome),
-            detail == null ? null : (typeof detail === 'string' ? h('div', null, detail) : json(detail))));
-      }))));
+  function attemptsList(attempts) {
+    return h('ol', { class: 'timeline attempts' }, attempts.map((t) => {
+      const o = t.outcome;
+      let outcome = t.finished_at ? 'Finished' : `Running, lease until ${formatFullTime(t.lease_until)}`;
+      let detail = null;
+      if (o && o.type === 'completed') {
+        outcome = 'Completed';
+        detail = o.result;
+      } else if (o && o.type === 'failed') {
+        outcome = 'Failed';
+        detail = o.error;
+      } else if (o && o.type === 'lease_expired') outcome = 'Lease expired: the executor stopped answering';
+      return h('li', null,
+        h('span', { class: `outcome outcome-${o ? o.type : 'running'}` }, outcome),
+        t.undo ? ' (undo)' : '', ' · ', t.executor, ' · claimed ', formatFullTime(t.claimed_at),
+        t.finished_at ? ` · finished ${formatFullTime(t.finished_at)}` : '',
+        detail == null ? null : (typeof detail === 'string' ? h('blockquote', null, detail) : json(detail)));
+    }));
   }
 
   function eventsTable(events) {
     if (!events.length) return h('p', { class: 'empty' }, 'No events.');
     return h('div', { class: 'table-wrap' }, h('table', { class: 'grid compact' },
-      h('thead', null, h('tr', null, ['Seq', 'Time', 'Actor', 'Event', 'Move', 'Comment'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('thead', null, h('tr', null, ['#', 'Time', 'Actor', 'Event', 'Comment'].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', null, events.map((e) => h('tr', null,
         h('td', null, String(e.seq)),
-        h('td', null, formatFullTime(e.at)),
+        h('td', { title: formatFullTime(e.at) }, formatPreciseTime(e.at)),
         h('td', null, e.via ? `${e.via} as ${e.actor}` : e.actor),
-        h('td', null, e.event),
-        h('td', null, `${e.from ? statusLabel(e.from) : '(new)'} → ${e.to ? statusLabel(e.to) : '—'}`),
+        h('td', null, e.event, h('div', { class: 'hint' },
+          `${e.from ? statusLabel(e.from) : '(new)'} → ${e.to ? statusLabel(e.to) : '—'}`)),
         h('td', { class: 'wrap' }, e.comment || ''))))));
   }
 

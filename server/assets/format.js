@@ -115,11 +115,12 @@ function fileName(path) {
   return parts[parts.length - 1] || String(path);
 }
 
-export function sourceSummary(source) {
+/** One line for a source; `full` adds the investigation, which the tables show in a column of its own. */
+export function sourceSummary(source, full = false) {
   if (!source || typeof source !== 'object') return '—';
   switch (source.type) {
     case 'automated_investigation':
-      return `Automated investigation ${source.investigation_id}`;
+      return full ? `Automated investigation ${source.investigation_id}` : 'Automated investigation';
     case 'antivirus':
       return 'Antivirus';
     case 'manual_response':
@@ -162,17 +163,33 @@ export function shortId(id) {
 }
 
 const timeFormat = new Intl.DateTimeFormat(undefined, {
-  year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit',
+  month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+});
+const yearTimeFormat = new Intl.DateTimeFormat(undefined, {
+  year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
 });
 const fullTimeFormat = new Intl.DateTimeFormat(undefined, {
   year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit',
-  timeZoneName: 'short',
+  hourCycle: 'h23', timeZoneName: 'short',
 });
 
+const preciseFormat = new Intl.DateTimeFormat(undefined, {
+  month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
+});
+
+/** To the second, for the audit trail: "Nov 24, 15:15:40" (the tooltip has the year and zone). */
+export function formatPreciseTime(iso) {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? String(iso) : preciseFormat.format(d);
+}
+
+/** "Dec 1, 08:03" this year, "Dec 1, 2025, 08:03" before. */
 export function formatTime(iso) {
   if (!iso) return '—';
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? String(iso) : timeFormat.format(d);
+  if (Number.isNaN(d.getTime())) return String(iso);
+  return (d.getFullYear() === new Date().getFullYear() ? timeFormat : yearTimeFormat).format(d);
 }
 
 export function formatFullTime(iso) {

@@ -67,7 +67,6 @@ export function createOverview(app) {
           categories: age.map((b) => b.label),
           series: [{ name: 'Pending', cls: 'bar-main', values: age.map((b) => b.count) }],
           format: (v) => formatNumber(v ?? 0),
-          axisFormat: (v) => formatNumber(Math.round(v * 10) / 10),
           empty: 'Nothing is pending.',
         })),
         h('section', { class: 'panel' }, barChart({
@@ -88,7 +87,6 @@ export function createOverview(app) {
             { name: 'Rejected', cls: 'bar-rejected', values: perDay.map((d) => d.rejected || 0) },
           ],
           format: (v) => formatNumber(v ?? 0),
-          axisFormat: (v) => formatNumber(Math.round(v * 10) / 10),
           empty: 'No decisions in this period.',
         })),
         h('section', { class: 'panel' }, columnChart({
@@ -98,6 +96,7 @@ export function createOverview(app) {
           series: [{ name: 'Median time to decision', cls: 'bar-time', values: ttd.map((d) => d.median_seconds) }],
           format: (v) => (v == null ? '—' : formatDuration(v)),
           axisFormat: (v) => (v === 0 ? '0' : formatDuration(v)),
+          unit: 'seconds',
           empty: 'No decisions in this period.',
         }))),
       h('section', { class: 'panel', 'aria-labelledby': 'overview-failed' },

@@ -26,11 +26,11 @@ export function createUndoDialog(dialog, app) {
     const inverse = inverseKind(action.kind);
     const alert = h('div', { role: 'alert', class: 'dialog-alert' });
     const instancesHolder = h('div', { class: 'undo-instances' }, h('p', { class: 'empty' }, 'Looking for other instances of this file…'));
-    const comment = h('textarea', { name: 'undo-comment', rows: '3', required: true, maxlength: '4096' });
+    const comment = h('textarea', { name: 'undo-comment', rows: '3', 'aria-required': 'true', maxlength: '4096' });
     const submit = h('button', { type: 'submit', class: 'button' }, 'Undo');
     const cancel = h('button', { type: 'button', class: 'button-quiet' }, 'Cancel');
     const results = h('div', { class: 'undo-results', 'aria-live': 'polite' });
-    const form = h('form', { method: 'dialog', class: 'dialog-form' },
+    const form = h('form', { method: 'dialog', class: 'dialog-form', novalidate: true },
       h('div', { class: 'dialog-head' }, h('h2', { id: 'undo-title' }, `Undo ${kindLabel(action.kind)}`)),
       h('p', null, `This asks the executors to run ${inverse ? `“${kindLabel(inverse)}”` : 'the inverse action'} on `,
         h('strong', null, entitySummary(action.entity)), '.'),

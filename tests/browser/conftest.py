@@ -8,6 +8,7 @@ Screenshots go to ``target/browser-artifacts/``.
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import shutil
@@ -30,7 +31,10 @@ ACTIONCTL = os.environ.get("ACTIONCTL") or str(ROOT / "target" / "debug" / "acti
 CHROMIUM = os.environ.get("CHROMIUM") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "target" / "browser-artifacts"
 PASSWORD = "console test passphrase 7"
-PEOPLE = ("carol", "alice", "dana")
+# The demo's analysts and responder, and the operating-system account that
+# made the database: the demo's administrator.
+ADMIN = getpass.getuser()
+PEOPLE = ("carol", "alice", "dana", ADMIN)
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -234,6 +238,14 @@ def carol(page: Page) -> Page:
     sign_in(page, "carol")
     expect(page.locator("tr.action-row").first).to_be_visible()
     return page
+
+
+def signed_in_request(playwright: Playwright, server: Server, account: str):
+    """An API client of its own (its own cookie jar), signed in as `account`, and its CSRF token."""
+    client = playwright.request.new_context(base_url=server.base_url)
+    response = client.post("/api/v1/session", data={"account": account, "password": PASSWORD})
+    assert response.ok, response.text()
+    return client, response.json()["csrf_token"]
 
 
 def session_call(page: Page, method: str, path: str, body: Any = None) -> tuple[int, Any]:

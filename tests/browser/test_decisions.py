@@ -1,8 +1,10 @@
 """Deciding on one action in the flyout: approve, reject, self-approval."""
 
-from playwright.sync_api import Page, expect
+import json
 
-from conftest import Server, proposal, row, session_call
+from playwright.sync_api import BrowserContext, Page, Playwright, expect
+
+from conftest import Server, proposal, row, session_call, sign_in, signed_in_request
 
 
 def pending_of_kind(server: Server, kind: str) -> dict:
@@ -77,3 +79,32 @@ def test_self_approval_shows_its_error_and_changes_nothing(carol: Page, server: 
     expect(alert).to_contain_text("carol")
     assert server.action(mine["id"])["status"] == "pending"
     expect(row(carol, mine["id"])).to_be_visible()
+
+
+def test_a_decision_on_a_version_someone_changed_is_a_conflict_and_reloads(
+        context: BrowserContext, page: Page, server: Server, playwright_instance: Playwright) -> None:
+    # No live feed in this page, so it still shows the version it loaded
+    # when alice approves elsewhere.
+    context.route("**/api/v1/events/stream", lambda route: route.abort())
+    sign_in(page, "carol")
+    action = pending_of_kind(server, "quarantine_file")
+    row(page, action["id"]).click()
+    panel = page.locator("#flyout")
+    expect(panel.get_by_role("button", name="Approve", exact=True)).to_be_visible()
+
+    alice, csrf = signed_in_request(playwright_instance, server, "alice")
+    done = alice.post(f"/api/v1/actions/{action['id']}/approve", data=json.dumps({"comment": "alice was first"}),
+                      headers={"X-CSRF-Token": csrf, "Content-Type": "application/json"})
+    assert done.ok, done.text()
+    alice.dispose()
+
+    with page.expect_request(f"**/api/v1/actions/{action['id']}/approve") as sent:
+        panel.get_by_role("button", name="Approve", exact=True).click()
+    assert sent.value.headers["if-match"] == f'"{action["version"]}"'
+    assert sent.value.headers["x-csrf-token"]
+    expect(panel.get_by_role("alert")).to_contain_text("Someone else changed this action first; it has been reloaded.")
+    # Reloaded: alice's approval is shown, and there is nothing left to approve.
+    expect(panel).to_contain_text("alice was first")
+    expect(panel.get_by_role("button", name="Approve", exact=True)).to_have_count(0)
+    stored = server.action(action["id"])
+    assert [d["by"] for d in stored["decisions"]] == ["alice"]

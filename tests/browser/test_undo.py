@@ -8,7 +8,9 @@ from conftest import INVOICE_SHA256, Server, proposal, row, session_call, shot
 def test_undo_applies_to_exactly_the_instances_the_dialog_listed(carol: Page, server: Server) -> None:
     quarantines = server.actions(kind="quarantine_file", status="completed", entity=INVOICE_SHA256)
     first = next(a for a in quarantines if a["entity"]["device_id"] == "FIN-LT-042")
-    listed = server.api("GET", f"/api/v1/actions/{first['id']}/undo")["instances"]
+    status, body = session_call(carol, "GET", f"/api/v1/actions/{first['id']}/undo")
+    assert status == 200, body
+    listed = body["instances"]
     others = {a["id"] for a in listed}
     assert len(others) == 3, listed
 
