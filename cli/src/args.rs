@@ -273,6 +273,14 @@ Examples:
     /// Who you are and your roles under the policy in force
     Whoami,
 
+    /// Serve the Action center console and the HTTP API over this database
+    #[command(after_help = "\
+Examples:
+  actionctl serve --demo                       # a fresh demo database, with sign-ins to try
+  actionctl --db /var/lib/ac.db serve --listen 127.0.0.1:8443 --tls-cert c.pem --tls-key k.pem
+  actionctl --postgres postgres://ac@db/ac serve --listen 0.0.0.0:8080")]
+    Serve(ServeArgs),
+
     /// Create a sample database and print its Pending and History tabs
     #[command(after_help = "\
 The demo plays a week of a security team's work through the engine's
@@ -590,6 +598,20 @@ pub struct DemoArgs {
     /// Add the sample to a database that already holds actions
     #[arg(long)]
     pub append: bool,
+}
+
+#[derive(Debug, Args)]
+#[group(id = "serve_command")]
+pub struct ServeArgs {
+    /// Fill an empty database with the demo's week of sample actions and
+    /// give the demo's people accounts to sign in with
+    #[arg(long)]
+    pub demo: bool,
+    /// With --demo: delete the database first (it must be an actioncenter database)
+    #[arg(long, requires = "demo")]
+    pub fresh: bool,
+    #[command(flatten)]
+    pub server: actioncenter_server::cli::ServeArgs,
 }
 
 #[derive(Debug, Args)]

@@ -16,6 +16,7 @@ mod filter;
 mod output;
 mod propose;
 mod seed;
+mod serve;
 mod session;
 mod views;
 
@@ -104,6 +105,7 @@ fn run(cli: &Cli, out: Out) -> Result<(), CliError> {
         } => admin::audit_keygen(out, file),
         Command::Demo(args) => demo::demo(g, out, args),
         Command::Seed(args) => seed::seed(g, out, args),
+        Command::Serve(args) => serve::serve(g, out, args),
         command => {
             let session = Session::open(g, Open::Existing)?;
             on_database(&session, command, out)
@@ -158,7 +160,8 @@ fn on_database(s: &Session, command: &Command, out: Out) -> Result<(), CliError>
             command: AuditCommand::Keygen { .. },
         }
         | Command::Demo(_)
-        | Command::Seed(_) => Err(CliError::Usage(
+        | Command::Seed(_)
+        | Command::Serve(_) => Err(CliError::Usage(
             "this command does not use the database".into(),
         )),
     }

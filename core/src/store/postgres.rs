@@ -1400,6 +1400,7 @@ impl Store for PostgresStore {
                     &row.last_used_at,
                     &row.expires_at,
                     &row.revoked_at,
+                    &row.groups,
                 ],
             )
         })?;
@@ -1501,6 +1502,7 @@ fn credential_from_row(r: &Row) -> Result<Credential> {
         last_used_at: get(r, 8)?,
         expires_at: get(r, 9)?,
         revoked_at: get(r, 10)?,
+        groups: get(r, 11)?,
     }
     .decode()
 }
