@@ -185,10 +185,19 @@ export function createActionList(tab, app) {
     });
     columnsMenu.append(h('label', { class: 'check' }, box, ' ', col.title));
   }
+  // A click outside the open menu closes it.
+  const closeOutside = (e) => {
+    if (!columnsMenu.contains(e.target) && !columnsButton.contains(e.target)) toggleMenu(false);
+  };
   function toggleMenu(open) {
     columnsMenu.hidden = !open;
     columnsButton.setAttribute('aria-expanded', String(open));
-    if (open) columnsMenu.querySelector('input').focus();
+    if (open) {
+      document.addEventListener('click', closeOutside);
+      columnsMenu.querySelector('input').focus();
+    } else {
+      document.removeEventListener('click', closeOutside);
+    }
   }
   columnsButton.addEventListener('click', () => toggleMenu(columnsMenu.hidden));
   columnsMenu.addEventListener('keydown', (e) => {
@@ -197,9 +206,6 @@ export function createActionList(tab, app) {
       toggleMenu(false);
       columnsButton.focus();
     }
-  });
-  document.addEventListener('click', (e) => {
-    if (!columnsMenu.hidden && !columnsMenu.contains(e.target) && e.target !== columnsButton) toggleMenu(false);
   });
 
   const exportButton = h('button', { type: 'button', class: 'button-quiet', onclick: exportCsv }, 'Export CSV');
@@ -275,6 +281,7 @@ export function createActionList(tab, app) {
         showError(alert, err);
       }
       await load();
+      update();
       app.refreshCounts();
     }
 
@@ -321,7 +328,7 @@ export function createActionList(tab, app) {
       all.indeterminate = chosen > 0 && chosen < ids.length;
       all.addEventListener('change', () => {
         for (const a of state.items) {
-          if (all.checked) select1(a);
+          if (all.checked) remember(a);
           else state.selected.delete(a.id);
         }
         render();
@@ -345,7 +352,7 @@ export function createActionList(tab, app) {
     replace(thead, row);
   }
 
-  function select1(a) {
+  function remember(a) {
     state.selected.set(a.id, {
       version: a.version, kind: a.kind, category: a.category, short: state.short.get(a.id),
       label: `${kindLabel(a.kind)} ${entitySummary(a.entity)}`,
@@ -374,7 +381,7 @@ export function createActionList(tab, app) {
           'aria-label': `Select ${kindLabel(a.kind)} on ${entitySummary(a.entity)}`,
         });
         box.addEventListener('change', () => {
-          if (box.checked) select1(a);
+          if (box.checked) remember(a);
           else state.selected.delete(a.id);
           tr.classList.toggle('selected', box.checked);
           renderHead(cols);

@@ -51,7 +51,7 @@ function markOpenRow() {
 
 const flyout = createFlyout($('flyout'), {
   close: closeFlyout,
-  openUndo: (action, version, opener) => undoDialog.open(action, version, opener),
+  openUndo: (action, version, back) => undoDialog.open(action, version, back),
   changed: afterChange,
   announce,
 });
@@ -127,12 +127,11 @@ function showBase(r) {
   const key = routeHash(r);
   if (current && current.key === key) return;
   let view = views.get(key);
-  const fresh = !view;
-  if (fresh) {
+  if (!view) {
     view = makeView(r);
     views.set(key, view);
   }
-  current = { key, route: r, view };
+  current = { key, view };
   replace(main, view.el);
   document.title = `${view.title} · Action center`;
   markTabs(r);
@@ -258,13 +257,14 @@ async function refreshCounts() {
 
 /** After the person changed something: the view, the badges and the open flyout. */
 function afterChange() {
-  refreshAll([]);
+  refreshAll(null);
 }
 
-function refreshAll(changedIds) {
+/** The badges and the view again; the flyout too when its action is among `changed` (null: always). */
+function refreshAll(changed) {
   refreshCounts();
   if (current) current.view.refresh();
-  if (flyout.openId && (!changedIds.length || changedIds.includes(flyout.openId))) flyout.refresh();
+  if (flyout.openId && (changed === null || changed.has(flyout.openId))) flyout.refresh();
 }
 
 // Wait times move on while the page stays open.
@@ -277,16 +277,21 @@ setInterval(() => {
 function startLive() {
   stopLive();
   if (typeof EventSource !== 'function') return;
-  events = new EventSource('/api/v1/events/stream', { withCredentials: false });
-  events.addEventListener('open', () => {
+  const source = new EventSource('/api/v1/events/stream');
+  events = source;
+  source.addEventListener('open', () => {
     liveStatus.textContent = 'Live';
     liveStatus.classList.remove('offline');
   });
-  events.addEventListener('error', () => {
+  source.addEventListener('error', () => {
     liveStatus.textContent = 'Live updates paused: reconnecting…';
     liveStatus.classList.add('offline');
+    // The browser retries a dropped stream on its own, but gives up on an
+    // error answer (a 401 once the session ended, a 503): ask the session,
+    // which signs out when it ended, else start again shortly.
+    if (source.readyState === EventSource.CLOSED) reviveLive(source);
   });
-  events.addEventListener('audit', (e) => {
+  source.addEventListener('audit', (e) => {
     let event = null;
     try {
       event = JSON.parse(e.data);
@@ -302,6 +307,19 @@ function startLive() {
   });
 }
 
+/** Starts the stream again once the server answers; a 401 signs out instead. */
+function reviveLive(source) {
+  setTimeout(async () => {
+    if (events !== source) return;
+    try {
+      await api.get('/api/v1/session');
+      if (events === source) startLive();
+    } catch (err) {
+      if (err.kind !== 'unauthenticated') reviveLive(source);
+    }
+  }, 5000);
+}
+
 function flushLive() {
   const batch = liveQueue;
   liveQueue = [];
@@ -313,8 +331,7 @@ function flushLive() {
   if (proposed) parts.push(plural(proposed, 'new action'));
   if (byOthers) parts.push(`${plural(byOthers, 'change')} by others`);
   if (parts.length) announce(parts.join(', '));
-  const ids = batch.filter((e) => e && e.action_id).map((e) => e.action_id);
-  refreshAll(ids.length ? ids : ['-']);
+  refreshAll(new Set(batch.filter((e) => e && e.action_id).map((e) => e.action_id)));
 }
 
 function stopLive() {
@@ -360,6 +377,12 @@ function signedOut(message) {
 
 setUnauthenticatedHandler(() => {
   if (session()) signedOut('Your session has ended; sign in again.');
+});
+
+// The skip link moves the focus; following its href would change the route.
+document.querySelector('.skip-link').addEventListener('click', (e) => {
+  e.preventDefault();
+  main.focus();
 });
 
 $('sign-out').addEventListener('click', async () => {

@@ -3,7 +3,7 @@
 // decisions the person may make on it.
 
 import { api, request, itemsOf, actionPath, versionFromEtag } from './api.js';
-import { h, replace, definitions, field, uid } from './dom.js';
+import { h, replace, definitions, field } from './dom.js';
 import { showError, showMessage, clearMessage } from './errors.js';
 import {
   kindLabel, statusLabel, categoryLabel, entitySummary, entityFields, sourceSummary, formatFullTime, formatPreciseTime,
@@ -20,7 +20,10 @@ function section(title, ...content) {
   return h('section', { class: 'flyout-section' }, h('h3', null, title), content);
 }
 
-/** `app` gives `close()`, `openUndo(action, version)`, `changed()` (after a decision) and `announce(text)`. */
+/**
+ * `app` gives `close()`, `openUndo(action, version, returnFocus)`,
+ * `changed()` (after a decision) and `announce(text)`.
+ */
 export function createFlyout(root, app) {
   const titleId = 'flyout-title';
   const title = h('h2', { id: titleId, tabindex: '-1' }, 'Action');
@@ -70,8 +73,10 @@ export function createFlyout(root, app) {
       if (!keepMessage) clearMessage(alert);
       render(typed);
       if (focusedName) {
+        // The same control drawn anew; when it is gone (Approve after the
+        // approval), the flyout's title, so the focus stays in the flyout.
         const again = body.querySelector(`[data-focus="${focusedName}"]`);
-        if (again) again.focus();
+        (again || title).focus();
       }
     } catch (err) {
       if (id !== openId) return;
@@ -153,9 +158,8 @@ export function createFlyout(root, app) {
       return a.status === 'pending'
         ? h('p', { class: 'hint' }, 'You may view this action; deciding on it needs the Approve permission.') : null;
     }
-    const commentId = uid('comment');
     const comment = h('textarea', {
-      id: commentId, name: 'comment', rows: '3', dataset: { focus: 'comment' }, maxlength: '4096',
+      name: 'comment', rows: '3', dataset: { focus: 'comment' }, maxlength: '4096',
       placeholder: mayApprove ? 'Why approve or reject? A comment is required to reject.' : '',
     });
     comment.value = typed || '';
@@ -198,7 +202,10 @@ export function createFlyout(root, app) {
     if (mayCancel) decide('cancel', 'Cancel action', true, 'Cancelled.');
     if (mayUndo) {
       const undo = h('button', { type: 'button', class: 'button', dataset: { focus: 'undo' } }, 'Undo…');
-      undo.addEventListener('click', () => app.openUndo(a, version, undo));
+      undo.addEventListener('click', () => app.openUndo(a, version, () => {
+        const again = body.querySelector('[data-focus="undo"]');
+        (again || title).focus();
+      }));
       buttons.push(undo);
     }
     const needsText = mayApprove || mayCancel || mayRetry;

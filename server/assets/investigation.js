@@ -6,7 +6,7 @@ import { h, replace } from './dom.js';
 import { showError, clearMessage } from './errors.js';
 import { actionTable } from './action-table.js';
 import {
-  kindLabel, statusLabel, entitySummary, sourceSummary, formatTime, formatDuration, waitSeconds, decidedBy,
+  kindLabel, entitySummary, sourceSummary, formatTime, formatDuration, waitSeconds, decidedBy,
   shortIds, plural, statusChip,
 } from './format.js';
 

@@ -9,20 +9,22 @@ import { kindLabel, statusLabel, entitySummary, inverseKind, shortIds, plural } 
 
 /** `app` gives `changed()` (after the undo) and `announce(text)`. */
 export function createUndoDialog(dialog, app) {
-  let opener = null;
+  let returnFocus = null;
 
   dialog.addEventListener('close', () => {
-    const back = opener;
-    opener = null;
-    if (back && back.isConnected) back.focus();
+    const back = returnFocus;
+    returnFocus = null;
+    if (back) back();
   });
   // Escape closes the dialog only, not the flyout under it.
   dialog.addEventListener('keydown', (e) => {
     if (e.key === 'Escape') e.stopPropagation();
   });
 
-  async function open(action, version, from) {
-    opener = from || document.activeElement;
+  /** Opens the dialog for `action` as seen at `version`; `back()` puts the focus back when it closes. */
+  async function open(action, version, back) {
+    const from = document.activeElement;
+    returnFocus = back || (() => from && from.isConnected && from.focus());
     const inverse = inverseKind(action.kind);
     const alert = h('div', { role: 'alert', class: 'dialog-alert' });
     const instancesHolder = h('div', { class: 'undo-instances' }, h('p', { class: 'empty' }, 'Looking for other instances of this file…'));
