@@ -43,8 +43,8 @@ export function createAuditView() {
     signButton.disabled = true;
     try {
       const cp = await api.post('/api/v1/audit/checkpoints', {});
-      showMessage(alert, `Checkpoint signed at event #${cp && cp.seq != null ? cp.seq : '?'}.`, 'success');
       await load();
+      showMessage(alert, `Checkpoint signed at event #${cp && cp.seq != null ? cp.seq : '?'}.`, 'success');
     } catch (err) {
       showError(alert, err);
     }

@@ -150,11 +150,14 @@ def start_server(folder: Path) -> Server:
     for machine in ("soar", "edr-agent"):
         out = json.loads(actionctl(db, "token", "create", "--principal", machine, "--label", "browser-tests", "--json"))
         tokens[machine] = out["secret"]
+    # A checkpoint key, so an administrator can sign checkpoints from the Audit page.
+    key = folder / "checkpoint.pem"
+    actionctl(db, "audit", "keygen", "--out", str(key))
     port = free_port()
     log = folder / "server.log"
     with open(log, "wb") as sink:
         process = subprocess.Popen(
-            [ACTIONCTL, "--db", str(db), "serve", "--listen", f"127.0.0.1:{port}"],
+            [ACTIONCTL, "--db", str(db), "serve", "--listen", f"127.0.0.1:{port}", "--checkpoint-key", str(key)],
             stdout=sink,
             stderr=subprocess.STDOUT,
         )

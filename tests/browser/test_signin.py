@@ -100,3 +100,18 @@ def test_an_administrator_changes_the_policy_in_the_editor(page: Page, server: S
     page.get_by_role("button", name="Store a new version").click()
     expect(page.get_by_role("alert").filter(has_text="not valid JSON")).to_be_visible()
     assert server.api("GET", "/api/v1/policy")["version"] == 2
+
+
+def test_an_administrator_signs_a_checkpoint_and_the_audit_page_shows_it(page: Page, server: Server) -> None:
+    sign_in(page, ADMIN)
+    page.get_by_role("tab", name="Audit").click()
+    expect(page.locator(".verdict")).to_contain_text("Intact")
+    expect(page.get_by_text("No checkpoint has been signed yet")).to_be_visible()
+    page.get_by_role("button", name="Sign a checkpoint now").click()
+    expect(page.get_by_role("alert").filter(has_text="Checkpoint signed at event")).to_be_visible()
+    latest = server.api("GET", "/api/v1/audit/checkpoints")[-1]
+    panel = page.locator("section[aria-labelledby='audit-checkpoints']")
+    expect(panel).to_contain_text(f"#{latest['seq']}")
+    expect(panel).to_contain_text(latest["hash"])
+    expect(panel).to_contain_text(latest["public_key"])
+    shot(page, "audit-checkpoint")
