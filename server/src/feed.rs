@@ -32,9 +32,12 @@ pub struct Feed {
 
 impl Feed {
     /// Starts following the trail from its current end.
-    pub fn start(center: ActionCenter, every: Duration) -> actioncenter::Result<Feed> {
+    pub async fn start(center: ActionCenter, every: Duration) -> actioncenter::Result<Feed> {
         let (sender, _) = broadcast::channel(CHANNEL);
-        let (start, _) = center.store().chain_head()?;
+        let c = center.clone();
+        let (start, _) = tokio::task::spawn_blocking(move || c.store().chain_head())
+            .await
+            .map_err(|e| actioncenter::Error::storage_msg(format!("the feed's reader: {e}")))??;
         let head = Arc::new(AtomicU64::new(start));
         let tx = sender.clone();
         let seen = head.clone();

@@ -102,6 +102,7 @@ impl AppState {
             None => None,
         };
         let feed = feed::Feed::start(center.clone(), settings.feed_poll)
+            .await
             .map_err(|e| format!("the live feed cannot start: {e}"))?;
         Ok(AppState(Arc::new(Shared {
             center,
