@@ -122,7 +122,7 @@ pub struct Credential {
     /// The groups an identity provider asserted at sign-in, kept so the
     /// roles can be resolved again, from the stored policy, on every
     /// request. Empty for passwords and API tokens.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<String>,
 }
 
