@@ -81,12 +81,14 @@ impl TestServer {
         let addr = listener.local_addr().expect("addr");
         let mut settings = Settings {
             feed_poll: Duration::from_millis(50),
+            feed_recheck: Duration::from_millis(200),
             ..Settings::default()
         };
         tune(&mut settings, &format!("http://{addr}"));
         let base = spawn_on(center.clone(), settings, listener);
         TestServer {
             base,
+            addr,
             center,
             clock,
             admin: Principal::new("admin", ["admin"]),
