@@ -8,7 +8,6 @@
 //! configured); its roles come from the stored policy's principals and
 //! groups, never from the request.
 
-use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::Duration;
 
@@ -16,11 +15,12 @@ use actioncenter::Error;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::errors::ErrorKind as JwtError;
+use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -99,6 +99,54 @@ fn oidc_error(reason: impl Into<String>) -> Error {
     }
 }
 
+/// Why a token was refused. A key the issuer does not publish (yet) is
+/// worth fetching the keys again for; nothing else is.
+#[derive(Debug)]
+enum Refusal {
+    UnknownKey,
+    Invalid(String),
+}
+
+impl From<Refusal> for Error {
+    fn from(refusal: Refusal) -> Error {
+        match refusal {
+            Refusal::UnknownKey => {
+                oidc_error("the token was signed with a key the issuer does not publish")
+            }
+            Refusal::Invalid(reason) => oidc_error(reason),
+        }
+    }
+}
+
+/// The `alg` a token's header names, read without trusting anything else
+/// in it, so that an unsigned token is refused in words.
+fn header_alg(token: &str) -> Option<String> {
+    let head = token.split('.').next()?;
+    let bytes = URL_SAFE_NO_PAD.decode(head).ok()?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    value.get("alg")?.as_str().map(str::to_owned)
+}
+
+/// What a validation failure means, in words a caller can act on.
+fn refusal_reason(error: &jsonwebtoken::errors::Error, issuer: &str, audience: &str) -> String {
+    match error.kind() {
+        JwtError::InvalidToken => "the token is not a JWT (three base64url parts)".into(),
+        JwtError::InvalidSignature => {
+            "the token's signature does not match the issuer's key".into()
+        }
+        JwtError::ExpiredSignature => "the token has expired".into(),
+        JwtError::ImmatureSignature => "the token is not valid yet (nbf)".into(),
+        JwtError::InvalidIssuer => format!("the token was not issued by {issuer}"),
+        JwtError::InvalidAudience => format!("the token is not meant for {audience} (aud)"),
+        JwtError::MissingRequiredClaim(claim) => format!("the token has no {claim} claim"),
+        JwtError::InvalidAlgorithm => "the token's algorithm does not fit the issuer's key".into(),
+        JwtError::Base64(_) | JwtError::Json(_) | JwtError::Utf8(_) => {
+            format!("the token does not decode: {error}")
+        }
+        _ => format!("the token is not valid: {error}"),
+    }
+}
+
 impl Provider {
     /// Reads the issuer's discovery document and keys.
     pub async fn discover(config: OidcConfig) -> Result<Provider, String> {
@@ -150,9 +198,15 @@ impl Provider {
         &self,
         token: &str,
         audience: &str,
-    ) -> actioncenter::Result<serde_json::Map<String, serde_json::Value>> {
+    ) -> Result<serde_json::Map<String, serde_json::Value>, Refusal> {
+        if header_alg(token).is_some_and(|alg| alg.eq_ignore_ascii_case("none")) {
+            return Err(Refusal::Invalid(
+                "unsigned tokens (alg none) are not accepted".into(),
+            ));
+        }
+        let issuer = self.discovery.issuer.as_str();
         let head = jsonwebtoken::decode_header(token)
-            .map_err(|e| oidc_error(format!("not a valid token: {e}")))?;
+            .map_err(|e| Refusal::Invalid(refusal_reason(&e, issuer, audience)))?;
         let allowed = [
             Algorithm::RS256,
             Algorithm::RS384,
@@ -163,25 +217,33 @@ impl Provider {
             Algorithm::EdDSA,
         ];
         if !allowed.contains(&head.alg) {
-            return Err(oidc_error(format!(
+            return Err(Refusal::Invalid(format!(
                 "tokens signed with {:?} are not accepted",
                 head.alg
             )));
         }
-        let keys = self
-            .keys
-            .read()
-            .map_err(|_| oidc_error("the issuer's keys are unavailable"))?;
-        let jwk = match &head.kid {
-            Some(kid) => keys.find(kid),
-            None if keys.keys.len() == 1 => keys.keys.first(),
-            None => None,
-        }
-        .ok_or_else(|| oidc_error("the token was signed with a key the issuer does not publish"))?;
-        let key =
-            DecodingKey::from_jwk(jwk).map_err(|e| oidc_error(format!("the issuer's key: {e}")))?;
+        let key = {
+            let keys = self
+                .keys
+                .read()
+                .map_err(|_| Refusal::Invalid("the issuer's keys are unavailable".into()))?;
+            let jwk = match &head.kid {
+                Some(kid) => keys.find(kid),
+                None if keys.keys.len() == 1 => keys.keys.first(),
+                None => {
+                    return Err(Refusal::Invalid(
+                        "the token names no key (kid) and the issuer publishes several".into(),
+                    ));
+                }
+            }
+            .ok_or(Refusal::UnknownKey)?;
+            DecodingKey::from_jwk(jwk)
+                .map_err(|e| Refusal::Invalid(format!("the issuer's key: {e}")))?
+        };
         let mut validation = Validation::new(head.alg);
-        validation.set_issuer(&[self.config.issuer.as_str()]);
+        // The `iss` of a token is the discovery document's `issuer`,
+        // character for character (some issuers end it with a slash).
+        validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = LEEWAY_SECONDS;
@@ -191,20 +253,20 @@ impl Provider {
             &key,
             &validation,
         )
-        .map_err(|e| oidc_error(format!("the token is not valid: {e}")))?;
+        .map_err(|e| Refusal::Invalid(refusal_reason(&e, issuer, audience)))?;
         Ok(data.claims)
     }
 
     fn identity(
         &self,
         claims: &serde_json::Map<String, serde_json::Value>,
-    ) -> actioncenter::Result<Identity> {
+    ) -> Result<Identity, Refusal> {
         let id = claims
             .get(&self.config.id_claim)
             .and_then(|v| v.as_str())
             .filter(|s| !s.is_empty())
             .ok_or_else(|| {
-                oidc_error(format!("the token has no {} claim", self.config.id_claim))
+                Refusal::Invalid(format!("the token has no {} claim", self.config.id_claim))
             })?;
         let groups = match claims.get(&self.config.groups_claim) {
             Some(serde_json::Value::Array(items)) => items
@@ -228,32 +290,56 @@ impl Provider {
             .clone()
             .unwrap_or_else(|| self.config.client_id.clone());
         let claims = self.claims(token, &audience)?;
-        self.identity(&claims)
+        Ok(self.identity(&claims)?)
     }
 
     /// Checks an ID token from the code flow, including the nonce this
     /// server sent; who it names.
     pub fn validate_id_token(&self, token: &str, nonce: &str) -> actioncenter::Result<Identity> {
+        Ok(self.check_id_token(token, nonce)?)
+    }
+
+    fn check_id_token(&self, token: &str, nonce: &str) -> Result<Identity, Refusal> {
         let claims = self.claims(token, &self.config.client_id)?;
         let sent = claims.get("nonce").and_then(|v| v.as_str()).unwrap_or("");
         if !crate::auth::same_secret(sent, nonce) {
-            return Err(oidc_error(
-                "the ID token's nonce is not the one this sign-in sent",
+            return Err(Refusal::Invalid(
+                "the ID token's nonce is not the one this sign-in sent".into(),
             ));
         }
         self.identity(&claims)
     }
 }
 
+/// The issuer's signing keys. A key this server cannot read (a curve or
+/// algorithm it does not know) or one published for encryption is left
+/// out, rather than refusing every key because of one.
 async fn fetch_keys(http: &reqwest::Client, url: &str) -> Result<JwkSet, String> {
-    http.get(url)
+    #[derive(Deserialize)]
+    struct Published {
+        keys: Vec<serde_json::Value>,
+    }
+    let published: Published = http
+        .get(url)
         .send()
         .await
         .and_then(|r| r.error_for_status())
         .map_err(|e| format!("the issuer's keys at {url}: {e}"))?
         .json()
         .await
-        .map_err(|e| format!("the issuer's keys at {url}: {e}"))
+        .map_err(|e| format!("the issuer's keys at {url}: {e}"))?;
+    let keys: Vec<Jwk> = published
+        .keys
+        .into_iter()
+        .filter_map(|k| serde_json::from_value::<Jwk>(k).ok())
+        .filter(|k| !matches!(k.common.public_key_use, Some(PublicKeyUse::Encryption)))
+        .collect();
+    if keys.is_empty() {
+        return Err(format!(
+            "the issuer's keys at {url}: none of them is a signing key this server can use"
+        ));
+    }
+    Ok(JwkSet { keys })
 }
 
 fn random(bytes: usize) -> Result<String, Error> {
@@ -267,6 +353,18 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/auth/oidc/login", get(login))
         .route("/auth/oidc/callback", get(callback))
+}
+
+/// A `302 Found` to `location`, the redirect OpenID Connect describes
+/// (and docs/http.md promises).
+fn found(location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(v) => (StatusCode::FOUND, [(header::LOCATION, v)]).into_response(),
+        Err(_) => ApiError::from(Error::storage_msg(format!(
+            "not a redirect location: {location:?}"
+        )))
+        .into_response(),
+    }
 }
 
 fn provider(state: &AppState) -> ApiResult<&Provider> {
@@ -304,7 +402,7 @@ async fn login(State(state): State<AppState>) -> ApiResult<Response> {
     let cookie = format!(
         "{FLOW_COOKIE}={flow_state}.{nonce}.{verifier}; Path=/auth/oidc; HttpOnly; SameSite=Lax; Max-Age={FLOW_SECONDS}{secure}"
     );
-    let mut r = Redirect::to(url.as_str()).into_response();
+    let mut r = found(url.as_str());
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
@@ -386,18 +484,19 @@ async fn callback(
         .json()
         .await
         .map_err(|e| ApiError::unauthenticated(format!("the issuer's token answer: {e}")))?;
-    let identity = match p.validate_id_token(&tokens.id_token, &nonce) {
-        Err(e) if e.to_string().contains("does not publish") => {
+    let identity = match p.check_id_token(&tokens.id_token, &nonce) {
+        Err(Refusal::UnknownKey) => {
+            // The issuer may have rotated its keys since they were read.
             p.refresh_keys().await.map_err(ApiError::unauthenticated)?;
             p.validate_id_token(&tokens.id_token, &nonce)?
         }
-        other => other?,
+        other => other.map_err(Error::from)?,
     };
     let limits = state.settings().session;
     let issued = state
         .blocking(move |c| c.start_session(&identity.id, "oidc", &identity.groups, &limits))
         .await??;
-    let mut r = Redirect::to("/").into_response();
+    let mut r = found("/");
     let h = r.headers_mut();
     h.append(header::SET_COOKIE, state.session_cookie(&issued));
     h.append(
@@ -406,8 +505,3 @@ async fn callback(
     );
     Ok(r)
 }
-
-/// Bearer tokens seen recently, so a busy client's token is not checked
-/// from scratch each time. Not used for ID tokens.
-#[allow(dead_code)]
-type Seen = HashMap<String, Identity>;

@@ -68,6 +68,34 @@ impl TestServer {
         }
     }
 
+    /// [`TestServer::start_with`], where `tune` also learns the server's
+    /// base URL, known before the server starts (an OpenID Connect
+    /// redirect URL names it).
+    pub fn start_at(tune: impl FnOnce(&mut Settings, &str)) -> TestServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open_with(dir.path().join("ac.db"), &SqliteOptions::default())
+            .expect("sqlite");
+        let clock = Arc::new(ManualClock::starting_at(chrono::Utc::now()));
+        let center = ActionCenter::with_clock(Arc::new(store), policy(), clock.clone());
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let mut settings = Settings {
+            feed_poll: Duration::from_millis(50),
+            feed_recheck: Duration::from_millis(200),
+            ..Settings::default()
+        };
+        tune(&mut settings, &format!("http://{addr}"));
+        let base = spawn_on(center.clone(), settings, listener);
+        TestServer {
+            base,
+            addr,
+            center,
+            clock,
+            admin: Principal::new("admin", ["admin"]),
+            _dir: dir,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
@@ -176,6 +204,34 @@ pub fn spawn_at(center: ActionCenter, settings: Settings) -> (String, std::net::
             && r.status() == 200
         {
             return (base, addr);
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    panic!("the server did not start");
+}
+
+/// [`spawn`] on a socket the test bound; the base URL once it answers.
+pub fn spawn_on(
+    center: ActionCenter,
+    settings: Settings,
+    listener: std::net::TcpListener,
+) -> String {
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(actioncenter_server::serve_on(center, settings, listener))
+            .expect("serve");
+    });
+    let base = format!("http://{addr}");
+    for _ in 0..200 {
+        if let Ok(r) = reqwest::blocking::get(format!("{base}/healthz"))
+            && r.status() == 200
+        {
+            return base;
         }
         std::thread::sleep(Duration::from_millis(25));
     }
