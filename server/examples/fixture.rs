@@ -219,6 +219,12 @@ fn run(args: &Args) -> Result<serde_json::Value, String> {
     let center = open(args)?;
     let ids = propose(&center, args.pending, args.propose_threads)?;
     if let Some(threads) = args.approve_threads {
+        // Open the database again, as the server would in its own
+        // process: SQLite folds its write-ahead log into the file when
+        // the last connection closes, so the approvals do not pay for
+        // the proposals' checkpoint.
+        drop(center);
+        let center = open(args)?;
         return approve_all(&center, &ids, threads);
     }
     let admin = principal(&center, "admin")?;
