@@ -120,6 +120,18 @@ typedef enum {
      */
     AC_STATUS_DUPLICATE = 9,
     /**
+     * The caller could not be identified: a wrong account name or
+     * password (the message never says which), a disabled account, an
+     * unknown, expired or revoked session or API token.
+     */
+    AC_STATUS_UNAUTHENTICATED = 10,
+    /**
+     * Too many attempts in a short time (sign-ins to one account or from
+     * one address). The error JSON's `retry_after_seconds` says when to
+     * try again; `retryable` is true.
+     */
+    AC_STATUS_RATE_LIMITED = 11,
+    /**
      * A pointer argument that may not be NULL was NULL.
      */
     AC_STATUS_NULL_ARGUMENT = 100,

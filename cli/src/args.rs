@@ -23,13 +23,17 @@ Exit codes:
    8  storage: the database failed, is missing, or is not an actioncenter database
    9  duplicate: the same action is already in progress, or an idempotency key
       was used for another proposal
-      (10 to 19 are kept for the library's future error kinds)
+  10  unauthenticated: a wrong account name or password, a disabled account,
+      or an unknown, expired or revoked session or API token
+  11  rate limited: too many attempts in a short time; try again later
+      (12 to 19 are kept for the library's future error kinds)
   20  audit broken: `audit verify` found an event, action row, policy or
       checkpoint that does not match
   21  partial: some items of a command over several actions failed
   22  declined: you answered no to a confirmation; nothing changed
   64  usage: unknown command or option, missing argument, or an undo
-      without --yes when standard input is not a terminal
+      without --yes (a password without --password-stdin) when standard
+      input is not a terminal
   74  output: standard output could not be written (a reader that stops
       early, as `| head -1` does, is not an error: exit 0, nothing on stderr)";
 
@@ -273,6 +277,26 @@ Examples:
     /// Who you are and your roles under the policy in force
     Whoami,
 
+    /// Serve the Action center console and the HTTP API over this database
+    #[command(after_help = "\
+Examples:
+  actionctl serve --demo                       # a fresh demo database, with sign-ins to try
+  actionctl --db /var/lib/ac.db serve --listen 127.0.0.1:8443 --tls-cert c.pem --tls-key k.pem
+  actionctl --postgres postgres://ac@db/ac serve --listen 0.0.0.0:8080")]
+    Serve(ServeArgs),
+
+    /// Local accounts that sign in to the server with a password
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+
+    /// API tokens for playbooks and executors on other hosts
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+
     /// Create a sample database and print its Pending and History tabs
     #[command(after_help = "\
 The demo plays a week of a security team's work through the engine's
@@ -376,6 +400,110 @@ Examples:
         #[arg(long, value_name = "N")]
         expect_version: Option<u64>,
     },
+}
+
+const USER_HELP: &str = "\
+An account is a principal of the stored policy (its `principals`, which
+give its roles) that may sign in to the server with a password. Adding,
+disabling and enabling accounts needs the administer permission on every
+category; anyone may set their own account's password.
+
+The password is asked on the terminal, without echo, twice. Scripts pass
+it as one line on standard input with --password-stdin; without that flag
+a standard input that is not a terminal is refused. At least 12
+characters.
+
+Examples:
+  actionctl user add alice
+  printf '%s\\n' \"$PASSWORD\" | actionctl user add alice --password-stdin
+  actionctl user passwd alice
+  actionctl user disable alice        # also ends its sessions and API tokens
+  actionctl user list --json";
+
+const TOKEN_HELP: &str = "\
+A token stands for a principal of the stored policy, whose roles are read
+from the policy at every request: a role taken away there is gone at once.
+Creating, listing and revoking tokens needs the administer permission on
+every category. The secret is printed once, by `token create`, and stored
+only as a hash; `token list` shows every token, live or not, never a
+secret.
+
+Examples:
+  actionctl token create --principal agent-7 --label 'edr executor' --ttl 30d
+  actionctl --json token create --principal agent-7 | jq -r .secret
+  actionctl token list
+  actionctl token revoke 0190a6b2-3c4d-7e5f-8a9b-0c1d2e3f4a5b";
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add an account for a principal of the stored policy (administer needed)
+    #[command(after_help = USER_HELP)]
+    Add {
+        /// The principal's id, as the stored policy names it
+        id: String,
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
+    /// Set an account's password: your own, or any with administer
+    #[command(after_help = USER_HELP)]
+    Passwd {
+        /// The account's id
+        id: String,
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
+    /// Disable an account: it cannot sign in, its sessions and API tokens end (administer needed)
+    Disable {
+        /// The account's id
+        id: String,
+    },
+    /// Enable a disabled account again (its old sessions and tokens stay ended)
+    Enable {
+        /// The account's id
+        id: String,
+    },
+    /// Every account, without password hashes (administer needed)
+    List,
+}
+
+/// How a password reaches `user add` and `user passwd`.
+#[derive(Debug, Args)]
+pub struct PasswordArgs {
+    /// Read the password from standard input (one line) instead of asking
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token and print its secret, once (administer needed)
+    #[command(after_help = TOKEN_HELP)]
+    Create(TokenCreateArgs),
+    /// Every API token, live, expired or revoked, without secrets (administer needed)
+    List,
+    /// Revoke an API token by its id (administer needed)
+    Revoke {
+        /// The token's id (the ID column of `token list`)
+        id: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct TokenCreateArgs {
+    /// The principal the token stands for, as the stored policy names it
+    #[arg(long, value_name = "ID")]
+    pub principal: String,
+    /// What the token is for, shown by `token list`
+    #[arg(
+        long,
+        default_value = "",
+        value_name = "TEXT",
+        hide_default_value = true
+    )]
+    pub label: String,
+    /// How long the token is valid: 30m, 12h, 90d, 2w (at most 366 days)
+    #[arg(long, default_value = "90d", value_name = "TIME")]
+    pub ttl: String,
 }
 
 /// Which actions a view shows, by the library's filter.
@@ -590,6 +718,20 @@ pub struct DemoArgs {
     /// Add the sample to a database that already holds actions
     #[arg(long)]
     pub append: bool,
+}
+
+#[derive(Debug, Args)]
+#[group(id = "serve_command")]
+pub struct ServeArgs {
+    /// Fill an empty database with the demo's week of sample actions and
+    /// give the demo's people accounts to sign in with
+    #[arg(long)]
+    pub demo: bool,
+    /// With --demo: delete the database first (it must be an actioncenter database)
+    #[arg(long, requires = "demo")]
+    pub fresh: bool,
+    #[command(flatten)]
+    pub server: actioncenter_server::cli::ServeArgs,
 }
 
 #[derive(Debug, Args)]

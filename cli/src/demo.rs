@@ -710,7 +710,12 @@ fn play(s: &Story, c: &Cast) -> Result<Highlights, Error> {
 }
 
 /// `actionctl demo`.
-pub fn demo(global: &Global, out: Out, args: &DemoArgs) -> Result<(), CliError> {
+/// Plays the demo's story into the database `global` names: what `demo`
+/// shows and `serve --demo` serves.
+pub fn seed_demo(
+    global: &Global,
+    args: &DemoArgs,
+) -> Result<(Arc<dyn Store>, actioncenter::Policy, Backend, Highlights), CliError> {
     let cast = Cast::new();
     let bootstrap = cast.policy(global)?;
     let backend = Backend::from_args(global);
@@ -734,7 +739,11 @@ pub fn demo(global: &Global, out: Out, args: &DemoArgs) -> Result<(), CliError> 
     let clock = Arc::new(ManualClock::starting_at(Utc::now() - Duration::days(9)));
     let center = ActionCenter::with_clock(Arc::clone(&store), bootstrap.clone(), clock.clone());
     let highlights = play(&Story { center, clock }, &cast)?;
+    Ok((store, bootstrap, backend, highlights))
+}
 
+pub fn demo(global: &Global, out: Out, args: &DemoArgs) -> Result<(), CliError> {
+    let (store, bootstrap, backend, highlights) = seed_demo(global, args)?;
     // Show the result as the person at the terminal sees it, now.
     let session = Session::over(store, bootstrap, global, backend, Arc::new(SystemClock))?;
     let page = PageRequest::first(50);

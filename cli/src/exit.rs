@@ -1,6 +1,6 @@
 //! How a command ends: its exit code and its one-line error.
 //!
-//! Library errors keep the library's stable numbers (1 to 9 today, the C
+//! Library errors keep the library's stable numbers (1 to 11 today, the C
 //! status codes), so a script can share one table with the bindings. The
 //! range 1 to 19 is the library's, for the kinds it has and the kinds it
 //! may add; the command line's own codes start at 20, so the two never
@@ -163,6 +163,8 @@ mod tests {
             (7, "expired"),
             (8, "storage"),
             (9, "duplicate"),
+            (10, "unauthenticated"),
+            (11, "rate limited"),
             (Code::AUDIT_BROKEN.0, "audit broken"),
             (Code::PARTIAL.0, "partial"),
             (Code::DECLINED.0, "declined"),

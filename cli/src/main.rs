@@ -13,9 +13,11 @@ mod decide;
 mod demo;
 mod exit;
 mod filter;
+mod identity;
 mod output;
 mod propose;
 mod seed;
+mod serve;
 mod session;
 mod views;
 
@@ -25,7 +27,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use clap::error::ErrorKind as ClapKind;
 
-use crate::args::{AuditCommand, Cli, Command, PolicyCommand};
+use crate::args::{AuditCommand, Cli, Command, PolicyCommand, TokenCommand, UserCommand};
 use crate::decide::{Verb, print_error};
 use crate::exit::{CliError, Code};
 use crate::output::Out;
@@ -104,6 +106,7 @@ fn run(cli: &Cli, out: Out) -> Result<(), CliError> {
         } => admin::audit_keygen(out, file),
         Command::Demo(args) => demo::demo(g, out, args),
         Command::Seed(args) => seed::seed(g, out, args),
+        Command::Serve(args) => serve::serve(g, out, args),
         command => {
             let session = Session::open(g, Open::Existing)?;
             on_database(&session, command, out)
@@ -151,6 +154,18 @@ fn on_database(s: &Session, command: &Command, out: Out) -> Result<(), CliError>
                 },
         } => admin::policy_set(s, out, file, comment.as_deref(), *expect_version),
         Command::Whoami => admin::whoami(s, out),
+        Command::User { command } => match command {
+            UserCommand::Add { id, password } => identity::user_add(s, out, id, password),
+            UserCommand::Passwd { id, password } => identity::user_passwd(s, out, id, password),
+            UserCommand::Disable { id } => identity::user_disable(s, out, id, true),
+            UserCommand::Enable { id } => identity::user_disable(s, out, id, false),
+            UserCommand::List => identity::user_list(s, out),
+        },
+        Command::Token { command } => match command {
+            TokenCommand::Create(args) => identity::token_create(s, out, args),
+            TokenCommand::List => identity::token_list(s, out),
+            TokenCommand::Revoke { id } => identity::token_revoke(s, out, id),
+        },
         Command::Policy {
             command: PolicyCommand::Check { .. },
         }
@@ -158,7 +173,8 @@ fn on_database(s: &Session, command: &Command, out: Out) -> Result<(), CliError>
             command: AuditCommand::Keygen { .. },
         }
         | Command::Demo(_)
-        | Command::Seed(_) => Err(CliError::Usage(
+        | Command::Seed(_)
+        | Command::Serve(_) => Err(CliError::Usage(
             "this command does not use the database".into(),
         )),
     }

@@ -110,3 +110,14 @@ fn propose_json_is_the_documented_shape() {
     let short = proposed["short_id"].as_str().unwrap_or_default();
     assert!(action.id.to_string().starts_with(short) && short.len() >= 8);
 }
+
+#[test]
+fn token_create_json_is_the_documented_shape() {
+    let db = Db::demo();
+    let created = db.admin_json(&["token", "create", "--principal", "edr-agent"]);
+    assert_eq!(keys(&created), keys(&documented_shape("token-create")));
+    let token: actioncenter::identity::Credential =
+        serde_json::from_value(created["token"].clone()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(token.principal, "edr-agent");
+    assert!(token.hash.is_empty(), "the hash is never shown");
+}

@@ -21,8 +21,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// No action with this id (or prefix).
-    #[error("action {id} not found")]
+    /// No action with this id (or prefix); or, when `id` names what it
+    /// is (`account alice`, `token <uuid>`), no such thing.
+    #[error("{} not found", fmt_not_found(.id))]
     NotFound { id: String },
 
     /// The action's status does not allow the event.
@@ -140,6 +141,16 @@ fn duplicate_message(
             format!("idempotency key {key:?} was used for another proposal (action {existing})")
         }
         None => format!("action is already in progress: {kind} on {entity} is {existing}"),
+    }
+}
+
+/// `action <id>` for an action's id; an id that names what it is
+/// (`account alice`) as it is.
+fn fmt_not_found(id: &str) -> String {
+    if id.contains(' ') {
+        id.to_owned()
+    } else {
+        format!("action {id}")
     }
 }
 
@@ -527,6 +538,40 @@ mod tests {
     fn codes_are_stable_and_in_order() {
         let codes: Vec<i32> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
         assert_eq!(codes, (1..=11).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn not_found_names_an_action_unless_the_id_says_what_it_is() {
+        let action = Error::NotFound {
+            id: "0190a6b2".into(),
+        };
+        assert_eq!(action.to_string(), "action 0190a6b2 not found");
+        let account = Error::NotFound {
+            id: "account alice".into(),
+        };
+        assert_eq!(account.to_string(), "account alice not found");
+    }
+
+    #[test]
+    fn a_rate_limit_says_when_to_try_again_in_its_json() {
+        let e = Error::RateLimited {
+            what: "sign in attempts".into(),
+            retry_after_seconds: 42,
+        };
+        let json = e.to_json();
+        assert_eq!(
+            (
+                json["kind"].as_str(),
+                json["code"].as_i64(),
+                json["retry_after_seconds"].as_u64(),
+                json["retryable"].as_bool()
+            ),
+            (Some("rate_limited"), Some(11), Some(42), Some(true))
+        );
+        assert_eq!(
+            e.to_string(),
+            "too many sign in attempts: try again in 42 s"
+        );
     }
 
     #[test]

@@ -119,6 +119,11 @@ pub struct Credential {
     /// Absolute end: a session's absolute timeout, a token's expiry.
     pub expires_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The groups an identity provider asserted at sign-in, kept so the
+    /// roles can be resolved again, from the stored policy, on every
+    /// request. Empty for passwords and API tokens.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
 }
 
 /// How often `last_used_at` is written: at most once in this time, so a
@@ -414,7 +419,7 @@ impl ActionCenter {
         match account {
             Some(account) if matches && !account.disabled => {
                 self.principal(id)?;
-                self.start_session(id, "password", session)
+                self.start_session(id, "password", &[], session)
             }
             _ => Err(bad_credentials()),
         }
@@ -422,9 +427,16 @@ impl ActionCenter {
 
     /// Starts a session for a principal the caller has already
     /// authenticated some other way (an OpenID Connect ID token, checked
-    /// by the server). `how` is recorded as the session's label.
-    pub fn start_session(&self, id: &str, how: &str, limits: &SessionLimits) -> Result<Issued> {
-        self.principal(id)?;
+    /// by the server), with the `groups` it asserted. `how` is recorded
+    /// as the session's label.
+    pub fn start_session(
+        &self,
+        id: &str,
+        how: &str,
+        groups: &[String],
+        limits: &SessionLimits,
+    ) -> Result<Issued> {
+        self.principal_in_groups(id, groups)?;
         if self.store().account(id)?.is_some_and(|a| a.disabled) {
             return Err(Error::Unauthenticated {
                 reason: format!("the account {id} is disabled"),
@@ -444,6 +456,7 @@ impl ActionCenter {
             last_used_at: now,
             expires_at: Some(now + limits.absolute),
             revoked_at: None,
+            groups: groups.to_vec(),
         };
         self.store().put_credential(&credential)?;
         Ok(Issued { secret, credential })
@@ -494,6 +507,7 @@ impl ActionCenter {
             last_used_at: now,
             expires_at: Some(now + ttl),
             revoked_at: None,
+            groups: Vec::new(),
         };
         self.store().put_credential(&credential)?;
         Ok(Issued { secret, credential })
@@ -575,7 +589,7 @@ impl ActionCenter {
                 reason: format!("the account {} is disabled", credential.principal),
             });
         }
-        let principal = self.principal(&credential.principal)?;
+        let principal = self.principal_in_groups(&credential.principal, &credential.groups)?;
         if now - credential.last_used_at >= TOUCH_EVERY {
             self.store().touch_credential(&hash, now)?;
         }

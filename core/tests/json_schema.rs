@@ -58,6 +58,8 @@ fn every_tagged_example_in_the_schema_doc_round_trips() {
             "BulkOp" => round_trip::<BulkOp>(name, body),
             "AuditEvent" => round_trip::<AuditEvent>(name, body),
             "Counts" => round_trip::<Counts>(name, body),
+            "Account" => round_trip::<identity::Account>(name, body),
+            "Credential" => round_trip::<identity::Credential>(name, body),
             "Policy" => {
                 round_trip::<Policy>(name, body);
                 Policy::from_json(body).unwrap();
@@ -66,7 +68,7 @@ fn every_tagged_example_in_the_schema_doc_round_trips() {
         }
         checked.push(name.to_owned());
     }
-    assert_eq!(checked.len(), 12, "examples checked: {checked:?}");
+    assert_eq!(checked.len(), 14, "examples checked: {checked:?}");
 }
 
 fn audit_examples() -> Vec<AuditEvent> {

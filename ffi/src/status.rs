@@ -54,6 +54,14 @@ pub enum ac_status {
     /// another proposal. The error JSON's `existing` names the action
     /// there already; `idempotency_key` is set in the second case.
     Duplicate = 9,
+    /// The caller could not be identified: a wrong account name or
+    /// password (the message never says which), a disabled account, an
+    /// unknown, expired or revoked session or API token.
+    Unauthenticated = 10,
+    /// Too many attempts in a short time (sign-ins to one account or from
+    /// one address). The error JSON's `retry_after_seconds` says when to
+    /// try again; `retryable` is true.
+    RateLimited = 11,
     /// A pointer argument that may not be NULL was NULL.
     NullArgument = 100,
     /// A string argument was not valid UTF-8.
@@ -71,7 +79,7 @@ pub enum ac_status {
 
 impl ac_status {
     /// Every status, in order of their numbers.
-    pub(crate) const ALL: [ac_status; 15] = [
+    pub(crate) const ALL: [ac_status; 17] = [
         ac_status::Ok,
         ac_status::NotFound,
         ac_status::InvalidTransition,
@@ -82,6 +90,8 @@ impl ac_status {
         ac_status::Expired,
         ac_status::Storage,
         ac_status::Duplicate,
+        ac_status::Unauthenticated,
+        ac_status::RateLimited,
         ac_status::NullArgument,
         ac_status::InvalidUtf8,
         ac_status::InvalidHandle,
@@ -117,6 +127,8 @@ impl ac_status {
             ac_status::Expired => c"expired",
             ac_status::Storage => c"storage",
             ac_status::Duplicate => c"duplicate",
+            ac_status::Unauthenticated => c"unauthenticated",
+            ac_status::RateLimited => c"rate_limited",
             ac_status::NullArgument => c"null_argument",
             ac_status::InvalidUtf8 => c"invalid_utf8",
             ac_status::InvalidHandle => c"invalid_handle",
@@ -196,7 +208,9 @@ mod tests {
         assert_eq!(name(5), c"conflict");
         assert_eq!(name(9), c"duplicate");
         assert_eq!(name(103), c"panic");
-        assert_eq!(name(10), c"unknown");
+        assert_eq!(name(10), c"unauthenticated");
+        assert_eq!(name(11), c"rate_limited");
+        assert_eq!(name(12), c"unknown");
         assert_eq!(name(-1), c"unknown");
     }
 }

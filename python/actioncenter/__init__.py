@@ -47,8 +47,10 @@ from ._errors import (
     InvalidTransition,
     NotFound,
     PermissionDenied,
+    RateLimitedError,
     SelfApproval,
     StorageError,
+    UnauthenticatedError,
     ValidationError,
 )
 from ._keys import generate_key
@@ -137,6 +139,7 @@ __all__ = [
     "Playbook",
     "Policy",
     "Principal",
+    "RateLimitedError",
     "RegistryKey",
     "ScheduledTask",
     "Seen",
@@ -148,6 +151,7 @@ __all__ = [
     "StorageError",
     "StoredPolicy",
     "Synchronous",
+    "UnauthenticatedError",
     "UndoInfo",
     "UndoReport",
     "Url",

@@ -26,8 +26,10 @@ __all__ = [
     "InvalidTransition",
     "NotFound",
     "PermissionDenied",
+    "RateLimitedError",
     "SelfApproval",
     "StorageError",
+    "UnauthenticatedError",
     "ValidationError",
 ]
 
@@ -55,7 +57,8 @@ class ActionCenterError(Exception):
     (:class:`Conflict`), ``field`` (:class:`ValidationError`), ``what`` and
     ``at`` (:class:`ExpiredError`, :class:`Conflict`), ``existing``,
     ``idempotency_key``, ``action_kind`` and ``entity``
-    (:class:`DuplicateError`). ``retryable`` is core's word on whether the
+    (:class:`DuplicateError`), ``retry_after_seconds``
+    (:class:`RateLimitedError`). ``retryable`` is core's word on whether the
     same call may succeed if tried again.
     """
 
@@ -83,6 +86,7 @@ class ActionCenterError(Exception):
         idempotency_key: Optional[str] = None,
         action_kind: Union[Kind, str, None] = None,
         entity: Optional[str] = None,
+        retry_after_seconds: Optional[int] = None,
         retryable: bool = False,
     ) -> None:
         super().__init__(message)
@@ -110,7 +114,8 @@ class ActionCenterError(Exception):
         self.what = what
         """What ran out or changed: ``"approval window"``, ``"lease"`` or
         ``"lease_token"`` (:class:`ExpiredError`); ``"policy"`` or
-        ``"selection"`` (:class:`Conflict`)."""
+        ``"selection"`` (:class:`Conflict`); what was counted, e.g.
+        ``"sign in attempts"`` (:class:`RateLimitedError`)."""
         self.at = at
         """When it ran out (:class:`ExpiredError`)."""
         self.previewed = previewed
@@ -126,6 +131,9 @@ class ActionCenterError(Exception):
         """The kind of the duplicate action (:class:`DuplicateError`)."""
         self.entity = entity
         """The entity it targets (:class:`DuplicateError`)."""
+        self.retry_after_seconds = retry_after_seconds
+        """How many seconds to wait before trying again, at least 1
+        (:class:`RateLimitedError`)."""
         self.retryable = retryable
         """Whether trying the same call again may succeed (a busy database, a
         lost connection, a concurrent change): core's ``is_retryable``."""
@@ -163,6 +171,7 @@ class ActionCenterError(Exception):
             idempotency_key=d.get("idempotency_key"),
             action_kind=None if kind_of_action is None else _kind(kind_of_action),
             entity=d.get("entity"),
+            retry_after_seconds=d.get("retry_after_seconds"),
             retryable=bool(d.get("retryable", False)),
         )
         if cls is ActionCenterError:
@@ -256,6 +265,25 @@ class DuplicateError(ActionCenterError):
 
     code = 9
     kind = "duplicate"
+
+
+class UnauthenticatedError(ActionCenterError):
+    """The caller could not be identified: a wrong account name or
+    password (the message never says which), a disabled account, or an
+    unknown, expired or revoked session or API token. Sign in again, or
+    get a new token."""
+
+    code = 10
+    kind = "unauthenticated"
+
+
+class RateLimitedError(ActionCenterError):
+    """Too many attempts in a short time (sign-ins to one account or from
+    one address): try again after ``retry_after_seconds``. ``retryable`` is
+    true."""
+
+    code = 11
+    kind = "rate_limited"
 
 
 def _kind(value: str) -> Union[Kind, str]:

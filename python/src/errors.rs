@@ -31,6 +31,8 @@ pub(crate) fn class_name(kind: ErrorKind) -> &'static str {
         ErrorKind::Expired => "ExpiredError",
         ErrorKind::Storage => "StorageError",
         ErrorKind::Duplicate => "DuplicateError",
+        ErrorKind::Unauthenticated => "UnauthenticatedError",
+        ErrorKind::RateLimited => "RateLimitedError",
         // `ErrorKind` is `#[non_exhaustive]`: a kind core adds later
         // raises the base class (with its kind and code) until it gets
         // a class of its own, and the table test fails until then.

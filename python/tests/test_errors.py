@@ -32,9 +32,11 @@ from actioncenter import (
     PermissionDenied,
     Playbook,
     Principal,
+    RateLimitedError,
     SelfApproval,
     Status,
     StorageError,
+    UnauthenticatedError,
     ValidationError,
     _native,
 )
@@ -50,6 +52,8 @@ CLASSES = {
     "expired": ExpiredError,
     "storage": StorageError,
     "duplicate": DuplicateError,
+    "unauthenticated": UnauthenticatedError,
+    "rate_limited": RateLimitedError,
 }
 
 
@@ -73,7 +77,15 @@ def test_builtin_bases_fit_ordinary_except_clauses() -> None:
     assert issubclass(PermissionDenied, PermissionError)
     assert issubclass(SelfApproval, PermissionDenied)
     assert issubclass(ValidationError, ValueError)
-    for cls in (InvalidTransition, Conflict, ExpiredError, StorageError, DuplicateError):
+    for cls in (
+        InvalidTransition,
+        Conflict,
+        ExpiredError,
+        StorageError,
+        DuplicateError,
+        UnauthenticatedError,
+        RateLimitedError,
+    ):
         assert cls.__bases__ == (ActionCenterError,)
 
 
@@ -418,3 +430,41 @@ def test_principal_with_an_unknown_role_is_refused(
         center.approve(Principal("eve", ["wizard"]), quarantine().id)
     assert e.value.field == "principal.roles"
     assert str(e.value) == 'invalid principal.roles: unknown role "wizard" for eve'
+
+
+def test_sign_in_refusals_have_classes_of_their_own() -> None:
+    # No Python call signs in yet (the server's doors do): the classes are
+    # built here from the JSON core writes for these kinds.
+    limited = RateLimitedError._from_core(
+        json.dumps(
+            {
+                "kind": "rate_limited",
+                "code": 11,
+                "message": "too many sign in attempts: try again in 42 s",
+                "retryable": True,
+                "what": "sign in attempts",
+                "retry_after_seconds": 42,
+            }
+        )
+    )
+    assert (limited.code, limited.kind, limited.retry_after_seconds) == (11, "rate_limited", 42)
+    assert (limited.what, limited.retryable) == ("sign in attempts", True)
+    copy = pickle.loads(pickle.dumps(limited))
+    assert (type(copy), copy.retry_after_seconds) == (RateLimitedError, 42)
+
+    refused = UnauthenticatedError._from_core(
+        json.dumps(
+            {
+                "kind": "unauthenticated",
+                "code": 10,
+                "message": "not signed in: the token expired",
+                "retryable": False,
+            }
+        )
+    )
+    assert (refused.code, refused.kind, str(refused)) == (
+        10,
+        "unauthenticated",
+        "not signed in: the token expired",
+    )
+    assert refused.retry_after_seconds is None and not refused.retryable

@@ -407,8 +407,10 @@ impl ListQuery {
 
 // ----- who is asking -----------------------------------------------------
 
-fn whoami(state: &AppState, caller: &Caller) -> ApiResult<Value> {
-    let policy = state.center().policy()?;
+/// Who `caller` is, for `GET /api/v1/session`. Reads the stored policy:
+/// call it on the blocking pool.
+fn whoami(center: &actioncenter::ActionCenter, caller: &Caller) -> actioncenter::Result<Value> {
+    let policy = center.policy()?;
     let mut permissions = serde_json::Map::new();
     for op in Operation::ALL {
         let cats: Vec<&str> = policy
@@ -439,7 +441,7 @@ fn whoami(state: &AppState, caller: &Caller) -> ApiResult<Value> {
 #[utoipa::path(get, path = "/api/v1/session", tag = "session",
     responses((status = 200, description = "the caller", body = Object), (status = 401, body = ErrorBody)))]
 async fn get_session(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
-    Ok(ok_json(whoami(&state, &caller)?))
+    Ok(ok_json(run(&state, move |c| whoami(c, &caller)).await?))
 }
 
 /// Signs in with a local account; sets the session cookie.
@@ -455,24 +457,25 @@ async fn sign_in(
     let request: SignIn = body(&headers, &bytes, "sign_in")?;
     let (limits, session): (_, SessionLimits) =
         (state.settings().sign_in, state.settings().session);
-    let issued = run(&state, move |c| {
-        c.sign_in(
+    let (issued, who) = run(&state, move |c| {
+        let issued = c.sign_in(
             &request.account,
             &request.password,
             &address,
             &limits,
             &session,
-        )
+        )?;
+        let caller = Caller {
+            principal: c.principal(&issued.credential.principal)?,
+            via: crate::auth::Via::Session,
+            credential: Some(issued.credential.clone()),
+        };
+        let who = whoami(c, &caller)?;
+        Ok((issued, who))
     })
     .await?;
     let cookie = state.session_cookie(&issued);
-    let principal = state.center().principal(&issued.credential.principal)?;
-    let caller = Caller {
-        principal,
-        via: crate::auth::Via::Session,
-        credential: Some(issued.credential),
-    };
-    let mut r = ok_json(whoami(&state, &caller)?);
+    let mut r = ok_json(who);
     r.headers_mut().insert(header::SET_COOKIE, cookie);
     Ok(r)
 }
@@ -995,16 +998,15 @@ async fn event_stream(
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let by = caller.principal.clone();
     let head = state.feed().head();
     let after = match resume.or(q.after) {
         Some(after) => after.min(i64::MAX as u64),
         None => head,
     };
     // The permission check, before the stream starts.
-    let check = by.clone();
+    let check = caller.principal.clone();
     run(&state, move |c| c.events_since(&check, 0, 1).map(|_| ())).await?;
-    Ok(crate::feed::stream(state, by, after).into_response())
+    Ok(crate::feed::stream(state, caller, after).into_response())
 }
 
 /// Verifies the whole audit trail: the chain, every action row, the

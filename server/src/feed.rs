@@ -14,6 +14,7 @@ use futures_util::Stream;
 use tokio::sync::{broadcast, mpsc};
 
 use crate::AppState;
+use crate::auth::Caller;
 
 /// How many events the live channel holds for a slow client before that
 /// client reads the rest from the database.
@@ -31,9 +32,12 @@ pub struct Feed {
 
 impl Feed {
     /// Starts following the trail from its current end.
-    pub fn start(center: ActionCenter, every: Duration) -> actioncenter::Result<Feed> {
+    pub async fn start(center: ActionCenter, every: Duration) -> actioncenter::Result<Feed> {
         let (sender, _) = broadcast::channel(CHANNEL);
-        let (start, _) = center.store().chain_head()?;
+        let c = center.clone();
+        let (start, _) = tokio::task::spawn_blocking(move || c.store().chain_head())
+            .await
+            .map_err(|e| actioncenter::Error::storage_msg(format!("the feed's reader: {e}")))??;
         let head = Arc::new(AtomicU64::new(start));
         let tx = sender.clone();
         let seen = head.clone();
@@ -108,13 +112,16 @@ fn to_sse(event: &AuditEvent) -> Event {
 /// database again.
 pub fn stream(
     state: AppState,
-    by: Principal,
+    caller: Caller,
     after: u64,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let (tx, rx) = mpsc::channel::<Event>(256);
     tokio::spawn(async move {
         let mut live = state.feed().subscribe();
         let mut last = after;
+        let mut by = caller.principal.clone();
+        let mut recheck = tokio::time::interval(state.settings().feed_recheck);
+        recheck.tick().await;
         'outer: loop {
             // Catch up from the database until this server's reader is
             // not ahead of us any more.
@@ -134,17 +141,24 @@ pub fn stream(
                     }
                     last = e.seq;
                 }
-                if !full && last >= state.feed().head() {
-                    break;
-                }
                 if !full {
-                    // The reader is ahead but the database had nothing
-                    // newer for us yet: the live channel has it.
                     break;
                 }
             }
             loop {
-                match live.recv().await {
+                let received = tokio::select! {
+                    r = live.recv() => r,
+                    _ = recheck.tick() => {
+                        match still_allowed(&state, &caller).await {
+                            Some(now) => {
+                                by = now;
+                                continue;
+                            }
+                            None => break 'outer,
+                        }
+                    }
+                };
+                match received {
                     Ok(e) if e.seq <= last => continue,
                     Ok(e) if e.seq == last + 1 => {
                         if tx.send(to_sse(&e)).await.is_err() {
@@ -166,6 +180,38 @@ pub fn stream(
             |mut rx| async move { rx.recv().await.map(|e| (Ok(e), rx)) },
         );
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+/// The caller's principal as the stored policy has it now, if its
+/// credential is still live and it may still read the feed.
+async fn still_allowed(state: &AppState, caller: &Caller) -> Option<Principal> {
+    let caller = caller.clone();
+    let checked = state
+        .blocking(move |c| -> actioncenter::Result<Principal> {
+            let principal = match &caller.credential {
+                Some(cred) => {
+                    let now = c.now();
+                    let stored = c.store().credential(&cred.hash)?;
+                    let live = stored.is_some_and(|s| {
+                        s.revoked_at.is_none() && s.expires_at.is_none_or(|at| at > now)
+                    });
+                    if !live {
+                        return Err(actioncenter::Error::Unauthenticated {
+                            reason: "the credential ended".into(),
+                        });
+                    }
+                    c.principal_in_groups(&cred.principal, &cred.groups)?
+                }
+                None => caller.principal.clone(),
+            };
+            c.events_since(&principal, 0, 1)?;
+            Ok(principal)
+        })
+        .await;
+    match checked {
+        Ok(Ok(p)) => Some(p),
+        _ => None,
+    }
 }
 
 /// Sweeps expired approval windows and executor leases now and then, so

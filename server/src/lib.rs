@@ -50,6 +50,10 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// How often the live feed reads new audit events from the database.
     pub feed_poll: Duration,
+    /// How often a live-feed client's credential and permission are checked
+    /// again: a revoked session or token, or a role taken away, ends the
+    /// stream within this time.
+    pub feed_recheck: Duration,
     /// How often expired approvals and leases are swept.
     pub sweep_every: Duration,
     /// The key `POST /api/v1/audit/checkpoints` signs with.
@@ -69,6 +73,7 @@ impl Default for Settings {
             max_head: 32 * 1024,
             request_timeout: Duration::from_secs(30),
             feed_poll: Duration::from_millis(200),
+            feed_recheck: Duration::from_secs(15),
             sweep_every: Duration::from_secs(10),
             checkpoint_key: None,
             oidc: None,
@@ -97,6 +102,7 @@ impl AppState {
             None => None,
         };
         let feed = feed::Feed::start(center.clone(), settings.feed_poll)
+            .await
             .map_err(|e| format!("the live feed cannot start: {e}"))?;
         Ok(AppState(Arc::new(Shared {
             center,

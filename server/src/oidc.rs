@@ -395,10 +395,7 @@ async fn callback(
     };
     let limits = state.settings().session;
     let issued = state
-        .blocking(move |c| {
-            c.principal_in_groups(&identity.id, &identity.groups)?;
-            c.start_session(&identity.id, "oidc", &limits)
-        })
+        .blocking(move |c| c.start_session(&identity.id, "oidc", &identity.groups, &limits))
         .await??;
     let mut r = Redirect::to("/").into_response();
     let h = r.headers_mut();

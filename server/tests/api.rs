@@ -802,3 +802,65 @@ fn the_live_feed_delivers_new_events_and_resumes_from_last_event_id() {
     }
     assert_eq!(seqs, vec![ids[0] + 1, ids[0] + 2]);
 }
+
+#[test]
+fn a_revoked_token_ends_its_live_feed() {
+    use std::io::Read;
+    let s = TestServer::start();
+    let issued = s
+        .center
+        .create_token(&s.admin, "alice", "feed", chrono::Duration::days(1))
+        .expect("token");
+    let client = reqwest::blocking::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .expect("client");
+    let mut r = client
+        .get(s.url("/api/v1/events/stream"))
+        .bearer_auth(&issued.secret)
+        .send()
+        .expect("stream");
+    assert_eq!(r.status(), 200);
+    s.center
+        .revoke_token(&s.admin, issued.credential.id)
+        .expect("revoke");
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let ended = r.read_to_end(&mut rest);
+    assert!(ended.is_ok(), "the stream ends cleanly: {ended:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[test]
+fn under_tls_the_server_speaks_https_and_the_session_cookie_is_secure() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("cert");
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.cert.pem()).expect("write");
+    std::fs::write(&key_path, cert.key_pair.serialize_pem()).expect("write");
+    let s = TestServer::start_tls(cert_path, key_path);
+    s.add_user("alice");
+    let root = reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).expect("root");
+    let client = reqwest::blocking::Client::builder()
+        .add_root_certificate(root)
+        .resolve("localhost", s.addr)
+        .build()
+        .expect("client");
+    let base = format!("https://localhost:{}", s.addr.port());
+    let r = client
+        .post(format!("{base}/api/v1/session"))
+        .json(&json!({"account": "alice", "password": common::PASSWORD}))
+        .send()
+        .expect("https");
+    let cookie = r.headers()["set-cookie"].to_str().expect("text").to_owned();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    assert!(r.headers().contains_key("strict-transport-security"));
+    assert_eq!(r.status(), 200);
+    let plain = reqwest::blocking::Client::new()
+        .get(format!("http://127.0.0.1:{}/healthz", s.addr.port()))
+        .send();
+    assert!(
+        plain.is_err() || plain.is_ok_and(|r| r.status() != 200),
+        "plain HTTP is not served"
+    );
+}

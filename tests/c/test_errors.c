@@ -38,6 +38,8 @@ static void status_numbers_are_the_documented_ones(void) {
     CHECK(AC_STATUS_EXPIRED == 7);
     CHECK(AC_STATUS_STORAGE == 8);
     CHECK(AC_STATUS_DUPLICATE == 9);
+    CHECK(AC_STATUS_UNAUTHENTICATED == 10);
+    CHECK(AC_STATUS_RATE_LIMITED == 11);
     CHECK(AC_STATUS_NULL_ARGUMENT == 100);
     CHECK(AC_STATUS_INVALID_UTF8 == 101);
     CHECK(AC_STATUS_INVALID_HANDLE == 102);
@@ -53,9 +55,10 @@ static void status_names_match_the_error_kinds(void) {
         {0, "ok"},           {1, "not_found"},       {2, "invalid_transition"},
         {3, "permission_denied"}, {4, "self_approval"}, {5, "conflict"},
         {6, "validation"},   {7, "expired"},         {8, "storage"},
-        {9, "duplicate"},    {100, "null_argument"}, {101, "invalid_utf8"},
+        {9, "duplicate"},    {10, "unauthenticated"}, {11, "rate_limited"},
+        {100, "null_argument"}, {101, "invalid_utf8"},
         {102, "invalid_handle"}, {103, "panic"},     {104, "internal"},
-        {10, "unknown"},
+        {12, "unknown"},
         {-1, "unknown"},     {99, "unknown"},        {105, "unknown"},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {

@@ -82,6 +82,30 @@ pub fn actionctl_as_me(db: &Path, args: &[&str]) -> Run {
     finish(c, args)
 }
 
+/// Runs `command` with `args` to the end, with `input` on standard input.
+pub fn finish_with_input(mut command: Command, args: &[&str], input: &str) -> Run {
+    use std::io::Write;
+    let mut child = command
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run actionctl: {e}"));
+    if let Some(mut stdin) = child.stdin.take() {
+        // The command may end before reading it all: a closed pipe is fine.
+        let _ = stdin.write_all(input.as_bytes());
+    }
+    let output = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("actionctl: {e}"));
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
 /// Runs `command` with `args` to the end.
 fn finish(mut command: Command, args: &[&str]) -> Run {
     let output = command
@@ -136,6 +160,18 @@ impl Db {
     /// Runs as the operating-system account itself, an administrator.
     pub fn run_as_me(&self, args: &[&str]) -> Run {
         actionctl_as_me(&self.path, args)
+    }
+
+    /// Runs (acting as carol) with `input` on standard input.
+    pub fn run_with_input(&self, args: &[&str], input: &str) -> Run {
+        finish_with_input(command(&self.path), args, input)
+    }
+
+    /// Runs as the operating-system account, with `input` on standard input.
+    pub fn run_as_me_with_input(&self, args: &[&str], input: &str) -> Run {
+        let mut c = command(&self.path);
+        c.env_remove("ACTIONCENTER_ACTOR");
+        finish_with_input(c, args, input)
     }
 
     /// Stores `policy` as the database's next policy, as the administrator,

@@ -202,7 +202,8 @@ CREATE TABLE credentials (
     created_at   BIGINT NOT NULL,
     last_used_at BIGINT NOT NULL,
     expires_at   BIGINT,
-    revoked_at   BIGINT
+    revoked_at   BIGINT,
+    groups       TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX credentials_by_principal ON credentials (principal, kind);
 CREATE INDEX credentials_by_kind      ON credentials (kind, created_at, id);
@@ -1400,6 +1401,7 @@ impl Store for PostgresStore {
                     &row.last_used_at,
                     &row.expires_at,
                     &row.revoked_at,
+                    &row.groups,
                 ],
             )
         })?;
@@ -1501,6 +1503,7 @@ fn credential_from_row(r: &Row) -> Result<Credential> {
         last_used_at: get(r, 8)?,
         expires_at: get(r, 9)?,
         revoked_at: get(r, 10)?,
+        groups: get(r, 11)?,
     }
     .decode()
 }

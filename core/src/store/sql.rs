@@ -386,7 +386,7 @@ pub(crate) mod identity {
     macro_rules! credential_columns {
         () => {
             "id, kind, hash, principal, label, csrf, created_by, created_at, \
-             last_used_at, expires_at, revoked_at"
+             last_used_at, expires_at, revoked_at, groups"
         };
     }
 
@@ -414,7 +414,7 @@ pub(crate) mod identity {
     pub const INSERT_CREDENTIAL: &str = concat!(
         "INSERT INTO credentials (",
         credential_columns!(),
-        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT DO NOTHING"
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT DO NOTHING"
     );
 
     pub const CREDENTIAL_BY_HASH: &str = concat!(
@@ -511,6 +511,8 @@ pub(crate) mod identity {
         pub last_used_at: i64,
         pub expires_at: Option<i64>,
         pub revoked_at: Option<i64>,
+        /// The identity provider's groups, as a JSON array.
+        pub groups: String,
     }
 
     impl CredentialRow {
@@ -527,11 +529,15 @@ pub(crate) mod identity {
                 last_used_at: c.last_used_at.timestamp_micros(),
                 expires_at: c.expires_at.map(|t| t.timestamp_micros()),
                 revoked_at: c.revoked_at.map(|t| t.timestamp_micros()),
+                groups: serde_json::to_string(&c.groups).unwrap_or_else(|_| "[]".into()),
             }
         }
 
         pub fn decode(self) -> Result<Credential> {
             let time = |t: Option<i64>| t.map(time_from_micros).transpose();
+            let groups: Vec<String> = serde_json::from_str(&self.groups).map_err(|e| {
+                Error::storage_msg(format!("credential {}: bad groups: {e}", self.id))
+            })?;
             Ok(Credential {
                 id: self.id,
                 kind: CredentialKind::parse(&self.kind).map_err(|e| {
@@ -541,6 +547,7 @@ pub(crate) mod identity {
                 principal: self.principal,
                 label: self.label,
                 csrf: self.csrf,
+                groups,
                 created_by: self.created_by,
                 created_at: time_from_micros(self.created_at)?,
                 last_used_at: time_from_micros(self.last_used_at)?,

@@ -159,7 +159,8 @@ CREATE TABLE credentials (
     created_at   INTEGER NOT NULL,
     last_used_at INTEGER NOT NULL,
     expires_at   INTEGER,
-    revoked_at   INTEGER
+    revoked_at   INTEGER,
+    groups       TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX credentials_by_principal ON credentials (principal, kind);
 CREATE INDEX credentials_by_kind      ON credentials (kind, created_at, id);
@@ -861,7 +862,8 @@ impl Store for SqliteStore {
                         row.created_at,
                         row.last_used_at,
                         row.expires_at,
-                        row.revoked_at
+                        row.revoked_at,
+                        row.groups
                     ])
                 })
                 .map_err(db_err("store credential"))
@@ -962,6 +964,7 @@ fn read_credentials(
                     last_used_at: r.get(8)?,
                     expires_at: r.get(9)?,
                     revoked_at: r.get(10)?,
+                    groups: r.get(11)?,
                 },
             ))
         })

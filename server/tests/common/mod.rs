@@ -28,6 +28,7 @@ pub fn policy() -> Policy {
 
 pub struct TestServer {
     pub base: String,
+    pub addr: std::net::SocketAddr,
     pub center: ActionCenter,
     pub clock: Arc<ManualClock>,
     pub admin: Principal,
@@ -39,6 +40,11 @@ impl TestServer {
         TestServer::start_with(|_| {})
     }
 
+    /// A server over HTTPS with this certificate and key (PEM files).
+    pub fn start_tls(cert: std::path::PathBuf, key: std::path::PathBuf) -> TestServer {
+        TestServer::start_with(|s| s.tls = Some((cert, key)))
+    }
+
     pub fn start_with(tune: impl FnOnce(&mut Settings)) -> TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = SqliteStore::open_with(dir.path().join("ac.db"), &SqliteOptions::default())
@@ -47,12 +53,14 @@ impl TestServer {
         let center = ActionCenter::with_clock(Arc::new(store), policy(), clock.clone());
         let mut settings = Settings {
             feed_poll: Duration::from_millis(50),
+            feed_recheck: Duration::from_millis(200),
             ..Settings::default()
         };
         tune(&mut settings);
-        let base = spawn(center.clone(), settings);
+        let (base, addr) = spawn_at(center.clone(), settings);
         TestServer {
             base,
+            addr,
             center,
             clock,
             admin: Principal::new("admin", ["admin"]),
@@ -141,8 +149,14 @@ impl TestServer {
 
 /// Starts a server for `center` on its own thread and runtime; its base URL.
 pub fn spawn(center: ActionCenter, settings: Settings) -> String {
+    spawn_at(center, settings).0
+}
+
+/// [`spawn`], with the address it listens on.
+pub fn spawn_at(center: ActionCenter, settings: Settings) -> (String, std::net::SocketAddr) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
+    let tls = settings.tls.is_some();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -154,10 +168,14 @@ pub fn spawn(center: ActionCenter, settings: Settings) -> String {
     });
     let base = format!("http://{addr}");
     for _ in 0..200 {
-        if let Ok(r) = reqwest::blocking::get(format!("{base}/healthz"))
+        if tls {
+            if std::net::TcpStream::connect(addr).is_ok() {
+                return (format!("https://localhost:{}", addr.port()), addr);
+            }
+        } else if let Ok(r) = reqwest::blocking::get(format!("{base}/healthz"))
             && r.status() == 200
         {
-            return base;
+            return (base, addr);
         }
         std::thread::sleep(Duration::from_millis(25));
     }
