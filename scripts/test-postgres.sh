@@ -41,6 +41,9 @@ fi
 
 cargo clippy -p actioncenter --features postgres --all-targets -- -D warnings
 cargo test -p actioncenter --features postgres
+# Two server processes on one database: a decision through one reaches
+# the other's live feed; sessions and rate limits are shared.
+cargo test -p actioncenter-server --test pg_two_servers
 if [ -n "${ACTIONCENTER_PG_URL:-}" ]; then
   cargo run --quiet -p actioncenter --features postgres --example pg_bench -- --quick "$ACTIONCENTER_PG_URL"
 fi

@@ -152,6 +152,16 @@ struct EventDoc {
     prev_hash: String,
 }
 
+/// One server-sent event of the live feed: `id` is the audit event's
+/// sequence number, `event` is `audit`, `data` the audit event in JSON.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct SseEventDoc {
+    id: String,
+    event: String,
+    data: String,
+}
+
 /// Sign in with a local account.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -986,7 +996,7 @@ async fn events(
 /// The live feed: every audit event as a server-sent event (`id` is its
 /// sequence number, `event` is `audit`). `Last-Event-ID` resumes.
 #[utoipa::path(get, path = "/api/v1/events/stream", tag = "audit", params(EventsQuery),
-    responses((status = 200, description = "text/event-stream", content_type = "text/event-stream", body = String),
+    responses((status = 200, description = "text/event-stream: each event is one of these", content_type = "text/event-stream", body = SseEventDoc),
               (status = 403, body = ErrorBody), (status = 400, body = ErrorBody)))]
 async fn event_stream(
     State(state): State<AppState>,
