@@ -30,6 +30,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 die() { echo "server-load: $*" >&2; exit 1; }
+# psql on the PostgreSQL server, without its notices ("does not exist, skipping").
+sql() { PGOPTIONS="-c client_min_messages=warning" psql -q "$pg_url" "$@"; }
 
 quick=0
 out=""
@@ -72,6 +74,8 @@ pg_dir=""
 pg_url=""
 pg_missing=""
 results="$work/results.jsonl"
+# The machine may be shared: its load before and after, for the report.
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 : > "$results"
 
 stop_server() {
@@ -87,7 +91,7 @@ cleanup() {
   if [ -n "$pg_url" ]; then
     # The databases this run made (fresh_db notes each one).
     while read -r db; do
-      psql -q "$pg_url" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+      sql -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
     done < <(sort -u "$work/pg_databases" 2>/dev/null)
   fi
   if [ -n "$pg_dir" ]; then bash scripts/pg-cluster.sh stop "$pg_dir" || true; fi
@@ -136,7 +140,7 @@ fresh_db() {
       echo "--db $work/$name.db"
       ;;
     postgres)
-      psql -q "$pg_url" -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" -c "CREATE DATABASE $name" >/dev/null
+      sql -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" -c "CREATE DATABASE $name" >/dev/null
       echo "$name" >> "$work/pg_databases"
       echo "--postgres ${pg_url%/*}/$name"
       ;;
@@ -147,7 +151,7 @@ drop_db() {
   local backend="$1" name="$2"
   case "$backend" in
     sqlite) rm -f "$work/$name.db" "$work/$name.db-wal" "$work/$name.db-shm" ;;
-    postgres) psql -q "$pg_url" -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" >/dev/null ;;
+    postgres) sql -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" >/dev/null ;;
   esac
 }
 
@@ -275,6 +279,7 @@ mem_kib="$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo)"
 changed="$(git status --porcelain --untracked-files=no | awk '{print $2}' | tr '\n' ' ')"
 meta="$(python3 -c 'import json,sys; print(json.dumps(dict(zip(sys.argv[1::2], sys.argv[2::2]))))' \
   date "$(date -u +%Y-%m-%d)" nproc "$(nproc)" cpu "$cpu" mem_gib "$(( mem_kib / 1024 / 1024 ))" \
+  load_before "$load_before" load_after "$(cut -d' ' -f1-3 /proc/loadavg)" \
   kernel "$(uname -r)" rustc "$(rustc -V)" wrk "$(wrk -v 2>&1 | head -1 | awk '{print $1, $2}')" \
   conns "$(IFS=,; echo "${conns[*]}")" commit "$(git rev-parse --short HEAD)" changed "$changed" quick "$quick" duration "$duration" \
   sqlite_sync "${sqlite_sync:-unknown}" sqlite_pool "${sqlite_pool:-unknown}" \
@@ -303,6 +308,9 @@ w("`bash scripts/server-load.sh" + (" --quick" if m["quick"] == "1" else "") + "
 w("")
 w(f"Measured on {m['date']}: {m['nproc']} cores, {m['cpu']}, {m['mem_gib']} GiB memory; Linux {m['kernel']}; "
   f"{m['rustc']}; {m['wrk']}; commit {m['commit']}" + (f", with uncommitted changes to {m['changed'].strip()}" if m["changed"].strip() else "") + ".")
+w("")
+w(f"Load average (1, 5, 15 min) when the run started: {m['load_before']}; when it ended: {m['load_after']}. "
+  "Other work on the machine shares its cores with the server, wrk and the clients.")
 w("")
 w("## How")
 w("")
