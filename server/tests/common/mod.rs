@@ -184,6 +184,17 @@ pub fn spawn(center: ActionCenter, settings: Settings) -> String {
 pub fn spawn_at(center: ActionCenter, settings: Settings) -> (String, std::net::SocketAddr) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
+    (spawn_on(center, settings, listener), addr)
+}
+
+/// [`spawn`] on a socket the test bound; the base URL once it answers
+/// (`https://localhost:PORT` under TLS).
+pub fn spawn_on(
+    center: ActionCenter,
+    settings: Settings,
+    listener: std::net::TcpListener,
+) -> String {
+    let addr = listener.local_addr().expect("addr");
     let tls = settings.tls.is_some();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -198,37 +209,9 @@ pub fn spawn_at(center: ActionCenter, settings: Settings) -> (String, std::net::
     for _ in 0..200 {
         if tls {
             if std::net::TcpStream::connect(addr).is_ok() {
-                return (format!("https://localhost:{}", addr.port()), addr);
+                return format!("https://localhost:{}", addr.port());
             }
         } else if let Ok(r) = reqwest::blocking::get(format!("{base}/healthz"))
-            && r.status() == 200
-        {
-            return (base, addr);
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    panic!("the server did not start");
-}
-
-/// [`spawn`] on a socket the test bound; the base URL once it answers.
-pub fn spawn_on(
-    center: ActionCenter,
-    settings: Settings,
-    listener: std::net::TcpListener,
-) -> String {
-    let addr = listener.local_addr().expect("addr");
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(actioncenter_server::serve_on(center, settings, listener))
-            .expect("serve");
-    });
-    let base = format!("http://{addr}");
-    for _ in 0..200 {
-        if let Ok(r) = reqwest::blocking::get(format!("{base}/healthz"))
             && r.status() == 200
         {
             return base;
