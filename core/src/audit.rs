@@ -107,41 +107,50 @@ impl NewEvent {
 }
 
 impl AuditEvent {
-    /// The hash the fields and `prev_hash` produce.
+    /// The hash the fields and `prev_hash` produce: SHA-256 of the JSON
+    /// array of them (format 1 or 2), written straight into the hasher.
     pub fn computed_hash(&self) -> String {
-        let fields = match (&self.version, &self.digest) {
+        let mut h = Hashing(Sha256::new());
+        // Writing to a hasher cannot fail, and every field serializes.
+        let _ = match (&self.version, &self.digest) {
             // Events written by a library that recorded neither keep
             // their first hash format.
-            (None, None) => serde_json::json!([
-                1,
-                self.seq,
-                self.action_id,
-                self.at.timestamp_micros(),
-                self.actor,
-                self.event,
-                self.from,
-                self.to,
-                self.comment,
-                self.prev_hash,
-            ]),
-            _recorded => serde_json::json!([
-                2,
-                self.seq,
-                self.action_id,
-                self.at.timestamp_micros(),
-                self.actor,
-                self.via,
-                self.event,
-                self.from,
-                self.to,
-                self.comment,
-                self.version,
-                self.digest,
-                self.policy_version,
-                self.prev_hash,
-            ]),
+            (None, None) => serde_json::to_writer(
+                &mut h,
+                &(
+                    1,
+                    self.seq,
+                    self.action_id,
+                    self.at.timestamp_micros(),
+                    &self.actor,
+                    self.event,
+                    self.from,
+                    self.to,
+                    &self.comment,
+                    &self.prev_hash,
+                ),
+            ),
+            _recorded => serde_json::to_writer(
+                &mut h,
+                &(
+                    2,
+                    self.seq,
+                    self.action_id,
+                    self.at.timestamp_micros(),
+                    &self.actor,
+                    &self.via,
+                    self.event,
+                    self.from,
+                    self.to,
+                    &self.comment,
+                    self.version,
+                    &self.digest,
+                    self.policy_version,
+                    &self.prev_hash,
+                ),
+            ),
         };
-        sha256_hex(fields.to_string().as_bytes())
+        hex::encode(h.0.finalize())
     }
 
     /// Whether `hash` is what the fields and `prev_hash` produce.
@@ -243,6 +252,18 @@ pub fn canonical_digest(value: &serde_json::Value) -> String {
 /// hand the action back to the queue early, through a `lease_expire`
 /// event that is itself audited.
 pub fn action_digest(action: &Action) -> String {
+    let mut text = Vec::with_capacity(2048);
+    // Every field of an action has a canonical form: ids, strings, times,
+    // numbers, and JSON maps keyed by strings.
+    match crate::canonical::write(action, crate::canonical::Prune::Action, &mut text) {
+        Ok(()) => sha256_hex(&text),
+        Err(_) => digest_through_value(action),
+    }
+}
+
+/// [`action_digest`] the first way it was written: through a
+/// `serde_json::Value`. The reference the fast path is tested against.
+fn digest_through_value(action: &Action) -> String {
     let mut doc = serde_json::to_value(action).unwrap_or_default();
     if let Some(attempts) = doc.get_mut("attempts").and_then(|a| a.as_array_mut()) {
         for attempt in attempts {
@@ -693,6 +714,127 @@ mod tests {
             out.push(e.seal(i as u64 + 1, &prev));
         }
         out
+    }
+
+    /// The hash as the first libraries wrote it: a `serde_json::Value`
+    /// array printed to a string. Stored chains were hashed this way.
+    fn hash_as_first_written(e: &AuditEvent) -> String {
+        let fields = match (&e.version, &e.digest) {
+            (None, None) => serde_json::json!([
+                1,
+                e.seq,
+                e.action_id,
+                e.at.timestamp_micros(),
+                e.actor,
+                e.event,
+                e.from,
+                e.to,
+                e.comment,
+                e.prev_hash,
+            ]),
+            _ => serde_json::json!([
+                2,
+                e.seq,
+                e.action_id,
+                e.at.timestamp_micros(),
+                e.actor,
+                e.via,
+                e.event,
+                e.from,
+                e.to,
+                e.comment,
+                e.version,
+                e.digest,
+                e.policy_version,
+                e.prev_hash,
+            ]),
+        };
+        sha256_hex(fields.to_string().as_bytes())
+    }
+
+    #[test]
+    fn action_digests_are_those_a_value_tree_gives_at_every_step() {
+        use crate::engine::{ActionCenter, ClaimRequest, Decide, Proposal, UndoRequest};
+        use crate::model::{Entity, Kind, Source};
+        use crate::policy::{Policy, Principal};
+        let center = ActionCenter::new(crate::MemoryStore::new(), Policy::default());
+        let (air, alice, agent) = (
+            Principal::new("air", ["automation"]),
+            Principal::new("alice", ["analyst"]),
+            Principal::new("agent", ["executor"]),
+        );
+        let entity = Entity::File {
+            sha256: "a".repeat(64),
+            path: "C:\\Temp\\\"x\".exe".into(),
+            device_id: "dev-1".into(),
+        };
+        let source = Source::AutomatedInvestigation {
+            investigation_id: "inv-é".into(),
+        };
+        let mut proposal = Proposal::new(Kind::QuarantineFile, entity, source);
+        proposal.parameters =
+            serde_json::json!({"z": [1, 2.5, {"b": null, "a": "x"}], "a": "\u{1b}[2J"})
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
+        let mut steps = Vec::new();
+        let a = center.propose(&air, proposal).expect("propose");
+        steps.push(a.clone());
+        let a = center
+            .approve(&alice, a.id, &Decide::with_comment("ok"))
+            .expect("approve");
+        steps.push(a.clone());
+        let request = ClaimRequest {
+            limit: 1,
+            lease_seconds: 60,
+            kinds: vec![],
+        };
+        let claimed = center.claim(&agent, &request).expect("claim").remove(0);
+        steps.push(claimed.clone());
+        let token = claimed.lease_token().unwrap_or_default().to_owned();
+        let done = center
+            .complete(&agent, a.id, &token, serde_json::json!({"moved": "C:\\q"}))
+            .expect("complete");
+        steps.push(done.clone());
+        let undo = UndoRequest {
+            comment: "false positive".into(),
+            ..UndoRequest::default()
+        };
+        steps.push(center.undo(&alice, a.id, &undo).expect("undo").action);
+        // Fields a newer library wrote, sorting among the known ones.
+        let mut doc = serde_json::to_value(&done).expect("doc");
+        if let Some(map) = doc.as_object_mut() {
+            map.insert("aaa_newer".into(), serde_json::json!({"y": 1, "x": [true]}));
+            map.insert("status_note".into(), serde_json::json!("between"));
+        }
+        steps.push(serde_json::from_value(doc).expect("newer doc"));
+        for action in &steps {
+            assert_eq!(
+                action_digest(action),
+                digest_through_value(action),
+                "{action:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn hashes_are_byte_for_byte_those_stored_chains_were_written_with() {
+        let mut events = chain(3);
+        events[1].comment = Some("quote \" back\\slash \u{1b}[2J tab\t é 🔒".into());
+        events[1].via = Some("root".into());
+        events[2].action_id = None;
+        events[2].from = None;
+        events[2].policy_version = None;
+        let mut first_format = events[0].clone();
+        first_format.version = None;
+        first_format.digest = None;
+        events.push(first_format);
+        let mut half = events[1].clone();
+        half.version = None;
+        events.push(half);
+        for e in &events {
+            assert_eq!(e.computed_hash(), hash_as_first_written(e), "{e:?}");
+        }
     }
 
     /// `n` proposals of `n` actions.

@@ -43,6 +43,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+mod canonical;
 pub mod checkpoint;
 pub mod clock;
 pub mod engine;

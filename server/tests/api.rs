@@ -616,9 +616,13 @@ fn bodies_and_heads_have_limits_and_bad_bodies_clear_errors() {
     let s = TestServer::start();
     let soar = s.bearer("soar");
     let big = format!("{{\"kind\": \"{}\"}}", "x".repeat(3 * 1024 * 1024));
+    // The server answers before reading the whole body and closes the
+    // connection; without `close` the client could pool it and send the
+    // next request on a socket the server is shutting.
     let r = soar
         .request(reqwest::Method::POST, "/api/v1/actions")
         .header("content-type", "application/json")
+        .header("connection", "close")
         .body(big)
         .send()
         .expect("send");

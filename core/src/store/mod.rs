@@ -198,10 +198,14 @@ pub fn exclusive_key(a: &Action) -> Option<String> {
         Status::Pending | Status::Approved | Status::Running
     );
     (a.exclusive && active).then(|| {
-        let entity = serde_json::to_value(&a.entity).unwrap_or_default();
-        crate::audit::sha256_hex(
-            format!("{}\u{1f}{}", a.kind, crate::audit::canonical_json(&entity)).as_bytes(),
-        )
+        // The kind, a unit separator, the entity's canonical JSON.
+        let mut text = format!("{}\u{1f}", a.kind).into_bytes();
+        if crate::canonical::write(&a.entity, crate::canonical::Prune::None, &mut text).is_err() {
+            let entity = serde_json::to_value(&a.entity).unwrap_or_default();
+            text =
+                format!("{}\u{1f}{}", a.kind, crate::audit::canonical_json(&entity)).into_bytes();
+        }
+        crate::audit::sha256_hex(&text)
     })
 }
 
