@@ -784,8 +784,8 @@ fn races_on_memory() {
         handles: vec![center],
         clock,
     };
-    let f = run_all(&backend, &mut rng, 1500, 750, 750);
-    assert!(f.races >= 3000);
+    let f = run_all(&backend, &mut rng, 2500, 1250, 1250);
+    assert!(f.races >= 5000);
 }
 
 #[cfg(feature = "sqlite")]
@@ -876,7 +876,7 @@ fn races_between_processes_on_one_sqlite_file() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("processes.db");
     let center = ActionCenter::new(sqlite_normal(&db), policy());
-    let n = 400 * scale() as usize;
+    let n = 1000 * scale() as usize;
     let mut pending = Vec::new();
     let mut approved = Vec::new();
     for i in 0..n {
@@ -974,7 +974,7 @@ fn races_between_processes_on_one_sqlite_file() {
         approved.len(),
         acks.len() + claims.len() + completions.len()
     );
-    assert!(races >= 600);
+    assert!(races >= 1500);
 }
 
 /// A process of `races_between_processes_on_one_sqlite_file`: decides on
