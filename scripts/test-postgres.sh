@@ -40,10 +40,18 @@ if [ -z "${ACTIONCENTER_PG_URL:-}" ]; then
 fi
 
 cargo clippy -p actioncenter --features postgres --all-targets -- -D warnings
-cargo test -p actioncenter --features postgres
+# The crash, race and interleaving suites on memory and SQLite ran in
+# test-rust.sh; here their PostgreSQL parts run (and the restart test,
+# on a cluster of its own).
+cargo test -p actioncenter --features postgres -- \
+  --skip sqlite_survives_sigkill_at_random_points --skip races_on_memory \
+  --skip races_on_sqlite_with_a_handle_per_thread --skip races_between_processes_on_one_sqlite_file \
+  --skip every_interleaving_on_memory --skip every_interleaving_on_sqlite
 # Two server processes on one database: a decision through one reaches
 # the other's live feed; sessions and rate limits are shared.
 cargo test -p actioncenter-server --test pg_two_servers
+# Many clients racing through two servers on one database.
+cargo test -p actioncenter-server --test pg_races
 if [ -n "${ACTIONCENTER_PG_URL:-}" ]; then
   cargo run --quiet -p actioncenter --features postgres --example pg_bench -- --quick "$ACTIONCENTER_PG_URL"
 fi

@@ -342,7 +342,13 @@ fn pg_err(context: &str) -> impl Fn(postgres::Error) -> Error + '_ {
         use postgres::error::SqlState;
         // A lost connection, a serialization failure, a deadlock or a
         // lock or statement timeout: the same call may succeed again.
+        // A connection that broke under a statement (the server was
+        // stopped) is an I/O error with no SQLSTATE, and is not always
+        // marked closed yet.
+        let io = e.code().is_none()
+            && std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
         let retryable = e.is_closed()
+            || io
             || e.code().is_some_and(|c| {
                 [
                     SqlState::T_R_SERIALIZATION_FAILURE,
