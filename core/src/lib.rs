@@ -45,6 +45,8 @@
 pub mod audit;
 pub mod checkpoint;
 pub mod clock;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod engine;
 pub mod error;
 pub mod identity;
