@@ -452,17 +452,25 @@ impl ActionCenter {
         if let Some(cached) = self.cached_policy().filter(|p| p.version == version) {
             return Ok(cached);
         }
-        if version == 0 {
-            self.bootstrap_policy()?;
+        if version == 0
+            && let Some(stored) = self.bootstrap_policy()?
+        {
+            // Not read back: once the write is in, a failed read would
+            // report as failed a call that changed the database.
+            return Ok(self.cache_policy(stored));
         }
         let stored = self
             .inner
             .store
             .policy()?
             .ok_or_else(|| Error::storage_msg("the database holds no policy"))?;
+        Ok(self.cache_policy(stored))
+    }
+
+    fn cache_policy(&self, stored: StoredPolicy) -> Arc<StoredPolicy> {
         let stored = Arc::new(stored);
         *self.inner.policy.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::clone(&stored));
-        Ok(stored)
+        stored
     }
 
     /// The rules in force.
@@ -482,7 +490,9 @@ impl ActionCenter {
         *self.inner.policy.write().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
-    fn bootstrap_policy(&self) -> Result<()> {
+    /// Stores the bootstrap policy as version 1; `None` if another
+    /// handle stored one first.
+    fn bootstrap_policy(&self) -> Result<Option<StoredPolicy>> {
         let policy = self.inner.bootstrap.clone();
         policy.validate()?;
         let now = self.now_checked()?;
@@ -500,10 +510,10 @@ impl ActionCenter {
         {
             Ok(event) => {
                 self.notify(&event);
-                Ok(())
+                Ok(Some(stored))
             }
             // Another handle stored one first: that one is in force.
-            Err(Error::PolicyChanged { .. }) => Ok(()),
+            Err(Error::PolicyChanged { .. }) => Ok(None),
             Err(e) => Err(e),
         }
     }
@@ -539,9 +549,10 @@ impl ActionCenter {
         };
         let event = policy_event(&stored, Some(by), comment);
         let sealed = self.inner.store.set_policy(&stored, event)?;
-        self.forget_policy();
+        // What was stored, not read back (see `stored_policy`).
+        let stored = self.cache_policy(stored);
         self.notify(&sealed);
-        self.stored_policy()
+        Ok(stored)
     }
 
     /// Every version of the stored policy, oldest first. Needs View on

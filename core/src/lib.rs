@@ -46,6 +46,8 @@ pub mod audit;
 mod canonical;
 pub mod checkpoint;
 pub mod clock;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod engine;
 pub mod error;
 pub mod identity;

@@ -31,11 +31,10 @@ pub(crate) mod sql;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
-#[cfg(test)]
-mod conformance;
+/// The test server of the PostgreSQL store's own unit tests; the file is
+/// shared with the integration tests.
 #[cfg(all(test, feature = "postgres"))]
-mod pg_multihost;
-#[cfg(all(test, feature = "postgres"))]
+#[path = "../../tests/support/pg_cluster.rs"]
 mod pg_test_cluster;
 
 pub use memory::MemoryStore;

@@ -588,28 +588,6 @@ impl PostgresStore {
         PooledConnection::extensions_mut(&mut conn).insert(cache);
         out
     }
-
-    /// Runs a statement behind the engine's back. For tamper-detection
-    /// tests only.
-    #[cfg(test)]
-    pub(crate) fn tamper_sql(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
-        self.read(|db| db.execute("tamper", sql, params))
-    }
-
-    /// Overwrites a stored event's comment, bypassing the chain. For
-    /// tamper-detection tests only.
-    #[cfg(test)]
-    pub(crate) fn tamper_with_event(&self, seq: u64, comment: &str) -> Result<()> {
-        let seq = i64::try_from(seq).unwrap_or(i64::MAX);
-        self.read(|db| {
-            db.execute(
-                "tamper",
-                "UPDATE events SET comment = $1 WHERE seq = $2",
-                &[&comment, &seq],
-            )
-            .map(|_| ())
-        })
-    }
 }
 
 /// Checks what the target schema holds, then creates or migrates our

@@ -297,7 +297,9 @@ impl SqliteStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db_err("begin"))?;
         let out = f(&tx)?;
-        tx.commit().map_err(db_err("commit"))?;
+        // Named, so a full disk says which database it stopped.
+        tx.commit()
+            .map_err(|e| db_err(&format!("commit to {}", self.path.display()))(e))?;
         Ok(out)
     }
 

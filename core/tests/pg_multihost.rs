@@ -2,7 +2,7 @@
 //! server.
 //!
 //! Each "host" is this test binary started again with
-//! `store::pg_multihost::child --exact` and its role in the environment;
+//! `child --exact` and its role in the environment;
 //! it opens its own [`PostgresStore`] (its own pool), says `ready` on
 //! stdout, waits for `go` on stdin so that all hosts start together,
 //! works, and says `done ...`. Each process has a manual clock at a time
@@ -19,16 +19,16 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::json;
 
-use super::pg_test_cluster::{TestSchema, URL_VAR, server};
-use super::{PostgresOptions, PostgresStore, Store};
-use crate::audit::AuditEvent;
-use crate::engine::{ActionCenter, ClaimRequest, Decide, Proposal};
-use crate::error::Error;
-use crate::machine::Event;
-use crate::model::{ActionId, Entity, Kind, Source, Status};
-use crate::policy::{Automation, AutomationLevel, Policy, Principal};
-use crate::query::{Filter, PageRequest};
-use crate::{Clock, ManualClock};
+use actioncenter::audit::AuditEvent;
+use actioncenter::{
+    ActionCenter, ActionId, Automation, AutomationLevel, ClaimRequest, Clock, Decide, Entity,
+    Error, Event, Filter, Kind, ManualClock, PageRequest, Policy, PostgresOptions, PostgresStore,
+    Principal, Proposal, Source, Status, Store,
+};
+
+#[path = "support/pg_cluster.rs"]
+mod pg_cluster;
+use pg_cluster::{TestSchema, URL_VAR, server};
 
 const ROLE_VAR: &str = "ACTIONCENTER_TEST_ROLE";
 const SCHEMA_VAR: &str = "ACTIONCENTER_TEST_SCHEMA";
@@ -36,7 +36,7 @@ const NAME_VAR: &str = "ACTIONCENTER_TEST_NAME";
 const CLOCK_VAR: &str = "ACTIONCENTER_TEST_CLOCK_MICROS";
 const HOLD_VAR: &str = "ACTIONCENTER_TEST_HOLD_AFTER";
 /// The full name of [`child`] in this test binary.
-const CHILD_TEST: &str = "store::pg_multihost::child";
+const CHILD_TEST: &str = "child";
 /// Marks the lines a child says, among libtest's own.
 const TAG: &str = "actioncenter-test-child:";
 /// How long the parent waits for any one line from a child.

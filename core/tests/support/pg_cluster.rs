@@ -15,6 +15,10 @@
 //!
 //! With no server binaries the tests skip with a printed reason, except
 //! under `CI=true`, where that is a failure.
+//!
+//! Shared by the integration tests (`#[path]`) and the PostgreSQL store's
+//! unit tests; not every user needs every item.
+#![allow(dead_code)]
 
 use std::process::Command;
 use std::sync::OnceLock;

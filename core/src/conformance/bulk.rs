@@ -1,0 +1,185 @@
+//! Bulk decisions by ids and by filter: each item on its own terms, at the
+//! versions the caller saw.
+
+use super::fixtures::*;
+
+pub fn bulk_by_ids_reports_each_item(h: &Harness) {
+    let a = quarantine(h, &sha(1), "d1");
+    let b = quarantine(h, &sha(2), "d2");
+    let done = completed(h);
+    let ghost = ActionId::new_at(h.center.now());
+    let ids = vec![a.id, ghost, done.id, b.id];
+    let seen: Vec<Seen> = [&a, &a, &done, &b]
+        .iter()
+        .zip(&ids)
+        .map(|(x, id)| Seen {
+            id: *id,
+            version: x.version,
+        })
+        .collect();
+    let results = h
+        .center
+        .bulk(
+            &alice(),
+            &BulkOp::Approve { comment: None },
+            &Selection::Ids(seen),
+        )
+        .expect("bulk");
+    assert_eq!(results.iter().map(|r| r.id).collect::<Vec<_>>(), ids);
+    assert!(results[0].result.is_ok());
+    assert!(matches!(results[1].result, Err(Error::NotFound { .. })));
+    assert!(matches!(
+        results[2].result,
+        Err(Error::InvalidTransition {
+            status: Status::Completed,
+            ..
+        })
+    ));
+    assert!(results[3].result.is_ok());
+    assert_eq!(stored(h, a.id).status, Status::Approved);
+    assert_eq!(stored(h, b.id).status, Status::Approved);
+    let json = serde_json::to_value(&results[1]).expect("json");
+    assert_eq!(
+        (json["ok"].clone(), json["error"]["kind"].clone()),
+        (json!(false), json!("not_found"))
+    );
+}
+
+pub fn bulk_by_filter_touches_only_actions_it_can_move(h: &Harness) {
+    let done = completed(h);
+    let p1 = quarantine(h, &sha(2), "d2");
+    let p2 = isolate(h, "d3");
+    let elsewhere = h
+        .center
+        .propose(
+            &air(),
+            Proposal::new(Kind::IsolateDevice, device("d4"), investigation("inv-2")),
+        )
+        .expect("propose");
+    let op = BulkOp::Reject {
+        comment: "closed as benign".into(),
+    };
+    let filter = Filter::investigation("inv-1");
+    let preview = h
+        .center
+        .preview_bulk(&alice(), &op, &filter)
+        .expect("preview");
+    assert_eq!(preview.count, 2);
+    let results = h
+        .center
+        .bulk(
+            &alice(),
+            &op,
+            &Selection::Filter {
+                filter,
+                snapshot: preview.snapshot,
+            },
+        )
+        .expect("bulk");
+    let mut ids: Vec<ActionId> = results.iter().map(|r| r.id).collect();
+    ids.sort();
+    assert_eq!(ids, vec![p1.id, p2.id]);
+    assert!(results.iter().all(|r| r.result.is_ok()));
+    assert_eq!(stored(h, done.id).status, Status::Completed);
+    assert_eq!(stored(h, elsewhere.id).status, Status::Pending);
+}
+
+pub fn bulk_by_filter_never_reaches_past_what_the_caller_may_view(h: &Harness) {
+    let policy = Policy::from_json(
+        r#"{"roles": {"automation": {"propose": ["*"], "view": ["*"]},
+                      "device_analyst": {"view": ["device"], "approve": ["device"]},
+                      "analyst": {"view": ["*"]}, "admin": {"administer": ["*"]}}}"#,
+    )
+    .expect("policy");
+    h.center
+        .set_policy(&root(), policy, None, None)
+        .expect("set");
+    let file = quarantine(h, &sha(1), "d1");
+    let dev = isolate(h, "d2");
+    let dana = Principal::new("dana", ["device_analyst"]);
+    let only_files = Filter {
+        categories: vec![Category::File],
+        ..Filter::investigation("inv-1")
+    };
+    let op = BulkOp::Approve { comment: None };
+    let preview = h
+        .center
+        .preview_bulk(&dana, &op, &only_files)
+        .expect("preview");
+    assert_eq!(preview.count, 0);
+    let results = h
+        .center
+        .bulk(
+            &dana,
+            &op,
+            &Selection::Filter {
+                filter: only_files,
+                snapshot: preview.snapshot,
+            },
+        )
+        .expect("bulk");
+    assert!(results.is_empty(), "{results:?}");
+    assert_eq!(stored(h, file.id).status, Status::Pending);
+    assert_eq!(stored(h, dev.id).status, Status::Pending);
+}
+
+pub fn bulk_by_ids_acts_only_at_the_versions_seen(h: &Harness) {
+    let a = quarantine(h, &sha(1), "d1");
+    let b = quarantine(h, &sha(2), "d2");
+    let seen = vec![Seen::of(&a), Seen::of(&b)];
+    // Someone else approves b after the analyst looked.
+    h.center.cancel(&air(), b.id, "withdrawn").expect("cancel");
+    let results = h
+        .center
+        .bulk(
+            &alice(),
+            &BulkOp::Approve { comment: None },
+            &Selection::Ids(seen),
+        )
+        .expect("bulk");
+    assert!(results[0].result.is_ok());
+    assert!(
+        matches!(results[1].result, Err(Error::Conflict { .. })),
+        "{:?}",
+        results[1]
+    );
+    assert_eq!(stored(h, b.id).status, Status::Cancelled);
+}
+
+pub fn bulk_by_filter_refuses_a_selection_that_changed(h: &Harness) {
+    quarantine(h, &sha(1), "d1");
+    quarantine(h, &sha(2), "d2");
+    let op = BulkOp::Approve { comment: None };
+    let filter = Filter::investigation("inv-1");
+    let preview = h
+        .center
+        .preview_bulk(&alice(), &op, &filter)
+        .expect("preview");
+    assert_eq!(preview.count, 2);
+    // A proposal arrives after the analyst looked.
+    let late = quarantine(h, &sha(3), "d3");
+    let before = event_count(h);
+    let err = h
+        .center
+        .bulk(
+            &alice(),
+            &op,
+            &Selection::Filter {
+                filter,
+                snapshot: preview.snapshot,
+            },
+        )
+        .expect_err("changed");
+    assert!(
+        matches!(
+            err,
+            Error::SelectionChanged {
+                previewed: 2,
+                now: 3
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(event_count(h), before);
+    assert_eq!(stored(h, late.id).status, Status::Pending);
+}

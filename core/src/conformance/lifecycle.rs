@@ -1,0 +1,899 @@
+//! Proposals, decisions, expiry, claims, leases and the end of an action: the
+//! state machine row by row, and the errors it gives.
+
+use super::fixtures::*;
+
+pub fn propose_needing_approval_is_pending(h: &Harness) {
+    let a = quarantine(h, &sha(1), "dev-1");
+    assert_eq!(a.status, Status::Pending);
+    assert_eq!(a.expires_at, Some(h.center.now() + Duration::days(7)));
+    assert_eq!(a.investigation_id.as_deref(), Some("inv-1"));
+    assert_eq!(a.category, Category::File);
+    assert_eq!(stored(h, a.id), a);
+}
+
+pub fn propose_under_full_automation_is_approved(h: &Harness) {
+    with_policy(h, |p| {
+        p.with_automation(Automation {
+            default: AutomationLevel::Full,
+            ..Automation::default()
+        })
+    });
+    let a = quarantine(h, &sha(1), "dev-1");
+    assert_eq!((a.status, a.expires_at), (Status::Approved, None));
+}
+
+pub fn manual_response_starts_approved(h: &Harness) {
+    let src = Source::ManualResponse {
+        person: "alice".into(),
+    };
+    let a = h
+        .center
+        .propose(
+            &alice(),
+            Proposal::new(Kind::IsolateDevice, device("d"), src),
+        )
+        .expect("propose");
+    assert_eq!(a.status, Status::Approved);
+}
+
+pub fn manual_response_for_someone_else_is_refused(h: &Harness) {
+    let src = Source::ManualResponse {
+        person: "bob".into(),
+    };
+    let err = h
+        .center
+        .propose(
+            &alice(),
+            Proposal::new(Kind::IsolateDevice, device("d"), src),
+        )
+        .expect_err("spoof");
+    assert_validation(err, "source.person");
+    assert_eq!(event_count(h), 0);
+}
+
+pub fn manual_response_needs_approve_and_counts_toward_the_quorum(h: &Harness) {
+    let responder = Principal::new("rita", ["responder"]);
+    let src = |p: &str| Source::ManualResponse { person: p.into() };
+    let denied = h
+        .center
+        .propose(
+            &responder,
+            Proposal::new(Kind::IsolateDevice, device("d"), src("rita")),
+        )
+        .expect_err("responder lacks approve");
+    assert!(
+        matches!(
+            denied,
+            Error::PermissionDenied {
+                operation: Operation::Approve,
+                ..
+            }
+        ),
+        "{denied:?}"
+    );
+    kind_rule(
+        h,
+        Kind::IsolateDevice,
+        KindRule {
+            quorum: Some(2),
+            ..KindRule::default()
+        },
+    );
+    let a = h
+        .center
+        .propose(
+            &alice(),
+            Proposal::new(Kind::IsolateDevice, device("d"), src("alice")),
+        )
+        .expect("propose");
+    assert_eq!((a.status, a.approvers()), (Status::Pending, vec!["alice"]));
+    let b = h
+        .center
+        .approve(&bob(), a.id, &Decide::default())
+        .expect("second approver");
+    assert_eq!((b.status, b.decisions.len()), (Status::Approved, 2));
+}
+
+pub fn automation_none_refuses_automated_proposals(h: &Harness) {
+    with_policy(h, |p| {
+        p.with_automation(Automation {
+            default: AutomationLevel::None,
+            ..Automation::default()
+        })
+    });
+    let err = h
+        .center
+        .propose(
+            &air(),
+            Proposal::new(Kind::IsolateDevice, device("d"), Source::Antivirus),
+        )
+        .expect_err("none");
+    assert!(
+        matches!(
+            err,
+            Error::PermissionDenied {
+                operation: Operation::Propose,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("automation level is none"),
+        "{err}"
+    );
+}
+
+pub fn approve_moves_pending_to_approved(h: &Harness) {
+    let a = quarantine(h, &sha(1), "dev-1");
+    let b = h
+        .center
+        .approve(&alice(), a.id, &Decide::with_comment("looks bad"))
+        .expect("approve");
+    assert_eq!((b.status, b.version), (Status::Approved, 2));
+    assert_eq!(b.expires_at, None);
+    assert_eq!(b.decisions.len(), 1);
+    assert_eq!(b.decisions[0].by, "alice");
+    assert_eq!(b.decisions[0].comment.as_deref(), Some("looks bad"));
+    assert_eq!(stored(h, a.id), b);
+}
+
+pub fn approval_short_of_quorum_stays_pending(h: &Harness) {
+    kind_rule(
+        h,
+        Kind::IsolateDevice,
+        KindRule {
+            quorum: Some(2),
+            ..KindRule::default()
+        },
+    );
+    let a = isolate(h, "dev-9");
+    let first = h
+        .center
+        .approve(&alice(), a.id, &Decide::default())
+        .expect("first");
+    assert_eq!((first.status, first.decisions.len()), (Status::Pending, 1));
+    let second = h
+        .center
+        .approve(&bob(), a.id, &Decide::default())
+        .expect("second");
+    assert_eq!(
+        (second.status, second.decisions.len()),
+        (Status::Approved, 2)
+    );
+    let events = h.center.history_of(&alice(), a.id).expect("history");
+    let moves: Vec<_> = events.iter().map(|e| (e.event, e.from, e.to)).collect();
+    assert_eq!(
+        moves,
+        vec![
+            (Event::Propose, None, Some(Status::Pending)),
+            (Event::Approve, Some(Status::Pending), Some(Status::Pending)),
+            (
+                Event::Approve,
+                Some(Status::Pending),
+                Some(Status::Approved)
+            ),
+        ]
+    );
+}
+
+pub fn same_approver_twice_does_not_make_a_quorum(h: &Harness) {
+    kind_rule(
+        h,
+        Kind::IsolateDevice,
+        KindRule {
+            quorum: Some(2),
+            ..KindRule::default()
+        },
+    );
+    let a = isolate(h, "dev-9");
+    h.center
+        .approve(&alice(), a.id, &Decide::default())
+        .expect("first");
+    let err = h
+        .center
+        .approve(&alice(), a.id, &Decide::default())
+        .expect_err("twice");
+    assert_validation(err, "principal");
+    assert_eq!(stored(h, a.id).status, Status::Pending);
+}
+
+pub fn reject_needs_a_comment_and_records_it(h: &Harness) {
+    let a = quarantine(h, &sha(1), "dev-1");
+    let escape = h
+        .center
+        .reject(
+            &alice(),
+            a.id,
+            &Decide::with_comment("benign\u{1b}[2J all approved"),
+        )
+        .expect_err("escape");
+    assert_validation(escape, "comment");
+    let err = h
+        .center
+        .reject(&alice(), a.id, &Decide::with_comment("   "))
+        .expect_err("blank");
+    assert_validation(err, "comment");
+    assert_eq!(stored(h, a.id), a);
+    let r = h
+        .center
+        .reject(&alice(), a.id, &Decide::with_comment("benign admin tool"))
+        .expect("reject");
+    assert_eq!(r.status, Status::Rejected);
+    let last = h
+        .center
+        .history_of(&alice(), a.id)
+        .expect("history")
+        .pop()
+        .expect("event");
+    assert_eq!(last.comment.as_deref(), Some("benign admin tool"));
+}
+
+pub fn expire_due_closes_pending_past_their_window(h: &Harness) {
+    let a = quarantine(h, &sha(2), "dev-1");
+    let b = approved(h);
+    h.clock.advance(Duration::days(7) - Duration::seconds(1));
+    assert!(h.center.expire_due().expect("sweep").is_empty());
+    h.clock.advance(Duration::seconds(1));
+    let expired = h.center.expire_due().expect("sweep");
+    assert_eq!(expired.iter().map(|x| x.id).collect::<Vec<_>>(), vec![a.id]);
+    assert_eq!(stored(h, a.id).status, Status::Expired);
+    assert_eq!(stored(h, a.id).expires_at, a.expires_at);
+    assert_eq!(stored(h, b.id).status, Status::Approved);
+    let last = h
+        .center
+        .history_of(&alice(), a.id)
+        .expect("history")
+        .pop()
+        .expect("event");
+    assert_eq!((last.actor.as_str(), last.event), ("system", Event::Expire));
+    assert!(h.center.expire_due().expect("again").is_empty());
+}
+
+pub fn expiry_outcome_can_be_reject(h: &Harness) {
+    kind_rule(
+        h,
+        Kind::QuarantineFile,
+        KindRule {
+            pending_ttl_seconds: Some(60),
+            on_expiry: Some(ExpiryOutcome::Reject),
+            ..KindRule::default()
+        },
+    );
+    let a = quarantine(h, &sha(1), "dev-1");
+    h.clock.advance(Duration::seconds(60));
+    h.center.expire_due().expect("sweep");
+    assert_eq!(stored(h, a.id).status, Status::Rejected);
+}
+
+pub fn approving_after_the_window_closed_is_expired(h: &Harness) {
+    let a = quarantine(h, &sha(1), "dev-1");
+    h.clock.advance(Duration::days(8));
+    let err = h
+        .center
+        .approve(&alice(), a.id, &Decide::default())
+        .expect_err("late");
+    assert!(
+        matches!(
+            err,
+            Error::Expired {
+                what: "approval window",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(stored(h, a.id), a);
+}
+
+pub fn rejecting_after_the_window_closed_is_expired(h: &Harness) {
+    let a = quarantine(h, &sha(1), "dev-1");
+    h.clock.advance(Duration::days(7));
+    let err = h
+        .center
+        .reject(&alice(), a.id, &Decide::with_comment("too late"))
+        .expect_err("late");
+    assert!(
+        matches!(
+            err,
+            Error::Expired {
+                what: "approval window",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(stored(h, a.id), a);
+}
+
+pub fn proposer_may_cancel_without_cancel_permission(h: &Harness) {
+    let a = quarantine(h, &sha(1), "dev-1");
+    let c = h.center.cancel(&air(), a.id, "superseded").expect("cancel");
+    assert_eq!(c.status, Status::Cancelled);
+    assert_eq!(
+        c.cancellation.as_ref().map(|n| n.comment.as_str()),
+        Some("superseded")
+    );
+}
+
+pub fn others_need_cancel_permission_and_a_comment(h: &Harness) {
+    let a = approved(h);
+    let err = h
+        .center
+        .cancel(&agent(), a.id, "no")
+        .expect_err("no permission");
+    assert!(
+        matches!(
+            err,
+            Error::PermissionDenied {
+                operation: Operation::Cancel,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_validation(
+        h.center.cancel(&bob(), a.id, "").expect_err("no comment"),
+        "comment",
+    );
+    assert_eq!(
+        h.center
+            .cancel(&bob(), a.id, "change window")
+            .expect("cancel")
+            .status,
+        Status::Cancelled
+    );
+}
+
+pub fn claim_takes_approved_actions_with_a_lease(h: &Harness) {
+    let a = approved(h);
+    let pending = quarantine(h, &sha(2), "dev-2");
+    let claimed = h
+        .center
+        .claim(
+            &agent(),
+            &ClaimRequest {
+                limit: 10,
+                lease_seconds: 90,
+                kinds: vec![],
+            },
+        )
+        .expect("claim");
+    assert_eq!(claimed.iter().map(|x| x.id).collect::<Vec<_>>(), vec![a.id]);
+    let c = &claimed[0];
+    assert_eq!(c.status, Status::Running);
+    let attempt = c.active_attempt().expect("attempt");
+    assert_eq!(
+        (attempt.executor.as_str(), attempt.lease_until),
+        ("agent-1", h.center.now() + Duration::seconds(90))
+    );
+    assert_eq!(stored(h, a.id), *c);
+    assert_eq!(stored(h, pending.id).status, Status::Pending);
+    assert!(claim_one(h, &agent2()).is_empty());
+}
+
+pub fn complete_records_the_result(h: &Harness) {
+    let a = running(h);
+    let c = h
+        .center
+        .complete(
+            &agent(),
+            a.id,
+            &tok(h, a.id),
+            json!({"quarantine_path": "Q:\\1"}),
+        )
+        .expect("complete");
+    assert_eq!(c.status, Status::Completed);
+    let attempt = c.attempts.last().expect("attempt");
+    assert_eq!(
+        attempt.outcome,
+        Some(Outcome::Completed {
+            result: json!({"quarantine_path": "Q:\\1"})
+        })
+    );
+    assert!(c.active_attempt().is_none());
+}
+
+pub fn fail_records_the_error(h: &Harness) {
+    let a = running(h);
+    assert_validation(
+        h.center
+            .fail(&agent(), a.id, &tok(h, a.id), "")
+            .expect_err("empty"),
+        "error",
+    );
+    let f = h
+        .center
+        .fail(&agent(), a.id, &tok(h, a.id), "device offline")
+        .expect("fail");
+    assert_eq!(f.status, Status::Failed);
+    assert_eq!(
+        f.attempts[0].outcome,
+        Some(Outcome::Failed {
+            error: "device offline".into()
+        })
+    );
+}
+
+pub fn only_the_lease_holder_may_finish(h: &Harness) {
+    let a = running(h);
+    let err = h
+        .center
+        .complete(&agent2(), a.id, &tok(h, a.id), json!({}))
+        .expect_err("not holder");
+    assert!(err.to_string().contains("held by agent-1"), "{err}");
+    assert_eq!(stored(h, a.id), a);
+}
+
+pub fn finishing_after_the_lease_ran_out_is_expired(h: &Harness) {
+    let a = running(h);
+    h.clock.advance(Duration::seconds(60));
+    let err = h
+        .center
+        .complete(&agent(), a.id, &tok(h, a.id), json!({}))
+        .expect_err("late");
+    assert!(
+        matches!(err, Error::Expired { what: "lease", .. }),
+        "{err:?}"
+    );
+    assert_eq!(stored(h, a.id), a);
+}
+
+pub fn heartbeat_extends_the_lease(h: &Harness) {
+    let a = running(h);
+    let events = event_count(h);
+    h.clock.advance(Duration::seconds(50));
+    let b = h
+        .center
+        .heartbeat(&agent(), a.id, &tok(h, a.id), 60)
+        .expect("heartbeat");
+    assert_eq!(
+        b.lease_until(),
+        Some(h.center.now() + Duration::seconds(60))
+    );
+    assert_eq!(event_count(h), events, "heartbeats are not audited");
+    h.clock.advance(Duration::seconds(50));
+    assert!(h.center.recover_leases().expect("sweep").is_empty());
+    assert_eq!(
+        h.center
+            .complete(&agent(), a.id, &tok(h, a.id), json!({}))
+            .expect("complete")
+            .status,
+        Status::Completed
+    );
+}
+
+pub fn expired_lease_returns_the_action_to_the_queue(h: &Harness) {
+    let a = running(h);
+    h.clock.advance(Duration::seconds(61));
+    let recovered = h.center.recover_leases().expect("sweep");
+    assert_eq!(recovered.len(), 1);
+    let b = stored(h, a.id);
+    assert_eq!(b.status, Status::Approved);
+    assert_eq!(b.attempts[0].outcome, Some(Outcome::LeaseExpired));
+    let again = claim_one(h, &agent2());
+    assert_eq!(again[0].id, a.id);
+    assert_eq!(again[0].forward_attempts(), 2);
+}
+
+pub fn expired_lease_after_the_last_attempt_fails_the_action(h: &Harness) {
+    kind_rule(
+        h,
+        Kind::QuarantineFile,
+        KindRule {
+            max_attempts: Some(2),
+            ..KindRule::default()
+        },
+    );
+    let a = running(h);
+    h.clock.advance(Duration::seconds(61));
+    h.center.recover_leases().expect("first sweep");
+    assert_eq!(stored(h, a.id).status, Status::Approved);
+    claim_one(h, &agent());
+    h.clock.advance(Duration::seconds(61));
+    let moved = h.center.recover_leases().expect("second sweep");
+    assert_eq!(moved.len(), 1);
+    let b = stored(h, a.id);
+    assert_eq!((b.status, b.forward_attempts()), (Status::Failed, 2));
+    assert_eq!(b.attempts[1].outcome, Some(Outcome::LeaseExpired));
+    assert!(claim_one(h, &agent()).is_empty());
+}
+
+pub fn retry_is_limited_by_max_attempts(h: &Harness) {
+    kind_rule(
+        h,
+        Kind::QuarantineFile,
+        KindRule {
+            max_attempts: Some(2),
+            ..KindRule::default()
+        },
+    );
+    let a = running(h);
+    h.center
+        .fail(&agent(), a.id, &tok(h, a.id), "timeout")
+        .expect("fail");
+    assert_eq!(
+        h.center
+            .retry(&alice(), a.id, Some("try again"))
+            .expect("retry")
+            .status,
+        Status::Approved
+    );
+    claim_one(h, &agent());
+    h.center
+        .fail(&agent(), a.id, &tok(h, a.id), "timeout")
+        .expect("fail again");
+    let err = h.center.retry(&alice(), a.id, None).expect_err("limit");
+    assert_validation(err, "attempts");
+    assert_eq!(stored(h, a.id).status, Status::Failed);
+}
+
+pub fn final_statuses_refuse_every_event(h: &Harness) {
+    let rejected = quarantine(h, &sha(1), "d1");
+    h.center
+        .reject(&alice(), rejected.id, &Decide::with_comment("no"))
+        .expect("reject");
+    let cancelled = quarantine(h, &sha(2), "d2");
+    h.center.cancel(&air(), cancelled.id, "no").expect("cancel");
+    for (id, status) in [
+        (rejected.id, Status::Rejected),
+        (cancelled.id, Status::Cancelled),
+    ] {
+        let before = event_count(h);
+        assert_invalid(
+            h.center
+                .approve(&alice(), id, &Decide::default())
+                .expect_err("approve"),
+            status,
+            Event::Approve,
+        );
+        assert_invalid(
+            h.center
+                .reject(&alice(), id, &Decide::with_comment("x"))
+                .expect_err("reject"),
+            status,
+            Event::Reject,
+        );
+        assert_invalid(
+            h.center.cancel(&alice(), id, "x").expect_err("cancel"),
+            status,
+            Event::Cancel,
+        );
+        assert_invalid(
+            h.center.retry(&alice(), id, None).expect_err("retry"),
+            status,
+            Event::Retry,
+        );
+        assert_invalid(
+            h.center
+                .undo(&alice(), id, &undo_req("x"))
+                .expect_err("undo"),
+            status,
+            Event::Undo,
+        );
+        assert_invalid(
+            h.center
+                .complete(&agent(), id, &tok(h, id), json!({}))
+                .expect_err("complete"),
+            status,
+            Event::Complete,
+        );
+        assert_invalid(
+            h.center
+                .fail(&agent(), id, &tok(h, id), "x")
+                .expect_err("fail"),
+            status,
+            Event::Fail,
+        );
+        assert_invalid(
+            h.center
+                .heartbeat(&agent(), id, &tok(h, id), 10)
+                .expect_err("heartbeat"),
+            status,
+            Event::Heartbeat,
+        );
+        assert_eq!(event_count(h), before);
+    }
+    assert!(claim_one(h, &agent()).is_empty());
+}
+
+pub fn invalid_transition_names_status_and_event(h: &Harness) {
+    let a = completed(h);
+    let err = h
+        .center
+        .approve(&alice(), a.id, &Decide::default())
+        .expect_err("completed");
+    assert_eq!(
+        err.to_string(),
+        format!("cannot approve action {}: it is completed", a.id)
+    );
+    assert_invalid(err, Status::Completed, Event::Approve);
+}
+
+pub fn unknown_id_is_not_found(h: &Harness) {
+    let id = ActionId::new_at(h.center.now());
+    let err = h
+        .center
+        .approve(&alice(), id, &Decide::default())
+        .expect_err("missing");
+    assert!(
+        matches!(&err, Error::NotFound { id: s } if *s == id.to_string()),
+        "{err:?}"
+    );
+    assert!(matches!(
+        h.center.get(&alice(), id),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        h.center.undo(&alice(), id, &undo_req("x")),
+        Err(Error::NotFound { .. })
+    ));
+}
+
+pub fn stale_expected_version_is_a_conflict(h: &Harness) {
+    kind_rule(
+        h,
+        Kind::IsolateDevice,
+        KindRule {
+            quorum: Some(2),
+            ..KindRule::default()
+        },
+    );
+    let a = isolate(h, "d");
+    h.center
+        .approve(
+            &alice(),
+            a.id,
+            &Decide {
+                comment: None,
+                expected_version: Some(a.version),
+            },
+        )
+        .expect("first");
+    let err = h
+        .center
+        .approve(
+            &bob(),
+            a.id,
+            &Decide {
+                comment: None,
+                expected_version: Some(a.version),
+            },
+        )
+        .expect_err("stale");
+    assert!(
+        matches!(
+            err,
+            Error::Conflict {
+                expected: 1,
+                actual: 2,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(stored(h, a.id).decisions.len(), 1);
+}
+
+pub fn bad_proposals_change_nothing(h: &Harness) {
+    let p = |kind: Kind, entity: Entity| Proposal::new(kind, entity, investigation("inv-1"));
+    let mismatch = h
+        .center
+        .propose(&air(), p(Kind::IsolateDevice, file_on(&sha(1), "d")))
+        .expect_err("mismatch");
+    assert_validation(mismatch, "entity");
+    let bad_hash = h
+        .center
+        .propose(&air(), p(Kind::QuarantineFile, file_on("ABC", "d")))
+        .expect_err("hash");
+    assert_validation(bad_hash, "entity.sha256");
+    let empty = h
+        .center
+        .propose(&air(), p(Kind::IsolateDevice, device(" ")))
+        .expect_err("empty");
+    assert_validation(empty, "entity.device_id");
+    let long = h
+        .center
+        .propose(&air(), p(Kind::IsolateDevice, device(&"d".repeat(2000))))
+        .expect_err("long");
+    assert_validation(long, "entity.device_id");
+    let mut big = p(Kind::IsolateDevice, device("d"));
+    big.parameters
+        .insert("blob".into(), json!("x".repeat(70_000)));
+    assert_validation(
+        h.center.propose(&air(), big).expect_err("big"),
+        "parameters",
+    );
+    assert_validation(
+        Proposal::from_json(r#"{"kind": "isolate_device"}"#).expect_err("shape"),
+        "proposal",
+    );
+    assert_validation(
+        Proposal::from_json(r#"{"kind": "reboot", "entity": {}, "source": {}}"#).expect_err("kind"),
+        "proposal.kind",
+    );
+    assert_eq!(
+        h.center
+            .counts(&alice(), &Filter::default())
+            .expect("counts")
+            .total(),
+        0
+    );
+    assert_eq!(event_count(h), 0);
+}
+
+pub fn a_stale_lease_token_is_refused_whoever_presents_it(h: &Harness) {
+    let first = running(h);
+    let stale = first.lease_token().expect("token").to_owned();
+    h.clock.advance(Duration::minutes(2));
+    assert_eq!(h.center.recover_leases().expect("sweep").len(), 1);
+    // The same principal claims again: a new token.
+    let again = claim_one(h, &agent());
+    let fresh = again[0].lease_token().expect("token").to_owned();
+    assert_ne!(stale, fresh);
+    let before = stored(h, first.id);
+    for who in [agent(), agent2()] {
+        let err = h
+            .center
+            .complete(&who, first.id, &stale, json!({"late": true}))
+            .expect_err("stale");
+        assert!(
+            matches!(&err, Error::StaleLease { token, .. } if *token == stale),
+            "{err:?}"
+        );
+        let err = h
+            .center
+            .heartbeat(&who, first.id, &stale, 60)
+            .expect_err("stale");
+        assert!(matches!(err, Error::StaleLease { .. }), "{err:?}");
+        let err = h
+            .center
+            .fail(&who, first.id, &stale, "late")
+            .expect_err("stale");
+        assert!(matches!(err, Error::StaleLease { .. }), "{err:?}");
+    }
+    assert_eq!(stored(h, first.id), before);
+    h.center
+        .complete(&agent(), first.id, &fresh, json!({}))
+        .expect("the current lease completes");
+}
+
+pub fn a_retried_proposal_returns_the_original(h: &Harness) {
+    let first = h
+        .center
+        .propose(&air(), keyed("inv-1/isolate/d1", "d1"))
+        .expect("first");
+    let before = event_count(h);
+    let retry = h
+        .center
+        .propose(&air(), keyed("inv-1/isolate/d1", "d1"))
+        .expect("retry");
+    assert_eq!(retry.id, first.id);
+    assert_eq!(event_count(h), before);
+}
+
+pub fn an_idempotency_key_reused_for_another_proposal_is_refused(h: &Harness) {
+    let first = h.center.propose(&air(), keyed("k-1", "d1")).expect("first");
+    let err = h
+        .center
+        .propose(&air(), keyed("k-1", "d2"))
+        .expect_err("other body");
+    assert!(
+        matches!(&err, Error::Duplicate { existing, idempotency_key: Some(k), .. } if *existing == first.id && k == "k-1"),
+        "{err:?}"
+    );
+    assert_eq!(err.kind(), crate::error::ErrorKind::Duplicate);
+    assert_eq!(event_count(h), 1);
+}
+
+pub fn a_second_active_action_on_an_entity_is_a_duplicate(h: &Harness) {
+    let first = isolate(h, "d1");
+    let before = event_count(h);
+    let err = h
+        .center
+        .propose(
+            &air(),
+            Proposal::new(Kind::IsolateDevice, device("d1"), investigation("inv-2")),
+        )
+        .expect_err("duplicate");
+    assert!(
+        matches!(&err, Error::Duplicate { existing, idempotency_key: None, .. } if *existing == first.id),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("already in progress"), "{err}");
+    assert_eq!(event_count(h), before);
+    // Another kind, or the same kind once the first is no longer active, is fine.
+    h.center
+        .propose(
+            &air(),
+            Proposal::new(Kind::RunAntivirusScan, device("d1"), investigation("inv-2")),
+        )
+        .expect("another kind");
+    h.center
+        .reject(&alice(), first.id, &Decide::with_comment("no"))
+        .expect("reject");
+    isolate(h, "d1");
+}
+
+pub fn duplicates_are_allowed_where_the_policy_says_so(h: &Harness) {
+    kind_rule(
+        h,
+        Kind::IsolateDevice,
+        KindRule {
+            allow_duplicates: Some(true),
+            ..KindRule::default()
+        },
+    );
+    isolate(h, "d1");
+    isolate(h, "d1");
+    assert_eq!(event_count(h), 2);
+}
+
+pub fn a_clock_past_what_doors_can_show_is_refused(h: &Harness) {
+    h.clock.set(
+        Utc.with_ymd_and_hms(9999, 12, 30, 0, 0, 0)
+            .single()
+            .expect("time"),
+    );
+    let err = h
+        .center
+        .propose(
+            &air(),
+            Proposal::new(Kind::IsolateDevice, device("d1"), investigation("inv-1")),
+        )
+        .expect_err("expiry past year 9999");
+    assert_validation(err, "expires_at");
+    assert_eq!(event_count(h), 0);
+    h.clock.set(
+        Utc.with_ymd_and_hms(10000, 1, 2, 0, 0, 0)
+            .single()
+            .expect("time"),
+    );
+    let err = h
+        .center
+        .propose(
+            &alice(),
+            Proposal::new(
+                Kind::IsolateDevice,
+                device("d1"),
+                Source::ManualResponse {
+                    person: "alice".into(),
+                },
+            ),
+        )
+        .expect_err("clock past year 9999");
+    assert_validation(err, "clock");
+    assert_eq!(event_count(h), 0);
+}
+
+pub fn claims_take_the_oldest_and_a_recovered_lease_rejoins_in_its_place(h: &Harness) {
+    let approve = |dev: &str| {
+        let a = quarantine(h, &sha(1), dev);
+        h.center
+            .approve(&alice(), a.id, &Decide::default())
+            .expect("approve")
+    };
+    let (a, b, c) = (approve("d1"), approve("d2"), approve("d3"));
+    assert_eq!(claim_one(h, &agent())[0].id, a.id);
+    h.clock.advance(Duration::seconds(61));
+    assert_eq!(h.center.recover_leases().expect("sweep").len(), 1);
+    assert_eq!(claim_one(h, &agent2())[0].id, a.id);
+    assert_eq!(claim_one(h, &agent2())[0].id, b.id);
+    h.center.cancel(&air(), c.id, "not needed").expect("cancel");
+    assert!(claim_one(h, &agent2()).is_empty());
+}
+
+pub fn decided_actions_leave_the_expiry_sweep(h: &Harness) {
+    let a = quarantine(h, &sha(1), "d1");
+    let b = quarantine(h, &sha(2), "d2");
+    let c = quarantine(h, &sha(3), "d3");
+    h.center
+        .approve(&alice(), a.id, &Decide::default())
+        .expect("approve");
+    h.center.cancel(&air(), b.id, "dup").expect("cancel");
+    h.clock.advance(Duration::days(8));
+    let expired = h.center.expire_due().expect("sweep");
+    assert_eq!(expired.iter().map(|x| x.id).collect::<Vec<_>>(), vec![c.id]);
+    assert!(h.center.recover_leases().expect("no leases").is_empty());
+}

@@ -1,0 +1,311 @@
+//! The stored policy: permissions, self-approval, quorum, changes to the
+//! policy, acting for another.
+
+use super::fixtures::*;
+
+pub fn missing_permission_is_denied_and_named(h: &Harness) {
+    let a = quarantine(h, &sha(1), "dev-1");
+    let err = h
+        .center
+        .approve(&viewer(), a.id, &Decide::default())
+        .expect_err("viewer");
+    assert_eq!(err.to_string(), "vera may not approve file actions");
+    let err = h.center.propose(
+        &viewer(),
+        Proposal::new(
+            Kind::BlockUrl,
+            Entity::Url {
+                url: "http://x".into(),
+            },
+            Source::Antivirus,
+        ),
+    );
+    assert!(matches!(
+        err,
+        Err(Error::PermissionDenied {
+            operation: Operation::Propose,
+            category: Some(Category::Network),
+            ..
+        })
+    ));
+    let err = h
+        .center
+        .claim(&alice(), &ClaimRequest::default())
+        .expect_err("not an executor");
+    assert_eq!(err.to_string(), "alice may not execute any actions");
+    assert_eq!(stored(h, a.id), a);
+}
+
+pub fn self_approval_is_refused_admins_too(h: &Harness) {
+    let admin = Principal::new("root", ["admin"]);
+    let a = h
+        .center
+        .propose(
+            &admin,
+            Proposal::new(Kind::IsolateDevice, device("d"), investigation("inv-2")),
+        )
+        .expect("propose");
+    let err = h
+        .center
+        .approve(&admin, a.id, &Decide::default())
+        .expect_err("self");
+    assert!(
+        matches!(err, Error::SelfApproval { ref principal, id } if principal == "root" && id == a.id),
+        "{err:?}"
+    );
+    assert_eq!(stored(h, a.id), a);
+}
+
+pub fn self_approval_when_the_policy_allows_it(h: &Harness) {
+    with_policy(h, |p| p.with_self_approval(true));
+    let a = h
+        .center
+        .propose(
+            &alice(),
+            Proposal::new(Kind::IsolateDevice, device("d"), investigation("inv-2")),
+        )
+        .expect("propose");
+    assert_eq!(
+        h.center
+            .approve(&alice(), a.id, &Decide::default())
+            .expect("self ok")
+            .status,
+        Status::Approved
+    );
+}
+
+pub fn unknown_role_is_a_validation_error(h: &Harness) {
+    let impostor = Principal::new("system", ["admin"]);
+    let err = h
+        .center
+        .propose(
+            &impostor,
+            Proposal::new(Kind::IsolateDevice, device("d"), Source::Antivirus),
+        )
+        .expect_err("reserved");
+    assert_validation(err, "principal.id");
+    let ghost = Principal::new("casper", ["ghost"]);
+    let err = h
+        .center
+        .propose(
+            &ghost,
+            Proposal::new(Kind::IsolateDevice, device("d"), Source::Antivirus),
+        )
+        .expect_err("role");
+    assert_validation(err, "principal.roles");
+    assert_eq!(event_count(h), 0);
+}
+
+pub fn every_handle_enforces_the_stored_policy(h: &Harness) {
+    kind_rule(
+        h,
+        Kind::QuarantineFile,
+        KindRule {
+            quorum: Some(2),
+            ..KindRule::default()
+        },
+    );
+    // Another process opens the same database with the default policy as
+    // its bootstrap: the stored quorum of two holds there too.
+    let other = ActionCenter::with_clock(h.reopen(), Policy::default(), h.clock.clone());
+    let a = quarantine(h, &sha(1), "d1");
+    let after_one = other
+        .approve(&alice(), a.id, &Decide::default())
+        .expect("first approval");
+    assert_eq!(after_one.status, Status::Pending);
+    assert_eq!(
+        other
+            .policy()
+            .expect("policy")
+            .quorum(&Kind::QuarantineFile),
+        2
+    );
+}
+
+pub fn a_policy_change_needs_administer_and_is_audited(h: &Harness) {
+    let before = h.center.stored_policy().expect("policy");
+    let err = h
+        .center
+        .set_policy(
+            &alice(),
+            Policy::default().with_self_approval(true),
+            None,
+            None,
+        )
+        .expect_err("analyst");
+    assert!(
+        matches!(
+            &err,
+            Error::PermissionDenied {
+                operation: Operation::Administer,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(h.center.stored_policy().expect("p").version, before.version);
+    let stored = h
+        .center
+        .set_policy(
+            &root(),
+            Policy::default().with_self_approval(true),
+            Some(before.version),
+            Some("allow self-approval"),
+        )
+        .expect("set");
+    assert_eq!(stored.version, before.version + 1);
+    let last = h
+        .center
+        .events_since(&alice(), 0, 1000)
+        .expect("events")
+        .pop()
+        .expect("event");
+    assert_eq!(
+        (
+            last.event,
+            last.action_id,
+            last.version,
+            last.digest.as_deref(),
+            last.actor.as_str()
+        ),
+        (
+            Event::SetPolicy,
+            None,
+            Some(stored.version),
+            Some(stored.policy.digest().as_str()),
+            "root"
+        )
+    );
+    let history = h.center.policy_history(&alice()).expect("history");
+    assert_eq!(history.len() as u64, stored.version);
+    assert!(h.center.verify_audit().expect("verify").is_intact());
+    let bad = h.center.set_policy(&root(), Policy::default(), None, None);
+    assert!(bad.is_ok());
+    let invalid = Policy::from_json(r#"{"roles": {}, "kinds": {"block_url": {"quorum": 0}}}"#);
+    assert!(invalid.is_err());
+}
+
+pub fn a_decision_records_the_policy_it_was_made_under(h: &Harness) {
+    let v1 = h.center.stored_policy().expect("p").version;
+    let a = quarantine(h, &sha(1), "d1");
+    with_policy(h, |p| p);
+    let approved = h
+        .center
+        .approve(&alice(), a.id, &Decide::default())
+        .expect("approve");
+    let v2 = v1 + 1;
+    assert_eq!(approved.decisions[0].policy_version, Some(v2));
+    let events = h.center.history_of(&alice(), a.id).expect("history");
+    assert_eq!(
+        events.iter().map(|e| e.policy_version).collect::<Vec<_>>(),
+        vec![Some(v1), Some(v2)]
+    );
+}
+
+pub fn a_stale_policy_version_is_refused(h: &Harness) {
+    let v = h.center.stored_policy().expect("p").version;
+    with_policy(h, |p| p);
+    let err = h
+        .center
+        .set_policy(&root(), Policy::default(), Some(v), None)
+        .expect_err("stale");
+    assert!(
+        matches!(err, Error::PolicyChanged { expected, actual } if expected == v && actual == v + 1),
+        "{err:?}"
+    );
+}
+
+pub fn acting_as_another_needs_administer_and_is_recorded(h: &Harness) {
+    with_policy(h, |p| {
+        p.with_principal("alice", ["analyst"])
+            .and_then(|p| p.with_principal("bob", ["analyst"]))
+            .and_then(|p| p.with_principal("root", ["admin"]))
+            .expect("principals")
+            .with_kind_rule(
+                Kind::QuarantineFile,
+                KindRule {
+                    quorum: Some(2),
+                    ..KindRule::default()
+                },
+            )
+            .expect("rule")
+    });
+    let err = h
+        .center
+        .impersonate(&alice(), "bob")
+        .expect_err("not admin");
+    assert!(
+        matches!(
+            &err,
+            Error::PermissionDenied {
+                operation: Operation::Administer,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let a = quarantine(h, &sha(1), "d1");
+    let alice = h.center.principal("alice").expect("alice");
+    h.center
+        .approve(&alice, a.id, &Decide::default())
+        .expect("first");
+    let bob_by_root = h.center.impersonate(&root(), "bob").expect("admin");
+    assert_eq!(bob_by_root.shown(), "root as bob");
+    let done = h
+        .center
+        .approve(&bob_by_root, a.id, &Decide::default())
+        .expect("second");
+    assert_eq!(done.status, Status::Approved);
+    assert_eq!(done.decisions[1].via.as_deref(), Some("root"));
+    let last = h
+        .center
+        .history_of(&alice, a.id)
+        .expect("h")
+        .pop()
+        .expect("e");
+    assert_eq!(last.actor_shown(), "root as bob");
+    let unknown = h.center.principal("mallory").expect_err("unknown");
+    assert!(
+        unknown.to_string().contains("not among the principals"),
+        "{unknown}"
+    );
+}
+
+pub fn authorize_follows_the_tables_who_column(h: &Harness) {
+    use crate::machine::{TABLE, Who};
+    let policy = h.center.policy().expect("policy");
+    for row in TABLE {
+        for op in Operation::ALL {
+            let role = format!("only_{op}");
+            let json = format!(r#"{{"roles": {{"{role}": {{"{op}": ["*"]}}}}}}"#);
+            let only = Policy::from_json(&json).expect("policy");
+            let p = Principal::new("pat", [role.as_str()]);
+            let allowed = only
+                .authorize(&p, row.event, Category::File, Some("someone"))
+                .is_ok();
+            let expected = match row.who {
+                Who::Holder(want) | Who::ProposerOr(want) => {
+                    op == want || op == Operation::Administer
+                }
+                Who::LeaseHolder => op == Operation::Execute || op == Operation::Administer,
+                Who::System => false,
+            };
+            assert_eq!(
+                allowed, expected,
+                "{:?} {} with only {op}",
+                row.from, row.event
+            );
+            if let Who::ProposerOr(_) = row.who {
+                assert!(
+                    only.authorize(&p, row.event, Category::File, Some("pat"))
+                        .is_ok()
+                );
+            }
+        }
+    }
+    assert!(
+        policy
+            .authorize(&alice(), Event::Approve, Category::File, None)
+            .is_ok()
+    );
+}
