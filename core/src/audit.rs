@@ -416,6 +416,8 @@ pub(crate) struct Trail {
 pub(crate) struct PolicyTrail {
     pub version: u64,
     pub digest: Option<String>,
+    /// Every version's `set_policy` event: its digest, actor and time.
+    pub events: HashMap<u64, (Option<String>, String, DateTime<Utc>)>,
 }
 
 /// Checks a chain fed in order, in batches, stopping at the first bad
@@ -513,10 +515,11 @@ impl Verifier {
                     self.policy.version
                 ));
             }
-            self.policy = PolicyTrail {
-                version,
-                digest: e.digest.clone(),
-            };
+            self.policy.version = version;
+            self.policy.digest = e.digest.clone();
+            self.policy
+                .events
+                .insert(version, (e.digest.clone(), e.actor.clone(), e.at));
             return Ok(());
         };
         let Some(to) = e.to else {
@@ -658,6 +661,40 @@ impl Verifier {
         if self.report.policy_problem.is_none() {
             self.report.policy_problem = problem;
         }
+    }
+
+    /// Checks every stored version of the policy (oldest first) against
+    /// its `set_policy` event: its content, digest, author and time.
+    pub(crate) fn check_policy_history(&mut self, history: &[crate::policy::StoredPolicy]) {
+        if self.report.policy_problem.is_some() {
+            return;
+        }
+        let problem = history.iter().find_map(|p| {
+            let Some((digest, actor, at)) = self.policy.events.get(&p.version) else {
+                return Some(format!(
+                    "policy version {} has no set_policy event in the trail",
+                    p.version
+                ));
+            };
+            let content = p.policy.digest();
+            let what = if digest
+                .as_deref()
+                .is_some_and(|d| d != content || d != p.digest)
+            {
+                "its content or digest"
+            } else if *actor != p.set_by {
+                "who set it"
+            } else if *at != p.set_at {
+                "when it was set"
+            } else {
+                return None;
+            };
+            Some(format!(
+                "policy version {} differs from its set_policy event: {what}",
+                p.version
+            ))
+        });
+        self.report.policy_problem = problem;
     }
 
     /// The findings so far, to add checkpoint results to.

@@ -1669,6 +1669,7 @@ impl ActionCenter {
                 .as_ref()
                 .map(|(v, d)| (*v, d.as_str())),
         );
+        verifier.check_policy_history(&store.policy_history()?);
         let chain_len = verifier.last_seq();
         let report = checkpoint::check(
             &checkpoints,
