@@ -17,7 +17,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
 
-use super::{Change, ClaimFn, ClaimScope, Store, exclusive_key, is_claimable};
+use super::{Change, ClaimFn, ClaimScope, Store, exclusive_key, holds_slot, is_claimable};
 use crate::audit::{AuditEvent, GENESIS_HASH, NewEvent};
 use crate::checkpoint::Checkpoint;
 use crate::error::{Error, Result};
@@ -75,6 +75,26 @@ impl Keys {
             expires: a.expires_at.filter(|_| a.status == Status::Pending),
             lease: a.lease_until(),
             exclusive: exclusive_key(a),
+        }
+    }
+
+    /// The keys of `new`, the next version of `old` whose keys are
+    /// `self`: the exclusive key is taken over rather than hashed again
+    /// while the kind and entity stay the same.
+    fn next(&self, old: &Action, new: &Action) -> Keys {
+        let exclusive = match &self.exclusive {
+            Some(key) if old.kind == new.kind && old.entity == new.entity => {
+                holds_slot(new).then(|| key.clone())
+            }
+            _ => exclusive_key(new),
+        };
+        Keys {
+            status: new.status,
+            category: new.category,
+            claimable: is_claimable(new),
+            expires: new.expires_at.filter(|_| new.status == Status::Pending),
+            lease: new.lease_until(),
+            exclusive,
         }
     }
 }
@@ -178,7 +198,7 @@ impl Inner {
             });
         }
         let before = Keys::of(stored);
-        let after = Keys::of(&change.action);
+        let after = before.next(stored, &change.action);
         if stored.investigation_id != change.action.investigation_id {
             if let Some(old) = &stored.investigation_id
                 && let Some(set) = self.index.by_investigation.get_mut(old)

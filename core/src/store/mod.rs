@@ -192,11 +192,7 @@ pub trait Store: Send + Sync + 'static {
 /// its kind and its entity, hashed. `None` when the action does not hold
 /// the slot or is not active.
 pub fn exclusive_key(a: &Action) -> Option<String> {
-    let active = matches!(
-        a.status,
-        Status::Pending | Status::Approved | Status::Running
-    );
-    (a.exclusive && active).then(|| {
+    holds_slot(a).then(|| {
         // The kind, a unit separator, the entity's canonical JSON.
         let mut text = format!("{}\u{1f}", a.kind).into_bytes();
         if crate::canonical::write(&a.entity, crate::canonical::Prune::None, &mut text).is_err() {
@@ -206,6 +202,15 @@ pub fn exclusive_key(a: &Action) -> Option<String> {
         }
         crate::audit::sha256_hex(&text)
     })
+}
+
+/// Whether `a` holds its kind's one active slot on its entity.
+pub(crate) fn holds_slot(a: &Action) -> bool {
+    a.exclusive
+        && matches!(
+            a.status,
+            Status::Pending | Status::Approved | Status::Running
+        )
 }
 
 /// The one housekeeping thread of every SQLite connection pool open in
