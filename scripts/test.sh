@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 run() { echo; echo "==== $1"; shift; "$@"; }
 
 run "rust: format, lints, tests" bash scripts/test-rust.sh
-for part in c python cli postgres browser schemathesis; do
+for part in c python cli postgres browser schemathesis fuzz; do
   if [ -f "scripts/test-$part.sh" ]; then
     run "$part" bash "scripts/test-$part.sh"
   fi
