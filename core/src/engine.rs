@@ -1647,9 +1647,15 @@ impl ActionCenter {
                 break;
             }
         }
+        // Rows whose columns are not what their docs say, before reading
+        // the docs (one that does not decode is reported, named).
+        let off = store.rows_off_their_docs()?;
+        if let Some((id, column)) = off.action {
+            verifier.report_row_off_doc(id, column);
+        }
         let mut seen = HashSet::new();
         let mut before = None;
-        loop {
+        while verifier.report_mut().first_bad_action.is_none() {
             let batch = store.list(&Filter::default(), before, MAX_PAGE)?;
             for action in &batch {
                 seen.insert(action.id);
@@ -1679,6 +1685,10 @@ impl ActionCenter {
             |seq| verifier.hash_at(seq).map(str::to_owned),
         );
         verifier.report_mut().checkpoints = report;
+        if let Some(problem) = off.checkpoint {
+            let checkpoints = &mut verifier.report_mut().checkpoints;
+            checkpoints.problem.get_or_insert(problem);
+        }
         Ok(verifier.finish())
     }
 
