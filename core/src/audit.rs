@@ -315,6 +315,10 @@ pub enum ActionMismatch {
     Status { row: Status, event: Status },
     /// The row's content is not what its last event recorded.
     Digest,
+    /// A column the store derives from the row's doc (`status`,
+    /// `version`, ...) is not what the doc says; `doc` when the doc no
+    /// longer decodes.
+    Column { column: String },
 }
 
 /// The first action whose stored row does not match its trail.
@@ -385,6 +389,12 @@ impl AuditReport {
                     format!("is {row}, its last event moved it to {event}")
                 }
                 ActionMismatch::Digest => "differs from what its last event recorded".to_owned(),
+                ActionMismatch::Column { column } if column == "doc" => {
+                    "has a stored doc that does not decode".to_owned()
+                }
+                ActionMismatch::Column { column } => {
+                    format!("has a {column} column that is not what its doc says")
+                }
             };
             let at = bad
                 .seq
@@ -616,6 +626,19 @@ impl Verifier {
             return false;
         }
         true
+    }
+
+    /// A stored row whose derived column (or doc) the store found off
+    /// its doc: the first bad action, unless one was found before.
+    pub(crate) fn report_row_off_doc(&mut self, id: ActionId, column: String) {
+        if self.report.first_bad_action.is_some() {
+            return;
+        }
+        self.report.first_bad_action = Some(BadAction {
+            id,
+            seq: self.trails.get(&id).map(|t| t.last_seq),
+            mismatch: ActionMismatch::Column { column },
+        });
     }
 
     /// After every stored row was checked: an action with events and no

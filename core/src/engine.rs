@@ -1647,9 +1647,17 @@ impl ActionCenter {
                 break;
             }
         }
+        // Rows whose columns are not what their docs say: a doc that does
+        // not decode is reported (named) before the docs are read; a
+        // derived column off its doc after the docs were checked against
+        // their trails.
+        let mut off = store.rows_off_their_docs()?;
+        if let Some((id, column)) = off.action.take_if(|(_, c)| c == "doc") {
+            verifier.report_row_off_doc(id, column);
+        }
         let mut seen = HashSet::new();
         let mut before = None;
-        loop {
+        while verifier.report_mut().first_bad_action.is_none() {
             let batch = store.list(&Filter::default(), before, MAX_PAGE)?;
             for action in &batch {
                 seen.insert(action.id);
@@ -1661,6 +1669,9 @@ impl ActionCenter {
             before = batch.last().map(|a| a.id);
         }
         verifier.check_no_row_missing(&seen);
+        if let Some((id, column)) = off.action {
+            verifier.report_row_off_doc(id, column);
+        }
         let stored = store.policy()?;
         verifier.check_policy(
             stored
@@ -1679,6 +1690,10 @@ impl ActionCenter {
             |seq| verifier.hash_at(seq).map(str::to_owned),
         );
         verifier.report_mut().checkpoints = report;
+        if let Some(problem) = off.checkpoint {
+            let checkpoints = &mut verifier.report_mut().checkpoints;
+            checkpoints.problem.get_or_insert(problem);
+        }
         Ok(verifier.finish())
     }
 

@@ -77,7 +77,7 @@ pub use policy::{
 };
 pub use query::{Counts, Filter, Page, PageRequest};
 pub use short_id::MIN_SHORT_ID;
-pub use store::{MemoryStore, Store};
+pub use store::{MemoryStore, RowsOffDocs, Store};
 #[cfg(feature = "postgres")]
 pub use store::{PostgresOptions, PostgresStore};
 #[cfg(feature = "sqlite")]

@@ -13,9 +13,9 @@
 //!
 //! `verify_audit` (with the checkpoints' public key) must report each one
 //! and name the first bad event (its seq) or action (its id). What the
-//! digest leaves out on purpose, and the columns the store derives from
-//! the doc, are listed below with the reason. What verify_audit does not
-//! find today is listed in `known_gap`: each is a reported defect, and
+//! digest leaves out on purpose is listed below with the reason; the
+//! columns the store derives from the doc are compared with it (an edit
+//! names the action). What verify_audit does not find today is listed in `known_gap`: each is a reported defect, and
 //! the test fails when the list changes.
 
 use std::collections::BTreeMap;
@@ -443,54 +443,10 @@ const UNDIGESTED: &[(&str, &str)] = &[
     ),
 ];
 
-/// Columns of `actions` the store derives from the doc, to select rows
-/// with: the engine reads every action from its doc, so an edited column
-/// changes which rows a query looks at, never what an action is.
-const DERIVED: &[(&str, &str)] = &[
-    ("id", "the row's key; the doc holds the id"),
-    (
-        "version",
-        "compare-and-set guard; a bad one refuses writes (Conflict), never forges one",
-    ),
-    (
-        "status",
-        "selects tabs, claims and sweeps; the doc's status decides",
-    ),
-    ("kind", "filter column"),
-    ("category", "filter column and counts"),
-    ("source_type", "filter column"),
-    ("investigation_id", "filter column"),
-    ("entity_key", "filter column"),
-    ("device_id", "filter column (undo fan-out looks up the doc)"),
-    ("created_by", "filter column"),
-    ("created_at", "filter column"),
-    (
-        "expires_at",
-        "selects the expiry sweep; the doc's window decides",
-    ),
-    (
-        "lease_until",
-        "selects the lease sweep; the doc's attempt decides",
-    ),
-    ("idempotency_key", "unique index for retried proposals"),
-    (
-        "exclusive_key",
-        "unique index for one active action per entity",
-    ),
-];
-
 /// Edits verify_audit does not find today: defects the matrix found,
 /// listed so the test fails when one changes (fixed, or a new one).
 /// Each is reported as a defect, not accepted as design.
-fn known_gap(case: &str) -> Option<&'static str> {
-    if case.starts_with("checkpoints.id") || case.starts_with("checkpoints.seq") {
-        return Some("the checkpoint's id and seq columns are not compared with its signed doc");
-    }
-    if case.contains("stored action does not decode") {
-        return Some(
-            "an action doc that does not decode fails verify_audit with an error that does not name the action",
-        );
-    }
+fn known_gap(_case: &str) -> Option<&'static str> {
     None
 }
 
@@ -541,24 +497,21 @@ fn every_single_edit_is_found_and_named() {
         }
     }
 
-    // Actions: every other column, three rows. The store reads every
-    // action from its doc; an edit of a derived column must be listed
-    // in DERIVED, with its reason.
+    // Actions: every other column, three rows. The store derives them
+    // from the doc (to select rows with); verify_audit compares them
+    // with it and names the action.
     let mut derived_edits = 0;
     for column in columns(&conn, "actions") {
         if column == "doc" {
             continue;
         }
         for row in three_rows(&conn, "actions", "id") {
+            let Sql::Text(id) = &row else { panic!() };
             let (n, value) = column_case(&template, "actions", "id", &row, &column);
             cases += 1;
-            if n == Named::Intact {
-                derived_edits += 1;
-                if !DERIVED.iter().any(|(c, _)| *c == column) {
-                    failures.push(format!(
-                        "actions.{column} of {row:?} -> {value:?}: not found, not listed"
-                    ));
-                }
+            derived_edits += 1;
+            if !n.action(id) {
+                failures.push(format!("actions.{column} of {id} -> {value:?}: {n:?}"));
             }
         }
     }
@@ -607,8 +560,8 @@ fn every_single_edit_is_found_and_named() {
     });
     let gap_total: usize = gaps.values().sum();
     eprintln!(
-        "tamper: {cases} single-field cases: {} found and named, {derived_edits} edits of derived action columns (listed), {gap_total} known gaps",
-        cases - derived_edits - gap_total
+        "tamper: {cases} single-field cases: {} found and named ({derived_edits} of them edits of derived action columns), {gap_total} known gaps",
+        cases - gap_total
     );
     for (gap, n) in &gaps {
         eprintln!("  known gap ({n} cases): {gap}");
@@ -619,5 +572,149 @@ fn every_single_edit_is_found_and_named() {
         failures.len(),
         failures.join("\n")
     );
-    assert_eq!(gaps.len(), 2, "the known gaps changed: {gaps:?}");
+    assert_eq!(gaps.len(), 0, "the known gaps changed: {gaps:?}");
+}
+
+/// Runs one structural edit (several statements) on a fresh copy and
+/// verifies it with the key.
+fn structural(template: &Path, sql: &str) -> AuditReport {
+    let copy = copy_of(template);
+    let conn = Connection::open(&copy.path).expect("open");
+    conn.execute_batch(sql).expect("edit");
+    drop(conn);
+    verify_path(&copy.path)
+}
+
+fn event_count(path: &Path) -> i64 {
+    let conn = Connection::open(path).expect("open");
+    conn.query_row("SELECT max(seq) FROM events", [], |r| r.get(0))
+        .expect("count")
+}
+
+fn checkpoint_seqs(path: &Path) -> Vec<i64> {
+    let conn = Connection::open(path).expect("open");
+    let mut stmt = conn
+        .prepare("SELECT seq FROM checkpoints ORDER BY id")
+        .expect("seqs");
+    stmt.query_map([], |r| r.get(0))
+        .expect("seqs")
+        .collect::<rusqlite::Result<_>>()
+        .expect("seqs")
+}
+
+/// The columns of `events` other than `seq`, for copying and swapping.
+fn event_fields(conn: &Connection) -> Vec<String> {
+    columns(conn, "events")
+        .into_iter()
+        .filter(|c| c != "seq")
+        .collect()
+}
+
+#[test]
+fn deleted_inserted_swapped_cut_and_rehashed_events_are_found_and_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let template = dir.path().join("template.db");
+    fill(&template);
+    let last = event_count(&template);
+    let m = last / 2;
+    let fields = event_fields(&Connection::open(&template).expect("open")).join(", ");
+    let mut cases = 0;
+
+    // A middle event deleted: named by the seq it left empty.
+    let r = structural(&template, &format!("DELETE FROM events WHERE seq = {m};"));
+    cases += 1;
+    assert_eq!(named(&r), Named::Event(m as u64), "deleted: {r:?}");
+
+    // A copy of event m inserted after it, the rest shifted up by one.
+    let r = structural(
+        &template,
+        &format!(
+            "UPDATE events SET seq = -seq WHERE seq > {m};
+             UPDATE events SET seq = 1 - seq WHERE seq < 0;
+             INSERT INTO events (seq, {fields}) SELECT {m} + 1, {fields} FROM events WHERE seq = {m};"
+        ),
+    );
+    cases += 1;
+    assert_eq!(named(&r), Named::Event(m as u64 + 1), "inserted: {r:?}");
+
+    // Events m and m + 1 swapped (every field but the seq).
+    let r = structural(
+        &template,
+        &format!(
+            "UPDATE events SET seq = -1 WHERE seq = {m};
+             UPDATE events SET seq = {m} WHERE seq = {m} + 1;
+             UPDATE events SET seq = {m} + 1 WHERE seq = -1;"
+        ),
+    );
+    cases += 1;
+    assert_eq!(named(&r), Named::Event(m as u64), "swapped: {r:?}");
+
+    // The tail cut below the latest checkpoint: the checkpoint names
+    // the event it signed, past the end.
+    let latest = *checkpoint_seqs(&template).last().expect("checkpoints");
+    let r = structural(
+        &template,
+        &format!("DELETE FROM events WHERE seq >= {latest};"),
+    );
+    cases += 1;
+    assert!(!r.is_intact(), "cut: {r:?}");
+    let problem = r.checkpoints.problem.clone().unwrap_or_default();
+    assert!(
+        problem.contains(&format!("at event {latest}")) && problem.contains("events were cut"),
+        "cut: {problem:?} in {r:?}"
+    );
+
+    // An early event rewritten (its actor) and the whole chain re-hashed
+    // from there to the end: the chain links up, the rows match their
+    // trails, and only the signed checkpoints find it, naming the first
+    // signed event that changed.
+    let copy = copy_of(&template);
+    {
+        let store = SqliteStore::open(&copy.path).expect("open");
+        let mut events = actioncenter::Store::events_since(&store, 0, 100_000).expect("events");
+        drop(store);
+        let first_signed = checkpoint_seqs(&template)[0];
+        let at = 2usize;
+        assert!((at as i64) <= first_signed);
+        events[at - 1].actor = "mallory".into();
+        let conn = Connection::open(&copy.path).expect("open");
+        for i in at - 1..events.len() {
+            if i > 0 {
+                events[i].prev_hash = events[i - 1].hash.clone();
+            }
+            events[i].hash = events[i].computed_hash();
+            conn.execute(
+                "UPDATE events SET actor = ?1, prev_hash = ?2, hash = ?3 WHERE seq = ?4",
+                rusqlite::params![
+                    events[i].actor,
+                    events[i].prev_hash,
+                    events[i].hash,
+                    events[i].seq as i64
+                ],
+            )
+            .expect("rewrite");
+        }
+        drop(conn);
+        let unsigned = center_on(
+            &copy.path,
+            Arc::new(ManualClock::starting_at(t0() + Duration::days(1))),
+        )
+        .verify_audit()
+        .expect("verify");
+        assert!(
+            unsigned.first_bad.is_none() && unsigned.first_bad_action.is_none(),
+            "the rewrite links up: {unsigned:?}"
+        );
+        let r = verify_path(&copy.path);
+        cases += 1;
+        assert_eq!(named(&r), Named::Checkpoint, "rehashed: {r:?}");
+        let problem = r.checkpoints.problem.clone().unwrap_or_default();
+        assert!(
+            problem.contains(&format!("event {first_signed} "))
+                && problem.contains("the trail was rewritten"),
+            "rehashed: {problem}"
+        );
+    }
+    eprintln!("tamper: {cases} structural cases found and named");
+    assert_eq!(cases, 5);
 }

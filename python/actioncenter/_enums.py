@@ -260,6 +260,9 @@ class ActionMismatch(_StrEnum):
     """The row's status is not the one its last event moved it to."""
     DIGEST = "digest"
     """The row's content is not what its last event recorded."""
+    COLUMN = "column"
+    """A column the store derives from the row's doc is not what the doc
+    says (``row`` names it; ``doc`` when the doc does not decode)."""
 
 
 class Synchronous(_StrEnum):

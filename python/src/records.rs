@@ -633,6 +633,9 @@ impl<'py> Builder<'py> {
                 ("status", self.status(*row)?, self.status(*event)?)
             }
             ActionMismatch::Digest => ("digest", self.none(), self.none()),
+            ActionMismatch::Column { column } => {
+                ("column", column.into_pyobject(py)?.into_any(), self.none())
+            }
         };
         b.set(intern!(py, "id"), self.uuid(bad.id)?)?;
         b.set(intern!(py, "seq"), bad.seq)?;

@@ -186,6 +186,25 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every stored checkpoint, oldest first.
     fn checkpoints(&self) -> Result<Vec<Checkpoint>>;
+
+    /// For `verify_audit`: rows whose columns are not what their doc
+    /// says. A store that keeps columns derived from an action's doc (or
+    /// a checkpoint's) compares them here; one that keeps only the docs
+    /// has nothing to compare and keeps this default.
+    fn rows_off_their_docs(&self) -> Result<RowsOffDocs> {
+        Ok(RowsOffDocs::default())
+    }
+}
+
+/// What [`Store::rows_off_their_docs`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RowsOffDocs {
+    /// The first action row (by id) whose derived column disagrees with
+    /// its doc, and the column (`doc` when the doc does not decode).
+    pub action: Option<(ActionId, String)>,
+    /// The first checkpoint row whose columns disagree with its signed
+    /// doc, in words naming it.
+    pub checkpoint: Option<String>,
 }
 
 /// The key that makes an exclusive action unique among the active ones:

@@ -64,9 +64,11 @@ use r2d2::{CustomizeConnection, Pool, PooledConnection};
 use r2d2_postgres::PostgresConnectionManager;
 
 use super::sql::{
-    ACTION_COLUMNS, ActionRow, Dialect, EVENT_COLUMNS, EXCLUSIVE_HOLDER, EventRow, POLICY_COLUMNS,
-    Param, Where, action_from_doc, checkpoint_from_doc, count_moves, counts_are_kept_for,
-    counts_from_rows, identity as id_sql, insert_refusal, policy_from_row, version_to_sql,
+    ACTION_COLUMNS, ActionRow, Col, DERIVED_COLUMNS, Dialect, EVENT_COLUMNS, EXCLUSIVE_HOLDER,
+    EventRow, POLICY_COLUMNS, Param, VERIFY_INT_COLUMNS, Where, action_from_doc,
+    action_row_off_doc, checkpoint_from_doc, checkpoint_row_off_doc, count_moves,
+    counts_are_kept_for, counts_from_rows, identity as id_sql, insert_refusal, policy_from_row,
+    version_to_sql,
 };
 use super::{Change, ClaimFn, ClaimScope, Store};
 use crate::audit::{AuditEvent, NewEvent};
@@ -1308,6 +1310,54 @@ impl Store for PostgresStore {
             .map(|r| checkpoint_from_doc(&get::<String>(r, 0)?))
             .collect()
         })
+    }
+
+    fn rows_off_their_docs(&self) -> Result<super::RowsOffDocs> {
+        let mut found = super::RowsOffDocs::default();
+        let sql = format!(
+            "SELECT id, doc::text, {DERIVED_COLUMNS} FROM actions WHERE id > $1 ORDER BY id LIMIT 1000"
+        );
+        let mut after = String::new();
+        'pages: loop {
+            let rows = self.read(|db| db.query("read actions", &sql, &[&after]))?;
+            for r in &rows {
+                let id: String = get(r, 0)?;
+                let doc = Col::from(get::<Option<String>>(r, 1)?);
+                let mut derived = Vec::with_capacity(VERIFY_INT_COLUMNS.len());
+                for (i, int) in VERIFY_INT_COLUMNS.iter().enumerate() {
+                    derived.push(if *int {
+                        Col::from(get::<Option<i64>>(r, i + 2)?)
+                    } else {
+                        Col::from(get::<Option<String>>(r, i + 2)?)
+                    });
+                }
+                if let Some(off) = action_row_off_doc(&Col::Text(id.clone()), &doc, &derived)? {
+                    found.action = Some(off);
+                    break 'pages;
+                }
+                after = id;
+            }
+            if rows.len() < 1000 {
+                break;
+            }
+        }
+        // Checkpoint ids come from a sequence, which a rolled-back insert
+        // spends: only the seq column is compared.
+        let rows = self.read(|db| {
+            db.query(
+                "read checkpoints",
+                "SELECT id, seq, doc FROM checkpoints ORDER BY id",
+                &[],
+            )
+        })?;
+        for r in &rows {
+            let seq = Col::from(get::<Option<i64>>(r, 1)?);
+            if let Some(p) = checkpoint_row_off_doc(get(r, 0)?, &seq, &get::<String>(r, 2)?, None) {
+                found.checkpoint = Some(p);
+                break;
+            }
+        }
+        Ok(found)
     }
 
     // Each identity call is one statement, atomic on its own: no

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::audit::AuditEvent;
 use crate::error::{Error, Result};
-use crate::model::{Action, Status};
+use crate::model::{Action, ActionId, Status};
 use crate::query::Filter;
 
 /// A value bound to a placeholder.
@@ -178,6 +178,143 @@ impl ActionRow {
             exclusive_key: super::exclusive_key(a),
         })
     }
+}
+
+/// A column value as read for verification (any type the database holds).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Col {
+    Null,
+    Int(i64),
+    Text(String),
+    /// Anything else (a real, a blob): never what the doc derives.
+    Other,
+}
+
+impl From<Option<i64>> for Col {
+    fn from(v: Option<i64>) -> Col {
+        v.map_or(Col::Null, Col::Int)
+    }
+}
+
+impl From<Option<String>> for Col {
+    fn from(v: Option<String>) -> Col {
+        v.map_or(Col::Null, Col::Text)
+    }
+}
+
+/// The columns of `actions` derived from the doc, as verification reads
+/// them after `id` and `doc`, in [`ActionRow::derived`] order.
+pub(crate) const DERIVED_COLUMNS: &str = "version, status, kind, category, \
+     source_type, investigation_id, entity_key, device_id, created_by, created_at, expires_at, \
+     lease_until, idempotency_key, exclusive_key";
+
+/// Which of [`DERIVED_COLUMNS`] hold integers.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+pub(crate) const VERIFY_INT_COLUMNS: [bool; 14] = [
+    true, false, false, false, false, false, false, false, false, true, true, true, false, false,
+];
+
+impl ActionRow {
+    /// The columns derived from the doc, named, in `id`, `doc` and [`DERIVED_COLUMNS`]
+    /// order after `doc`.
+    fn derived(&self) -> [(&'static str, Col); 14] {
+        let text = |s: &str| Col::Text(s.to_owned());
+        [
+            ("version", Col::Int(self.version)),
+            ("status", text(self.status)),
+            ("kind", text(&self.kind)),
+            ("category", text(self.category)),
+            ("source_type", text(self.source_type)),
+            ("investigation_id", self.investigation_id.clone().into()),
+            ("entity_key", text(&self.entity_key)),
+            ("device_id", self.device_id.clone().into()),
+            ("created_by", text(&self.created_by)),
+            ("created_at", Col::Int(self.created_at)),
+            ("expires_at", self.expires_at.into()),
+            ("lease_until", self.lease_until.into()),
+            ("idempotency_key", self.idempotency_key.clone().into()),
+            ("exclusive_key", self.exclusive_key.clone().into()),
+        ]
+    }
+}
+
+/// Compares one stored action row (its `id`, `doc` and
+/// [`DERIVED_COLUMNS`]) with what its doc
+/// derives. The action and the first column that disagrees (`doc` when
+/// the doc does not decode); an error only when neither the doc nor the
+/// id column names an action.
+pub(crate) fn action_row_off_doc(
+    id: &Col,
+    doc: &Col,
+    derived: &[Col],
+) -> Result<Option<(ActionId, String)>> {
+    let decoded = match doc {
+        Col::Text(d) => action_from_doc(d),
+        _ => Err(Error::storage_msg("stored action doc is not text")),
+    };
+    let action = match decoded {
+        Ok(a) => a,
+        Err(e) => {
+            let Col::Text(raw) = id else {
+                return Err(Error::storage_msg(format!(
+                    "a stored action row with id {id:?}: {e}"
+                )));
+            };
+            return match raw.parse::<ActionId>() {
+                Ok(id) => Ok(Some((id, "doc".to_owned()))),
+                Err(_) => Err(Error::storage_msg(format!(
+                    "stored action row {raw:?}: {e}"
+                ))),
+            };
+        }
+    };
+    let expected = ActionRow::of(&action)?;
+    if *id != Col::Text(expected.id.clone()) {
+        return Ok(Some((action.id, "id".to_owned())));
+    }
+    let off = expected
+        .derived()
+        .into_iter()
+        .zip(derived)
+        // Rows from before schema 2 hold no keys (the migration added
+        // the columns empty): an empty key column is not compared.
+        .filter(|((column, _), got)| {
+            !(matches!(got, Col::Null) && ["idempotency_key", "exclusive_key"].contains(column))
+        })
+        .find(|((_, want), got)| want != *got);
+    Ok(off.map(|((column, _), _)| (action.id, column.to_owned())))
+}
+
+/// Compares one stored checkpoint row with its signed doc: the `seq`
+/// column must be the signed seq and, where the store numbers rows
+/// without gaps (`position` is `Some`, 1-based), the `id` column the
+/// row's position. The problem in words, naming the checkpoint.
+pub(crate) fn checkpoint_row_off_doc(
+    id: i64,
+    seq: &Col,
+    doc: &str,
+    position: Option<usize>,
+) -> Option<String> {
+    let cp = match checkpoint_from_doc(doc) {
+        Ok(cp) => cp,
+        Err(e) => return Some(format!("checkpoint row {id}: {e}")),
+    };
+    let signed = i64::try_from(cp.seq).ok();
+    if Some(seq) != signed.map(Col::Int).as_ref() {
+        return Some(format!(
+            "checkpoint row {id} (signed at event {}): its seq column says {seq:?}, not the signed seq",
+            cp.seq
+        ));
+    }
+    if let Some(p) = position
+        && i64::try_from(p).ok() != Some(id)
+    {
+        return Some(format!(
+            "checkpoint row {id} (signed at event {}) is checkpoint {p}: its id column was edited",
+            cp.seq
+        ));
+    }
+    None
 }
 
 pub(crate) fn version_to_sql(v: u64) -> Result<i64> {

@@ -25,8 +25,9 @@ use rusqlite::types::{ToSql, ToSqlOutput};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, params_from_iter};
 
 use super::sql::{
-    ACTION_COLUMNS, ActionRow, Dialect, EVENT_COLUMNS, EXCLUSIVE_HOLDER, EventRow, POLICY_COLUMNS,
-    Param, Where, action_from_doc, checkpoint_from_doc, count_moves, counts_are_kept_for,
+    ACTION_COLUMNS, ActionRow, Col, DERIVED_COLUMNS, Dialect, EVENT_COLUMNS, EXCLUSIVE_HOLDER,
+    EventRow, POLICY_COLUMNS, Param, Where, action_from_doc, action_row_off_doc,
+    checkpoint_from_doc, checkpoint_row_off_doc, count_moves, counts_are_kept_for,
     counts_from_rows, identity as id_sql, insert_refusal, policy_from_row, version_to_sql,
 };
 use super::{Change, ClaimFn, ClaimScope, Store};
@@ -806,6 +807,62 @@ impl Store for SqliteStore {
             .collect::<rusqlite::Result<Vec<String>>>()
             .map_err(db_err("read checkpoints"))?;
         docs.iter().map(|d| checkpoint_from_doc(d)).collect()
+    }
+
+    fn rows_off_their_docs(&self) -> Result<super::RowsOffDocs> {
+        let conn = self.conn()?;
+        let mut found = super::RowsOffDocs::default();
+        let col = |v: rusqlite::types::Value| match v {
+            rusqlite::types::Value::Null => Col::Null,
+            rusqlite::types::Value::Integer(i) => Col::Int(i),
+            rusqlite::types::Value::Text(t) => Col::Text(t),
+            _ => Col::Other,
+        };
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT id, doc, {DERIVED_COLUMNS} FROM actions ORDER BY id"
+            ))
+            .map_err(db_err("read actions"))?;
+        let mut rows = stmt.query([]).map_err(db_err("read actions"))?;
+        while let Some(r) = rows.next().map_err(db_err("read actions"))? {
+            let mut cols = (0..16).map(|i| r.get::<_, rusqlite::types::Value>(i).map(col));
+            let mut next = || cols.next().unwrap_or(Ok(Col::Other));
+            let (id, doc) = (next(), next());
+            let (id, doc) = (
+                id.map_err(db_err("read actions"))?,
+                doc.map_err(db_err("read actions"))?,
+            );
+            let derived = (0..14)
+                .map(|_| next())
+                .collect::<rusqlite::Result<Vec<Col>>>()
+                .map_err(db_err("read actions"))?;
+            if let Some(off) = action_row_off_doc(&id, &doc, &derived)? {
+                found.action = Some(off);
+                break;
+            }
+        }
+        drop(rows);
+        // SQLite numbers checkpoint rows 1, 2, 3, ... (none is ever
+        // deleted, and a rolled-back insert takes no number).
+        let mut stmt = conn
+            .prepare_cached("SELECT id, seq, doc FROM checkpoints ORDER BY id")
+            .map_err(db_err("read checkpoints"))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    col(r.get::<_, rusqlite::types::Value>(1)?),
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(db_err("read checkpoints"))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(db_err("read checkpoints"))?;
+        found.checkpoint = rows
+            .iter()
+            .enumerate()
+            .find_map(|(i, (id, seq, doc))| checkpoint_row_off_doc(*id, seq, doc, Some(i + 1)));
+        Ok(found)
     }
 
     fn put_account(&self, account: &Account, create: bool) -> Result<()> {
