@@ -42,7 +42,7 @@ g++ -std=c++11 "${cxxflags[@]}" -fsyntax-only -x c++ include/actioncenter.h
 g++ -std=c++17 "${cxxflags[@]}" -fsyntax-only -x c++ include/actioncenter.h
 
 echo "== compile the C tests and examples"
-tests=(lifecycle errors bad_input threads)
+tests=(lifecycle errors bad_input threads permissions hostile)
 for t in "${tests[@]}"; do
   gcc "${cflags[@]}" -pthread "tests/c/test_$t.c" -o "$out/test_$t" "${link[@]}"
 done
