@@ -150,7 +150,7 @@ impl AuditEvent {
                 ),
             ),
         };
-        hex::encode(h.0.finalize())
+        hex_of(&h.0.finalize())
     }
 
     /// Whether `hash` is what the fields and `prev_hash` produce.
@@ -169,7 +169,20 @@ impl AuditEvent {
 
 /// Lowercase hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
+    hex_of(&Sha256::digest(bytes))
+}
+
+/// Lowercase hex of a SHA-256 digest, through one buffer (`hex::encode`
+/// collects an iterator of chars one by one).
+pub(crate) fn hex_of(digest: &[u8]) -> String {
+    let mut buf = [0u8; 64];
+    match buf.get_mut(..digest.len() * 2) {
+        Some(out) => match hex::encode_to_slice(digest, out) {
+            Ok(()) => String::from_utf8_lossy(out).into_owned(),
+            Err(_) => hex::encode(digest),
+        },
+        None => hex::encode(digest),
+    }
 }
 
 /// A JSON value written with sorted keys and no white space, whatever
@@ -239,7 +252,7 @@ impl std::io::Write for Hashing {
 pub fn canonical_digest(value: &serde_json::Value) -> String {
     let mut h = Hashing(Sha256::new());
     write_canonical(value, &mut h);
-    hex::encode(h.0.finalize())
+    hex_of(&h.0.finalize())
 }
 
 /// SHA-256 of an action's canonical form: every field of its document

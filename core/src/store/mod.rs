@@ -225,11 +225,24 @@ pub fn exclusive_key(a: &Action) -> Option<String> {
 
 /// Whether `a` holds its kind's one active slot on its entity.
 pub(crate) fn holds_slot(a: &Action) -> bool {
-    a.exclusive
-        && matches!(
-            a.status,
-            Status::Pending | Status::Approved | Status::Running
-        )
+    holds_slot_in(a.exclusive, a.status)
+}
+
+/// Whether an action, exclusive or not, holds its slot in `status`.
+pub(crate) fn holds_slot_in(exclusive: bool, status: Status) -> bool {
+    exclusive && matches!(status, Status::Pending | Status::Approved | Status::Running)
+}
+
+/// Whether `change` moves its action into or out of its exclusive slot,
+/// so a stored exclusive key must be written again. Not when the action
+/// held the slot before and still does (its kind and entity never change,
+/// so neither does the key), nor when it held it neither time; always
+/// when the change says nothing of the status it leaves.
+pub(crate) fn slot_moves(change: &Change) -> bool {
+    match change.event.as_ref().and_then(|e| e.from) {
+        Some(from) => holds_slot_in(change.action.exclusive, from) != holds_slot(&change.action),
+        None => true,
+    }
 }
 
 /// The one housekeeping thread of every SQLite connection pool open in

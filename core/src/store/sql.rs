@@ -156,6 +156,24 @@ pub(crate) const ACTION_COLUMNS: &str = "id, version, status, kind, category, so
 
 impl ActionRow {
     pub fn of(a: &Action) -> Result<ActionRow> {
+        let mut row = ActionRow::without_key(a)?;
+        row.exclusive_key = super::exclusive_key(a);
+        Ok(row)
+    }
+
+    /// The row `change` writes, and whether its `exclusive_key` column must
+    /// be written with it (only then is the key computed: see
+    /// [`slot_moves`](super::slot_moves)).
+    pub fn of_change(change: &super::Change) -> Result<(ActionRow, bool)> {
+        if super::slot_moves(change) {
+            Ok((ActionRow::of(&change.action)?, true))
+        } else {
+            Ok((ActionRow::without_key(&change.action)?, false))
+        }
+    }
+
+    /// Every column but `exclusive_key`, left `None`.
+    fn without_key(a: &Action) -> Result<ActionRow> {
         Ok(ActionRow {
             id: a.id.to_string(),
             version: version_to_sql(a.version)?,
@@ -175,7 +193,7 @@ impl ActionRow {
             lease_until: a.lease_until().map(|t| t.timestamp_micros()),
             doc: serde_json::to_string(a).map_err(|e| Error::storage("cannot encode action", e))?,
             idempotency_key: a.idempotency_key.clone(),
-            exclusive_key: super::exclusive_key(a),
+            exclusive_key: None,
         })
     }
 }

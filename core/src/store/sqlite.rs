@@ -378,12 +378,8 @@ fn query_actions(conn: &Connection, sql: &str, params: &[Param]) -> Result<Vec<A
 
 fn append_event(tx: &rusqlite::Transaction<'_>, event: NewEvent) -> Result<AuditEvent> {
     let last: Option<(i64, String)> = tx
-        .query_row(
-            "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()
+        .prepare_cached("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
+        .and_then(|mut s| s.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional())
         .map_err(db_err("read chain head"))?;
     let (seq, prev) = last.map_or((1, GENESIS_HASH.to_owned()), |(s, h)| (s + 1, h));
     let sealed = event.seal(u64::try_from(seq).unwrap_or(0), &prev);
@@ -440,23 +436,38 @@ fn apply_in(tx: &rusqlite::Transaction<'_>, change: Change) -> Result<Option<Aud
             return Err(Error::PolicyChanged { expected, actual });
         }
     }
-    let row = ActionRow::of(&change.action)?;
+    let (row, key_moves) = ActionRow::of_change(&change)?;
+    // The exclusive key's column (and its unique index) is written only
+    // when the action enters or leaves its slot.
+    let sql = if key_moves {
+        "UPDATE actions SET version = ?1, status = ?2, expires_at = ?3, lease_until = ?4, doc = ?5, \
+         exclusive_key = ?8 WHERE id = ?6 AND version = ?7"
+    } else {
+        "UPDATE actions SET version = ?1, status = ?2, expires_at = ?3, lease_until = ?4, doc = ?5 \
+         WHERE id = ?6 AND version = ?7"
+    };
     let updated = tx
-        .prepare_cached(
-            "UPDATE actions SET version = ?1, status = ?2, expires_at = ?3, lease_until = ?4, doc = ?5, \
-             exclusive_key = ?6 WHERE id = ?7 AND version = ?8",
-        )
+        .prepare_cached(sql)
         .and_then(|mut s| {
-            s.execute(params![
-                row.version,
-                row.status,
-                row.expires_at,
-                row.lease_until,
-                row.doc,
-                row.exclusive_key,
-                row.id,
-                version_to_sql(change.expected_version).unwrap_or(-1)
-            ])
+            let expected = version_to_sql(change.expected_version).unwrap_or(-1);
+            let fields: [&dyn rusqlite::ToSql; 7] = [
+                &row.version,
+                &row.status,
+                &row.expires_at,
+                &row.lease_until,
+                &row.doc,
+                &row.id,
+                &expected,
+            ];
+            if key_moves {
+                s.execute(params_from_iter(
+                    fields
+                        .into_iter()
+                        .chain([&row.exclusive_key as &dyn rusqlite::ToSql]),
+                ))
+            } else {
+                s.execute(params_from_iter(fields))
+            }
         })
         .map_err(db_err("update action"))?;
     if updated == 0 {
@@ -541,15 +552,17 @@ impl Store for SqliteStore {
         self.write(|tx| {
             let mut out = Vec::with_capacity(changes.len());
             for change in changes {
-                tx.execute_batch("SAVEPOINT item")
-                    .map_err(db_err("savepoint"))?;
-                let result = apply_in(tx, change);
-                let end = if result.is_ok() {
-                    "RELEASE item"
-                } else {
-                    "ROLLBACK TO item; RELEASE item"
+                let run = |sql: &str| {
+                    tx.prepare_cached(sql)
+                        .and_then(|mut s| s.execute([]))
+                        .map_err(db_err("savepoint"))
                 };
-                tx.execute_batch(end).map_err(db_err("savepoint"))?;
+                run("SAVEPOINT item")?;
+                let result = apply_in(tx, change);
+                if result.is_err() {
+                    run("ROLLBACK TO item")?;
+                }
+                run("RELEASE item")?;
                 // A failure of the database itself ends the whole call.
                 match result {
                     Err(e @ Error::Storage { .. }) => return Err(e),
