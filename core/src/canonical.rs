@@ -329,26 +329,28 @@ impl<'a> Object<'a> {
         }
         let start = self.text.len();
         write(value, self.prune.member(&key), &mut self.text)?;
-        let span = start..self.text.len();
-        // A later member of the same name replaces an earlier one, as
-        // in a map (a flattened field can repeat a declared one).
-        if let Some(slot) = self.members.iter_mut().find(|(k, _)| *k == key) {
-            slot.1 = span;
-        } else {
-            self.members.push((key, span));
-        }
+        self.members.push((key, start..self.text.len()));
         Ok(())
     }
 
     fn close(mut self) -> Res<&'a mut Vec<u8>> {
-        if !self.members.is_sorted_by(|a, b| a.0 <= b.0) {
-            self.members.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        if !self.members.is_sorted_by(|a, b| a.0 < b.0) {
+            // Stable, so that of two members of the same name the one
+            // written later comes last, and wins below.
+            self.members.sort_by(|a, b| a.0.cmp(&b.0));
         }
         self.out.push(b'{');
+        let mut first = true;
         for (i, (key, span)) in self.members.iter().enumerate() {
-            if i > 0 {
+            // A later member of the same name replaces an earlier one, as
+            // in a map (a flattened field can repeat a declared one).
+            if self.members.get(i + 1).is_some_and(|next| next.0 == *key) {
+                continue;
+            }
+            if !first {
                 self.out.push(b',');
             }
+            first = false;
             scalar(self.out, key.as_ref())?;
             self.out.push(b':');
             self.out.extend_from_slice(&self.text[span.clone()]);

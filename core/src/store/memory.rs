@@ -68,13 +68,17 @@ struct Keys {
 
 impl Keys {
     fn of(a: &Action) -> Keys {
+        Keys::with_exclusive(a, exclusive_key(a))
+    }
+
+    fn with_exclusive(a: &Action, exclusive: Option<String>) -> Keys {
         Keys {
             status: a.status,
             category: a.category,
             claimable: is_claimable(a),
             expires: a.expires_at.filter(|_| a.status == Status::Pending),
             lease: a.lease_until(),
-            exclusive: exclusive_key(a),
+            exclusive,
         }
     }
 
@@ -88,14 +92,7 @@ impl Keys {
             }
             _ => exclusive_key(new),
         };
-        Keys {
-            status: new.status,
-            category: new.category,
-            claimable: is_claimable(new),
-            expires: new.expires_at.filter(|_| new.status == Status::Pending),
-            lease: new.lease_until(),
-            exclusive,
-        }
+        Keys::with_exclusive(new, exclusive)
     }
 }
 
@@ -110,6 +107,9 @@ struct Index {
     events_of: HashMap<ActionId, Vec<usize>>,
     idempotency: HashMap<String, ActionId>,
     exclusive: HashMap<String, ActionId>,
+    /// The exclusive key each slot holder was indexed under, so a change
+    /// finds its action's old keys without hashing the entity again.
+    held: HashMap<ActionId, String>,
 }
 
 impl Index {
@@ -127,6 +127,15 @@ impl Index {
         }
         if let Some(key) = &k.exclusive {
             self.exclusive.insert(key.clone(), id);
+            self.held.insert(id, key.clone());
+        }
+    }
+
+    /// The keys `a`, stored under its id, is indexed under.
+    fn keys_of_stored(&self, a: &Action) -> Keys {
+        match self.held.get(&a.id) {
+            Some(key) if holds_slot(a) => Keys::with_exclusive(a, Some(key.clone())),
+            _other => Keys::of(a),
         }
     }
 
@@ -149,6 +158,7 @@ impl Index {
         {
             self.exclusive.remove(key);
         }
+        self.held.remove(&id);
     }
 
     fn update(&mut self, id: ActionId, before: &Keys, after: &Keys) {
@@ -197,7 +207,7 @@ impl Inner {
                 actual: stored.version,
             });
         }
-        let before = Keys::of(stored);
+        let before = self.index.keys_of_stored(stored);
         let after = before.next(stored, &change.action);
         if stored.investigation_id != change.action.investigation_id {
             if let Some(old) = &stored.investigation_id
