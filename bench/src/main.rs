@@ -2,7 +2,7 @@
 //! side, on this machine.
 //!
 //! ```text
-//! acbench [--quick] [--large] [--pg-url URL] [--out FILE]
+//! acbench [--quick] [--large] [--pg-url URL] [--out FILE] [--only GROUP,...]
 //! acbench memory-peak N
 //! acbench lifecycle N            # one case alone, for a profiler
 //! acbench profile approve|bulk N  # the same, on SQLite
@@ -21,6 +21,9 @@
 //! each with its own warm-up and sampling, which neither interleaves a
 //! pair nor shares a seeded store.
 //!
+//! `--only` runs the named groups alone (`approve`, `bulk`, `memory`,
+//! `scale`, `postgres`), to measure one part again after a change to it.
+//!
 //! `--quick` runs every case small, in seconds (the test command runs it,
 //! so the harness cannot rot); `--large` adds the 1,000,000-action SQLite
 //! store, whose seeding takes minutes.
@@ -33,6 +36,9 @@ mod sqlite_cases;
 use std::path::PathBuf;
 
 use report::{Report, Res};
+
+/// The groups `--only` can name, in the order a full run takes them.
+const GROUPS: [&str; 5] = ["approve", "bulk", "memory", "scale", "postgres"];
 
 /// How big each case runs.
 #[derive(Debug, Clone, Copy)]
@@ -63,6 +69,7 @@ fn run() -> Res<()> {
     };
     let mut pg_url = std::env::var("ACTIONCENTER_PG_URL").ok();
     let mut out: Option<PathBuf> = None;
+    let mut only: Option<Vec<String>> = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "memory-peak" => {
@@ -96,28 +103,51 @@ fn run() -> Res<()> {
             "--large" => size.large = true,
             "--pg-url" => pg_url = Some(args.next().ok_or("--pg-url URL")?),
             "--out" => out = Some(args.next().ok_or("--out FILE")?.into()),
+            "--only" => {
+                let groups: Vec<String> = args
+                    .next()
+                    .ok_or("--only GROUP,...")?
+                    .split(',')
+                    .map(str::to_owned)
+                    .collect();
+                if let Some(bad) = groups.iter().find(|g| !GROUPS.contains(&g.as_str())) {
+                    return Err(format!("unknown group {bad:?}: one of {GROUPS:?}").into());
+                }
+                only = Some(groups);
+            }
             "-h" | "--help" => {
                 println!(
-                    "usage: acbench [--quick] [--large] [--pg-url URL] [--out FILE]\n       acbench memory-peak N"
+                    "usage: acbench [--quick] [--large] [--pg-url URL] [--out FILE] [--only GROUP,...]\n       acbench memory-peak N"
                 );
                 return Ok(());
             }
             other => return Err(format!("unexpected argument {other:?}").into()),
         }
     }
+    let runs = |group: &str| only.as_ref().is_none_or(|o| o.iter().any(|g| g == group));
     let mut report = Report::new(out)?;
     let dir = tempfile::tempdir()?;
-    sqlite_cases::approve(&mut report, dir.path(), size)?;
-    sqlite_cases::bulk(&mut report, dir.path(), size)?;
-    memory::lifecycle(&mut report, size)?;
-    memory::peak(&mut report, size)?;
-    sqlite_cases::scale(&mut report, dir.path(), size)?;
-    match pg_url.filter(|u| !u.is_empty()) {
-        Some(url) => postgres_cases::run(&mut report, &url, size)?,
-        None => report.skip(
-            "PostgreSQL",
-            "no server: pass --pg-url or set ACTIONCENTER_PG_URL",
-        )?,
+    if runs("approve") {
+        sqlite_cases::approve(&mut report, dir.path(), size)?;
+    }
+    if runs("bulk") {
+        sqlite_cases::bulk(&mut report, dir.path(), size)?;
+    }
+    if runs("memory") {
+        memory::lifecycle(&mut report, size)?;
+        memory::peak(&mut report, size)?;
+    }
+    if runs("scale") {
+        sqlite_cases::scale(&mut report, dir.path(), size)?;
+    }
+    if runs("postgres") {
+        match pg_url.filter(|u| !u.is_empty()) {
+            Some(url) => postgres_cases::run(&mut report, &url, size)?,
+            None => report.skip(
+                "PostgreSQL",
+                "no server: pass --pg-url or set ACTIONCENTER_PG_URL",
+            )?,
+        }
     }
     Ok(())
 }
