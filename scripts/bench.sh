@@ -5,6 +5,10 @@
 #   bash scripts/bench.sh --large    the same plus the 1,000,000-action SQLite store (minutes more)
 #   bash scripts/bench.sh --quick    every case small, in seconds, to a scratch page (the test command runs it)
 #
+# BENCH_ROWS=DIR keeps the measured rows (rust.jsonl, python.jsonl) in DIR,
+# so that one group measured again (`acbench --only GROUP`) can replace
+# its rows and scripts/bench-report.py write the page again.
+#
 # The Rust cases are acbench (bench/), the Python ones
 # python/benches/compare.py in the project's virtual environment (.venv,
 # made by scripts/test-python.sh; the full run makes it if missing) with
@@ -72,6 +76,11 @@ else
   echo "skipped the Python cases: no .venv with actioncenter and the peers (run scripts/test-python.sh)"
   echo '{"group": "python", "skipped": "no .venv with actioncenter and the peers"}' > "$scratch/python.jsonl"
   python_rows=("$scratch/python.jsonl")
+fi
+
+if [ -n "${BENCH_ROWS:-}" ]; then
+  mkdir -p "$BENCH_ROWS"
+  cp "$scratch/rust.jsonl" "$scratch/python.jsonl" "$BENCH_ROWS/"
 fi
 
 page=docs/benchmarks.md
