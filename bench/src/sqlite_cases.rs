@@ -236,7 +236,10 @@ pub fn scale(report: &mut Report, dir: &Path, size: Size) -> Res<()> {
                 (
                     Kind::IsolateDevice,
                     Entity::Device {
-                        device_id: device,
+                        // Isolations wait for approval and stay pending:
+                        // a device of their own each, as one device has
+                        // one active isolation at a time.
+                        device_id: format!("isolated-{i}"),
                         name: None,
                     },
                 )
