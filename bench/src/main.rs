@@ -6,6 +6,7 @@
 //! acbench memory-peak N
 //! acbench lifecycle N            # one case alone, for a profiler
 //! acbench profile approve|bulk N  # the same, on SQLite
+//! acbench profile frames N        # WAL pages per approve, engine and peer
 //! ```
 //!
 //! Each pair (the engine and its peer) runs in alternating rounds in the
@@ -90,12 +91,13 @@ fn run() -> Res<()> {
             }
             "profile" => {
                 // One SQLite case alone, for a profiler: `approve` one by
-                // one (NORMAL) or one `bulk` call (FULL), over N actions.
-                let case = args.next().ok_or("profile approve|bulk N")?;
+                // one (NORMAL) or one `bulk` call (FULL), over N actions;
+                // or the WAL pages an approve commits (`frames`).
+                let case = args.next().ok_or("profile approve|bulk|frames N")?;
                 let n = args
                     .next()
                     .and_then(|a| a.parse().ok())
-                    .ok_or("profile approve|bulk N")?;
+                    .ok_or("profile approve|bulk|frames N")?;
                 let dir = tempfile::tempdir()?;
                 return sqlite_cases::profile(dir.path(), &case, n);
             }

@@ -350,6 +350,15 @@ pub fn scale(report: &mut Report, dir: &Path, size: Size) -> Res<()> {
 
 /// `approve` one by one on SQLite NORMAL, or one `bulk` approve on FULL,
 /// over `n` seeded actions: a single case for a profiler.
+/// The WAL frames `run` writes to the database at `path`.
+fn wal_frames(path: &Path, run: impl FnOnce() -> Res<()>) -> Res<i64> {
+    let check = Connection::open(path)?;
+    // Empty the WAL, so that the next write starts it again at frame 0.
+    check.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    run()?;
+    Ok(check.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))?)
+}
+
 pub fn profile(dir: &Path, case: &str, n: usize) -> Res<()> {
     let path = dir.join("profile.db");
     let ids = seed_pending(&path, n)?;
@@ -376,6 +385,32 @@ pub fn profile(dir: &Path, case: &str, n: usize) -> Res<()> {
                         .collect(),
                 ),
             )?;
+        }
+        "frames" => {
+            // The pages each approve commits to the WAL, the engine's and
+            // the peer's, over `n` approvals (few enough that no
+            // automatic checkpoint restarts the WAL meanwhile).
+            if n > 60 {
+                return Err("profile frames N: N at most 60".into());
+            }
+            let ours = wal_frames(&path, || {
+                let center = open(&path, Synchronous::Normal)?;
+                for id in &ids {
+                    center.approve(&alice, *id, &Decide::default())?;
+                }
+                Ok(())
+            })?;
+            let raw_path = dir.join("profile-raw.db");
+            let (raw, raw_ids) = raw_table(&raw_path, Synchronous::Normal, n)?;
+            let theirs = wal_frames(&raw_path, || {
+                raw_ids.iter().try_for_each(|id| raw_approve(&raw, id))
+            })?;
+            println!(
+                "WAL frames per approve: engine {:.1}, raw compare-and-set {:.1}",
+                ours as f64 / n as f64,
+                theirs as f64 / n as f64
+            );
+            return Ok(());
         }
         other => return Err(format!("no profile case {other:?}").into()),
     }

@@ -292,8 +292,14 @@ struct SearchPath(Option<String>);
 /// before it fails, and how long a session may sit idle inside a
 /// transaction before the server ends it: one stalled host cannot block
 /// every writer for ever.
-const SESSION_SETTINGS: &str =
-    "SET lock_timeout = '30s'; SET idle_in_transaction_session_timeout = '60s'";
+///
+/// And no JIT compilation: every statement here touches a few rows, and
+/// a claim's `SET LOCAL enable_sort = off` raises the estimated cost of
+/// any later statement with a sort (the kept counts' upsert) above
+/// `jit_above_cost`, so each claim spent ~200 ms compiling it while
+/// holding the chain-head lock: 5 claims/s, whatever the executors.
+const SESSION_SETTINGS: &str = "SET lock_timeout = '30s'; SET idle_in_transaction_session_timeout = '60s'; \
+     SET jit = off";
 
 impl SearchPath {
     fn set(&self, client: &mut Client) -> std::result::Result<(), postgres::Error> {
@@ -1622,6 +1628,39 @@ mod tests {
         )
         .expect("count")
         .get(0)
+    }
+
+    /// The statements of a claim's transaction are not JIT-compiled, though
+    /// its `enable_sort = off` prices the counts' upsert above
+    /// `jit_above_cost` (it took ~200 ms to compile, under the chain-head
+    /// lock).
+    #[test]
+    fn a_claims_counts_upsert_is_not_jit_compiled() {
+        let Some(url) = server() else { return };
+        let schema = TestSchema::new(&url);
+        PostgresStore::connect_with(&url, &PostgresOptions::in_schema(schema.name()))
+            .expect("store");
+        let mut c = raw_client(&url, schema.name());
+        let mut tx = c.transaction().expect("begin");
+        tx.batch_execute("SET LOCAL enable_sort = off")
+            .expect("claim plan");
+        let plan: Vec<String> = tx
+            .query(
+                "EXPLAIN (ANALYZE) INSERT INTO counts (status, category, n) \
+                 SELECT s, c, sum(d) FROM unnest(ARRAY['approved', 'running'], ARRAY['device', 'device'], \
+                 ARRAY[-1, 1]::bigint[]) AS m(s, c, d) GROUP BY s, c ORDER BY s, c \
+                 ON CONFLICT (status, category) DO UPDATE SET n = counts.n + excluded.n",
+                &[],
+            )
+            .expect("explain")
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert!(
+            !plan.iter().any(|line| line.starts_with("JIT")),
+            "{}",
+            plan.join("\n")
+        );
     }
 
     #[test]
