@@ -232,7 +232,8 @@ CREATE TABLE rate_limits (
 /// guessed (`p_seq - 1`, `p_prev_hash`). The action row is locked first
 /// and the chain head after it, the order of every writer; the head stays
 /// locked only for the rest of the call. Outcomes, in the order they are
-/// checked: `not_found`; `conflict` (`actual` is the stored version);
+/// checked: `head_moved` when the head, read without a lock, is not the
+/// guess; `not_found`; `conflict` (`actual` is the stored version);
 /// `policy_changed` (`actual` is the stored policy's version);
 /// `head_moved` (`head_seq` and `head_hash` are the head, nothing was
 /// written); `applied` (the head is the new event). A unique violation
@@ -250,6 +251,14 @@ CREATE FUNCTION apply_change(
 DECLARE
     stored BIGINT;
 BEGIN
+    -- The head only moves forward: if it is not the guess now, it will
+    -- not be once locked. Answered before anything is locked, a miss
+    -- writes nothing, so it waits for no commit to reach the disk.
+    SELECT h.seq, h.hash INTO head_seq, head_hash FROM chain_head h WHERE h.id = 1;
+    IF head_seq <> p_seq - 1 OR head_hash <> p_prev_hash THEN
+        outcome := 'head_moved';
+        RETURN;
+    END IF;
     SELECT a.version INTO stored FROM actions a WHERE a.id = p_id FOR UPDATE;
     IF NOT FOUND THEN
         outcome := 'not_found';
