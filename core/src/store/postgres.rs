@@ -5,22 +5,30 @@
 //! engine's rules stay in each process, the server only makes the
 //! changes atomic.
 //!
-//! - **Compare-and-set.** A transition is one transaction:
-//!   `UPDATE actions ... WHERE id = $id AND version = $expected`, then
-//!   its audit event. Two approvers on two hosts: the second `UPDATE`
-//!   waits for the first's row lock, then finds the version moved and
-//!   changes nothing; the engine reports `Conflict`.
+//! - **Compare-and-set.** A transition is one call of the schema's
+//!   `apply_change` function, in one round trip with no explicit
+//!   transaction: it locks the action row, checks its version, and
+//!   writes the row with its audit event. Two approvers on two hosts:
+//!   the second call waits for the first's row lock, then finds the
+//!   version moved and changes nothing; the engine reports `Conflict`.
+//!   A change without an event (a lease renewal) is one `UPDATE ...
+//!   WHERE id = $id AND version = $expected`.
 //! - **Claims** select candidates with `FOR UPDATE SKIP LOCKED`: a row
 //!   another executor is claiming is skipped rather than waited for, so
 //!   concurrent executors never take the same action and never queue
 //!   behind each other. The claimed rows are then updated in one
 //!   statement, and their events appended in one more.
 //! - **One audit chain.** Each writing transaction locks the single row
-//!   of `chain_head` (`FOR UPDATE`; for a single transition inside the
-//!   `RETURNING` clause of its compare-and-set `UPDATE`, so the lock is
-//!   taken only when the update succeeded and costs no round trip of its
-//!   own), reads the last `seq` and hash, appends its events after them,
-//!   moves the head, and holds the lock until it commits. So events are
+//!   of `chain_head` (`FOR UPDATE`), reads the last `seq` and hash,
+//!   appends its events after them, moves the head, and holds the lock
+//!   until it commits. A transition seals its event in Rust after the
+//!   head the store last saw, and `apply_change` appends it only if that
+//!   is still the head; if not, it changes nothing and names the head,
+//!   and the store seals again (a few times, then it appends in a
+//!   transaction that seals under the lock). So the lock is held for the
+//!   function's own microseconds, not across round trips, and more
+//!   writers do not make each append slower. Inserts, claims and policy
+//!   changes still hold it across their transaction's statements. So events are
 //!   numbered in commit order with no gaps, each links to the one
 //!   committed before it, and a follower of
 //!   [`events_since`](Store::events_since) never sees seq `n + 1` before
@@ -55,6 +63,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -71,7 +80,7 @@ use super::sql::{
     version_to_sql,
 };
 use super::{Change, ClaimFn, ClaimScope, Store};
-use crate::audit::{AuditEvent, NewEvent};
+use crate::audit::{AuditEvent, GENESIS_HASH, NewEvent};
 use crate::checkpoint::Checkpoint;
 use crate::error::{Error, Result};
 use crate::identity::{Account, Credential, CredentialKind, Revoke};
@@ -215,7 +224,88 @@ CREATE TABLE rate_limits (
     count    BIGINT NOT NULL
 );
 "#,
+    APPLY_CHANGE_FUNCTION,
 ];
+
+/// Migration 5: a transition with its event in one call (see
+/// [`apply_guessed`]). The event comes sealed after the head the caller
+/// guessed (`p_seq - 1`, `p_prev_hash`). The action row is locked first
+/// and the chain head after it, the order of every writer; the head stays
+/// locked only for the rest of the call. Outcomes, in the order they are
+/// checked: `head_moved` when the head, read without a lock, is not the
+/// guess; `not_found`; `conflict` (`actual` is the stored version);
+/// `policy_changed` (`actual` is the stored policy's version);
+/// `head_moved` (`head_seq` and `head_hash` are the head, nothing was
+/// written); `applied` (the head is the new event). A unique violation
+/// (an exclusive slot taken) raises, as the plain `UPDATE` did.
+const APPLY_CHANGE_FUNCTION: &str = r#"
+CREATE FUNCTION apply_change(
+    p_id TEXT, p_expected BIGINT, p_version BIGINT, p_status TEXT, p_expires_at BIGINT,
+    p_lease_until BIGINT, p_doc TEXT, p_exclusive_key TEXT, p_policy_version BIGINT,
+    p_count_statuses TEXT[], p_count_categories TEXT[], p_count_deltas BIGINT[],
+    p_seq BIGINT, p_action_id TEXT, p_at BIGINT, p_actor TEXT, p_via TEXT, p_event TEXT,
+    p_from TEXT, p_to TEXT, p_comment TEXT, p_event_version BIGINT, p_digest TEXT,
+    p_event_policy_version BIGINT, p_prev_hash TEXT, p_hash TEXT,
+    OUT outcome TEXT, OUT head_seq BIGINT, OUT head_hash TEXT, OUT actual BIGINT
+) LANGUAGE plpgsql AS $body$
+DECLARE
+    stored BIGINT;
+BEGIN
+    -- The head only moves forward: if it is not the guess now, it will
+    -- not be once locked. Answered before anything is locked, a miss
+    -- writes nothing, so it waits for no commit to reach the disk.
+    SELECT h.seq, h.hash INTO head_seq, head_hash FROM chain_head h WHERE h.id = 1;
+    IF head_seq <> p_seq - 1 OR head_hash <> p_prev_hash THEN
+        outcome := 'head_moved';
+        RETURN;
+    END IF;
+    SELECT a.version INTO stored FROM actions a WHERE a.id = p_id FOR UPDATE;
+    IF NOT FOUND THEN
+        outcome := 'not_found';
+        RETURN;
+    END IF;
+    IF stored <> p_expected THEN
+        outcome := 'conflict';
+        actual := stored;
+        RETURN;
+    END IF;
+    SELECT h.seq, h.hash INTO head_seq, head_hash FROM chain_head h WHERE h.id = 1 FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'the chain_head row is missing';
+    END IF;
+    IF p_policy_version IS NOT NULL THEN
+        SELECT coalesce(max(p.version), 0) INTO stored FROM policies p;
+        IF stored <> p_policy_version THEN
+            outcome := 'policy_changed';
+            actual := stored;
+            RETURN;
+        END IF;
+    END IF;
+    IF head_seq <> p_seq - 1 OR head_hash <> p_prev_hash THEN
+        outcome := 'head_moved';
+        RETURN;
+    END IF;
+    UPDATE actions a SET version = p_version, status = p_status, expires_at = p_expires_at,
+        lease_until = p_lease_until, doc = p_doc::jsonb, exclusive_key = p_exclusive_key
+        WHERE a.id = p_id;
+    IF cardinality(p_count_statuses) > 0 THEN
+        INSERT INTO counts AS k (status, category, n)
+            SELECT m.s, m.c, sum(m.d)
+            FROM unnest(p_count_statuses, p_count_categories, p_count_deltas) AS m(s, c, d)
+            GROUP BY m.s, m.c ORDER BY m.s, m.c
+            ON CONFLICT (status, category) DO UPDATE SET n = k.n + excluded.n;
+    END IF;
+    INSERT INTO events (seq, action_id, at, actor, via, event, from_status, to_status,
+        comment, version, digest, policy_version, prev_hash, hash)
+        VALUES (p_seq, p_action_id, p_at, p_actor, p_via, p_event, p_from, p_to,
+        p_comment, p_event_version, p_digest, p_event_policy_version, p_prev_hash, p_hash);
+    UPDATE chain_head h SET seq = p_seq, hash = p_hash WHERE h.id = 1;
+    outcome := 'applied';
+    head_seq := p_seq;
+    head_hash := p_hash;
+END
+$body$;
+"#;
 
 /// The schema version this library writes.
 pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
@@ -270,6 +360,11 @@ type Manager = PostgresConnectionManager<NoTls>;
 pub struct PostgresStore {
     pool: Pool<Manager>,
     schema: String,
+    /// The chain head as this store last saw it: a transition's event is
+    /// sealed after it before the call that appends it (see
+    /// [`apply_guessed`]). Only a guess: another host may have appended
+    /// since, and then the call says so.
+    head: Mutex<Head>,
     /// After `pool`, so the pool is dropped before the threads may end.
     _threads: super::scheduler::Lease,
 }
@@ -291,14 +386,18 @@ struct SearchPath(Option<String>);
 /// How long a transaction waits for a row lock (the chain head, say)
 /// before it fails, and how long a session may sit idle inside a
 /// transaction before the server ends it: one stalled host cannot block
-/// every writer for ever.
+/// every writer for ever. A transition runs as one statement outside any
+/// explicit transaction, so the session's default isolation is READ
+/// COMMITTED too, whatever the server's (see [`begin`]).
 ///
 /// And no JIT compilation: every statement here touches a few rows, and
 /// a claim's `SET LOCAL enable_sort = off` raises the estimated cost of
 /// any later statement with a sort (the kept counts' upsert) above
 /// `jit_above_cost`, so each claim spent ~200 ms compiling it while
 /// holding the chain-head lock: 5 claims/s, whatever the executors.
-const SESSION_SETTINGS: &str = "SET lock_timeout = '30s'; SET idle_in_transaction_session_timeout = '60s'; \
+const SESSION_SETTINGS: &str = "SET lock_timeout = '30s'; \
+     SET idle_in_transaction_session_timeout = '60s'; \
+     SET default_transaction_isolation = 'read committed'; \
      SET jit = off";
 
 impl SearchPath {
@@ -544,6 +643,7 @@ impl PostgresStore {
         Ok(PostgresStore {
             pool,
             schema,
+            head: Mutex::new(Head::genesis()),
             _threads: threads,
         })
     }
@@ -551,6 +651,28 @@ impl PostgresStore {
     /// The schema that holds the tables.
     pub fn schema(&self) -> &str {
         &self.schema
+    }
+
+    fn guessed_head(&self) -> Head {
+        self.head.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Keeps `head` as the guess: always when the server just named it
+    /// (`told`, even if it is behind the guess: the chain was cut, say),
+    /// else only if it is ahead of the guess (answers of concurrent calls
+    /// arrive in any order).
+    fn learn_head(&self, head: Head, told: bool) {
+        let mut guess = self.head.lock().unwrap_or_else(|p| p.into_inner());
+        if told || head.seq > guess.seq {
+            *guess = head;
+        }
+    }
+
+    /// Keeps the head after the last of `events`, which this store appended.
+    fn learn_events<'e>(&self, events: impl IntoIterator<Item = &'e AuditEvent>) {
+        if let Some(last) = events.into_iter().last() {
+            self.learn_head(Head::of(last), false);
+        }
     }
 
     fn conn(&self) -> Result<PooledConnection<Manager>> {
@@ -714,9 +836,28 @@ fn prepare_schema(client: &mut Client, schema: Option<&str>, create: bool) -> Re
 }
 
 /// The last event of the chain, read under its row lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Head {
     seq: i64,
     hash: String,
+}
+
+impl Head {
+    /// The head of an empty chain.
+    fn genesis() -> Head {
+        Head {
+            seq: 0,
+            hash: GENESIS_HASH.to_owned(),
+        }
+    }
+
+    /// The head once `event` is appended.
+    fn of(event: &AuditEvent) -> Head {
+        Head {
+            seq: i64::try_from(event.seq).unwrap_or(i64::MAX),
+            hash: event.hash.clone(),
+        }
+    }
 }
 
 /// Locks the chain head and reads it. Every writing transaction takes
@@ -860,9 +1001,12 @@ fn refusal<C: GenericClient>(db: &mut Db<'_, C>, change: &Change) -> Result<Erro
     })
 }
 
-/// Applies one change. When it has an event, the `UPDATE` also locks
-/// the chain head, in its `RETURNING` clause: after the action row, and
-/// only when the compare-and-set succeeded; one round trip for both.
+/// Applies one change in a transaction (or, without an event, in one
+/// `UPDATE`). When it has an event, the `UPDATE` also locks the chain
+/// head, in its `RETURNING` clause: after the action row, and only when
+/// the compare-and-set succeeded; one round trip for both. The way a
+/// transition goes when the head keeps moving under its guesses (see
+/// [`PostgresStore::apply`]).
 fn apply_in<C: GenericClient>(db: &mut Db<'_, C>, change: Change) -> Result<Option<AuditEvent>> {
     let row = ActionRow::of(&change.action)?;
     let expected = version_to_sql(change.expected_version)?;
@@ -898,6 +1042,151 @@ fn apply_in<C: GenericClient>(db: &mut Db<'_, C>, change: Change) -> Result<Opti
     check_policy_version(db, change.policy_version)?;
     bump_counts(db, &count_moves(&change))?;
     Ok(append_events(db, head, vec![event])?.pop())
+}
+
+/// How many heads [`PostgresStore::apply`] guesses before it appends
+/// under the head's lock instead.
+const HEAD_GUESSES: usize = 3;
+
+/// One call of the `apply_change` function (migration 5).
+const APPLY_CHANGE: &str = "SELECT outcome, head_seq, head_hash, actual FROM apply_change(\
+     $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+     $21, $22, $23, $24, $25, $26)";
+
+/// What `apply_change` answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Outcome {
+    Applied,
+    /// The head was not the one the event was sealed after; nothing was
+    /// written.
+    HeadMoved(Head),
+    NotFound,
+    /// The stored version.
+    Conflict(u64),
+    /// The stored policy's version.
+    PolicyChanged(u64),
+}
+
+impl Outcome {
+    /// Decodes the function's row: its outcome code and the columns that
+    /// code fills.
+    fn decode(
+        code: &str,
+        head_seq: Option<i64>,
+        head_hash: Option<String>,
+        actual: Option<i64>,
+    ) -> Result<Outcome> {
+        let unsigned = |v: Option<i64>| {
+            v.and_then(|v| u64::try_from(v).ok()).ok_or_else(|| {
+                Error::storage_msg(format!("apply_change: {code} without a version"))
+            })
+        };
+        match code {
+            "applied" => Ok(Outcome::Applied),
+            "head_moved" => match (head_seq, head_hash) {
+                (Some(seq), Some(hash)) => Ok(Outcome::HeadMoved(Head { seq, hash })),
+                _incomplete => Err(Error::storage_msg(
+                    "apply_change: head_moved without a head",
+                )),
+            },
+            "not_found" => Ok(Outcome::NotFound),
+            "conflict" => Ok(Outcome::Conflict(unsigned(actual)?)),
+            "policy_changed" => Ok(Outcome::PolicyChanged(unsigned(actual)?)),
+            other => Err(Error::storage_msg(format!(
+                "apply_change answered {other:?}"
+            ))),
+        }
+    }
+}
+
+/// Calls `apply_change` for the change whose row is `row`, with its event
+/// sealed after the guessed head.
+fn call_apply_change<C: GenericClient>(
+    db: &mut Db<'_, C>,
+    row: &ActionRow,
+    expected: i64,
+    policy: Option<i64>,
+    moves: &[(&'static str, &'static str, i64)],
+    sealed: &AuditEvent,
+) -> Result<Outcome> {
+    let e = EventRow::of(sealed)?;
+    let statuses: Vec<&str> = moves.iter().map(|m| m.0).collect();
+    let categories: Vec<&str> = moves.iter().map(|m| m.1).collect();
+    let deltas: Vec<i64> = moves.iter().map(|m| m.2).collect();
+    // The context of the plain `UPDATE` it replaces: a unique violation
+    // reads as it did.
+    let answer = db.query_opt(
+        "update action",
+        APPLY_CHANGE,
+        &[
+            &row.id,
+            &expected,
+            &row.version,
+            &row.status,
+            &row.expires_at,
+            &row.lease_until,
+            &row.doc,
+            &row.exclusive_key,
+            &policy,
+            &statuses,
+            &categories,
+            &deltas,
+            &e.seq,
+            &e.action_id,
+            &e.at,
+            &e.actor,
+            &e.via,
+            &e.event,
+            &e.from,
+            &e.to,
+            &e.comment,
+            &e.version,
+            &e.digest,
+            &e.policy_version,
+            &e.prev_hash,
+            &e.hash,
+        ],
+    )?;
+    let answer = answer.ok_or_else(|| Error::storage_msg("apply_change returned no row"))?;
+    Outcome::decode(
+        &get::<String>(&answer, 0)?,
+        get(&answer, 1)?,
+        get(&answer, 2)?,
+        get(&answer, 3)?,
+    )
+}
+
+/// What a call with a sealed event did, as [`apply_guessed`] sees it: a
+/// refusal is an `Err`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Answer {
+    Applied,
+    HeadMoved(Head),
+}
+
+/// Seals `event` after `guess` and `call`s with it; when the head has
+/// moved, seals it again after the head the call names and calls again,
+/// [`HEAD_GUESSES`] times in all. The sealed event that was applied, or
+/// `None` when every guess missed. The hash is computed here, not in the
+/// server, so its format stays the library's.
+fn apply_guessed(
+    mut guess: Head,
+    event: &NewEvent,
+    mut call: impl FnMut(&AuditEvent) -> Result<Answer>,
+) -> Result<Option<AuditEvent>> {
+    for _ in 0..HEAD_GUESSES {
+        let seq = guess
+            .seq
+            .checked_add(1)
+            .and_then(|s| u64::try_from(s).ok())
+            .ok_or_else(|| Error::storage_msg(format!("bad chain head seq {}", guess.seq)))?;
+        let sealed = event.clone().seal(seq, &guess.hash);
+        match call(&sealed)? {
+            Answer::Applied => return Ok(Some(sealed)),
+            Answer::HeadMoved(head) => guess = head,
+        }
+    }
+    Ok(None)
 }
 
 /// Applies claim changes to rows this transaction has locked, in one
@@ -1030,10 +1319,55 @@ impl Store for PostgresStore {
                 .pop()
                 .ok_or_else(|| Error::storage_msg("no audit event appended"))
         })
+        .inspect(|e| self.learn_events([e]))
     }
 
+    /// A change with an event is one call of `apply_change` (one round
+    /// trip, no explicit transaction); one without is one `UPDATE`. Only
+    /// after [`HEAD_GUESSES`] guesses of the head have missed (other
+    /// hosts kept appending) does it append the old way, in a
+    /// transaction that seals under the head's lock, so a busy chain
+    /// costs round trips but never an error.
     fn apply(&self, change: Change) -> Result<Option<AuditEvent>> {
-        self.write(|db| apply_in(db, change))
+        let Some(event) = &change.event else {
+            return self.read(|db| apply_in(db, change));
+        };
+        let row = ActionRow::of(&change.action)?;
+        let expected = version_to_sql(change.expected_version)?;
+        let policy = change.policy_version.map(version_to_sql).transpose()?;
+        let moves = count_moves(&change);
+        let call = |sealed: &AuditEvent| {
+            let outcome =
+                self.read(|db| call_apply_change(db, &row, expected, policy, &moves, sealed))?;
+            match outcome {
+                Outcome::Applied => {
+                    self.learn_head(Head::of(sealed), false);
+                    Ok(Answer::Applied)
+                }
+                Outcome::HeadMoved(head) => {
+                    self.learn_head(head.clone(), true);
+                    Ok(Answer::HeadMoved(head))
+                }
+                Outcome::NotFound => Err(Error::NotFound {
+                    id: change.action.id.to_string(),
+                }),
+                Outcome::Conflict(actual) => Err(Error::Conflict {
+                    id: change.action.id,
+                    expected: change.expected_version,
+                    actual,
+                }),
+                Outcome::PolicyChanged(actual) => Err(Error::PolicyChanged {
+                    expected: change.policy_version.unwrap_or_default(),
+                    actual,
+                }),
+            }
+        };
+        if let Some(sealed) = apply_guessed(self.guessed_head(), event, call)? {
+            return Ok(Some(sealed));
+        }
+        let appended = self.write(|db| apply_in(db, change))?;
+        self.learn_events(appended.iter());
+        Ok(appended)
     }
 
     fn get(&self, id: ActionId) -> Result<Option<Action>> {
@@ -1183,6 +1517,7 @@ impl Store for PostgresStore {
             let sealed = append_events(db, head, events)?;
             Ok(actions.into_iter().zip(sealed).collect())
         })
+        .inspect(|claimed| self.learn_events(claimed.iter().map(|(_, e)| e)))
     }
 
     fn events_since(&self, seq: u64, limit: usize) -> Result<Vec<AuditEvent>> {
@@ -1265,6 +1600,7 @@ impl Store for PostgresStore {
                 .pop()
                 .ok_or_else(|| Error::storage_msg("no audit event appended"))
         })
+        .inspect(|e| self.learn_events([e]))
     }
 
     fn policy_history(&self) -> Result<Vec<StoredPolicy>> {
@@ -1551,8 +1887,8 @@ fn credential_from_row(r: &Row) -> Result<Credential> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::GENESIS_HASH;
     use crate::store::pg_test_cluster::{TestSchema, server};
+    use std::sync::Arc;
 
     #[test]
     fn the_first_chain_head_is_the_genesis_hash() {
@@ -1703,16 +2039,21 @@ mod tests {
         let strict = format!("{url}{sep}options=-c%20default_transaction_isolation%3Dserializable");
         let store = PostgresStore::connect_with(&strict, &PostgresOptions::in_schema(t.name()))
             .expect("open");
-        let mut check = store.conn().expect("conn");
+        let mut check = Client::connect(&strict, NoTls).expect("connect");
         let level: String = check
             .query_one("SHOW default_transaction_isolation", &[])
             .expect("show")
             .get(0);
-        assert_eq!(
-            level, "serializable",
-            "the URL option must reach the session"
-        );
-        drop(check);
+        assert_eq!(level, "serializable", "the URL option must reach a session");
+        // The store's sessions override it: a transition is one statement
+        // outside an explicit transaction.
+        let mut ours = store.conn().expect("conn");
+        let level: String = ours
+            .query_one("SHOW default_transaction_isolation", &[])
+            .expect("show")
+            .get(0);
+        assert_eq!(level, "read committed");
+        drop(ours);
         let center = ActionCenter::new(store, Policy::default());
         let air = Principal::new("air", ["automation"]);
         let source = Source::AutomatedInvestigation {
@@ -1797,11 +2138,251 @@ mod tests {
             .query_one("SELECT version FROM actioncenter_schema", &[])
             .expect("version")
             .get(0);
-        assert_eq!((v, SCHEMA_VERSION), (4, 4));
+        assert_eq!(v, SCHEMA_VERSION);
         assert_eq!(table_count(&mut c, t.name()), TABLES);
         assert_eq!(store.policy_version().expect("policy"), 1);
         assert_eq!(store.hit("k", 1).expect("hit"), 1);
         assert!(store.accounts().expect("accounts").is_empty());
+    }
+
+    /// How many functions named `apply_change` the schema holds.
+    fn apply_change_functions(c: &mut Client, schema: &str) -> i64 {
+        c.query_one(
+            "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+             WHERE n.nspname = $1 AND p.proname = 'apply_change'",
+            &[&schema],
+        )
+        .expect("count")
+        .get(0)
+    }
+
+    #[test]
+    fn a_schema_at_version_4_gets_the_one_call_transition_and_uses_it() {
+        use crate::{ActionCenter, Decide, Entity, Kind, Policy, Principal, Proposal, Source};
+        let Some(url) = server() else { return };
+        let t = TestSchema::new(&url);
+        let mut c = raw_client(&url, t.name());
+        schema_at_version(&mut c, t.name(), 4);
+        assert_eq!(apply_change_functions(&mut c, t.name()), 0);
+        let store = PostgresStore::connect_with(&url, &PostgresOptions::in_schema(t.name()))
+            .expect("migrate");
+        let v: i32 = c
+            .query_one("SELECT version FROM actioncenter_schema", &[])
+            .expect("version")
+            .get(0);
+        assert_eq!((v, SCHEMA_VERSION), (5, 5));
+        assert_eq!(apply_change_functions(&mut c, t.name()), 1);
+        assert_eq!(table_count(&mut c, t.name()), TABLES);
+
+        let center = ActionCenter::new(store, Policy::default());
+        let air = Principal::new("air", ["automation"]);
+        let device = Entity::Device {
+            device_id: "d".into(),
+            name: None,
+        };
+        let source = Source::AutomatedInvestigation {
+            investigation_id: "inv".into(),
+        };
+        let a = center
+            .propose(&air, Proposal::new(Kind::IsolateDevice, device, source))
+            .expect("propose");
+        let alice = Principal::new("alice", ["analyst"]);
+        center
+            .approve(&alice, a.id, &Decide::default())
+            .expect("approve");
+        assert!(center.verify_audit().expect("verify").is_intact());
+    }
+
+    /// An event of a transition for `apply_guessed`.
+    fn transition_event() -> NewEvent {
+        NewEvent {
+            action_id: Some(ActionId(uuid::Uuid::now_v7())),
+            at: DateTime::from_timestamp_micros(1_700_000_000_000_000).expect("time"),
+            actor: "alice".into(),
+            via: None,
+            event: crate::machine::Event::Approve,
+            from: Some(crate::model::Status::Pending),
+            to: Some(crate::model::Status::Approved),
+            comment: None,
+            version: 2,
+            digest: "d".into(),
+            policy_version: Some(1),
+        }
+    }
+
+    #[test]
+    fn a_moved_head_is_sealed_after_again_until_the_call_applies() {
+        let event = transition_event();
+        let heads = [
+            Head {
+                seq: 7,
+                hash: "a".repeat(64),
+            },
+            Head {
+                seq: 9,
+                hash: "b".repeat(64),
+            },
+        ];
+        let mut seen: Vec<(u64, String)> = Vec::new();
+        let applied = apply_guessed(Head::genesis(), &event, |sealed| {
+            assert!(sealed.hash_matches());
+            seen.push((sealed.seq, sealed.prev_hash.clone()));
+            Ok(match heads.get(seen.len() - 1) {
+                Some(head) => Answer::HeadMoved(head.clone()),
+                None => Answer::Applied,
+            })
+        })
+        .expect("apply")
+        .expect("applied");
+        assert_eq!(
+            seen,
+            [
+                (1, GENESIS_HASH.to_owned()),
+                (8, "a".repeat(64)),
+                (10, "b".repeat(64)),
+            ]
+        );
+        assert_eq!((applied.seq, applied.prev_hash), (10, "b".repeat(64)));
+    }
+
+    #[test]
+    fn a_head_that_keeps_moving_gives_up_after_the_last_guess() {
+        let mut calls = 0;
+        let applied = apply_guessed(Head::genesis(), &transition_event(), |sealed| {
+            calls += 1;
+            Ok(Answer::HeadMoved(Head::of(sealed)))
+        })
+        .expect("apply");
+        assert_eq!((applied, calls), (None, HEAD_GUESSES));
+    }
+
+    #[test]
+    fn a_refusal_ends_the_guessing_with_its_error() {
+        let mut calls = 0;
+        let err = apply_guessed(Head::genesis(), &transition_event(), |_| {
+            calls += 1;
+            Err(Error::PolicyChanged {
+                expected: 1,
+                actual: 2,
+            })
+        })
+        .expect_err("refused");
+        assert!(
+            matches!(
+                err,
+                Error::PolicyChanged {
+                    expected: 1,
+                    actual: 2
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(calls, 1);
+    }
+
+    #[test]
+    fn function_outcomes_decode_to_the_refusals_they_name() {
+        let head = Outcome::decode("head_moved", Some(3), Some("h".into()), None).expect("moved");
+        assert_eq!(
+            head,
+            Outcome::HeadMoved(Head {
+                seq: 3,
+                hash: "h".into()
+            })
+        );
+        assert_eq!(
+            Outcome::decode("conflict", None, None, Some(4)).expect("conflict"),
+            Outcome::Conflict(4)
+        );
+        assert_eq!(
+            Outcome::decode("policy_changed", Some(3), Some("h".into()), Some(2)).expect("policy"),
+            Outcome::PolicyChanged(2)
+        );
+        assert_eq!(
+            Outcome::decode("not_found", None, None, None).expect("not found"),
+            Outcome::NotFound
+        );
+        assert!(Outcome::decode("conflict", None, None, None).is_err());
+        assert!(Outcome::decode("head_moved", Some(3), None, None).is_err());
+        assert!(Outcome::decode("exploded", None, None, None).is_err());
+    }
+
+    #[test]
+    fn a_head_another_store_moved_is_learned_and_the_chain_stays_in_order() {
+        use crate::{ActionCenter, Decide, Entity, Kind, Policy, Principal, Proposal, Source};
+        let Some(url) = server() else { return };
+        let t = TestSchema::new(&url);
+        let options = PostgresOptions::in_schema(t.name());
+        let first = Arc::new(PostgresStore::connect_with(&url, &options).expect("first"));
+        let second = Arc::new(PostgresStore::connect_with(&url, &options).expect("second"));
+        let center_on = |store: &Arc<PostgresStore>| {
+            let store: Arc<dyn Store> = store.clone();
+            ActionCenter::with_clock(store, Policy::default(), Arc::new(crate::SystemClock))
+        };
+        let (one, two) = (center_on(&first), center_on(&second));
+        let air = Principal::new("air", ["automation"]);
+        let alice = Principal::new("alice", ["analyst"]);
+        let ids: Vec<ActionId> = (0..6)
+            .map(|i| {
+                let device = Entity::Device {
+                    device_id: format!("d{i}"),
+                    name: None,
+                };
+                let source = Source::AutomatedInvestigation {
+                    investigation_id: "inv".into(),
+                };
+                one.propose(&air, Proposal::new(Kind::IsolateDevice, device, source))
+                    .expect("propose")
+                    .id
+            })
+            .collect();
+        // Each store's guess is behind by the other's appends at every step.
+        for (i, id) in ids.iter().enumerate() {
+            let center = if i % 2 == 0 { &two } else { &one };
+            center
+                .approve(&alice, *id, &Decide::default())
+                .expect("approve");
+        }
+        // A guess far off (a cut chain, a stale host) is corrected too.
+        first.learn_head(
+            Head {
+                seq: 1_000,
+                hash: "f".repeat(64),
+            },
+            true,
+        );
+        let device = Entity::Device {
+            device_id: "late".into(),
+            name: None,
+        };
+        let source = Source::AutomatedInvestigation {
+            investigation_id: "inv".into(),
+        };
+        let late = two
+            .propose(&air, Proposal::new(Kind::IsolateDevice, device, source))
+            .expect("propose");
+        one.approve(&alice, late.id, &Decide::default())
+            .expect("approve");
+
+        let events = first.events_since(0, 100).expect("events");
+        let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
+        assert_eq!(
+            seqs,
+            (1..=u64::try_from(events.len()).expect("n")).collect::<Vec<_>>()
+        );
+        assert!(events.windows(2).all(|w| w[1].prev_hash == w[0].hash));
+        assert_eq!(first.chain_head().expect("head").0, 15);
+        // The store that appended last guesses right.
+        assert_eq!(Some(first.guessed_head()), events.last().map(Head::of));
+        assert!(one.verify_audit().expect("verify").is_intact());
+        assert_eq!(
+            one.counts(&alice, &crate::Filter::default())
+                .expect("count")
+                .0
+                .get(&crate::model::Status::Approved)
+                .copied(),
+            Some(7)
+        );
     }
 
     #[test]
