@@ -682,6 +682,36 @@ impl ActionCenter {
         }
     }
 
+    /// Runs `f` under the policy this handle last read, without asking
+    /// the store for its version first: for calls whose every write
+    /// carries the version it was decided under, which the store checks
+    /// in the same atomic step (`PolicyChanged` when another is stored).
+    /// A result that wrote nothing (`wrote` is false) or a refusal may
+    /// rest on a policy replaced since, so it is confirmed against the
+    /// stored version and decided again under the new one if that moved.
+    /// A transition costs one read of the store fewer than
+    /// [`under_policy`](Self::under_policy) (a round trip on PostgreSQL).
+    fn under_cached_policy<T>(
+        &self,
+        wrote: impl Fn(&T) -> bool,
+        f: impl Fn(&StoredPolicy) -> Result<T>,
+    ) -> Result<T> {
+        let Some(cached) = self.cached_policy() else {
+            return self.under_policy(f);
+        };
+        match f(&cached) {
+            Ok(done) if wrote(&done) => return Ok(done),
+            Err(Error::PolicyChanged { .. }) => {}
+            other => {
+                if self.inner.store.policy_version()? == cached.version {
+                    return other;
+                }
+            }
+        }
+        self.forget_policy();
+        self.under_policy(f)
+    }
+
     // ----- proposing ---------------------------------------------------
 
     /// Records a proposed action: Pending when the policy wants a
@@ -897,11 +927,14 @@ impl ActionCenter {
         expected: Option<u64>,
         step: Step<'_>,
     ) -> Result<Action> {
-        self.under_policy(|sp| {
-            let action = self.load_expecting(id, expected)?;
-            let change = self.plan(sp, by, &action, step)?;
-            self.commit(change)
-        })
+        self.under_cached_policy(
+            |_| true,
+            |sp| {
+                let action = self.load_expecting(id, expected)?;
+                let change = self.plan(sp, by, &action, step)?;
+                self.commit(change)
+            },
+        )
     }
 
     /// Every check of `step` on `action`, and the change it makes.
@@ -1062,7 +1095,10 @@ impl ActionCenter {
     /// [`recover_leases`](Self::recover_leases) returns the action to the
     /// queue.
     pub fn claim(&self, executor: &Principal, request: &ClaimRequest) -> Result<Vec<Action>> {
-        self.under_policy(|sp| self.claim_under(sp, executor, request))
+        self.under_cached_policy(
+            |claimed: &Vec<Action>| !claimed.is_empty(),
+            |sp| self.claim_under(sp, executor, request),
+        )
     }
 
     fn claim_under(
@@ -1179,23 +1215,26 @@ impl ActionCenter {
         result: serde_json::Value,
     ) -> Result<Action> {
         check_json_size("result", &result)?;
-        self.under_policy(|sp| {
-            let action = self.load_leased(sp, executor, id, lease_token, Event::Complete)?;
-            let outcome = Outcome::Completed {
-                result: result.clone(),
-            };
-            let change = self.change(
-                sp,
-                &action,
-                executor,
-                Event::Complete,
-                Facts::default(),
-                None,
-                self.now_checked()?,
-                |a, now| finish_attempt(a, now, outcome),
-            )?;
-            self.commit(change)
-        })
+        self.under_cached_policy(
+            |_| true,
+            |sp| {
+                let action = self.load_leased(sp, executor, id, lease_token, Event::Complete)?;
+                let outcome = Outcome::Completed {
+                    result: result.clone(),
+                };
+                let change = self.change(
+                    sp,
+                    &action,
+                    executor,
+                    Event::Complete,
+                    Facts::default(),
+                    None,
+                    self.now_checked()?,
+                    |a, now| finish_attempt(a, now, outcome),
+                )?;
+                self.commit(change)
+            },
+        )
     }
 
     /// Records that the action (or its undo) failed. `error` is required.
@@ -1228,23 +1267,26 @@ impl ActionCenter {
                 ));
             }
         };
-        self.under_policy(|sp| {
-            let action = self.load_leased(sp, executor, id, lease_token, Event::Fail)?;
-            let outcome = Outcome::Failed {
-                error: error.clone(),
-            };
-            let change = self.change(
-                sp,
-                &action,
-                executor,
-                Event::Fail,
-                Facts::default(),
-                Some(error.clone()),
-                self.now_checked()?,
-                |a, now| finish_attempt(a, now, outcome),
-            )?;
-            self.commit(change)
-        })
+        self.under_cached_policy(
+            |_| true,
+            |sp| {
+                let action = self.load_leased(sp, executor, id, lease_token, Event::Fail)?;
+                let outcome = Outcome::Failed {
+                    error: error.clone(),
+                };
+                let change = self.change(
+                    sp,
+                    &action,
+                    executor,
+                    Event::Fail,
+                    Facts::default(),
+                    Some(error.clone()),
+                    self.now_checked()?,
+                    |a, now| finish_attempt(a, now, outcome),
+                )?;
+                self.commit(change)
+            },
+        )
     }
 
     // ----- undoing -----------------------------------------------------

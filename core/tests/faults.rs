@@ -550,3 +550,89 @@ fn every_storage_call_of_the_scenario_fails_cleanly_on_memory() {
 fn every_storage_call_of_the_scenario_fails_cleanly_on_sqlite() {
     every_fault_point("sqlite", sqlite);
 }
+
+/// A transition decided under the policy the handle holds costs the
+/// store two calls: the read of the action and the change (which checks
+/// the policy version itself). The version is read again only when a
+/// result rests on the cached policy without a write: a refusal, or a
+/// claim that found nothing.
+#[test]
+fn a_transition_under_the_cached_policy_is_two_storage_calls() {
+    let store = Arc::new(FaultyStore::new(Arc::new(MemoryStore::new())));
+    let center = ActionCenter::with_clock(
+        store.clone(),
+        Policy::default(),
+        Arc::new(actioncenter::SystemClock),
+    );
+    let propose = |device: &str| {
+        center
+            .propose(
+                &air(),
+                Proposal::new(
+                    Kind::IsolateDevice,
+                    Entity::Device {
+                        device_id: device.into(),
+                        name: None,
+                    },
+                    Source::Antivirus,
+                ),
+            )
+            .expect("propose")
+    };
+    let calls = |f: &dyn Fn()| {
+        let before = store.calls();
+        f();
+        store.calls() - before
+    };
+    let a = propose("d-1");
+    assert_eq!(
+        calls(&|| {
+            center
+                .approve(&alice(), a.id, &Decide::default())
+                .expect("approve");
+        }),
+        2,
+        "approve: get, apply"
+    );
+    let request = ClaimRequest {
+        limit: 1,
+        lease_seconds: 60,
+        kinds: vec![],
+    };
+    let before = store.calls();
+    let claimed = center.claim(&agent(), &request).expect("claim");
+    assert_eq!(
+        (claimed.len(), store.calls() - before),
+        (1, 1),
+        "claim: the claim"
+    );
+    let running = &claimed[0];
+    let token = running.lease_token().expect("token").to_owned();
+    assert_eq!(
+        calls(&|| {
+            center
+                .complete(&agent(), running.id, &token, json!({}))
+                .expect("complete");
+        }),
+        2,
+        "complete: get, apply"
+    );
+    // A refusal is confirmed against the stored policy version.
+    assert_eq!(
+        calls(&|| {
+            center
+                .approve(&alice(), a.id, &Decide::default())
+                .expect_err("not pending");
+        }),
+        2,
+        "refused approve: get, policy version"
+    );
+    // An empty claim is confirmed too.
+    assert_eq!(
+        calls(&|| {
+            assert!(center.claim(&agent(), &request).expect("claim").is_empty());
+        }),
+        2,
+        "empty claim: claim, policy version"
+    );
+}

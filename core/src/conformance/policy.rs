@@ -122,6 +122,59 @@ pub fn every_handle_enforces_the_stored_policy(h: &Harness) {
     );
 }
 
+/// A handle decides under the policy it last read and lets the store's
+/// atomic version check refuse it when another handle stored a new one:
+/// a grant made elsewhere is honoured, and so is a revocation.
+pub fn a_policy_stored_by_another_handle_governs_the_next_decision(h: &Harness) {
+    let other = ActionCenter::with_clock(h.reopen(), Policy::default(), h.clock.clone());
+    let own = |n: &str| {
+        h.center
+            .propose(
+                &alice(),
+                Proposal::new(Kind::IsolateDevice, device(n), investigation("inv-2")),
+            )
+            .expect("propose")
+    };
+    // Both handles hold the stored policy (no self-approval) in their cache.
+    let first = own("d-1");
+    let err = h
+        .center
+        .approve(&alice(), first.id, &Decide::default())
+        .expect_err("self-approval off");
+    assert!(matches!(err, Error::SelfApproval { .. }), "{err:?}");
+    let v1 = other.stored_policy().expect("policy").version;
+    // The other handle grants self-approval: this handle's cache is stale
+    // and would refuse; the refusal is checked against the store.
+    let v2 = other
+        .set_policy(
+            &root(),
+            Policy::default().with_self_approval(true),
+            Some(v1),
+            None,
+        )
+        .expect("grant")
+        .version;
+    let approved = h
+        .center
+        .approve(&alice(), first.id, &Decide::default())
+        .expect("granted elsewhere");
+    assert_eq!(approved.status, Status::Approved);
+    assert_eq!(approved.decisions[0].policy_version, Some(v2));
+    // The other handle revokes it again: this handle's cache would allow;
+    // the store refuses the change decided under it, and it is decided
+    // again under the stored policy.
+    let second = own("d-2");
+    other
+        .set_policy(&root(), Policy::default(), Some(v2), None)
+        .expect("revoke");
+    let err = h
+        .center
+        .approve(&alice(), second.id, &Decide::default())
+        .expect_err("revoked elsewhere");
+    assert!(matches!(err, Error::SelfApproval { .. }), "{err:?}");
+    assert_eq!(stored(h, second.id), second);
+}
+
 pub fn a_policy_change_needs_administer_and_is_audited(h: &Harness) {
     let before = h.center.stored_policy().expect("policy");
     let err = h
