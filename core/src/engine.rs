@@ -686,9 +686,10 @@ impl ActionCenter {
     /// the store for its version first: for calls whose every write
     /// carries the version it was decided under, which the store checks
     /// in the same atomic step (`PolicyChanged` when another is stored).
-    /// A result that wrote nothing (`wrote` is false) or a refusal may
-    /// rest on a policy replaced since, so it is confirmed against the
-    /// stored version and decided again under the new one if that moved.
+    /// A result that wrote nothing (`wrote` is false) or a refusal (any
+    /// error but a storage failure) may rest on a policy replaced since,
+    /// so it is confirmed against the stored version and decided again
+    /// under the new one if that moved.
     /// A transition costs one read of the store fewer than
     /// [`under_policy`](Self::under_policy) (a round trip on PostgreSQL).
     fn under_cached_policy<T>(
@@ -702,6 +703,9 @@ impl ActionCenter {
         match f(&cached) {
             Ok(done) if wrote(&done) => return Ok(done),
             Err(Error::PolicyChanged { .. }) => {}
+            // Not a decision: nothing to confirm, and another read would
+            // only wait on the same failing store.
+            Err(e @ Error::Storage { .. }) => return Err(e),
             other => {
                 if self.inner.store.policy_version()? == cached.version {
                     return other;
