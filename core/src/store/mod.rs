@@ -83,6 +83,9 @@ pub trait Store: Send + Sync + 'static {
     /// Applies a change if the stored version is `expected_version` (and
     /// the stored policy is `policy_version`, when set); otherwise
     /// `Conflict`, `PolicyChanged` (or `NotFound`), and nothing is written.
+    /// The policy check must be part of the same atomic step: the engine
+    /// decides a transition under the policy it last read and relies on
+    /// this refusal when another handle stored a new one since.
     fn apply(&self, change: Change) -> Result<Option<AuditEvent>>;
 
     /// Applies many changes in one transaction, each on its own terms: a
