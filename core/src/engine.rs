@@ -761,11 +761,16 @@ impl ActionCenter {
         }
         let category = p.kind.category().unwrap_or_else(|| p.entity.category());
         policy.authorize(by, Event::Propose, category, None)?;
-        let digest = p.digest(&by.id);
-        if let Some(key) = &p.idempotency_key
+        // What tells a retry from another proposal; only a keyed
+        // proposal can be retried, so only a keyed one pays for it.
+        let keyed = p
+            .idempotency_key
+            .as_ref()
+            .map(|key| (key, p.digest(&by.id)));
+        if let Some((key, digest)) = &keyed
             && let Some(existing) = self.inner.store.find_by_idempotency_key(key)?
         {
-            return same_proposal(existing, key, &digest);
+            return same_proposal(existing, key, digest);
         }
         let source_type = p.source.source_type();
         let needs_approval = match &p.source {
@@ -859,7 +864,7 @@ impl ActionCenter {
             updated_at: now,
             version: 1,
             idempotency_key: p.idempotency_key.clone(),
-            proposal_digest: p.idempotency_key.as_ref().map(|_| digest.clone()),
+            proposal_digest: keyed.as_ref().map(|(_, digest)| digest.clone()),
             exclusive: !policy.allow_duplicates(&p.kind),
             doc_version: DOC_VERSION,
             extra: serde_json::Map::new(),
@@ -883,9 +888,9 @@ impl ActionCenter {
                 Ok(action)
             }
             // A retry that raced the first proposal: answer as the first.
-            Err(e) => match &p.idempotency_key {
-                Some(key) => match self.inner.store.find_by_idempotency_key(key)? {
-                    Some(existing) => same_proposal(existing, key, &digest),
+            Err(e) => match &keyed {
+                Some((key, digest)) => match self.inner.store.find_by_idempotency_key(key)? {
+                    Some(existing) => same_proposal(existing, key, digest),
                     None => Err(e),
                 },
                 None => Err(e),

@@ -144,13 +144,18 @@ def _default(value: object) -> Union[str, List[Any]]:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
+_ENCODER = json.JSONEncoder(default=_default, allow_nan=False, separators=(",", ":"))
+"""What ``json.dumps`` with these options would build again on every call
+(the encoder keeps no state between calls)."""
+
+
 def dumps(value: object, name: str) -> str:
     """``value`` as JSON text for core, which parses it with its own
     checks (integers beyond 64 bits, duplicate keys and nesting past 128
     levels are refused there, never rounded or dropped). ``uuid.UUID`` and
     aware ``datetime`` values inside it become strings."""
     try:
-        return json.dumps(value, default=_default, allow_nan=False, separators=(",", ":"))
+        return _ENCODER.encode(value)
     except ValidationError:
         raise
     except RecursionError:

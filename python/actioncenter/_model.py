@@ -134,12 +134,24 @@ class _Tagged:
 
     def to_json(self) -> Dict[str, Any]:
         """The record in core's JSON form."""
-        out: Dict[str, Any] = {"type": str(self.type)}
-        for f in fields(self):  # type: ignore[arg-type]
-            value = getattr(self, f.name)
+        cls = type(self)
+        shape = _SHAPES.get(cls)
+        if shape is None:
+            # A record's tag and fields never change: found once per class
+            # (``dataclasses.fields`` is slow enough to show in a propose).
+            shape = (str(cls.type), tuple(f.name for f in fields(self)))  # type: ignore[arg-type]
+            _SHAPES[cls] = shape
+        tag, names = shape
+        out: Dict[str, Any] = {"type": tag}
+        for name in names:
+            value = getattr(self, name)
             if value is not None:
-                out[f.name] = value
+                out[name] = value
         return out
+
+
+_SHAPES: Dict[type, Tuple[str, Tuple[str, ...]]] = {}
+"""Each record class's tag and field names, for :meth:`_Tagged.to_json`."""
 
 
 class _EntityRecord(_Tagged):

@@ -771,6 +771,12 @@ pub fn a_retried_proposal_returns_the_original(h: &Harness) {
         .expect("retry");
     assert_eq!(retry.id, first.id);
     assert_eq!(event_count(h), before);
+    assert!(
+        first.proposal_digest.is_some(),
+        "a keyed proposal keeps its digest"
+    );
+    // Without a key nothing can be retried, so nothing is kept to compare.
+    assert_eq!(isolate(h, "d2").proposal_digest, None);
 }
 
 pub fn an_idempotency_key_reused_for_another_proposal_is_refused(h: &Harness) {
