@@ -5,6 +5,7 @@
 //! acbench [--quick] [--large] [--pg-url URL] [--out FILE] [--only GROUP,...]
 //! acbench memory-peak N
 //! acbench lifecycle N            # one case alone, for a profiler
+//! acbench digest N               # one completed action's digest, N times
 //! acbench profile approve|bulk N  # the same, on SQLite
 //! acbench profile frames N        # WAL pages per approve, engine and peer
 //! ```
@@ -89,6 +90,12 @@ fn run() -> Res<()> {
                 println!("{:.0} actions/s", memory::lifecycle_rate(n)?);
                 return Ok(());
             }
+            "digest" => {
+                // The digest of one completed action, alone.
+                let n = args.next().and_then(|a| a.parse().ok()).ok_or("digest N")?;
+                println!("{:.0} digests/s", memory::digest_rate(n)?);
+                return Ok(());
+            }
             "profile" => {
                 // One SQLite case alone, for a profiler: `approve` one by
                 // one (NORMAL) or one `bulk` call (FULL), over N actions;
@@ -119,7 +126,7 @@ fn run() -> Res<()> {
             }
             "-h" | "--help" => {
                 println!(
-                    "usage: acbench [--quick] [--large] [--pg-url URL] [--out FILE] [--only GROUP,...]\n       acbench memory-peak N"
+                    "usage: acbench [--quick] [--large] [--pg-url URL] [--out FILE] [--only GROUP,...]\n       acbench memory-peak N | lifecycle N | digest N | profile approve|bulk|frames N"
                 );
                 return Ok(());
             }

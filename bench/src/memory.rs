@@ -71,6 +71,41 @@ pub fn lifecycle_rate(n: usize) -> Res<f64> {
     Ok(r)
 }
 
+/// Digests per second of one action after its lifecycle (a decision and
+/// an attempt with its result), the canonical form every transition
+/// takes: the case alone, for a profiler.
+pub fn digest_rate(n: usize) -> Res<f64> {
+    let center = ActionCenter::in_memory();
+    let agent = Principal::new("agent", ["executor"]);
+    let a = center.propose(&air(), isolation(0))?;
+    center.approve(&alice(), a.id, &Decide::default())?;
+    let claim = ClaimRequest {
+        limit: 1,
+        lease_seconds: 300,
+        kinds: vec![],
+    };
+    let c = center
+        .claim(&agent, &claim)?
+        .pop()
+        .ok_or("nothing to claim")?;
+    let done = center.complete(
+        &agent,
+        c.id,
+        c.lease_token().unwrap_or_default(),
+        serde_json::json!({"isolated": true, "machine_id": "dev-0"}),
+    )?;
+    let start = Instant::now();
+    let mut length = 0;
+    for _ in 0..n {
+        length += std::hint::black_box(actioncenter::audit::action_digest(&done)).len();
+    }
+    let r = rate(n, start.elapsed());
+    if length != n * 64 {
+        return Err("a digest is not 64 hex digits".into());
+    }
+    Ok(r)
+}
+
 pub fn lifecycle(report: &mut Report, size: Size) -> Res<()> {
     let small = size.pick(20_000, 2_000);
     let large = size.pick(1_000_000, 20_000);

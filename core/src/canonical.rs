@@ -4,15 +4,19 @@
 //! The canonical form is the one [`crate::audit::canonical_json`] defines:
 //! object keys sorted at every depth, no white space, strings and numbers
 //! as serde_json writes them. Digests of actions are taken on every
-//! transition, so the form is written by a serializer of its own: each
-//! object's members are written to a small buffer, sorted by key and
-//! copied out, which costs a fraction of a `Value` tree (an allocation per
-//! key, per string and per map node, then a second walk to print it).
+//! transition, so the form is written by a serializer of its own, into
+//! the output in one pass: each object's members are written where they
+//! stand, in the order `Serialize` gives them, and an object whose keys
+//! were not already in order is sorted when it closes (its text copied
+//! aside once, then written back member by member). The members of the
+//! objects still open, the map keys among them and that copy live in one
+//! [`Stack`] for the whole value, so an object costs no allocation of its
+//! own.
 //!
 //! A [`Prune`] rule leaves named members out on the way (the lease
 //! deadline and `updated_at`, which an action's digest does not cover).
 
-use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::ops::Range;
 
 use serde::ser::{self, Impossible, Serialize};
@@ -78,9 +82,21 @@ impl ser::Error for Unrepresentable {
 type Res<T = ()> = std::result::Result<T, Unrepresentable>;
 
 /// Appends the canonical JSON of `value` to `out`, leaving out what
-/// `prune` names.
+/// `prune` names. On an error, `out` holds a partial text.
 pub(crate) fn write<T: Serialize + ?Sized>(value: &T, prune: Prune, out: &mut Vec<u8>) -> Res {
-    value.serialize(Canon { out, prune })
+    // Room for an action's members, the keys of its maps, its text and a
+    // time; it grows if a value needs more.
+    let mut stack = Stack {
+        members: Vec::with_capacity(32),
+        keys: String::with_capacity(128),
+        aside: Vec::with_capacity(out.capacity().saturating_sub(out.len()).min(4096)),
+        shown: String::with_capacity(32),
+    };
+    value.serialize(Canon {
+        out,
+        stack: &mut stack,
+        prune,
+    })
 }
 
 /// Writes a scalar as serde_json does.
@@ -88,8 +104,71 @@ fn scalar<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Res {
     serde_json::to_writer(out, value).map_err(|e| Unrepresentable(e.to_string()))
 }
 
+/// The working memory of one [`write`], shared by every object in it.
+/// Objects close in the reverse order they open, so their members form a
+/// stack: an inner object's sit above its parent's and are gone when it
+/// closes.
+struct Stack {
+    /// The members of the objects still open.
+    members: Vec<Member>,
+    /// The text of the map keys among them (a struct's are `'static`).
+    keys: String,
+    /// An object's text while it is put in order.
+    aside: Vec<u8>,
+    /// A value written with `Display` (a time), before it is quoted.
+    shown: String,
+}
+
+/// One member written to the output: its key and the span of the output
+/// that holds `"key":value`.
+struct Member {
+    /// The key's first eight bytes, big-endian, zero-padded: compared
+    /// first, so that most comparisons of a sort are one of integers.
+    head: u64,
+    key: Name,
+    span: Range<usize>,
+}
+
+impl Member {
+    /// The order of keys, as `str`'s: by bytes.
+    fn order(&self, other: &Member, keys: &str) -> std::cmp::Ordering {
+        // A shorter head is padded with zeros, which sort first: where two
+        // heads differ, they differ as the keys do; where they are equal,
+        // the keys decide.
+        self.head
+            .cmp(&other.head)
+            .then_with(|| self.key.text(keys).cmp(other.key.text(keys)))
+    }
+}
+
+/// The first eight bytes of `key` as a big-endian number, zero-padded.
+fn head(key: &str) -> u64 {
+    let mut bytes = [0u8; 8];
+    let n = key.len().min(8);
+    bytes[..n].copy_from_slice(&key.as_bytes()[..n]);
+    u64::from_be_bytes(bytes)
+}
+
+/// A member's key: a struct field's name, or the span of [`Stack::keys`]
+/// that holds a map key.
+#[derive(Clone)]
+enum Name {
+    Field(&'static str),
+    Map(Range<usize>),
+}
+
+impl Name {
+    fn text<'k>(&self, keys: &'k str) -> &'k str {
+        match self {
+            Name::Field(name) => name,
+            Name::Map(span) => &keys[span.clone()],
+        }
+    }
+}
+
 struct Canon<'a> {
     out: &'a mut Vec<u8>,
+    stack: &'a mut Stack,
     prune: Prune,
 }
 
@@ -193,7 +272,11 @@ impl<'a> ser::Serializer for Canon<'a> {
         self.out.push(b'{');
         scalar(self.out, variant)?;
         self.out.push(b':');
-        write(value, Prune::None, self.out)?;
+        value.serialize(Canon {
+            out: &mut *self.out,
+            stack: &mut *self.stack,
+            prune: Prune::None,
+        })?;
         self.out.push(b'}');
         Ok(())
     }
@@ -201,6 +284,7 @@ impl<'a> ser::Serializer for Canon<'a> {
         self.out.push(b'[');
         Ok(List {
             out: self.out,
+            stack: self.stack,
             prune: self.prune.item(),
             first: true,
         })
@@ -223,12 +307,13 @@ impl<'a> ser::Serializer for Canon<'a> {
         self.out.extend_from_slice(b":[");
         Ok(Wrapped(List {
             out: self.out,
+            stack: self.stack,
             prune: Prune::None,
             first: true,
         }))
     }
-    fn serialize_map(self, len: Option<usize>) -> Res<Object<'a>> {
-        Ok(Object::new(self.out, self.prune, len.unwrap_or(8)))
+    fn serialize_map(self, _len: Option<usize>) -> Res<Object<'a>> {
+        Ok(Object::open(self.out, self.stack, self.prune))
     }
     fn serialize_struct(self, _name: &'static str, len: usize) -> Res<Object<'a>> {
         self.serialize_map(Some(len))
@@ -238,17 +323,26 @@ impl<'a> ser::Serializer for Canon<'a> {
         _name: &'static str,
         _i: u32,
         variant: &'static str,
-        len: usize,
+        _len: usize,
     ) -> Res<Wrapped<Object<'a>>> {
         self.out.push(b'{');
         scalar(self.out, variant)?;
         self.out.push(b':');
-        Ok(Wrapped(Object::new(self.out, Prune::None, len)))
+        Ok(Wrapped(Object::open(self.out, self.stack, Prune::None)))
+    }
+    fn collect_str<T: std::fmt::Display + ?Sized>(self, value: &T) -> Res {
+        // A time: shown into a buffer kept for it, then written as a
+        // string (the default shows it into a new `String` each time).
+        self.stack.shown.clear();
+        write!(self.stack.shown, "{value}")
+            .map_err(|_| Unrepresentable("a value failed to display".into()))?;
+        scalar(self.out, self.stack.shown.as_str())
     }
 }
 
 struct List<'a> {
     out: &'a mut Vec<u8>,
+    stack: &'a mut Stack,
     prune: Prune,
     first: bool,
 }
@@ -259,7 +353,11 @@ impl List<'_> {
             self.out.push(b',');
         }
         self.first = false;
-        write(value, self.prune, self.out)
+        value.serialize(Canon {
+            out: &mut *self.out,
+            stack: &mut *self.stack,
+            prune: self.prune,
+        })
     }
     fn close(self) -> Res {
         self.out.push(b']');
@@ -300,61 +398,98 @@ impl ser::SerializeTupleStruct for List<'_> {
     }
 }
 
-/// The members of one object, sorted at the end: each key with the span
-/// of `text` its value was written to (one buffer per object, not one per
-/// member).
+/// One object being written: its members go to the output as they come,
+/// and are put in key order when it closes if they were not already.
 struct Object<'a> {
     out: &'a mut Vec<u8>,
+    stack: &'a mut Stack,
     prune: Prune,
-    text: Vec<u8>,
-    members: Vec<(Cow<'static, str>, Range<usize>)>,
+    /// Where its first member starts in the output (after the `{`).
+    start: usize,
+    /// Where its members start in the stack, and its map keys.
+    members: usize,
+    keys: usize,
     /// The key given by `serialize_key`, until its value comes.
-    key: Option<String>,
+    key: Option<Range<usize>>,
 }
 
 impl<'a> Object<'a> {
-    fn new(out: &'a mut Vec<u8>, prune: Prune, len: usize) -> Object<'a> {
+    fn open(out: &'a mut Vec<u8>, stack: &'a mut Stack, prune: Prune) -> Object<'a> {
+        out.push(b'{');
         Object {
+            start: out.len(),
+            members: stack.members.len(),
+            keys: stack.keys.len(),
             out,
+            stack,
             prune,
-            text: Vec::with_capacity(64 * len),
-            members: Vec::with_capacity(len),
             key: None,
         }
     }
 
-    fn member<T: Serialize + ?Sized>(&mut self, key: Cow<'static, str>, value: &T) -> Res {
-        if self.prune.drops(&key) {
+    fn member<T: Serialize + ?Sized>(&mut self, key: Name, value: &T) -> Res {
+        let name = key.text(&self.stack.keys);
+        if self.prune.drops(name) {
             return Ok(());
         }
-        let start = self.text.len();
-        write(value, self.prune.member(&key), &mut self.text)?;
-        self.members.push((key, start..self.text.len()));
+        let rule = self.prune.member(name);
+        if self.stack.members.len() > self.members {
+            self.out.push(b',');
+        }
+        let from = self.out.len();
+        scalar(self.out, name)?;
+        self.out.push(b':');
+        value.serialize(Canon {
+            out: &mut *self.out,
+            stack: &mut *self.stack,
+            prune: rule,
+        })?;
+        let head = head(key.text(&self.stack.keys));
+        self.stack.members.push(Member {
+            head,
+            key,
+            span: from..self.out.len(),
+        });
         Ok(())
     }
 
-    fn close(mut self) -> Res<&'a mut Vec<u8>> {
-        if !self.members.is_sorted_by(|a, b| a.0 < b.0) {
+    fn close(self) -> Res<&'a mut Vec<u8>> {
+        let Stack {
+            members,
+            keys,
+            aside,
+            ..
+        } = &mut *self.stack;
+        let mine = &mut members[self.members..];
+        let keys = keys.as_str();
+        // Strictly in order: no two members of the same name either.
+        if !mine.is_sorted_by(|a, b| a.order(b, keys).is_lt()) {
             // Stable, so that of two members of the same name the one
             // written later comes last, and wins below.
-            self.members.sort_by(|a, b| a.0.cmp(&b.0));
-        }
-        self.out.push(b'{');
-        let mut first = true;
-        for (i, (key, span)) in self.members.iter().enumerate() {
-            // A later member of the same name replaces an earlier one, as
-            // in a map (a flattened field can repeat a declared one).
-            if self.members.get(i + 1).is_some_and(|next| next.0 == *key) {
-                continue;
+            mine.sort_by(|a, b| a.order(b, keys));
+            aside.clear();
+            aside.extend_from_slice(&self.out[self.start..]);
+            self.out.truncate(self.start);
+            let mut first = true;
+            for (i, member) in mine.iter().enumerate() {
+                // A later member of the same name replaces an earlier one,
+                // as in a map (a flattened field can repeat a declared one).
+                if mine
+                    .get(i + 1)
+                    .is_some_and(|next| next.order(member, keys).is_eq())
+                {
+                    continue;
+                }
+                if !first {
+                    self.out.push(b',');
+                }
+                first = false;
+                let span = member.span.start - self.start..member.span.end - self.start;
+                self.out.extend_from_slice(&aside[span]);
             }
-            if !first {
-                self.out.push(b',');
-            }
-            first = false;
-            scalar(self.out, key.as_ref())?;
-            self.out.push(b':');
-            self.out.extend_from_slice(&self.text[span.clone()]);
         }
+        members.truncate(self.members);
+        self.stack.keys.truncate(self.keys);
         self.out.push(b'}');
         Ok(self.out)
     }
@@ -364,7 +499,9 @@ impl ser::SerializeMap for Object<'_> {
     type Ok = ();
     type Error = Unrepresentable;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Res {
-        self.key = Some(key.serialize(Key)?);
+        let from = self.stack.keys.len();
+        key.serialize(Key(&mut self.stack.keys))?;
+        self.key = Some(from..self.stack.keys.len());
         Ok(())
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Res {
@@ -372,7 +509,7 @@ impl ser::SerializeMap for Object<'_> {
             .key
             .take()
             .ok_or_else(|| Unrepresentable("a map value without its key".into()))?;
-        self.member(Cow::Owned(key), value)
+        self.member(Name::Map(key), value)
     }
     fn end(self) -> Res {
         self.close().map(|_| ())
@@ -383,7 +520,7 @@ impl ser::SerializeStruct for Object<'_> {
     type Ok = ();
     type Error = Unrepresentable;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Res {
-        self.member(Cow::Borrowed(key), value)
+        self.member(Name::Field(key), value)
     }
     fn end(self) -> Res {
         self.close().map(|_| ())
@@ -410,7 +547,7 @@ impl ser::SerializeStructVariant for Wrapped<Object<'_>> {
     type Ok = ();
     type Error = Unrepresentable;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Res {
-        self.0.member(Cow::Borrowed(key), value)
+        self.0.member(Name::Field(key), value)
     }
     fn end(self) -> Res {
         // The inner object, then the variant's brace.
@@ -420,87 +557,86 @@ impl ser::SerializeStructVariant for Wrapped<Object<'_>> {
 }
 
 /// A map key as a string, as serde_json takes it: strings as they are,
-/// numbers and booleans as their text.
-struct Key;
+/// numbers and booleans as their text; appended to the stack's keys.
+struct Key<'k>(&'k mut String);
 
-impl ser::Serializer for Key {
-    type Ok = String;
+impl Key<'_> {
+    fn show(self, v: impl std::fmt::Display) -> Res {
+        write!(self.0, "{v}").map_err(|_| Unrepresentable("a key failed to display".into()))
+    }
+}
+
+impl ser::Serializer for Key<'_> {
+    type Ok = ();
     type Error = Unrepresentable;
-    type SerializeSeq = Impossible<String, Unrepresentable>;
-    type SerializeTuple = Impossible<String, Unrepresentable>;
-    type SerializeTupleStruct = Impossible<String, Unrepresentable>;
-    type SerializeTupleVariant = Impossible<String, Unrepresentable>;
-    type SerializeMap = Impossible<String, Unrepresentable>;
-    type SerializeStruct = Impossible<String, Unrepresentable>;
-    type SerializeStructVariant = Impossible<String, Unrepresentable>;
+    type SerializeSeq = Impossible<(), Unrepresentable>;
+    type SerializeTuple = Impossible<(), Unrepresentable>;
+    type SerializeTupleStruct = Impossible<(), Unrepresentable>;
+    type SerializeTupleVariant = Impossible<(), Unrepresentable>;
+    type SerializeMap = Impossible<(), Unrepresentable>;
+    type SerializeStruct = Impossible<(), Unrepresentable>;
+    type SerializeStructVariant = Impossible<(), Unrepresentable>;
 
-    fn serialize_bool(self, v: bool) -> Res<String> {
-        Ok(v.to_string())
+    fn serialize_bool(self, v: bool) -> Res {
+        self.show(v)
     }
-    fn serialize_i8(self, v: i8) -> Res<String> {
-        Ok(v.to_string())
+    fn serialize_i8(self, v: i8) -> Res {
+        self.show(v)
     }
-    fn serialize_i16(self, v: i16) -> Res<String> {
-        Ok(v.to_string())
+    fn serialize_i16(self, v: i16) -> Res {
+        self.show(v)
     }
-    fn serialize_i32(self, v: i32) -> Res<String> {
-        Ok(v.to_string())
+    fn serialize_i32(self, v: i32) -> Res {
+        self.show(v)
     }
-    fn serialize_i64(self, v: i64) -> Res<String> {
-        Ok(v.to_string())
+    fn serialize_i64(self, v: i64) -> Res {
+        self.show(v)
     }
-    fn serialize_u8(self, v: u8) -> Res<String> {
-        Ok(v.to_string())
+    fn serialize_u8(self, v: u8) -> Res {
+        self.show(v)
     }
-    fn serialize_u16(self, v: u16) -> Res<String> {
-        Ok(v.to_string())
+    fn serialize_u16(self, v: u16) -> Res {
+        self.show(v)
     }
-    fn serialize_u32(self, v: u32) -> Res<String> {
-        Ok(v.to_string())
+    fn serialize_u32(self, v: u32) -> Res {
+        self.show(v)
     }
-    fn serialize_u64(self, v: u64) -> Res<String> {
-        Ok(v.to_string())
+    fn serialize_u64(self, v: u64) -> Res {
+        self.show(v)
     }
-    fn serialize_f32(self, _v: f32) -> Res<String> {
+    fn serialize_f32(self, _v: f32) -> Res {
         Err(key_must_be_a_string())
     }
-    fn serialize_f64(self, _v: f64) -> Res<String> {
+    fn serialize_f64(self, _v: f64) -> Res {
         Err(key_must_be_a_string())
     }
-    fn serialize_char(self, v: char) -> Res<String> {
-        Ok(v.to_string())
+    fn serialize_char(self, v: char) -> Res {
+        self.show(v)
     }
-    fn serialize_str(self, v: &str) -> Res<String> {
-        Ok(v.to_owned())
+    fn serialize_str(self, v: &str) -> Res {
+        self.0.push_str(v);
+        Ok(())
     }
-    fn serialize_bytes(self, _v: &[u8]) -> Res<String> {
+    fn serialize_bytes(self, _v: &[u8]) -> Res {
         Err(key_must_be_a_string())
     }
-    fn serialize_none(self) -> Res<String> {
+    fn serialize_none(self) -> Res {
         Err(key_must_be_a_string())
     }
-    fn serialize_some<T: Serialize + ?Sized>(self, _value: &T) -> Res<String> {
+    fn serialize_some<T: Serialize + ?Sized>(self, _value: &T) -> Res {
         Err(key_must_be_a_string())
     }
-    fn serialize_unit(self) -> Res<String> {
+    fn serialize_unit(self) -> Res {
         Err(key_must_be_a_string())
     }
-    fn serialize_unit_struct(self, _name: &'static str) -> Res<String> {
+    fn serialize_unit_struct(self, _name: &'static str) -> Res {
         Err(key_must_be_a_string())
     }
-    fn serialize_unit_variant(
-        self,
-        _n: &'static str,
-        _i: u32,
-        variant: &'static str,
-    ) -> Res<String> {
-        Ok(variant.to_owned())
+    fn serialize_unit_variant(self, _n: &'static str, _i: u32, variant: &'static str) -> Res {
+        self.0.push_str(variant);
+        Ok(())
     }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _n: &'static str,
-        value: &T,
-    ) -> Res<String> {
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _n: &'static str, value: &T) -> Res {
         value.serialize(self)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
@@ -509,7 +645,7 @@ impl ser::Serializer for Key {
         _i: u32,
         _v: &'static str,
         _value: &T,
-    ) -> Res<String> {
+    ) -> Res {
         Err(key_must_be_a_string())
     }
     fn serialize_seq(self, _len: Option<usize>) -> Res<Self::SerializeSeq> {
@@ -643,6 +779,53 @@ mod tests {
             extra,
         };
         assert_eq!(canonical(&value), through_value(&value));
+    }
+
+    #[test]
+    fn orders_keys_by_every_byte_not_only_the_first_eight() {
+        // Keys that share their first eight bytes, a key that is another's
+        // prefix, a NUL inside the first eight, keys past ASCII, maps in
+        // maps (an inner object's members above its parent's).
+        let keys = [
+            "abcdefgh2",
+            "abcdefgh",
+            "abcdefgh10",
+            "abcdefgh1",
+            "ab\u{0}c",
+            "ab",
+            "ab\u{0}",
+            "é",
+            "e",
+            "",
+            "zz",
+        ];
+        let inner: serde_json::Map<String, serde_json::Value> = keys
+            .iter()
+            .rev()
+            .map(|k| ((*k).to_owned(), json!(k)))
+            .collect();
+        let mut doc = serde_json::Map::new();
+        for (i, k) in keys.iter().enumerate() {
+            doc.insert(
+                (*k).to_owned(),
+                json!({ "n": i, "inner": inner, "z": [inner] }),
+            );
+        }
+        let value: HashMap<String, serde_json::Value> = doc.into_iter().collect();
+        assert_eq!(canonical(&value), through_value(&value));
+    }
+
+    #[test]
+    fn refuses_what_has_no_canonical_form() {
+        let mut out = Vec::new();
+        let by_list: HashMap<Vec<u8>, u8> = [(vec![1], 1)].into();
+        let err = write(&by_list, Prune::None, &mut out).expect_err("a list as a key");
+        assert_eq!(err.to_string(), "key must be a string");
+        assert!(
+            serde_json::to_value(&by_list).is_err(),
+            "nor has it a Value"
+        );
+        assert!(write(&(u128::MAX,), Prune::None, &mut Vec::new()).is_err());
     }
 
     #[test]
