@@ -75,14 +75,25 @@ fn cases(report: &mut Report, url: &str, schema: &str, size: Size) -> Res<()> {
     let center = ActionCenter::with_clock(store.clone(), Policy::default(), Arc::new(SystemClock));
     let air = Principal::new("air", ["automation"]);
     let alice = Principal::new("alice", ["analyst"]);
+    // Proposed by `center`, which keeps them: it approves on its copy,
+    // in one round trip. `cold` is another handle on the same database
+    // (another host's), which kept nothing and reads each action first.
     let pending: Vec<ActionId> = (0..n * rounds)
+        .map(|i| center.propose(&air, isolation(i)).map(|a| a.id))
+        .collect::<Result<_>>()?;
+    let cold = ActionCenter::with_clock(
+        Arc::new(PostgresStore::connect_with(url, &options)?),
+        Policy::default(),
+        Arc::new(SystemClock),
+    );
+    let unkept: Vec<ActionId> = (0..n * rounds)
         .map(|i| center.propose(&air, isolation(i)).map(|a| a.id))
         .collect::<Result<_>>()?;
     let update = raw.prepare(
         "UPDATE bench_actions SET status = 'approved', version = version + 1 \
          WHERE id = $1 AND version = $2",
     )?;
-    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    let (mut ours, mut theirs, mut read_first) = (Vec::new(), Vec::new(), Vec::new());
     for r in 0..rounds {
         let t = Instant::now();
         for i in r * n..(r + 1) * n {
@@ -97,16 +108,36 @@ fn cases(report: &mut Report, url: &str, schema: &str, size: Size) -> Res<()> {
             center.approve(&alice, *id, &Decide::default())?;
         }
         ours.push(rate(n, t.elapsed()));
+        let t = Instant::now();
+        for id in &unkept[r * n..(r + 1) * n] {
+            cold.approve(&alice, *id, &Decide::default())?;
+        }
+        read_first.push(rate(n, t.elapsed()));
     }
-    let (a, b) = (median(&mut ours), median(&mut theirs));
+    let (a, b, c) = (
+        median(&mut ours),
+        median(&mut theirs),
+        median(&mut read_first),
+    );
     report.row(Row {
         group: "postgres",
-        measure: format!("approve, PostgreSQL, vs raw prepared single-row UPDATE ({server})"),
+        measure: format!(
+            "approve, PostgreSQL, an action this handle proposed (kept: one round trip), vs raw prepared single-row UPDATE ({server})"
+        ),
         actioncenter: per_second(a),
         peer: per_second(b),
         ratio: Some(a / b),
         target: "≥ 0.8".into(),
         met: Some(a / b >= 0.8),
+    })?;
+    report.row(Row {
+        group: "postgres",
+        measure: "approve, PostgreSQL, an action another handle proposed (read first: two round trips), same peer".into(),
+        actioncenter: per_second(c),
+        peer: per_second(b),
+        ratio: Some(c / b),
+        target: "≥ 0.8".into(),
+        met: Some(c / b >= 0.8),
     })?;
 
     let automatic = Policy::default().with_automation(Automation {
@@ -122,7 +153,7 @@ fn cases(report: &mut Report, url: &str, schema: &str, size: Size) -> Res<()> {
     )?;
     let proposer = &center;
     // The actions approved above wait in the queue: take them out first.
-    claim_all(url, &options, 1, 100, n * rounds)?;
+    claim_all(url, &options, 1, 100, 2 * n * rounds)?;
     let claims = size.pick(3_000, 100);
     for batch in [1usize, 10] {
         let mut one = None;

@@ -7,7 +7,7 @@
 //! compare-and-set on the action's version and on the policy's version.
 
 use std::collections::HashSet;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -25,6 +25,7 @@ use crate::model::{
 };
 use crate::policy::{AutomationLevel, Operation, Policy, Principal, StoredPolicy};
 use crate::query::{Counts, Filter, MAX_PAGE, Page, PageRequest};
+use crate::recent::Recent;
 use crate::store::{Change, ClaimScope, MemoryStore, Store};
 
 /// The actor named in audit events the engine writes on its own.
@@ -348,7 +349,14 @@ struct Inner {
     clock: Arc<dyn Clock>,
     subscribers: RwLock<Vec<(u64, Subscriber)>>,
     next_subscriber: std::sync::atomic::AtomicU64,
+    /// The pending actions this handle wrote last, on a store whose reads
+    /// are round trips (see [`crate::recent`]).
+    recent: Option<Mutex<Recent>>,
 }
+
+/// How many pending actions a handle on a database server keeps: the
+/// Pending tab of a busy console, a few MiB.
+const RECENT_PENDING: usize = 4096;
 
 /// The engine. Cheap to clone (one `Arc`), `Send + Sync`: share one per
 /// process.
@@ -401,6 +409,9 @@ impl ActionCenter {
         bootstrap: Policy,
         clock: Arc<dyn Clock>,
     ) -> ActionCenter {
+        let recent = store
+            .reads_are_round_trips()
+            .then(|| Mutex::new(Recent::new(RECENT_PENDING)));
         ActionCenter {
             inner: Arc::new(Inner {
                 store,
@@ -409,6 +420,7 @@ impl ActionCenter {
                 clock,
                 subscribers: RwLock::new(Vec::new()),
                 next_subscriber: std::sync::atomic::AtomicU64::new(1),
+                recent,
             }),
         }
     }
@@ -885,6 +897,7 @@ impl ActionCenter {
         match self.inner.store.insert(&action, event) {
             Ok(sealed) => {
                 self.notify(&sealed);
+                self.recent(|r| r.keep(&action));
                 Ok(action)
             }
             // A retry that raced the first proposal: answer as the first.
@@ -939,6 +952,21 @@ impl ActionCenter {
         self.under_cached_policy(
             |_| true,
             |sp| {
+                if let Some(kept) = self.recent(|r| r.take(id)).flatten()
+                    && expected.is_none_or(|v| v == kept.version)
+                {
+                    // Decided on this handle's own copy: the store refuses
+                    // the change unless the stored action is still the
+                    // copy; then read and decide again, as if nothing had
+                    // been kept.
+                    let decided = self.plan(sp, by, &kept, step).and_then(|mut change| {
+                        change.basis = Some(Box::new(kept));
+                        self.commit(change)
+                    });
+                    if let Ok(done) = decided {
+                        return Ok(done);
+                    }
+                }
                 let action = self.load_expecting(id, expected)?;
                 let change = self.plan(sp, by, &action, step)?;
                 self.commit(change)
@@ -1209,6 +1237,7 @@ impl ActionCenter {
                 expected_version: action.version,
                 event: None,
                 policy_version: None,
+                basis: None,
             })?;
             Ok(next)
         })
@@ -2033,6 +2062,7 @@ impl ActionCenter {
             expected_version: action.version,
             event: Some(audit),
             policy_version: Some(sp.version),
+            basis: None,
         })
     }
 
@@ -2042,7 +2072,19 @@ impl ActionCenter {
         if let Some(sealed) = self.inner.store.apply(change)? {
             self.notify(&sealed);
         }
+        self.recent(|r| r.keep(&updated));
         Ok(updated)
+    }
+
+    /// `f` on the pending actions this handle keeps, if it keeps any.
+    fn recent<T>(&self, f: impl FnOnce(&mut Recent) -> T) -> Option<T> {
+        let recent = self.inner.recent.as_ref()?;
+        // A panic elsewhere cannot leave a copy half-written: each is
+        // inserted whole, and none is trusted anyway.
+        let mut recent = recent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Some(f(&mut recent))
     }
 }
 

@@ -56,6 +56,7 @@ pub mod model;
 pub mod overview;
 pub mod policy;
 pub mod query;
+mod recent;
 pub mod short_id;
 pub mod store;
 

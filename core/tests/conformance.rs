@@ -34,6 +34,38 @@ fn memory() -> Option<Harness> {
 
 actioncenter::conformance_suite!(memory_backend, memory);
 
+/// The memory store behind a wrapper that says its reads are round trips,
+/// as PostgreSQL's are: every case then runs with engines that decide on
+/// the pending actions they keep, and a reopened handle is a second engine
+/// whose copies go stale as the first one writes.
+fn memory_with_kept_copies() -> Option<Harness> {
+    use actioncenter::conformance::FaultyStore;
+    let memory = Arc::new(MemoryStore::new());
+    let store = Arc::new(FaultyStore::new(memory.clone()).with_round_trips());
+    let (tamper, rewrite, truncate) = (memory.clone(), memory.clone(), memory);
+    Some(
+        Harness::new(store.clone())
+            .with_tamper_event(move |seq| {
+                tamper.tamper_with_event(seq, "tampered").expect("tamper")
+            })
+            .with_reopen(move || store.clone() as Arc<dyn Store>)
+            .with_rewrite_action(move |a| {
+                let a = a.clone();
+                rewrite
+                    .tamper_with_action(a.id, |stored| *stored = a)
+                    .expect("rewrite")
+            })
+            .with_truncate_events(move |n| {
+                let total = truncate.chain_head().expect("head").0;
+                truncate
+                    .truncate_events(usize::try_from(total - n).expect("n"))
+                    .expect("truncate")
+            }),
+    )
+}
+
+actioncenter::conformance_suite!(memory_with_kept_copies_backend, memory_with_kept_copies);
+
 #[cfg(feature = "sqlite")]
 fn sqlite() -> Option<Harness> {
     use actioncenter::SqliteStore;

@@ -46,6 +46,7 @@ pub struct FaultyStore {
     /// 0: never; else the call to fail; the high bit: and every one after.
     fault: AtomicU64,
     failed: AtomicU64,
+    round_trips: bool,
 }
 
 const AFTER: u64 = 1 << 63;
@@ -67,7 +68,17 @@ impl FaultyStore {
             calls: AtomicU64::new(0),
             fault: AtomicU64::new(0),
             failed: AtomicU64::new(0),
+            round_trips: false,
         }
+    }
+
+    /// Says its reads are round trips to a server
+    /// ([`Store::reads_are_round_trips`]), as PostgreSQL does, whatever the
+    /// wrapped store says: engines over it then decide on the pending
+    /// actions they keep, and a test can count what that saves.
+    pub fn with_round_trips(mut self) -> FaultyStore {
+        self.round_trips = true;
+        self
     }
 
     /// Which calls fail from now on (calls are counted from the store's
@@ -127,6 +138,9 @@ impl Store for FaultyStore {
     fn get(&self, id: ActionId) -> Result<Option<Action>> {
         self.tick("get")?;
         self.inner.get(id)
+    }
+    fn reads_are_round_trips(&self) -> bool {
+        self.round_trips || self.inner.reads_are_round_trips()
     }
     fn find_by_idempotency_key(&self, key: &str) -> Result<Option<Action>> {
         self.tick("find_by_idempotency_key")?;

@@ -200,7 +200,9 @@ impl Inner {
             .actions
             .get_mut(&id)
             .ok_or_else(|| Error::NotFound { id: id.to_string() })?;
-        if stored.version != change.expected_version {
+        if stored.version != change.expected_version
+            || change.basis.as_deref().is_some_and(|basis| basis != stored)
+        {
             return Err(Error::Conflict {
                 id,
                 expected: change.expected_version,
@@ -434,7 +436,7 @@ impl Store for MemoryStore {
         if let Some(k) = &action.idempotency_key {
             inner.index.idempotency.insert(k.clone(), action.id);
         }
-        inner.index.add(action.id, &Keys::of(action));
+        inner.index.add(action.id, &keys);
         if let Some(inv) = &action.investigation_id {
             inner
                 .index

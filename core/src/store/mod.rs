@@ -56,6 +56,14 @@ pub struct Change {
     /// set, the store refuses the change with `PolicyChanged` if another
     /// version is stored by the time it applies.
     pub policy_version: Option<u64>,
+    /// The action the change was decided on, when the engine decided on a
+    /// copy it kept rather than one it read (see
+    /// [`Store::reads_are_round_trips`]): the store refuses the change
+    /// with `Conflict` unless the stored action is this one, field for
+    /// field, besides being at `expected_version` (a newer library may
+    /// rewrite a document without a new version). `None`: the version
+    /// alone decides.
+    pub basis: Option<Box<Action>>,
 }
 
 /// Which claimable actions an executor wants.
@@ -97,6 +105,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// The action with this id.
     fn get(&self, id: ActionId) -> Result<Option<Action>>;
+
+    /// Whether each read is a round trip to a database server. The engine
+    /// then keeps a copy of the pending actions it wrote last and decides
+    /// an approval, a rejection or a cancellation on that copy without
+    /// reading first, sending the copy as the change's
+    /// [`basis`](Change::basis): [`apply`](Self::apply) refuses the change
+    /// if the stored action is not the copy, and the engine then reads it
+    /// and decides again. A store that answers `true` must honour
+    /// `basis`. In memory or in a file a read costs less than keeping the
+    /// copy: `false`.
+    fn reads_are_round_trips(&self) -> bool {
+        false
+    }
 
     /// The action created under this idempotency key.
     fn find_by_idempotency_key(&self, key: &str) -> Result<Option<Action>>;

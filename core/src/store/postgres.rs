@@ -224,6 +224,7 @@ CREATE TABLE rate_limits (
     count    BIGINT NOT NULL
 );
 "#,
+    APPLY_CHANGE_FUNCTION_5,
     APPLY_CHANGE_FUNCTION,
 ];
 
@@ -238,7 +239,7 @@ CREATE TABLE rate_limits (
 /// `head_moved` (`head_seq` and `head_hash` are the head, nothing was
 /// written); `applied` (the head is the new event). A unique violation
 /// (an exclusive slot taken) raises, as the plain `UPDATE` did.
-const APPLY_CHANGE_FUNCTION: &str = r#"
+const APPLY_CHANGE_FUNCTION_5: &str = r#"
 CREATE FUNCTION apply_change(
     p_id TEXT, p_expected BIGINT, p_version BIGINT, p_status TEXT, p_expires_at BIGINT,
     p_lease_until BIGINT, p_doc TEXT, p_exclusive_key TEXT, p_policy_version BIGINT,
@@ -265,6 +266,83 @@ BEGIN
         RETURN;
     END IF;
     IF stored <> p_expected THEN
+        outcome := 'conflict';
+        actual := stored;
+        RETURN;
+    END IF;
+    SELECT h.seq, h.hash INTO head_seq, head_hash FROM chain_head h WHERE h.id = 1 FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'the chain_head row is missing';
+    END IF;
+    IF p_policy_version IS NOT NULL THEN
+        SELECT coalesce(max(p.version), 0) INTO stored FROM policies p;
+        IF stored <> p_policy_version THEN
+            outcome := 'policy_changed';
+            actual := stored;
+            RETURN;
+        END IF;
+    END IF;
+    IF head_seq <> p_seq - 1 OR head_hash <> p_prev_hash THEN
+        outcome := 'head_moved';
+        RETURN;
+    END IF;
+    UPDATE actions a SET version = p_version, status = p_status, expires_at = p_expires_at,
+        lease_until = p_lease_until, doc = p_doc::jsonb, exclusive_key = p_exclusive_key
+        WHERE a.id = p_id;
+    IF cardinality(p_count_statuses) > 0 THEN
+        INSERT INTO counts AS k (status, category, n)
+            SELECT m.s, m.c, sum(m.d)
+            FROM unnest(p_count_statuses, p_count_categories, p_count_deltas) AS m(s, c, d)
+            GROUP BY m.s, m.c ORDER BY m.s, m.c
+            ON CONFLICT (status, category) DO UPDATE SET n = k.n + excluded.n;
+    END IF;
+    INSERT INTO events (seq, action_id, at, actor, via, event, from_status, to_status,
+        comment, version, digest, policy_version, prev_hash, hash)
+        VALUES (p_seq, p_action_id, p_at, p_actor, p_via, p_event, p_from, p_to,
+        p_comment, p_event_version, p_digest, p_event_policy_version, p_prev_hash, p_hash);
+    UPDATE chain_head h SET seq = p_seq, hash = p_hash WHERE h.id = 1;
+    outcome := 'applied';
+    head_seq := p_seq;
+    head_hash := p_hash;
+END
+$body$;
+"#;
+
+/// Migration 6: `apply_change` with the action a change was decided on
+/// (`p_basis`, the document of [`Change::basis`], or `NULL`): when given,
+/// a stored document that is not that one (compared as `jsonb`: the same
+/// members and values) is a `conflict` as a version that moved on is.
+const APPLY_CHANGE_FUNCTION: &str = r#"
+DROP FUNCTION apply_change(TEXT, BIGINT, BIGINT, TEXT, BIGINT, BIGINT, TEXT, TEXT, BIGINT,
+    TEXT[], TEXT[], BIGINT[], BIGINT, TEXT, BIGINT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, BIGINT,
+    TEXT, BIGINT, TEXT, TEXT);
+CREATE FUNCTION apply_change(
+    p_id TEXT, p_expected BIGINT, p_version BIGINT, p_status TEXT, p_expires_at BIGINT,
+    p_lease_until BIGINT, p_doc TEXT, p_exclusive_key TEXT, p_policy_version BIGINT,
+    p_count_statuses TEXT[], p_count_categories TEXT[], p_count_deltas BIGINT[],
+    p_seq BIGINT, p_action_id TEXT, p_at BIGINT, p_actor TEXT, p_via TEXT, p_event TEXT,
+    p_from TEXT, p_to TEXT, p_comment TEXT, p_event_version BIGINT, p_digest TEXT,
+    p_event_policy_version BIGINT, p_prev_hash TEXT, p_hash TEXT, p_basis TEXT,
+    OUT outcome TEXT, OUT head_seq BIGINT, OUT head_hash TEXT, OUT actual BIGINT
+) LANGUAGE plpgsql AS $body$
+DECLARE
+    stored BIGINT;
+    stored_doc JSONB;
+BEGIN
+    -- The head only moves forward: if it is not the guess now, it will
+    -- not be once locked. Answered before anything is locked, a miss
+    -- writes nothing, so it waits for no commit to reach the disk.
+    SELECT h.seq, h.hash INTO head_seq, head_hash FROM chain_head h WHERE h.id = 1;
+    IF head_seq <> p_seq - 1 OR head_hash <> p_prev_hash THEN
+        outcome := 'head_moved';
+        RETURN;
+    END IF;
+    SELECT a.version, a.doc INTO stored, stored_doc FROM actions a WHERE a.id = p_id FOR UPDATE;
+    IF NOT FOUND THEN
+        outcome := 'not_found';
+        RETURN;
+    END IF;
+    IF stored <> p_expected OR (p_basis IS NOT NULL AND stored_doc <> p_basis::jsonb) THEN
         outcome := 'conflict';
         actual := stored;
         RETURN;
@@ -1010,11 +1088,13 @@ fn refusal<C: GenericClient>(db: &mut Db<'_, C>, change: &Change) -> Result<Erro
 fn apply_in<C: GenericClient>(db: &mut Db<'_, C>, change: Change) -> Result<Option<AuditEvent>> {
     let row = ActionRow::of(&change.action)?;
     let expected = version_to_sql(change.expected_version)?;
+    let basis = basis_doc(&change)?;
     let update = format!(
         "UPDATE {ACTIONS} SET version = $1, status = $2, expires_at = $3, lease_until = $4, \
-         doc = $5::text::jsonb, exclusive_key = $8 WHERE id = $6 AND version = $7"
+         doc = $5::text::jsonb, exclusive_key = $8 WHERE id = $6 AND version = $7 \
+         AND ($9::text IS NULL OR doc = $9::text::jsonb)"
     );
-    let params: [&(dyn ToSql + Sync); 8] = [
+    let params: [&(dyn ToSql + Sync); 9] = [
         &row.version,
         &row.status,
         &row.expires_at,
@@ -1023,6 +1103,7 @@ fn apply_in<C: GenericClient>(db: &mut Db<'_, C>, change: Change) -> Result<Opti
         &row.id,
         &expected,
         &row.exclusive_key,
+        &basis,
     ];
     let Some(event) = change.event.clone() else {
         if db.execute("update action", &update, &params)? == 0 {
@@ -1044,6 +1125,16 @@ fn apply_in<C: GenericClient>(db: &mut Db<'_, C>, change: Change) -> Result<Opti
     Ok(append_events(db, head, vec![event])?.pop())
 }
 
+/// The document of the action `change` was decided on, if it names one
+/// ([`Change::basis`]).
+fn basis_doc(change: &Change) -> Result<Option<String>> {
+    change
+        .basis
+        .as_deref()
+        .map(|a| serde_json::to_string(a).map_err(|e| Error::storage("cannot encode action", e)))
+        .transpose()
+}
+
 /// How many heads [`PostgresStore::apply`] guesses before it appends
 /// under the head's lock instead.
 const HEAD_GUESSES: usize = 3;
@@ -1051,7 +1142,7 @@ const HEAD_GUESSES: usize = 3;
 /// One call of the `apply_change` function (migration 5).
 const APPLY_CHANGE: &str = "SELECT outcome, head_seq, head_hash, actual FROM apply_change(\
      $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-     $21, $22, $23, $24, $25, $26)";
+     $21, $22, $23, $24, $25, $26, $27)";
 
 /// What `apply_change` answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1107,6 +1198,7 @@ fn call_apply_change<C: GenericClient>(
     expected: i64,
     policy: Option<i64>,
     moves: &[(&'static str, &'static str, i64)],
+    basis: &Option<String>,
     sealed: &AuditEvent,
 ) -> Result<Outcome> {
     let e = EventRow::of(sealed)?;
@@ -1145,6 +1237,7 @@ fn call_apply_change<C: GenericClient>(
             &e.policy_version,
             &e.prev_hash,
             &e.hash,
+            basis,
         ],
     )?;
     let answer = answer.ok_or_else(|| Error::storage_msg("apply_change returned no row"))?;
@@ -1336,9 +1429,10 @@ impl Store for PostgresStore {
         let expected = version_to_sql(change.expected_version)?;
         let policy = change.policy_version.map(version_to_sql).transpose()?;
         let moves = count_moves(&change);
+        let basis = basis_doc(&change)?;
         let call = |sealed: &AuditEvent| {
-            let outcome =
-                self.read(|db| call_apply_change(db, &row, expected, policy, &moves, sealed))?;
+            let outcome = self
+                .read(|db| call_apply_change(db, &row, expected, policy, &moves, &basis, sealed))?;
             match outcome {
                 Outcome::Applied => {
                     self.learn_head(Head::of(sealed), false);
@@ -1378,6 +1472,10 @@ impl Store for PostgresStore {
             )?;
             Ok(docs.into_iter().next())
         })
+    }
+
+    fn reads_are_round_trips(&self) -> bool {
+        true
     }
 
     fn ids_with_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<ActionId>> {
@@ -2156,22 +2254,49 @@ mod tests {
         .get(0)
     }
 
+    /// The number of arguments of each function named `apply_change`.
+    fn apply_change_arguments(c: &mut Client, schema: &str) -> Vec<i16> {
+        c.query(
+            "SELECT p.pronargs FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+             WHERE n.nspname = $1 AND p.proname = 'apply_change'",
+            &[&schema],
+        )
+        .expect("arguments")
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+    }
+
     #[test]
-    fn a_schema_at_version_4_gets_the_one_call_transition_and_uses_it() {
+    fn a_schema_at_version_4_or_5_gets_the_current_one_call_transition_and_uses_it() {
+        for from in [4, 5] {
+            a_schema_gets_the_current_one_call_transition(from);
+        }
+    }
+
+    fn a_schema_gets_the_current_one_call_transition(from: usize) {
         use crate::{ActionCenter, Decide, Entity, Kind, Policy, Principal, Proposal, Source};
         let Some(url) = server() else { return };
         let t = TestSchema::new(&url);
         let mut c = raw_client(&url, t.name());
-        schema_at_version(&mut c, t.name(), 4);
-        assert_eq!(apply_change_functions(&mut c, t.name()), 0);
+        schema_at_version(&mut c, t.name(), from);
+        assert_eq!(
+            apply_change_functions(&mut c, t.name()),
+            i64::from(from == 5)
+        );
         let store = PostgresStore::connect_with(&url, &PostgresOptions::in_schema(t.name()))
             .expect("migrate");
         let v: i32 = c
             .query_one("SELECT version FROM actioncenter_schema", &[])
             .expect("version")
             .get(0);
-        assert_eq!((v, SCHEMA_VERSION), (5, 5));
-        assert_eq!(apply_change_functions(&mut c, t.name()), 1);
+        assert_eq!((v, SCHEMA_VERSION), (6, 6));
+        // Version 6's, with the basis; version 5's is gone.
+        assert_eq!(
+            apply_change_arguments(&mut c, t.name()),
+            vec![27],
+            "from {from}"
+        );
         assert_eq!(table_count(&mut c, t.name()), TABLES);
 
         let center = ActionCenter::new(store, Policy::default());

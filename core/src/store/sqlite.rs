@@ -436,6 +436,27 @@ fn apply_in(tx: &rusqlite::Transaction<'_>, change: Change) -> Result<Option<Aud
             return Err(Error::PolicyChanged { expected, actual });
         }
     }
+    if let Some(basis) = &change.basis {
+        // Decided on a copy: only if the stored action is that copy.
+        let stored: Option<(i64, String)> = tx
+            .query_row(
+                "SELECT version, doc FROM actions WHERE id = ?1",
+                [basis.id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(db_err("read action"))?;
+        let (version, doc) = stored.ok_or_else(|| Error::NotFound {
+            id: basis.id.to_string(),
+        })?;
+        if action_from_doc(&doc)? != **basis {
+            return Err(Error::Conflict {
+                id: basis.id,
+                expected: change.expected_version,
+                actual: u64::try_from(version).unwrap_or(0),
+            });
+        }
+    }
     let (row, key_moves) = ActionRow::of_change(&change)?;
     // The exclusive key's column (and its unique index) is written only
     // when the action enters or leaves its slot.
