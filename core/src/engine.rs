@@ -349,13 +349,13 @@ struct Inner {
     clock: Arc<dyn Clock>,
     subscribers: RwLock<Vec<(u64, Subscriber)>>,
     next_subscriber: std::sync::atomic::AtomicU64,
-    /// The pending actions this handle wrote last, on a store whose reads
-    /// are round trips (see [`crate::recent`]).
+    /// The pending and claimed actions this handle wrote last, on a store
+    /// whose reads are round trips (see [`crate::recent`]).
     recent: Option<Mutex<Recent>>,
 }
 
-/// How many pending actions a handle on a database server keeps: the
-/// Pending tab of a busy console, a few MiB.
+/// How many actions a handle on a database server keeps: the Pending tab
+/// of a busy console and an executor's claims, a few MiB.
 const RECENT_PENDING: usize = 4096;
 
 /// The engine. Cheap to clone (one `Arc`), `Send + Sync`: share one per
@@ -952,24 +952,12 @@ impl ActionCenter {
         self.under_cached_policy(
             |_| true,
             |sp| {
-                if let Some(kept) = self.recent(|r| r.take(id)).flatten()
-                    && expected.is_none_or(|v| v == kept.version)
-                {
-                    // Decided on this handle's own copy: the store refuses
-                    // the change unless the stored action is still the
-                    // copy; then read and decide again, as if nothing had
-                    // been kept.
-                    let decided = self.plan(sp, by, &kept, step).and_then(|mut change| {
-                        change.basis = Some(Box::new(kept));
-                        self.commit(change)
-                    });
-                    if let Ok(done) = decided {
-                        return Ok(done);
-                    }
+                let plan = |action: &Action| self.plan(sp, by, action, step);
+                if let Some(done) = self.on_kept_copy(id, expected, plan) {
+                    return Ok(done);
                 }
                 let action = self.load_expecting(id, expected)?;
-                let change = self.plan(sp, by, &action, step)?;
-                self.commit(change)
+                self.commit(plan(&action)?)
             },
         )
     }
@@ -1209,6 +1197,7 @@ impl ActionCenter {
         let mut out = Vec::with_capacity(claimed.len());
         for (action, event) in claimed {
             self.notify(&event);
+            self.recent(|r| r.keep(&action));
             out.push(action);
         }
         Ok(out)
@@ -1226,20 +1215,25 @@ impl ActionCenter {
     ) -> Result<Action> {
         let lease = lease_duration(lease_seconds)?;
         self.under_policy(|sp| {
-            let action = self.load_leased(sp, executor, id, lease_token, Event::Heartbeat)?;
-            let until = check_time("lease_until", self.now_checked()? + lease)?;
-            let mut next = action.clone();
-            if let Some(attempt) = next.attempts.last_mut() {
-                attempt.lease_until = until;
+            let renew = |action: &Action| {
+                self.ensure_leased(sp, executor, action, lease_token, Event::Heartbeat)?;
+                let until = check_time("lease_until", self.now_checked()? + lease)?;
+                let mut next = action.clone();
+                if let Some(attempt) = next.attempts.last_mut() {
+                    attempt.lease_until = until;
+                }
+                Ok(Change {
+                    action: next,
+                    expected_version: action.version,
+                    event: None,
+                    policy_version: None,
+                    basis: None,
+                })
+            };
+            if let Some(done) = self.on_kept_copy(id, None, renew) {
+                return Ok(done);
             }
-            self.inner.store.apply(Change {
-                action: next.clone(),
-                expected_version: action.version,
-                event: None,
-                policy_version: None,
-                basis: None,
-            })?;
-            Ok(next)
+            self.commit(renew(&self.load(id)?)?)
         })
     }
 
@@ -1253,26 +1247,8 @@ impl ActionCenter {
         result: serde_json::Value,
     ) -> Result<Action> {
         check_json_size("result", &result)?;
-        self.under_cached_policy(
-            |_| true,
-            |sp| {
-                let action = self.load_leased(sp, executor, id, lease_token, Event::Complete)?;
-                let outcome = Outcome::Completed {
-                    result: result.clone(),
-                };
-                let change = self.change(
-                    sp,
-                    &action,
-                    executor,
-                    Event::Complete,
-                    Facts::default(),
-                    None,
-                    self.now_checked()?,
-                    |a, now| finish_attempt(a, now, outcome),
-                )?;
-                self.commit(change)
-            },
-        )
+        let outcome = Outcome::Completed { result };
+        self.finish(executor, id, lease_token, Event::Complete, &outcome, None)
     }
 
     /// Records that the action (or its undo) failed. `error` is required.
@@ -1305,24 +1281,50 @@ impl ActionCenter {
                 ));
             }
         };
+        let outcome = Outcome::Failed {
+            error: error.clone(),
+        };
+        self.finish(
+            executor,
+            id,
+            lease_token,
+            Event::Fail,
+            &outcome,
+            Some(error),
+        )
+    }
+
+    /// Ends the lease holder's attempt (`Complete` or `Fail`) with
+    /// `outcome`, the event's comment `comment`.
+    fn finish(
+        &self,
+        executor: &Principal,
+        id: ActionId,
+        lease_token: &str,
+        event: Event,
+        outcome: &Outcome,
+        comment: Option<String>,
+    ) -> Result<Action> {
         self.under_cached_policy(
             |_| true,
             |sp| {
-                let action = self.load_leased(sp, executor, id, lease_token, Event::Fail)?;
-                let outcome = Outcome::Failed {
-                    error: error.clone(),
+                let end = |action: &Action| {
+                    self.ensure_leased(sp, executor, action, lease_token, event)?;
+                    self.change(
+                        sp,
+                        action,
+                        executor,
+                        event,
+                        Facts::default(),
+                        comment.clone(),
+                        self.now_checked()?,
+                        |a, now| finish_attempt(a, now, outcome.clone()),
+                    )
                 };
-                let change = self.change(
-                    sp,
-                    &action,
-                    executor,
-                    Event::Fail,
-                    Facts::default(),
-                    Some(error.clone()),
-                    self.now_checked()?,
-                    |a, now| finish_attempt(a, now, outcome),
-                )?;
-                self.commit(change)
+                if let Some(done) = self.on_kept_copy(id, None, end) {
+                    return Ok(done);
+                }
+                self.commit(end(&self.load(id)?)?)
             },
         )
     }
@@ -1931,18 +1933,18 @@ impl ActionCenter {
     /// Loads an action for its lease holder: the executor may execute its
     /// category, the event is allowed now, the executor holds the lease
     /// with this token, and the lease has not run out.
-    fn load_leased(
+    fn ensure_leased(
         &self,
         sp: &StoredPolicy,
         executor: &Principal,
-        id: ActionId,
+        action: &Action,
         token: &str,
         event: Event,
-    ) -> Result<Action> {
-        let action = self.load(id)?;
+    ) -> Result<()> {
+        let id = action.id;
         sp.policy
             .authorize(executor, event, action.category, Some(&action.created_by))?;
-        ensure_allowed(&action, event)?;
+        ensure_allowed(action, event)?;
         let Some(attempt) = action.active_attempt() else {
             return Err(Error::InvalidTransition {
                 id: Some(id),
@@ -1971,7 +1973,7 @@ impl ActionCenter {
                 at: attempt.lease_until,
             });
         }
-        Ok(action)
+        Ok(())
     }
 
     /// Adds `View` categories to `filter`. Returns `false` when `by` may
@@ -2076,7 +2078,29 @@ impl ActionCenter {
         Ok(updated)
     }
 
-    /// `f` on the pending actions this handle keeps, if it keeps any.
+    /// The change `decide` makes to this handle's kept copy of action
+    /// `id` (at version `expected`, when given), stored with the copy as
+    /// its [`basis`](Change::basis): the store refuses it unless the
+    /// stored action is still the copy. `None` when there is no copy, or
+    /// the copy did not hold (`decide` failed on it, or the store refused
+    /// it): the caller then reads the action and decides again, as if
+    /// nothing had been kept.
+    fn on_kept_copy(
+        &self,
+        id: ActionId,
+        expected: Option<u64>,
+        decide: impl FnOnce(&Action) -> Result<Change>,
+    ) -> Option<Action> {
+        let kept = self.recent(|r| r.take(id)).flatten()?;
+        if expected.is_some_and(|v| v != kept.version) {
+            return None;
+        }
+        let mut change = decide(&kept).ok()?;
+        change.basis = Some(Box::new(kept));
+        self.commit(change).ok()
+    }
+
+    /// `f` on the actions this handle keeps, if it keeps any.
     fn recent<T>(&self, f: impl FnOnce(&mut Recent) -> T) -> Option<T> {
         let recent = self.inner.recent.as_ref()?;
         // A panic elsewhere cannot leave a copy half-written: each is

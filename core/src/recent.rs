@@ -1,22 +1,25 @@
-//! The pending actions an engine wrote last, kept so that a decision on
-//! one of them needs no read first.
+//! The actions an engine wrote last and is likely to move next, kept so
+//! that the next move needs no read first.
 //!
 //! On a store where every read is a round trip to a database server
 //! ([`Store::reads_are_round_trips`](crate::store::Store::reads_are_round_trips)),
 //! an approval costs two: the read the decision is made on, then the
-//! write. The engine keeps its own copy of each pending action it
-//! proposed or left pending, and decides on that copy. Nothing trusts the
-//! copy: the write is a compare-and-set on the action's version, which
-//! the store refuses if anyone changed the action since (every change of
-//! a pending action is a new version; a pending action has no lease to
-//! renew), and on any refusal or error the engine reads the action and
-//! decides again, as if it had kept nothing.
+//! write; so does an executor's heartbeat, completion or failure. The
+//! engine keeps its own copy of each pending action it proposed or left
+//! pending, and of each action it claimed, and decides on that copy.
+//! Nothing trusts the copy: the change carries it as its
+//! [`basis`](crate::store::Change::basis), which the store refuses unless
+//! the stored action is that copy, field for field (another handle's
+//! decision, a lease renewed elsewhere, a newer library's rewrite at the
+//! same version), and on any refusal or error the engine reads the
+//! action and decides again, as if it had kept nothing.
 
 use std::collections::{HashMap, VecDeque};
 
 use crate::model::{Action, ActionId, Status};
 
-/// Pending actions by id, the oldest forgotten first past `capacity`.
+/// Pending and running actions by id, the oldest forgotten first past
+/// `capacity`.
 #[derive(Debug)]
 pub(crate) struct Recent {
     capacity: usize,
@@ -35,11 +38,15 @@ impl Recent {
         }
     }
 
-    /// Keeps a copy of `action` if it is pending; forgets any older copy
-    /// otherwise.
+    /// Keeps a copy of `action` if it waits for a decision or for its
+    /// executor (pending, running, its undo running); forgets any older
+    /// copy otherwise.
     pub(crate) fn keep(&mut self, action: &Action) {
-        if action.status != Status::Pending || action.lease_until().is_some() || self.capacity == 0
-        {
+        let next_move_is_ours = matches!(
+            action.status,
+            Status::Pending | Status::Running | Status::UndoRunning
+        );
+        if !next_move_is_ours || self.capacity == 0 {
             self.actions.remove(&action.id);
             return;
         }
@@ -107,7 +114,7 @@ mod tests {
     }
 
     #[test]
-    fn keeps_only_pending_actions_and_at_most_its_capacity() {
+    fn keeps_only_actions_waiting_on_a_decision_or_an_executor_and_at_most_its_capacity() {
         let actions = pending(10);
         let mut recent = Recent::new(4);
         for a in &actions {
@@ -122,14 +129,14 @@ mod tests {
         // Taken means gone.
         assert!(recent.take(actions[9].id).is_none());
 
-        let mut approved = actions[0].clone();
+        let mut next = actions[0].clone();
         recent.keep(&actions[0]);
-        approved.status = Status::Approved;
-        recent.keep(&approved);
-        assert!(
-            recent.take(approved.id).is_none(),
-            "no longer pending: forgotten"
-        );
+        next.status = Status::Approved;
+        recent.keep(&next);
+        assert!(recent.take(next.id).is_none(), "approved: forgotten");
+        next.status = Status::Running;
+        recent.keep(&next);
+        assert_eq!(recent.take(next.id).as_ref(), Some(&next), "running: kept");
     }
 
     #[test]

@@ -265,3 +265,101 @@ fn a_document_rewritten_at_the_same_version_is_not_written_over() {
         );
     }
 }
+
+fn executor() -> Principal {
+    Principal::new("agent-1", ["executor"])
+}
+
+fn claim_one(center: &ActionCenter) -> Action {
+    let request = actioncenter::ClaimRequest {
+        limit: 1,
+        lease_seconds: 60,
+        kinds: vec![],
+    };
+    let mut claimed = center.claim(&executor(), &request).expect("claim");
+    assert_eq!(claimed.len(), 1);
+    claimed.remove(0)
+}
+
+#[test]
+fn an_executor_finishes_what_it_claimed_in_one_call_and_renews_without_a_read_of_it() {
+    for b in backends(true) {
+        let center = engine(&b.store, Policy::default());
+        for (device, fails) in [("dev-1", false), ("dev-2", true)] {
+            let a = center.propose(&air(), isolation(device)).expect("propose");
+            center
+                .approve(&alice(), a.id, &Decide::default())
+                .expect("approve");
+            let c = claim_one(&center);
+            let token = c.lease_token().expect("token").to_owned();
+            let (n, renewed) = calls(&b.store, || {
+                center.heartbeat(&executor(), c.id, &token, 120)
+            });
+            // The stored policy is read again for a renewal (its change
+            // carries no policy version to be refused by), then one write.
+            assert_eq!(n, 2, "{}: heartbeat", b.name);
+            assert_eq!(
+                b.store.get(c.id).expect("get"),
+                Some(renewed.expect("renew"))
+            );
+            let (n, done) = calls(&b.store, || {
+                if fails {
+                    center.fail(&executor(), c.id, &token, "offline")
+                } else {
+                    center.complete(&executor(), c.id, &token, json!({"ok": true}))
+                }
+            });
+            let done = done.expect("finish");
+            assert_eq!(n, 1, "{}: finish", b.name);
+            let status = if fails {
+                Status::Failed
+            } else {
+                Status::Completed
+            };
+            assert_eq!(done.status, status, "{}", b.name);
+            assert_eq!(b.store.get(c.id).expect("get"), Some(done), "{}", b.name);
+        }
+        assert!(
+            center.verify_audit().expect("verify").is_intact(),
+            "{}",
+            b.name
+        );
+    }
+}
+
+#[test]
+fn a_lease_renewed_through_another_handle_is_not_written_back() {
+    for b in backends(true) {
+        let (first, second) = (
+            engine(&b.store, Policy::default()),
+            engine(&b.store, Policy::default()),
+        );
+        let a = first.propose(&air(), isolation("dev-1")).expect("propose");
+        first
+            .approve(&alice(), a.id, &Decide::default())
+            .expect("approve");
+        let c = claim_one(&first);
+        let token = c.lease_token().expect("token").to_owned();
+        // The same executor renews through another handle: a new lease
+        // deadline, no new version, so the first handle's copy is stale.
+        let renewed = second
+            .heartbeat(&executor(), c.id, &token, 600)
+            .expect("renew");
+        assert_eq!(renewed.version, c.version);
+        assert_ne!(renewed.lease_until(), c.lease_until());
+
+        let (n, done) = calls(&b.store, || {
+            first.complete(&executor(), c.id, &token, json!({"ok": true}))
+        });
+        let done = done.expect("complete");
+        assert_eq!(n, 3, "{}: the copy refused, read, completed", b.name);
+        let attempt = done.attempts.last().expect("attempt");
+        assert_eq!(
+            Some(attempt.lease_until),
+            renewed.lease_until(),
+            "{}: the renewed deadline, not the copy's",
+            b.name
+        );
+        assert_eq!(b.store.get(c.id).expect("get"), Some(done), "{}", b.name);
+    }
+}

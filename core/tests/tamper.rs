@@ -177,6 +177,16 @@ struct Copy {
 fn copy_of(template: &Path) -> Copy {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("copy.db");
+    // Everything into the main file first: a pooled connection of the
+    // handle that filled it may close on the pool's thread an instant
+    // after the handle is dropped, and until then the last transactions
+    // may still be in the WAL, which a copy of the file alone would miss.
+    let conn = Connection::open(template).expect("open template");
+    let busy: i64 = conn
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
+        .expect("checkpoint");
+    assert_eq!(busy, 0, "the checkpoint of the template was blocked");
+    drop(conn);
     std::fs::copy(template, &path).expect("copy");
     Copy { _dir: dir, path }
 }

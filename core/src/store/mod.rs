@@ -107,9 +107,10 @@ pub trait Store: Send + Sync + 'static {
     fn get(&self, id: ActionId) -> Result<Option<Action>>;
 
     /// Whether each read is a round trip to a database server. The engine
-    /// then keeps a copy of the pending actions it wrote last and decides
-    /// an approval, a rejection or a cancellation on that copy without
-    /// reading first, sending the copy as the change's
+    /// then keeps a copy of the pending actions it wrote last and of the
+    /// actions it claimed, and decides an approval, a rejection, a
+    /// cancellation, a heartbeat, a completion or a failure on that copy
+    /// without reading first, sending the copy as the change's
     /// [`basis`](Change::basis): [`apply`](Self::apply) refuses the change
     /// if the stored action is not the copy, and the engine then reads it
     /// and decides again. A store that answers `true` must honour
