@@ -355,7 +355,8 @@ struct Inner {
 }
 
 /// How many actions a handle on a database server keeps: the Pending tab
-/// of a busy console and an executor's claims, a few MiB.
+/// of a busy console and an executor's claims; a few MiB for actions of a
+/// few KiB (an action's parameters may reach 64 KiB).
 const RECENT_PENDING: usize = 4096;
 
 /// The engine. Cheap to clone (one `Arc`), `Send + Sync`: share one per
@@ -954,7 +955,7 @@ impl ActionCenter {
             |sp| {
                 let plan = |action: &Action| self.plan(sp, by, action, step);
                 if let Some(done) = self.on_kept_copy(id, expected, plan) {
-                    return Ok(done);
+                    return done;
                 }
                 let action = self.load_expecting(id, expected)?;
                 self.commit(plan(&action)?)
@@ -1231,7 +1232,7 @@ impl ActionCenter {
                 })
             };
             if let Some(done) = self.on_kept_copy(id, None, renew) {
-                return Ok(done);
+                return done;
             }
             self.commit(renew(&self.load(id)?)?)
         })
@@ -1322,7 +1323,7 @@ impl ActionCenter {
                     )
                 };
                 if let Some(done) = self.on_kept_copy(id, None, end) {
-                    return Ok(done);
+                    return done;
                 }
                 self.commit(end(&self.load(id)?)?)
             },
@@ -2083,21 +2084,26 @@ impl ActionCenter {
     /// its [`basis`](Change::basis): the store refuses it unless the
     /// stored action is still the copy. `None` when there is no copy, or
     /// the copy did not hold (`decide` failed on it, or the store refused
-    /// it): the caller then reads the action and decides again, as if
-    /// nothing had been kept.
+    /// it with `Conflict`): the caller then reads the action and decides
+    /// again, as if nothing had been kept. Any other refusal of the store
+    /// was made on the current action, and is the answer (a failing store
+    /// is not asked twice).
     fn on_kept_copy(
         &self,
         id: ActionId,
         expected: Option<u64>,
         decide: impl FnOnce(&Action) -> Result<Change>,
-    ) -> Option<Action> {
+    ) -> Option<Result<Action>> {
         let kept = self.recent(|r| r.take(id)).flatten()?;
         if expected.is_some_and(|v| v != kept.version) {
             return None;
         }
         let mut change = decide(&kept).ok()?;
         change.basis = Some(Box::new(kept));
-        self.commit(change).ok()
+        match self.commit(change) {
+            Err(Error::Conflict { .. }) => None,
+            done => Some(done),
+        }
     }
 
     /// `f` on the actions this handle keeps, if it keeps any.

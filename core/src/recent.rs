@@ -29,7 +29,8 @@ pub(crate) struct Recent {
 }
 
 impl Recent {
-    /// Room for `capacity` actions (about 1.5 KiB each).
+    /// Room for `capacity` actions (an action of this crate's tests is
+    /// about 1.5 KiB; its parameters may reach 64 KiB).
     pub(crate) fn new(capacity: usize) -> Recent {
         Recent {
             capacity,

@@ -363,3 +363,38 @@ fn a_lease_renewed_through_another_handle_is_not_written_back() {
         assert_eq!(b.store.get(c.id).expect("get"), Some(done), "{}", b.name);
     }
 }
+
+#[test]
+fn a_failing_store_is_asked_once_and_its_error_is_the_answer() {
+    use actioncenter::conformance::Fault;
+    for b in backends(true) {
+        let center = engine(&b.store, Policy::default());
+        let a = center.propose(&air(), isolation("dev-1")).expect("propose");
+        b.store.set_fault(Fault::Once(b.store.calls() + 1));
+        let (n, approved) = calls(&b.store, || {
+            center.approve(&alice(), a.id, &Decide::default())
+        });
+        let err = approved.expect_err("the store failed");
+        assert_eq!(
+            (n, err.kind()),
+            (1, ErrorKind::Storage),
+            "{}: {err}",
+            b.name
+        );
+        // Nothing was written; the next approval reads and approves.
+        let stored = b.store.get(a.id).expect("get").expect("stored");
+        assert_eq!(stored.status, Status::Pending, "{}", b.name);
+        let approved = center.approve(&alice(), a.id, &Decide::default());
+        assert_eq!(
+            approved.expect("approve").status,
+            Status::Approved,
+            "{}",
+            b.name
+        );
+        assert!(
+            center.verify_audit().expect("verify").is_intact(),
+            "{}",
+            b.name
+        );
+    }
+}

@@ -312,10 +312,9 @@ $body$;
 /// (`p_basis`, the document of [`Change::basis`], or `NULL`): when given,
 /// a stored document that is not that one (compared as `jsonb`: the same
 /// members and values) is a `conflict` as a version that moved on is.
+/// An overload: version 5's, without the basis, stays for the hosts of
+/// the previous release still running while others upgrade.
 const APPLY_CHANGE_FUNCTION: &str = r#"
-DROP FUNCTION apply_change(TEXT, BIGINT, BIGINT, TEXT, BIGINT, BIGINT, TEXT, TEXT, BIGINT,
-    TEXT[], TEXT[], BIGINT[], BIGINT, TEXT, BIGINT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, BIGINT,
-    TEXT, BIGINT, TEXT, TEXT);
 CREATE FUNCTION apply_change(
     p_id TEXT, p_expected BIGINT, p_version BIGINT, p_status TEXT, p_expires_at BIGINT,
     p_lease_until BIGINT, p_doc TEXT, p_exclusive_key TEXT, p_policy_version BIGINT,
@@ -2258,7 +2257,7 @@ mod tests {
     fn apply_change_arguments(c: &mut Client, schema: &str) -> Vec<i16> {
         c.query(
             "SELECT p.pronargs FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
-             WHERE n.nspname = $1 AND p.proname = 'apply_change'",
+             WHERE n.nspname = $1 AND p.proname = 'apply_change' ORDER BY p.pronargs",
             &[&schema],
         )
         .expect("arguments")
@@ -2291,10 +2290,11 @@ mod tests {
             .expect("version")
             .get(0);
         assert_eq!((v, SCHEMA_VERSION), (6, 6));
-        // Version 6's, with the basis; version 5's is gone.
+        // Version 6's, with the basis, beside version 5's for the hosts
+        // of the previous release still running.
         assert_eq!(
             apply_change_arguments(&mut c, t.name()),
-            vec![27],
+            vec![26, 27],
             "from {from}"
         );
         assert_eq!(table_count(&mut c, t.name()), TABLES);

@@ -438,20 +438,19 @@ fn apply_in(tx: &rusqlite::Transaction<'_>, change: Change) -> Result<Option<Aud
     }
     if let Some(basis) = &change.basis {
         // Decided on a copy: only if the stored action is that copy.
+        let id = change.action.id;
         let stored: Option<(i64, String)> = tx
             .query_row(
                 "SELECT version, doc FROM actions WHERE id = ?1",
-                [basis.id.to_string()],
+                [id.to_string()],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()
             .map_err(db_err("read action"))?;
-        let (version, doc) = stored.ok_or_else(|| Error::NotFound {
-            id: basis.id.to_string(),
-        })?;
+        let (version, doc) = stored.ok_or_else(|| Error::NotFound { id: id.to_string() })?;
         if action_from_doc(&doc)? != **basis {
             return Err(Error::Conflict {
-                id: basis.id,
+                id,
                 expected: change.expected_version,
                 actual: u64::try_from(version).unwrap_or(0),
             });
