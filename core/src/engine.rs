@@ -357,7 +357,7 @@ struct Inner {
 /// How many actions a handle on a database server keeps: the Pending tab
 /// of a busy console and an executor's claims; a few MiB for actions of a
 /// few KiB (an action's parameters may reach 64 KiB).
-const RECENT_PENDING: usize = 4096;
+const KEPT_ACTIONS: usize = 4096;
 
 /// The engine. Cheap to clone (one `Arc`), `Send + Sync`: share one per
 /// process.
@@ -412,7 +412,7 @@ impl ActionCenter {
     ) -> ActionCenter {
         let recent = store
             .reads_are_round_trips()
-            .then(|| Mutex::new(Recent::new(RECENT_PENDING)));
+            .then(|| Mutex::new(Recent::new(KEPT_ACTIONS)));
         ActionCenter {
             inner: Arc::new(Inner {
                 store,

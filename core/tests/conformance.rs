@@ -7,29 +7,30 @@ use std::sync::Arc;
 use actioncenter::conformance::Harness;
 use actioncenter::{MemoryStore, Store};
 
+/// The engine over `store`, whose actions live in `memory` (the same
+/// store, or the one it wraps): the hooks edit `memory` directly.
+fn on_memory(store: Arc<dyn Store>, memory: Arc<MemoryStore>) -> Harness {
+    let (tamper, rewrite, truncate) = (memory.clone(), memory.clone(), memory);
+    Harness::new(store.clone())
+        .with_tamper_event(move |seq| tamper.tamper_with_event(seq, "tampered").expect("tamper"))
+        .with_reopen(move || store.clone())
+        .with_rewrite_action(move |a| {
+            let a = a.clone();
+            rewrite
+                .tamper_with_action(a.id, |stored| *stored = a)
+                .expect("rewrite")
+        })
+        .with_truncate_events(move |n| {
+            let total = truncate.chain_head().expect("head").0;
+            truncate
+                .truncate_events(usize::try_from(total - n).expect("n"))
+                .expect("truncate")
+        })
+}
+
 fn memory() -> Option<Harness> {
     let store = Arc::new(MemoryStore::new());
-    let (tamper, reopen, rewrite, truncate) =
-        (store.clone(), store.clone(), store.clone(), store.clone());
-    Some(
-        Harness::new(store)
-            .with_tamper_event(move |seq| {
-                tamper.tamper_with_event(seq, "tampered").expect("tamper")
-            })
-            .with_reopen(move || reopen.clone() as Arc<dyn Store>)
-            .with_rewrite_action(move |a| {
-                let a = a.clone();
-                rewrite
-                    .tamper_with_action(a.id, |stored| *stored = a)
-                    .expect("rewrite")
-            })
-            .with_truncate_events(move |n| {
-                let total = truncate.chain_head().expect("head").0;
-                truncate
-                    .truncate_events(usize::try_from(total - n).expect("n"))
-                    .expect("truncate")
-            }),
-    )
+    Some(on_memory(store.clone(), store))
 }
 
 actioncenter::conformance_suite!(memory_backend, memory);
@@ -42,26 +43,7 @@ fn memory_with_kept_copies() -> Option<Harness> {
     use actioncenter::conformance::FaultyStore;
     let memory = Arc::new(MemoryStore::new());
     let store = Arc::new(FaultyStore::new(memory.clone()).with_round_trips());
-    let (tamper, rewrite, truncate) = (memory.clone(), memory.clone(), memory);
-    Some(
-        Harness::new(store.clone())
-            .with_tamper_event(move |seq| {
-                tamper.tamper_with_event(seq, "tampered").expect("tamper")
-            })
-            .with_reopen(move || store.clone() as Arc<dyn Store>)
-            .with_rewrite_action(move |a| {
-                let a = a.clone();
-                rewrite
-                    .tamper_with_action(a.id, |stored| *stored = a)
-                    .expect("rewrite")
-            })
-            .with_truncate_events(move |n| {
-                let total = truncate.chain_head().expect("head").0;
-                truncate
-                    .truncate_events(usize::try_from(total - n).expect("n"))
-                    .expect("truncate")
-            }),
-    )
+    Some(on_memory(store, memory))
 }
 
 actioncenter::conformance_suite!(memory_with_kept_copies_backend, memory_with_kept_copies);
