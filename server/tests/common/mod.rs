@@ -284,6 +284,37 @@ pub fn expect(r: Response, status: u16) -> Value {
 }
 
 /// The error kind of a response that must have this status.
+/// Sends `head` raw and reads the answer (or the close) within `wait`.
+pub fn raw_exchange(s: &TestServer, head: &[u8], wait: Duration) -> String {
+    use std::io::{Read, Write};
+    let mut tcp = std::net::TcpStream::connect(s.addr).expect("connect");
+    tcp.set_read_timeout(Some(wait)).expect("timeout");
+    tcp.write_all(head).expect("write");
+    let mut out = Vec::new();
+    let _ = tcp.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// POSTs a head declaring `length` bytes of JSON to the actions route and
+/// sends no body; the status and body of the answer. For bodies over the
+/// limit: the server answers on the head and closes, and a client still
+/// writing the body would see its write fail (a broken pipe) instead of
+/// the answer, which says nothing about the server.
+pub fn head_only_post(s: &TestServer, token: &str, length: usize) -> (u16, String) {
+    let head = format!(
+        "POST /api/v1/actions HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {token}\r\n\
+         content-type: application/json\r\ncontent-length: {length}\r\n\r\n",
+        s.addr
+    );
+    let answer = raw_exchange(s, head.as_bytes(), Duration::from_secs(10));
+    let status = answer.get(9..12).and_then(|c| c.parse().ok());
+    let body = answer.split_once("\r\n\r\n").map(|(_, b)| b.to_owned());
+    match (status, body) {
+        (Some(status), Some(body)) => (status, body),
+        _ => panic!("no answer to a head declaring {length} bytes: {answer:?}"),
+    }
+}
+
 pub fn error_kind(r: Response, status: u16) -> String {
     let body = expect(r, status);
     body["error"]["kind"].as_str().unwrap_or("").to_owned()
