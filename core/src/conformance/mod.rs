@@ -307,6 +307,7 @@ macro_rules! conformance_suite {
             audit::an_exported_checkpoint_finds_deleted_checkpoints [TruncateEvents],
             policy::every_handle_enforces_the_stored_policy [Reopen],
             policy::a_policy_stored_by_another_handle_governs_the_next_decision [Reopen],
+            policy::a_claim_under_a_replaced_policy_claims_nothing [Reopen],
             policy::a_policy_change_needs_administer_and_is_audited,
             policy::a_decision_records_the_policy_it_was_made_under,
             policy::a_stale_policy_version_is_refused,

@@ -175,6 +175,54 @@ pub fn a_policy_stored_by_another_handle_governs_the_next_decision(h: &Harness) 
     assert_eq!(stored(h, second.id), second);
 }
 
+/// A claim decided under a policy another handle has since replaced is
+/// refused by the store as a whole, and decided again under the stored
+/// one: the executor whose grant was taken away claims nothing, and the
+/// action, the counts and the trail are as they were.
+pub fn a_claim_under_a_replaced_policy_claims_nothing(h: &Harness) {
+    let other = ActionCenter::with_clock(h.reopen(), Policy::default(), h.clock.clone());
+    let a = approved(h);
+    let before = (
+        h.center
+            .counts(&alice(), &Filter::default())
+            .expect("counts"),
+        event_count(h),
+    );
+    let v1 = other.stored_policy().expect("policy").version;
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&Policy::default().to_json()).expect("policy json");
+    doc["roles"]["executor"] = json!({"view": ["*"]});
+    other
+        .set_policy(
+            &root(),
+            Policy::from_value(doc).expect("policy"),
+            Some(v1),
+            None,
+        )
+        .expect("take the execute grant away");
+    // This handle's cached policy still grants it.
+    let err = h
+        .center
+        .claim(
+            &agent(),
+            &ClaimRequest {
+                limit: 10,
+                lease_seconds: 60,
+                kinds: vec![],
+            },
+        )
+        .expect_err("no execute grant in the stored policy");
+    assert!(matches!(err, Error::PermissionDenied { .. }), "{err:?}");
+    assert_eq!(stored(h, a.id), a);
+    let after = (
+        h.center
+            .counts(&alice(), &Filter::default())
+            .expect("counts"),
+        event_count(h),
+    );
+    assert_eq!(after, before);
+}
+
 pub fn a_policy_change_needs_administer_and_is_audited(h: &Harness) {
     let before = h.center.stored_policy().expect("policy");
     let err = h

@@ -17,7 +17,9 @@
 //!   another executor is claiming is skipped rather than waited for, so
 //!   concurrent executors never take the same action and never queue
 //!   behind each other. The claimed rows are then updated in one
-//!   statement, and their events appended in one more.
+//!   statement; then the head is locked, and one more statement appends
+//!   their events, moves the head and the counts and reads the policy
+//!   version the claim must have been decided under.
 //! - **One audit chain.** Each writing transaction locks the single row
 //!   of `chain_head` (`FOR UPDATE`), reads the last `seq` and hash,
 //!   appends its events after them, moves the head, and holds the lock
@@ -28,7 +30,9 @@
 //!   transaction that seals under the lock). So the lock is held for the
 //!   function's own microseconds, not across round trips, and more
 //!   writers do not make each append slower. Inserts, claims and policy
-//!   changes still hold it across their transaction's statements. So events are
+//!   changes hold it across their transaction's last statements: the
+//!   lock, one statement that appends, moves the head and the counts and
+//!   reads the policy version, and the commit. So events are
 //!   numbered in commit order with no gaps, each links to the one
 //!   committed before it, and a follower of
 //!   [`events_since`](Store::events_since) never sees seq `n + 1` before
@@ -960,12 +964,20 @@ fn lock_head<C: GenericClient>(db: &mut Db<'_, C>) -> Result<Head> {
     head_from(row.map(|r| get(&r, 0)).transpose()?)
 }
 
-/// Seals `events` after `head`, in order, appends them and moves the
-/// head, in one statement.
+/// Under the chain head's lock: seals `events` after `head`, in order,
+/// appends them, moves the head and adds each `(status, category, delta)`
+/// of `moves` to the kept counts, in one statement (one round trip while
+/// the lock is held). The statement also reads the stored policy's
+/// version; its snapshot is taken under the head's lock, which a policy
+/// change takes too, so it is the version in force at commit. When it is
+/// not `expected` (if given) the answer is `PolicyChanged` and the
+/// caller's transaction, rolled back, keeps nothing of it.
 fn append_events<C: GenericClient>(
     db: &mut Db<'_, C>,
     head: Head,
     events: Vec<NewEvent>,
+    moves: &[(&'static str, &'static str, i64)],
+    expected: Option<u64>,
 ) -> Result<Vec<AuditEvent>> {
     let mut sealed: Vec<AuditEvent> = Vec::with_capacity(events.len());
     let (mut seq, mut prev) = (head.seq, head.hash);
@@ -995,45 +1007,60 @@ fn append_events<C: GenericClient>(
     let policies: Vec<Option<i64>> = rows.iter().map(|r| r.policy_version).collect();
     let prevs: Vec<&str> = rows.iter().map(|r| r.prev_hash.as_str()).collect();
     let hashes: Vec<&str> = rows.iter().map(|r| r.hash.as_str()).collect();
-    db.execute(
+    let statuses: Vec<&str> = moves.iter().map(|m| m.0).collect();
+    let categories: Vec<&str> = moves.iter().map(|m| m.1).collect();
+    let deltas: Vec<i64> = moves.iter().map(|m| m.2).collect();
+    let stored = db.query_opt(
         "append audit events",
         &format!(
             "WITH appended AS (INSERT INTO {EVENTS} ({EVENT_COLUMNS}) \
              SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], \
              $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::text[], \
-             $12::bigint[], $13::text[], $14::text[])) \
-             UPDATE {CHAIN_HEAD} SET seq = $15, hash = $16 WHERE id = 1"
+             $12::bigint[], $13::text[], $14::text[])), \
+             moved AS (UPDATE {CHAIN_HEAD} SET seq = $15, hash = $16 WHERE id = 1), \
+             {COUNTED} \
+             SELECT coalesce(max(version), 0) FROM policies"
         ),
         &[
-            &seqs, &ids, &ats, &actors, &vias, &kinds, &froms, &tos, &comments, &versions,
-            &digests, &policies, &prevs, &hashes, &seq, &prev,
+            &seqs,
+            &ids,
+            &ats,
+            &actors,
+            &vias,
+            &kinds,
+            &froms,
+            &tos,
+            &comments,
+            &versions,
+            &digests,
+            &policies,
+            &prevs,
+            &hashes,
+            &seq,
+            &prev,
+            &statuses,
+            &categories,
+            &deltas,
         ],
     )?;
+    if let Some(expected) = expected {
+        let actual: i64 = stored.map(|r| get(&r, 0)).transpose()?.unwrap_or(0);
+        let actual = u64::try_from(actual).unwrap_or(0);
+        if actual != expected {
+            return Err(Error::PolicyChanged { expected, actual });
+        }
+    }
     Ok(sealed)
 }
 
-/// Adds each `(status, category, delta)` to the kept counts, in one
-/// statement.
-fn bump_counts<C: GenericClient>(
-    db: &mut Db<'_, C>,
-    moves: &[(&'static str, &'static str, i64)],
-) -> Result<()> {
-    if moves.is_empty() {
-        return Ok(());
-    }
-    let statuses: Vec<&str> = moves.iter().map(|m| m.0).collect();
-    let categories: Vec<&str> = moves.iter().map(|m| m.1).collect();
-    let deltas: Vec<i64> = moves.iter().map(|m| m.2).collect();
-    db.execute(
-        "keep counts",
-        "INSERT INTO counts (status, category, n) \
-         SELECT s, c, sum(d) FROM unnest($1::text[], $2::text[], $3::bigint[]) AS m(s, c, d) \
-         GROUP BY s, c ORDER BY s, c \
-         ON CONFLICT (status, category) DO UPDATE SET n = counts.n + excluded.n",
-        &[&statuses, &categories, &deltas],
-    )?;
-    Ok(())
-}
+/// The kept counts' upsert of `append_events`, as a data-modifying
+/// `WITH` item: each `(status, category)` of `$17`, `$18` moved by the
+/// sum of its deltas in `$19`, in key order (the order every writer
+/// takes the rows in).
+const COUNTED: &str = "counted AS (INSERT INTO counts (status, category, n) \
+     SELECT s, c, sum(d) FROM unnest($17::text[], $18::text[], $19::bigint[]) AS m(s, c, d) \
+     GROUP BY s, c ORDER BY s, c \
+     ON CONFLICT (status, category) DO UPDATE SET n = counts.n + excluded.n)";
 
 /// The stored policy's version. Read after the chain head is locked, it
 /// is the version in force at commit: a policy change takes the same lock.
@@ -1045,19 +1072,6 @@ fn stored_policy_version<C: GenericClient>(db: &mut Db<'_, C>) -> Result<u64> {
     )?;
     let v: i64 = row.map(|r| get(&r, 0)).transpose()?.unwrap_or(0);
     Ok(u64::try_from(v).unwrap_or(0))
-}
-
-/// `PolicyChanged` unless the stored policy is `expected` (when given).
-fn check_policy_version<C: GenericClient>(db: &mut Db<'_, C>, expected: Option<u64>) -> Result<()> {
-    let Some(expected) = expected else {
-        return Ok(());
-    };
-    let actual = stored_policy_version(db)?;
-    if actual == expected {
-        Ok(())
-    } else {
-        Err(Error::PolicyChanged { expected, actual })
-    }
 }
 
 /// `NotFound` or `Conflict` for a change whose compare-and-set failed.
@@ -1119,9 +1133,14 @@ fn apply_in<C: GenericClient>(db: &mut Db<'_, C>, change: Change) -> Result<Opti
         return Err(refusal(db, &change)?);
     };
     let head = head_from(get(&locked, 0)?)?;
-    check_policy_version(db, change.policy_version)?;
-    bump_counts(db, &count_moves(&change))?;
-    Ok(append_events(db, head, vec![event])?.pop())
+    Ok(append_events(
+        db,
+        head,
+        vec![event],
+        &count_moves(&change),
+        change.policy_version,
+    )?
+    .pop())
 }
 
 /// The document of the action `change` was decided on, if it names one
@@ -1406,8 +1425,7 @@ impl Store for PostgresStore {
                 return Err(insert_refusal(action, holder));
             };
             let head = head_from(get(&locked, 0)?)?;
-            bump_counts(db, &[(row.status, row.category, 1)])?;
-            append_events(db, head, vec![event])?
+            append_events(db, head, vec![event], &[(row.status, row.category, 1)], None)?
                 .pop()
                 .ok_or_else(|| Error::storage_msg("no audit event appended"))
         })
@@ -1609,9 +1627,7 @@ impl Store for PostgresStore {
             }
             let head = lock_head(db)?;
             let policy_version = changes_policy.first().copied().flatten();
-            check_policy_version(db, policy_version)?;
-            bump_counts(db, &moves)?;
-            let sealed = append_events(db, head, events)?;
+            let sealed = append_events(db, head, events, &moves, policy_version)?;
             Ok(actions.into_iter().zip(sealed).collect())
         })
         .inspect(|claimed| self.learn_events(claimed.iter().map(|(_, e)| e)))
@@ -1693,7 +1709,7 @@ impl Store for PostgresStore {
                 &format!("INSERT INTO policies ({POLICY_COLUMNS}) VALUES ($1, $2, $3, $4, $5)"),
                 &[&version, &doc, &policy.digest, &policy.set_by, &at],
             )?;
-            append_events(db, head, vec![event])?
+            append_events(db, head, vec![event], &[], None)?
                 .pop()
                 .ok_or_else(|| Error::storage_msg("no audit event appended"))
         })
