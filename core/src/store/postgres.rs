@@ -971,7 +971,9 @@ fn lock_head<C: GenericClient>(db: &mut Db<'_, C>) -> Result<Head> {
 /// version; its snapshot is taken under the head's lock, which a policy
 /// change takes too, so it is the version in force at commit. When it is
 /// not `expected` (if given) the answer is `PolicyChanged` and the
-/// caller's transaction, rolled back, keeps nothing of it.
+/// caller's transaction, rolled back, keeps nothing of it. With no
+/// events it writes and checks nothing: every caller has at least one
+/// (a claim that found nothing returns before it locks the head).
 fn append_events<C: GenericClient>(
     db: &mut Db<'_, C>,
     head: Head,
