@@ -1,7 +1,8 @@
 """The records: principals, targets, sources, actions and audit events.
 
 Everything here is read-only: frozen dataclasses, built by the compiled
-module straight from core's values (see ``python/src/records.rs``).
+module straight from core's values (see ``python/src/records.rs``); an
+:class:`Action`'s fields are built as they are first read.
 Targets and sources are also what :meth:`ActionCenter.propose` takes.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
 from typing import (
     Any,
@@ -471,6 +472,20 @@ class Action:
         them presents it."""
         attempt = self.active_attempt
         return None if attempt is None else attempt.lease_token
+
+    def __getstate__(self) -> Dict[str, Any]:
+        # Every field, built: a copy holds the values, not the core value.
+        return {name: getattr(self, name) for name in _ACTION_FIELDS}
+
+
+_ACTION_FIELDS: Tuple[str, ...] = tuple(f.name for f in fields(Action))
+# Each field is built from core's value when first read (see
+# ``_native.BuiltField``): most callers read a few fields of what a verb
+# returns, and building them all was most of a call's cost.
+for _field in fields(Action):
+    _default = () if _field.default is MISSING else (_field.default,)
+    setattr(Action, _field.name, _native.BuiltField(_field.name, *_default))
+del _field, _default
 
 
 class Seen(NamedTuple):

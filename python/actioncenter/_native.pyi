@@ -9,13 +9,25 @@ core's JSON text. Checked against the built module by ``mypy.stubtest``.
 
 import uuid
 from datetime import datetime
-from typing import Dict, Iterable, List, Optional, Protocol, Sequence, Tuple, Union, final
+from typing import (
+    Any,
+    Dict,
+    Iterable,
+    List,
+    Optional,
+    Protocol,
+    Sequence,
+    Tuple,
+    Union,
+    final,
+)
 
 from ._enums import Status
 from ._errors import ActionCenterError
 from ._model import Action, AuditEvent, AuditReport, Checkpoint
 
 __all__ = [
+    "BuiltField",
     "Engine",
     "ManualClock",
     "Policy",
@@ -66,6 +78,15 @@ def describe_source(source: str) -> str:
 
 def principal_shown(principal: _Principal) -> str:
     """core's "root as dana" form of a principal."""
+
+@final
+class BuiltField:
+    """A field of ``Action``, built from core's value when first read on an
+    instance and then kept in its ``__dict__``; the class reads the field's
+    default, if it has one."""
+
+    def __new__(cls, name: str, *default: Any) -> BuiltField: ...
+    def __get__(self, instance: Any, owner: Optional[type] = None, /) -> Any: ...
 
 @final
 class ManualClock:

@@ -15,6 +15,7 @@ peer's. Rows go to ``--out`` as JSON lines (``scripts/bench.sh`` writes
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sqlite3
 import statistics
@@ -27,6 +28,7 @@ from typing import IO, Any, Callable, Dict, List, Optional
 import statemachine
 import transitions
 from actioncenter import (
+    Action,
     ActionCenter,
     AutomatedInvestigation,
     Device,
@@ -294,17 +296,31 @@ def create_vs_transitions(row: Row, quick: bool) -> None:
 
 
 def overhead_over_rust(row: Row, quick: bool) -> None:
-    for verb in ("approve", "get"):
+    for verb in ("approve", "get", "get, every field read"):
         overhead_of(row, quick, verb)
+
+
+FIELDS = tuple(f.name for f in dataclasses.fields(Action))
 
 
 def overhead_of(row: Row, quick: bool, verb: str) -> None:
     """The same verb on the same store, timed from Python and from Rust
-    (``_rust_seconds`` runs the loop in Rust), in alternating rounds."""
+    (``_rust_seconds`` runs the loop in Rust), in alternating rounds. An
+    action's fields are built when first read: "every field read" reads
+    them all, what a playbook that prints or copies the action pays."""
     n, rounds = (2_000, 2) if quick else (20_000, 7)
     center = ActionCenter.in_memory()
     live = center._live
-    call = center.approve if verb == "approve" else center.get
+    call: Callable[[Principal, uuid.UUID], Any] = (
+        center.approve if verb == "approve" else center.get
+    )
+    if verb == "get, every field read":
+
+        def call(by: Principal, id: uuid.UUID) -> Any:
+            action = center.get(by, id)
+            return [getattr(action, name) for name in FIELDS]
+
+    native = "approve" if verb == "approve" else "get"
     py_times: List[float] = []
     rust_times: List[float] = []
     for r in range(rounds):
@@ -314,20 +330,21 @@ def overhead_of(row: Row, quick: bool, verb: str) -> None:
         ]
         mine, theirs = ids[:n], ids[n:]
         if r % 2:
-            rust_times.append(live._rust_seconds(verb, ALICE, theirs) / n)
+            rust_times.append(live._rust_seconds(native, ALICE, theirs) / n)
             py_times.append(timed_python(call, mine) / n)
         else:
             py_times.append(timed_python(call, mine) / n)
-            rust_times.append(live._rust_seconds(verb, ALICE, theirs) / n)
+            rust_times.append(live._rust_seconds(native, ALICE, theirs) / n)
     py, rs = statistics.median(py_times), statistics.median(rust_times)
     over = (py - rs) * 1e6
+    targeted = verb != "get, every field read"
     row(
         f"Python per-call overhead over Rust, memory store, {verb} (ratio: Python time over Rust)",
         f"{over:.2f} µs",
         f"Rust {rs * 1e6:.2f} µs",
         py / rs,
-        "≤ 2 µs",
-        over <= 2.0,
+        "≤ 2 µs" if targeted else "",
+        over <= 2.0 if targeted else None,
     )
 
 

@@ -159,7 +159,7 @@ impl Engine {
         f: impl FnOnce(&ActionCenter) -> Result<Action, Error> + Send,
     ) -> PyResult<Bound<'py, PyAny>> {
         let action = self.call(py, f)?;
-        Builder::new(py)?.action(&action)
+        Builder::new(py)?.action(action)
     }
 
     /// Runs `f` without the GIL and returns the actions it gives.
@@ -169,20 +169,20 @@ impl Engine {
         f: impl FnOnce(&ActionCenter) -> Result<Vec<Action>, Error> + Send,
     ) -> PyResult<Bound<'py, PyList>> {
         let actions = self.call(py, f)?;
-        Builder::new(py)?.actions(&actions)
+        Builder::new(py)?.actions(actions)
     }
 }
 
 /// Turns per-item results into `(uuid.UUID, Action or None, exception
 /// or None)` tuples, building each failed item's exception, not raised.
-fn items<'py>(py: Python<'py>, results: &[ItemResult]) -> PyResult<Bound<'py, PyList>> {
+fn items<'py>(py: Python<'py>, results: Vec<ItemResult>) -> PyResult<Bound<'py, PyList>> {
     let mut b = Builder::new(py)?;
     let list = PyList::empty(py);
     for item in results {
         let id = b.uuid(item.id)?;
-        let entry = match &item.result {
+        let entry = match item.result {
             Ok(action) => PyTuple::new(py, [id, b.action(action)?, py.None().into_bound(py)])?,
-            Err(e) => PyTuple::new(py, [id, py.None().into_bound(py), exception(py, e)?])?,
+            Err(e) => PyTuple::new(py, [id, py.None().into_bound(py), exception(py, &e)?])?,
         };
         list.append(entry)?;
     }
@@ -492,8 +492,8 @@ impl Engine {
             c.undo(&by, id.resolve()?, &request)
         })?;
         Ok((
-            Builder::new(py)?.action(&report.action)?,
-            items(py, &report.instances)?,
+            Builder::new(py)?.action(report.action)?,
+            items(py, report.instances)?,
         ))
     }
 
@@ -564,7 +564,7 @@ impl Engine {
             };
             center.bulk(&by, &op, &selection)
         })?;
-        items(py, &results)
+        items(py, results)
     }
 
     /// `get`.
@@ -617,7 +617,7 @@ impl Engine {
             };
             c.list(&by, &filter, &request)
         })?;
-        Ok((Builder::new(py)?.actions(&page.items)?, page.next_cursor))
+        Ok((Builder::new(py)?.actions(page.items)?, page.next_cursor))
     }
 
     /// `counts`: `{Status: n}` for every status.

@@ -36,6 +36,8 @@ mod native {
     #[pymodule_export]
     use super::policy::Policy;
     #[pymodule_export]
+    use super::records::BuiltField;
+    #[pymodule_export]
     use super::vocabulary;
 
     #[pymodule_init]

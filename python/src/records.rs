@@ -5,7 +5,8 @@
 //! `actioncenter._enums`, ids `uuid.UUID` and times aware `datetime`s.
 //! Each instance is made with `object.__new__` and its `__dict__` filled
 //! from the Rust value: no JSON text crosses, and no Python `__init__`
-//! runs (the values come from core, so there is nothing to check).
+//! runs (the values come from core, so there is nothing to check). An
+//! `Action` is filled as its fields are read (see [`BuiltField`]).
 //! The classes and enum tables are looked up once per interpreter.
 
 use actioncenter::checkpoint::CheckpointReport;
@@ -18,6 +19,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+use std::sync::atomic::{AtomicU8, Ordering};
 
 /// The Python classes and tables the conversions need.
 struct Types {
@@ -45,6 +47,8 @@ struct Types {
     /// The entity and source classes by type tag, with their fields.
     entities: Tagged,
     sources: Tagged,
+    /// The names of `Action`'s fields, interned.
+    action_keys: Vec<(&'static str, Py<PyString>)>,
     /// `{value: member}` of each enum.
     status: Members,
     category: Members,
@@ -129,6 +133,10 @@ fn types(py: Python<'_>) -> PyResult<&Types> {
             checkpoint_report: class("CheckpointReport")?,
             entities: tagged_table(py, &model.getattr("_ENTITIES")?)?,
             sources: tagged_table(py, &model.getattr("_SOURCES")?)?,
+            action_keys: ACTION_FIELDS
+                .iter()
+                .map(|name| (*name, PyString::intern(py, name).unbind()))
+                .collect(),
             status: members("Status")?,
             category: members("Category")?,
             kind: members("Kind")?,
@@ -139,6 +147,129 @@ fn types(py: Python<'_>) -> PyResult<&Types> {
             action_mismatch: members("ActionMismatch")?,
         })
     })
+}
+
+/// The core value of an `actioncenter.Action` whose fields have not all
+/// been read yet, kept in the instance's `__dict__` as `_fields`.
+#[pyclass(frozen, module = "actioncenter._native")]
+pub(crate) struct ActionFields {
+    action: Action,
+    /// How many fields were built one at a time so far.
+    reads: AtomicU8,
+}
+
+/// The fields of `actioncenter.Action`, in its order: what the record
+/// holds once every field is built (a test holds this to the dataclass).
+const ACTION_FIELDS: [&str; 23] = [
+    "id",
+    "kind",
+    "category",
+    "entity",
+    "source",
+    "investigation_id",
+    "incident_id",
+    "alert_id",
+    "parameters",
+    "created_at",
+    "created_by",
+    "status",
+    "decisions",
+    "attempts",
+    "cancellation",
+    "undo",
+    "expires_at",
+    "updated_at",
+    "version",
+    "idempotency_key",
+    "decided_by",
+    "approvers",
+    "active_attempt",
+];
+
+/// Fields built one at a time before the rest are built together: most
+/// callers read a field or two of what a verb returns, and one that reads
+/// more is likely to read them all (prints, copies or compares it), which
+/// costs less in one go.
+const SINGLE_READS: u8 = 3;
+
+/// A field of `actioncenter.Action`, as the class attribute `_model` sets
+/// for each: the first time the field is read on an instance, it is built
+/// from the instance's [`ActionFields`] and kept in its `__dict__`. A
+/// descriptor without `__set__` yields to the instance's `__dict__`, so
+/// every later read, and every read on an instance made by `__init__`,
+/// is a plain attribute read; the record stays what it was, a frozen
+/// dataclass, equal, hashed and copied by its fields.
+#[pyclass(frozen, module = "actioncenter._native")]
+pub(crate) struct BuiltField {
+    /// The field's name, and the same interned: the key it is kept under.
+    name: String,
+    key: Py<PyString>,
+    /// The field's default, which the class answers with (as a
+    /// dataclass's class attribute does); none for a field without one.
+    default: Option<Py<PyAny>>,
+}
+
+#[pymethods]
+impl BuiltField {
+    #[new]
+    #[pyo3(signature = (name, *default))]
+    fn new(name: String, default: &Bound<'_, PyTuple>) -> PyResult<Self> {
+        let key = PyString::intern(default.py(), &name).unbind();
+        let default = match default.len() {
+            0 => None,
+            1 => Some(default.get_item(0)?.unbind()),
+            _ => {
+                return Err(pyo3::exceptions::PyTypeError::new_err(
+                    "BuiltField takes a name and at most one default",
+                ));
+            }
+        };
+        Ok(BuiltField { name, key, default })
+    }
+
+    fn __get__<'py>(
+        &self,
+        instance: &Bound<'py, PyAny>,
+        _owner: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = instance.py();
+        let missing = |on: &str| {
+            pyo3::exceptions::PyAttributeError::new_err(format!(
+                "{on} has no attribute {:?}",
+                self.name
+            ))
+        };
+        if instance.is_none() {
+            return match &self.default {
+                Some(default) => Ok(default.bind(py).clone()),
+                None => Err(missing("the class")),
+            };
+        }
+        let into = instance
+            .getattr(intern!(py, "__dict__"))?
+            .cast_into::<PyDict>()?;
+        let Some(fields) = into.get_item(intern!(py, "_fields"))? else {
+            return Err(missing("an Action made without its fields"));
+        };
+        let fields = fields.cast_into::<ActionFields>()?;
+        let fields = fields.get();
+        let mut b = Builder::new(py)?;
+        let value = b
+            .action_field(&fields.action, &into, &self.name)?
+            .ok_or_else(|| missing("Action"))?;
+        into.set_item(self.key.bind(py), &value)?;
+        if fields.reads.fetch_add(1, Ordering::Relaxed) + 1 >= SINGLE_READS {
+            for (name, key) in &b.t.action_keys {
+                let key = key.bind(py);
+                if !into.contains(key)? {
+                    let built = b.action_field(&fields.action, &into, name)?;
+                    into.set_item(key, built)?;
+                }
+            }
+            into.del_item(intern!(py, "_fields"))?;
+        }
+        Ok(value)
+    }
 }
 
 /// Builds records for one answer. Remembers the last time it converted:
@@ -468,94 +599,105 @@ impl<'py> Builder<'py> {
         Ok(r.object)
     }
 
-    /// An `actioncenter.Action`.
-    pub(crate) fn action(&mut self, a: &Action) -> PyResult<Bound<'py, PyAny>> {
+    /// An `actioncenter.Action` whose fields are built when first read:
+    /// its `__dict__` holds the core value as `_fields` (an
+    /// [`ActionFields`]) until then. Most callers read a field or two of
+    /// what a verb returns, and building all of them (three dozen values,
+    /// a dozen records) was most of a call's cost.
+    pub(crate) fn action(&mut self, a: Action) -> PyResult<Bound<'py, PyAny>> {
         let py = self.py;
-        let t = self.t;
-        let r = self.record(&t.action)?;
-        r.set(intern!(py, "id"), self.uuid(a.id)?)?;
-        r.set(intern!(py, "kind"), self.member(&t.kind, &a.kind.name()))?;
-        r.set(
-            intern!(py, "category"),
-            self.member(&t.category, a.category.as_str()),
-        )?;
-        r.set(intern!(py, "entity"), self.entity(&a.entity)?)?;
-        r.set(intern!(py, "source"), self.source(&a.source)?)?;
-        r.set(
-            intern!(py, "investigation_id"),
-            self.opt_str(a.investigation_id.as_deref()),
-        )?;
-        r.set(
-            intern!(py, "incident_id"),
-            self.opt_str(a.incident_id.as_deref()),
-        )?;
-        r.set(intern!(py, "alert_id"), self.opt_str(a.alert_id.as_deref()))?;
-        let parameters = if a.parameters.is_empty() {
-            t.no_parameters.bind(py).clone()
-        } else {
-            t.mapping_proxy
-                .bind(py)
-                .call1((self.json_object(&a.parameters)?,))?
+        let r = self.record(&self.t.action)?;
+        let fields = ActionFields {
+            action: a,
+            reads: AtomicU8::new(0),
         };
-        r.set(intern!(py, "parameters"), parameters)?;
-        r.set(intern!(py, "created_at"), self.time(a.created_at)?)?;
-        r.set(intern!(py, "created_by"), &a.created_by)?;
-        r.set(
-            intern!(py, "status"),
-            self.member(&t.status, a.status.as_str()),
-        )?;
-        let decisions = a
-            .decisions
-            .iter()
-            .map(|d| self.decision(d))
-            .collect::<PyResult<Vec<_>>>()?;
-        r.set(intern!(py, "decisions"), PyTuple::new(py, decisions)?)?;
-        let attempts = a
-            .attempts
-            .iter()
-            .map(|x| self.attempt(x))
-            .collect::<PyResult<Vec<_>>>()?;
-        // core's `active_attempt` is one of the attempts: the same record.
-        let active = match a.active_attempt() {
-            Some(active) => a
-                .attempts
-                .iter()
-                .position(|x| std::ptr::eq(x, active))
-                .and_then(|i| attempts.get(i).cloned())
-                .unwrap_or_else(|| self.none()),
-            None => self.none(),
-        };
-        r.set(intern!(py, "attempts"), PyTuple::new(py, attempts)?)?;
-        r.set(intern!(py, "active_attempt"), active)?;
-        let cancellation = match &a.cancellation {
-            Some(n) => self.note(n)?,
-            None => self.none(),
-        };
-        r.set(intern!(py, "cancellation"), cancellation)?;
-        let undo = match &a.undo {
-            Some(u) => self.undo_info(u)?,
-            None => self.none(),
-        };
-        r.set(intern!(py, "undo"), undo)?;
-        r.set(intern!(py, "expires_at"), self.opt_time(a.expires_at)?)?;
-        r.set(intern!(py, "updated_at"), self.time(a.updated_at)?)?;
-        r.set(intern!(py, "version"), a.version)?;
-        r.set(
-            intern!(py, "idempotency_key"),
-            self.opt_str(a.idempotency_key.as_deref()),
-        )?;
-        r.set(intern!(py, "decided_by"), PyTuple::new(py, a.decided_by())?)?;
-        r.set(intern!(py, "approvers"), PyTuple::new(py, a.approvers())?)?;
+        r.set(intern!(py, "_fields"), fields)?;
         Ok(r.object)
     }
 
     /// A list of `actioncenter.Action`.
-    pub(crate) fn actions(&mut self, actions: &[Action]) -> PyResult<Bound<'py, PyList>> {
+    pub(crate) fn actions(&mut self, actions: Vec<Action>) -> PyResult<Bound<'py, PyList>> {
         let list = PyList::empty(self.py);
         for a in actions {
             list.append(self.action(a)?)?;
         }
         Ok(list)
+    }
+
+    /// Field `name` of an action, `None` for a name that is not a field.
+    /// `attempts` and `active_attempt` are built together, since core's
+    /// active attempt is one of the attempts and must be the same record:
+    /// the one not asked for is put in `into` (the record's `__dict__`).
+    fn action_field(
+        &mut self,
+        a: &Action,
+        into: &Bound<'py, PyDict>,
+        name: &str,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let py = self.py;
+        let t = self.t;
+        let value = match name {
+            "id" => self.uuid(a.id)?,
+            "kind" => self.member(&t.kind, &a.kind.name()),
+            "category" => self.member(&t.category, a.category.as_str()),
+            "entity" => self.entity(&a.entity)?,
+            "source" => self.source(&a.source)?,
+            "investigation_id" => self.opt_str(a.investigation_id.as_deref()),
+            "incident_id" => self.opt_str(a.incident_id.as_deref()),
+            "alert_id" => self.opt_str(a.alert_id.as_deref()),
+            "parameters" if a.parameters.is_empty() => t.no_parameters.bind(py).clone(),
+            "parameters" => t
+                .mapping_proxy
+                .bind(py)
+                .call1((self.json_object(&a.parameters)?,))?,
+            "created_at" => self.time(a.created_at)?,
+            "created_by" => PyString::new(py, &a.created_by).into_any(),
+            "status" => self.member(&t.status, a.status.as_str()),
+            "decisions" => {
+                let decisions = a
+                    .decisions
+                    .iter()
+                    .map(|d| self.decision(d))
+                    .collect::<PyResult<Vec<_>>>()?;
+                PyTuple::new(py, decisions)?.into_any()
+            }
+            "attempts" | "active_attempt" => {
+                let attempts = a
+                    .attempts
+                    .iter()
+                    .map(|x| self.attempt(x))
+                    .collect::<PyResult<Vec<_>>>()?;
+                let active = a
+                    .active_attempt()
+                    .and_then(|active| a.attempts.iter().position(|x| std::ptr::eq(x, active)))
+                    .and_then(|i| attempts.get(i).cloned())
+                    .unwrap_or_else(|| self.none());
+                let attempts = PyTuple::new(py, attempts)?.into_any();
+                return Ok(Some(if name == "attempts" {
+                    into.set_item(intern!(py, "active_attempt"), &active)?;
+                    attempts
+                } else {
+                    into.set_item(intern!(py, "attempts"), &attempts)?;
+                    active
+                }));
+            }
+            "cancellation" => match &a.cancellation {
+                Some(n) => self.note(n)?,
+                None => self.none(),
+            },
+            "undo" => match &a.undo {
+                Some(u) => self.undo_info(u)?,
+                None => self.none(),
+            },
+            "expires_at" => self.opt_time(a.expires_at)?,
+            "updated_at" => self.time(a.updated_at)?,
+            "version" => a.version.into_pyobject(py)?.into_any(),
+            "idempotency_key" => self.opt_str(a.idempotency_key.as_deref()),
+            "decided_by" => PyTuple::new(py, a.decided_by())?.into_any(),
+            "approvers" => PyTuple::new(py, a.approvers())?.into_any(),
+            _ => return Ok(None),
+        };
+        Ok(Some(value))
     }
 
     /// An `actioncenter.AuditEvent`.

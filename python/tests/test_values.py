@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 from datetime import datetime, timedelta, timezone
 from typing import List, Tuple
@@ -9,6 +11,7 @@ from typing import List, Tuple
 import actioncenter
 import pytest
 from actioncenter import (
+    Action,
     ActionCenter,
     AutomationLevel,
     Category,
@@ -30,7 +33,7 @@ from actioncenter import (
     _native,
 )
 from actioncenter._convert import parse_time
-from conftest import ALICE, SHA, Propose
+from conftest import AGENT, ALICE, SHA, Propose
 
 VOCABULARY = json.loads(_native.vocabulary())
 
@@ -86,6 +89,65 @@ def test_action_repr_is_short_and_useful(center: ActionCenter, quarantine: Propo
         f"entity=File(sha256='{SHA}', path='C:\\\\Users\\\\x\\\\evil.exe', "
         "device_id='dev-1'), version=1)"
     )
+
+
+def test_an_action_builds_each_field_when_first_read(
+    center: ActionCenter, quarantine: Propose
+) -> None:
+    stored = quarantine()
+    action = center.get(ALICE, stored.id)
+    # Nothing is built until read; what is read is kept.
+    assert set(vars(action)) == {"_fields"}
+    assert action.status is Status.PENDING
+    assert set(vars(action)) == {"_fields", "status"}
+    assert action.created_at is action.created_at
+    # The third field read builds the rest: every field of the dataclass,
+    # the ones read before kept as they were.
+    status, created_at = action.status, action.created_at
+    assert action.version == 1
+    assert set(vars(action)) == {f.name for f in dataclasses.fields(Action)}
+    assert action.status is status and action.created_at is created_at
+    assert action == stored and action.entity == stored.entity
+    # A decided action: its decisions, read, are its records.
+    approved = center.approve(ALICE, action)
+    assert [d.by for d in approved.decisions] == ["alice"]
+    assert approved.decided_by == ("alice",)
+    # The active attempt is one of the attempts, whichever is read first.
+    (claimed,) = center.claim(AGENT)
+    assert claimed.active_attempt is not None
+    assert claimed.active_attempt is claimed.attempts[-1]
+    (again,) = center.list(ALICE, status=Status.RUNNING)
+    assert again.attempts[-1] is again.active_attempt
+    assert again.lease_token == claimed.lease_token
+
+
+def test_an_action_built_when_read_is_still_its_dataclass(
+    center: ActionCenter, quarantine: Propose
+) -> None:
+    stored = quarantine()
+    action = center.get(ALICE, stored.id)
+    names = [f.name for f in dataclasses.fields(Action)]
+    # A copy holds every field, built; a record made by its constructor
+    # holds its own values and nothing built.
+    copied = copy.copy(action)
+    assert set(vars(copied)) == set(names)
+    assert copied == action == stored and hash(copied) == hash(stored)
+    made = dataclasses.replace(action, version=99)
+    assert set(vars(made)) == set(names) and made.version == 99 and made != action
+    assert made.entity == stored.entity and made.id == stored.id
+    # Still frozen, read or not.
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        center.get(ALICE, stored.id).status = Status.APPROVED  # type: ignore[misc]
+    # The class answers as a dataclass's does: defaults, and no attribute
+    # for a field without one.
+    assert Action.idempotency_key is None and Action.decided_by == ()
+    with pytest.raises(AttributeError):
+        getattr(Action, "status")  # noqa: B009
+    with pytest.raises(AttributeError):
+        action.no_such_field  # type: ignore[attr-defined]  # noqa: B018
+    # An instance made without a constructor has no fields to build.
+    with pytest.raises(AttributeError):
+        object.__new__(Action).status  # noqa: B018
 
 
 def test_times_are_aware_utc(center: ActionCenter, quarantine: Propose) -> None:
