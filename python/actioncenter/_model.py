@@ -354,6 +354,24 @@ def _tagged(d: Mapping[str, Any], classes: Dict[str, Type[Any]]) -> Any:
 # ----- actions ---------------------------------------------------------------
 
 
+class _Parameters(Dict[str, Any]):
+    """An action's parameters: a ``dict`` that refuses changes. A dict, so
+    that ``json.dumps``, ``dataclasses.asdict``, ``copy.deepcopy`` and
+    pickle take it as they take any dict (a read-only mapping proxy they
+    refuse); the compiled module fills it."""
+
+    __slots__ = ()
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("an action's parameters are read-only")
+
+    __setitem__ = __delitem__ = _read_only
+    clear = pop = popitem = setdefault = update = __ior__ = _read_only
+
+    def __reduce__(self) -> Tuple[type, Tuple[Dict[str, Any]]]:
+        return (type(self), (dict(self),))
+
+
 @dataclass(frozen=True)
 class Decision:
     """One person's decision on a pending action."""

@@ -30,7 +30,8 @@ struct Types {
     datetime: Py<PyAny>,
     utc: Py<PyAny>,
     none: Py<PyAny>,
-    mapping_proxy: Py<PyAny>,
+    /// `_model._Parameters`, the read-only dict of an action's parameters.
+    parameters: Py<PyAny>,
     /// One read-only empty mapping, shared by every action without parameters.
     no_parameters: Py<PyAny>,
     action: Py<PyAny>,
@@ -114,12 +115,8 @@ fn types(py: Python<'_>) -> PyResult<&Types> {
             datetime: datetime.getattr("datetime")?.unbind(),
             utc: datetime.getattr("timezone")?.getattr("utc")?.unbind(),
             none: py.None(),
-            mapping_proxy: py.import("types")?.getattr("MappingProxyType")?.unbind(),
-            no_parameters: py
-                .import("types")?
-                .getattr("MappingProxyType")?
-                .call1((PyDict::new(py),))?
-                .unbind(),
+            parameters: class("_Parameters")?,
+            no_parameters: model.getattr("_Parameters")?.call0()?.unbind(),
             action: class("Action")?,
             decision: class("Decision")?,
             attempt: class("Attempt")?,
@@ -408,10 +405,20 @@ impl<'py> Builder<'py> {
         map: &serde_json::Map<String, serde_json::Value>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let dict = PyDict::new(self.py);
+        self.fill_object(&dict, map)?;
+        Ok(dict)
+    }
+
+    /// Puts a JSON object's members into `dict`.
+    fn fill_object(
+        &self,
+        dict: &Bound<'py, PyDict>,
+        map: &serde_json::Map<String, serde_json::Value>,
+    ) -> PyResult<()> {
         for (k, v) in map {
             dict.set_item(k, self.json(v)?)?;
         }
-        Ok(dict)
+        Ok(())
     }
 
     /// A target or source as the dataclass of its type tag, from its
@@ -646,10 +653,12 @@ impl<'py> Builder<'py> {
             "incident_id" => self.opt_str(a.incident_id.as_deref()),
             "alert_id" => self.opt_str(a.alert_id.as_deref()),
             "parameters" if a.parameters.is_empty() => t.no_parameters.bind(py).clone(),
-            "parameters" => t
-                .mapping_proxy
-                .bind(py)
-                .call1((self.json_object(&a.parameters)?,))?,
+            "parameters" => {
+                // Filled through the C API: the class refuses `__setitem__`.
+                let parameters = t.parameters.bind(py).call0()?.cast_into::<PyDict>()?;
+                self.fill_object(&parameters, &a.parameters)?;
+                parameters.into_any()
+            }
             "created_at" => self.time(a.created_at)?,
             "created_by" => PyString::new(py, &a.created_by).into_any(),
             "status" => self.member(&t.status, a.status.as_str()),

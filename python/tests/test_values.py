@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import pickle
 from datetime import datetime, timedelta, timezone
 from typing import List, Tuple
 
@@ -24,6 +25,7 @@ from actioncenter import (
     Kind,
     ManualClock,
     Operation,
+    Playbook,
     Policy,
     Principal,
     RegistryKey,
@@ -33,7 +35,7 @@ from actioncenter import (
     _native,
 )
 from actioncenter._convert import parse_time
-from conftest import AGENT, ALICE, SHA, Propose
+from conftest import AGENT, AIR, ALICE, SHA, Propose
 
 VOCABULARY = json.loads(_native.vocabulary())
 
@@ -148,6 +150,34 @@ def test_an_action_built_when_read_is_still_its_dataclass(
     # An instance made without a constructor has no fields to build.
     with pytest.raises(AttributeError):
         object.__new__(Action).status  # noqa: B018
+
+
+def test_an_action_converts_copies_and_pickles_like_any_dataclass(center: ActionCenter) -> None:
+    parameters = {"reason": "beaconing", "hosts": ["a", "b"], "nested": {"depth": 2}}
+    action = center.propose(
+        AIR, Kind.ISOLATE_DEVICE, Device("d"), Playbook("p"), parameters=parameters
+    )
+    # Read-only, and a dict: what json, asdict, deepcopy and pickle take.
+    assert action.parameters == parameters and isinstance(action.parameters, dict)
+    with pytest.raises(TypeError, match="read-only"):
+        action.parameters["reason"] = "changed"
+    with pytest.raises(TypeError, match="read-only"):
+        action.parameters.update(reason="changed")
+    assert action.parameters["reason"] == "beaconing"
+    as_dict = dataclasses.asdict(action)
+    assert as_dict["parameters"] == parameters and as_dict["entity"] == {
+        "device_id": "d",
+        "name": None,
+    }
+    assert json.loads(json.dumps(as_dict, default=str))["parameters"] == parameters
+    for twin in (copy.deepcopy(action), pickle.loads(pickle.dumps(action))):
+        assert twin == action and twin is not action
+        assert twin.parameters == parameters
+        with pytest.raises(TypeError, match="read-only"):
+            twin.parameters["reason"] = "changed"  # type: ignore[index]
+    # An action without parameters too (they share one empty mapping).
+    bare = center.propose(AIR, Kind.ISOLATE_DEVICE, Device("e"), Playbook("p"))
+    assert bare.parameters == {} and pickle.loads(pickle.dumps(bare)) == bare
 
 
 def test_times_are_aware_utc(center: ActionCenter, quarantine: Propose) -> None:
