@@ -85,4 +85,6 @@ fi
 
 page=docs/benchmarks.md
 [ -n "$quick" ] && page="$scratch/benchmarks.md"
-python3 scripts/bench-report.py "$page" "bash scripts/bench.sh $quick $large" "$scratch/rust.jsonl" "${python_rows[@]}"
+command="bash scripts/bench.sh"
+for flag in $quick $large; do command="$command $flag"; done
+python3 scripts/bench-report.py "$page" "$command" "$scratch/rust.jsonl" "${python_rows[@]}"

@@ -355,19 +355,43 @@ def timed_python(call: Callable[[Principal, uuid.UUID], Any], ids: List[uuid.UUI
     return time.perf_counter() - start
 
 
+GROUPS = ("approve", "create", "overhead")
+
+
+def groups(text: str) -> tuple[str, ...]:
+    """The groups of ``--only``, each one of GROUPS."""
+    chosen = tuple(name.strip() for name in text.split(","))
+    unknown = [name for name in chosen if name not in GROUPS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown group {', '.join(unknown)}: the groups are {', '.join(GROUPS)}"
+        )
+    return chosen
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="every case small, in seconds")
     parser.add_argument("--out", type=Path, help="write the rows as JSON lines here")
+    parser.add_argument(
+        "--only",
+        type=groups,
+        default=GROUPS,
+        metavar="GROUP,...",
+        help=f"measure only these groups, of {', '.join(GROUPS)}",
+    )
     args = parser.parse_args()
     out = args.out.open("w", encoding="utf-8") if args.out else None
     print(f"transitions {transitions.__version__}, python-statemachine {statemachine.__version__}")
     try:
         row = Row(out)
-        with tempfile.TemporaryDirectory() as tmp:
-            approve_vs_peers(row, Path(tmp), args.quick)
-        create_vs_transitions(row, args.quick)
-        overhead_over_rust(row, args.quick)
+        if "approve" in args.only:
+            with tempfile.TemporaryDirectory() as tmp:
+                approve_vs_peers(row, Path(tmp), args.quick)
+        if "create" in args.only:
+            create_vs_transitions(row, args.quick)
+        if "overhead" in args.only:
+            overhead_over_rust(row, args.quick)
     finally:
         if out is not None:
             out.close()
