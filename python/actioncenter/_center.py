@@ -80,14 +80,22 @@ def _id(action: object, name: str = "action") -> Id:
     cv.type_error(name, "an Action, a uuid.UUID or a str", action)
 
 
-def _seen_version(action: object, expected_version: Optional[int]) -> Optional[int]:
-    """The version a decision expects: the one given, else the version of
-    the :class:`Action` passed (what the caller was shown), else none."""
-    if expected_version is not None:
-        return cv.integer(expected_version, "expected_version", cv.U64)
-    if isinstance(action, Action):
-        return action.version
-    return None
+def _ref(action: object, name: str = "action") -> ActionRef:
+    """An :class:`Action` or id argument as the native verbs take it: the
+    record itself, whose id (and, for a decision, version) they read from
+    the engine's value without building the fields, or the id."""
+    if isinstance(action, (Action, uuid.UUID, str)):
+        return action
+    cv.type_error(name, "an Action, a uuid.UUID or a str", action)
+
+
+def _expected(expected_version: Optional[int]) -> Optional[int]:
+    """The version a decision expects, when given. Without one, a decision
+    on an :class:`Action` expects that action's version (what the caller
+    was shown): the native verb reads it from the record."""
+    if expected_version is None:
+        return None
+    return cv.integer(expected_version, "expected_version", cv.U64)
 
 
 def _seen(items: object, name: str) -> List[Tuple[Id, int]]:
@@ -454,9 +462,9 @@ class ActionCenter:
         """
         return self._live.approve(
             _principal(by),
-            _id(action),
+            _ref(action),
             cv.optional_text(comment, "comment"),
-            _seen_version(action, expected_version),
+            _expected(expected_version),
         )
 
     def reject(
@@ -471,20 +479,20 @@ class ActionCenter:
         :meth:`approve`."""
         return self._live.reject(
             _principal(by),
-            _id(action),
+            _ref(action),
             cv.text(comment, "comment"),
-            _seen_version(action, expected_version),
+            _expected(expected_version),
         )
 
     def cancel(self, by: Principal, action: ActionRef, *, comment: str) -> Action:
         """Cancels a pending or approved action: the proposer may, others need
         the cancel permission. The comment is required."""
-        return self._live.cancel(_principal(by), _id(action), cv.text(comment, "comment"))
+        return self._live.cancel(_principal(by), _ref(action), cv.text(comment, "comment"))
 
     def retry(self, by: Principal, action: ActionRef, *, comment: Optional[str] = None) -> Action:
         """Sends a failed action back to the executors' queue, within the
         kind's maximum number of attempts."""
-        return self._live.retry(_principal(by), _id(action), cv.optional_text(comment, "comment"))
+        return self._live.retry(_principal(by), _ref(action), cv.optional_text(comment, "comment"))
 
     # ----- executing -----------------------------------------------------
 
@@ -524,7 +532,7 @@ class ActionCenter:
         ``lease_token`` (needed when ``action`` is an id)."""
         return self._live.heartbeat(
             _principal(executor, "executor"),
-            _id(action),
+            _ref(action),
             _lease_token(action, lease_token, "heartbeat"),
             cv.seconds(lease, "lease"),
         )
@@ -547,7 +555,7 @@ class ActionCenter:
         "lease_token"``) and changes nothing."""
         return self._live.complete(
             _principal(executor, "executor"),
-            _id(action),
+            _ref(action),
             _lease_token(action, lease_token, "complete"),
             cv.dumps(result, "result"),
         )
@@ -564,7 +572,7 @@ class ActionCenter:
         required. The lease token as for :meth:`complete`."""
         return self._live.fail(
             _principal(executor, "executor"),
-            _id(action),
+            _ref(action),
             _lease_token(action, lease_token, "fail"),
             cv.text(error, "error"),
         )
@@ -594,11 +602,11 @@ class ActionCenter:
             # ... the analyst confirms ...
             center.undo(alice, action, "false positive", instances=others)
         """
-        action_id = _id(action)
-        version = _seen_version(action, expected_version)
+        target = _ref(action)
+        version = _expected(expected_version)
         seen = _seen(instances, "instances")
         undone, items = self._live.undo(
-            _principal(by), action_id, cv.text(comment, "comment"), version, seen
+            _principal(by), target, cv.text(comment, "comment"), version, seen
         )
         return UndoReport(undone, tuple(ItemResult(*i) for i in items))
 
@@ -606,7 +614,7 @@ class ActionCenter:
         """The other completed quarantines of the same file that an undo of
         ``action`` may also undo: what to show before the person confirms
         (pass them to :meth:`undo` as ``instances``)."""
-        return self._live.undo_instances(_principal(by), _id(action))
+        return self._live.undo_instances(_principal(by), _ref(action))
 
     # ----- bulk ----------------------------------------------------------
 
@@ -702,7 +710,7 @@ class ActionCenter:
     def get(self, by: Principal, action: ActionRef) -> Action:
         """One action as stored now; :class:`NotFound` (a ``KeyError``) if
         there is none."""
-        return self._live.get(_principal(by), _id(action))
+        return self._live.get(_principal(by), _ref(action))
 
     def resolve_id(self, prefix: str) -> uuid.UUID:
         """The id of the action whose id starts with ``prefix`` (4+ hex
@@ -843,7 +851,7 @@ class ActionCenter:
 
     def history_of(self, by: Principal, action: ActionRef) -> List[AuditEvent]:
         """The audit events of one action, oldest first."""
-        return self._live.history_of(_principal(by), _id(action))
+        return self._live.history_of(_principal(by), _ref(action))
 
     def events_since(self, by: Principal, seq: int = 0, *, limit: int = 100) -> List[AuditEvent]:
         """The change feed: audit events after sequence number ``seq``,

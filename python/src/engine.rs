@@ -23,7 +23,7 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use crate::clock::ManualClock;
 use crate::errors::{OrRaise, exception};
 use crate::policy::Policy;
-use crate::records::Builder;
+use crate::records::{self, Builder};
 
 /// A principal as the Python layer hands it over: any object with an
 /// `id` string, a sequence of `roles` and an optional `via` (an
@@ -59,8 +59,8 @@ pub struct Engine {
 }
 
 /// An action id as Python hands it over: a `uuid.UUID` (read through its
-/// `int`) or text for core to parse. Anything else is refused by the
-/// Python layer before it gets here.
+/// `int`), text for core to parse, or an `actioncenter.Action` (its id).
+/// Anything else is refused by the Python layer before it gets here.
 #[derive(Debug)]
 pub(crate) enum PyId {
     Uuid(u128),
@@ -69,6 +69,26 @@ pub(crate) enum PyId {
 
 impl PyId {
     fn extract(value: &Bound<'_, PyAny>) -> PyResult<PyId> {
+        Ok(PyId::extract_seen(value)?.0)
+    }
+
+    /// The id, and the version an `Action` stands for (what the caller
+    /// was shown); an id stands for no version.
+    fn extract_seen(value: &Bound<'_, PyAny>) -> PyResult<(PyId, Option<u64>)> {
+        if let Ok(text) = value.cast::<PyString>() {
+            return Ok((PyId::Text(text.to_cow()?.into_owned()), None));
+        }
+        if let Some(seen) = records::action_seen(value)? {
+            return Ok(match seen {
+                records::Seen::Core(id, version) => (PyId::Uuid(id.0.as_u128()), Some(version)),
+                records::Seen::Fields(id, version) => (PyId::plain(&id)?, Some(version.extract()?)),
+            });
+        }
+        Ok((PyId::plain(value)?, None))
+    }
+
+    /// A `uuid.UUID` or text.
+    fn plain(value: &Bound<'_, PyAny>) -> PyResult<PyId> {
         if let Ok(text) = value.cast::<PyString>() {
             return Ok(PyId::Text(text.to_cow()?.into_owned()));
         }
@@ -344,10 +364,10 @@ impl Engine {
         expected_version: Option<u64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let by = Principal::from(by);
-        let id = PyId::extract(id)?;
+        let (id, seen) = PyId::extract_seen(id)?;
         let decide = Decide {
             comment,
-            expected_version,
+            expected_version: expected_version.or(seen),
         };
         self.action(py, |c| c.approve(&by, id.resolve()?, &decide))
     }
@@ -363,10 +383,10 @@ impl Engine {
         expected_version: Option<u64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let by = Principal::from(by);
-        let id = PyId::extract(id)?;
+        let (id, seen) = PyId::extract_seen(id)?;
         let decide = Decide {
             comment,
-            expected_version,
+            expected_version: expected_version.or(seen),
         };
         self.action(py, |c| c.reject(&by, id.resolve()?, &decide))
     }
@@ -481,12 +501,12 @@ impl Engine {
         instances: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyList>)> {
         let by = Principal::from(by);
-        let id = PyId::extract(id)?;
+        let (id, seen) = PyId::extract_seen(id)?;
         let instances = instances.map(seen_of).transpose()?.unwrap_or_default();
         let report = self.call(py, |c| {
             let request = UndoRequest {
                 comment,
-                expected_version,
+                expected_version: expected_version.or(seen),
                 instances: resolve_seen(&instances)?,
             };
             c.undo(&by, id.resolve()?, &request)

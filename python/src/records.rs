@@ -269,6 +269,37 @@ impl BuiltField {
     }
 }
 
+/// The id and version an `actioncenter.Action` stands for, as
+/// [`action_seen`] finds them.
+pub(crate) enum Seen<'py> {
+    /// Read from core's value, while the record's fields are not built:
+    /// no `uuid.UUID` and no `int` made only to be read back.
+    Core(ActionId, u64),
+    /// The record's `id` and `version` attributes (a record made by its
+    /// `__init__`, or one whose fields are built).
+    Fields(Bound<'py, PyAny>, Bound<'py, PyAny>),
+}
+
+/// What `value` stands for if it is an `actioncenter.Action`; `None` for
+/// anything else (an id).
+pub(crate) fn action_seen<'py>(value: &Bound<'py, PyAny>) -> PyResult<Option<Seen<'py>>> {
+    let py = value.py();
+    if !value.is_instance(types(py)?.action.bind(py))? {
+        return Ok(None);
+    }
+    let dict = value.getattr(intern!(py, "__dict__"))?;
+    if let Some(fields) = dict.cast::<PyDict>()?.get_item(intern!(py, "_fields"))?
+        && let Ok(fields) = fields.cast::<ActionFields>()
+    {
+        let action = &fields.get().action;
+        return Ok(Some(Seen::Core(action.id, action.version)));
+    }
+    Ok(Some(Seen::Fields(
+        value.getattr(intern!(py, "id"))?,
+        value.getattr(intern!(py, "version"))?,
+    )))
+}
+
 /// Builds records for one answer. Remembers the last time it converted:
 /// an action's times are often the same instant (created and updated,
 /// decided and updated), and a `datetime` is immutable.

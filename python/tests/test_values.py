@@ -16,12 +16,14 @@ from actioncenter import (
     ActionCenter,
     AutomationLevel,
     Category,
+    Conflict,
     Device,
     EmailCluster,
     Entity,
     Event,
     ExpiryOutcome,
     File,
+    InvalidTransition,
     Kind,
     ManualClock,
     Operation,
@@ -35,7 +37,7 @@ from actioncenter import (
     _native,
 )
 from actioncenter._convert import parse_time
-from conftest import AGENT, AIR, ALICE, SHA, Propose
+from conftest import AGENT, AIR, ALICE, BOB, SHA, Propose
 
 VOCABULARY = json.loads(_native.vocabulary())
 
@@ -150,6 +152,32 @@ def test_an_action_built_when_read_is_still_its_dataclass(
     # An instance made without a constructor has no fields to build.
     with pytest.raises(AttributeError):
         object.__new__(Action).status  # noqa: B018
+
+
+def test_a_verb_reads_the_id_and_version_of_an_action_it_is_given_without_building_them(
+    center: ActionCenter, quarantine: Propose
+) -> None:
+    shown = quarantine()
+    assert set(vars(shown)) == {"_fields"}
+    # Nothing of the record the caller passes is built to be read back.
+    assert center.get(ALICE, shown).version == 1
+    assert center.history_of(ALICE, shown)[0].action_id == center.get(ALICE, shown).id
+    assert set(vars(shown)) == {"_fields"}
+    reconsidered = center.reject(BOB, shown, comment="not this one", expected_version=1)
+    assert reconsidered.status is Status.REJECTED
+    assert set(vars(shown)) == {"_fields"}
+    # The record still stands for the version it was shown at: built or
+    # not, or made by its constructor, a decision on it is a Conflict now.
+    built = copy.copy(shown)
+    made = dataclasses.replace(built, status=Status.PENDING)
+    assert "_fields" not in vars(built) and "_fields" not in vars(made)
+    for seen in (shown, built, made):
+        with pytest.raises(Conflict):
+            center.approve(ALICE, seen)
+    # Unless the caller names the version it expects.
+    with pytest.raises(InvalidTransition):
+        center.approve(ALICE, shown, expected_version=reconsidered.version)
+    assert center.get(ALICE, shown.id).version == reconsidered.version
 
 
 def test_an_action_converts_copies_and_pickles_like_any_dataclass(center: ActionCenter) -> None:
