@@ -69,3 +69,7 @@ echo "example playbook: ok"
 "$py" python/benches/approve_rate.py --actions 100
 "$py" python/benches/compare.py --quick > /dev/null
 echo "python/benches/compare.py --quick: ok"
+for case in none approve ids get rust-approve rust-get; do
+  "$py" python/benches/calls.py 50 "$case"
+done
+echo "python/benches/calls.py: ok"

@@ -1,6 +1,6 @@
 """actioncenter from Python against hand-rolled state machines, side by side.
 
-    python python/benches/compare.py [--quick] [--out FILE]
+    python python/benches/compare.py [--quick] [--out FILE] [--only GROUP,...]
 
 The peers are what a playbook author would write instead: the same states
 and moves in ``transitions`` or ``python-statemachine``, persisted with
