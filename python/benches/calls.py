@@ -5,7 +5,8 @@
 Proposes N actions on a memory store, then makes N calls of CASE:
 ``none`` (nothing more: the baseline of ``approve``), ``approve`` (each
 action as it was proposed), ``ids`` (reads each id: the baseline of the
-rest), ``get`` (each id), or the engine's own Rust loop over the same ids,
+rest), ``approve-id`` and ``get`` (each id), or the engine's own Rust loop
+over the same ids,
 ``rust-approve`` and ``rust-get`` (what the overhead rows of
 ``compare.py`` subtract). A case's cost per call is its count less its
 baseline's, over N; two builds' counts compare exactly, where their times
@@ -18,7 +19,7 @@ import sys
 
 from actioncenter import ActionCenter, Device, Kind, Playbook, Policy, Principal
 
-CASES = ("none", "approve", "ids", "get", "rust-approve", "rust-get")
+CASES = ("none", "approve", "ids", "approve-id", "get", "rust-approve", "rust-get")
 
 
 def main() -> None:
@@ -38,7 +39,10 @@ def main() -> None:
     if case in ("none", "approve"):
         return
     ids = [action.id for action in actions]
-    if case == "get":
+    if case == "approve-id":
+        for id in ids:
+            center.approve(alice, id)
+    elif case == "get":
         for id in ids:
             center.get(alice, id)
     elif case.startswith("rust-"):

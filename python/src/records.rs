@@ -287,9 +287,15 @@ pub(crate) fn action_seen<'py>(value: &Bound<'py, PyAny>) -> PyResult<Option<See
     if !value.is_instance(types(py)?.action.bind(py))? {
         return Ok(None);
     }
-    let dict = value.getattr(intern!(py, "__dict__"))?;
-    if let Some(fields) = dict.cast::<PyDict>()?.get_item(intern!(py, "_fields"))?
+    let dict = value
+        .getattr(intern!(py, "__dict__"))?
+        .cast_into::<PyDict>()?;
+    // What the record holds wins over core's value: a field already in its
+    // `__dict__` (built, or set there) is read as the attribute it is.
+    if let Some(fields) = dict.get_item(intern!(py, "_fields"))?
         && let Ok(fields) = fields.cast::<ActionFields>()
+        && !dict.contains(intern!(py, "id"))?
+        && !dict.contains(intern!(py, "version"))?
     {
         let action = &fields.get().action;
         return Ok(Some(Seen::Core(action.id, action.version)));
