@@ -358,9 +358,17 @@ class _Parameters(Dict[str, Any]):
     """An action's parameters: a ``dict`` that refuses changes. A dict, so
     that ``json.dumps``, ``dataclasses.asdict``, ``copy.deepcopy`` and
     pickle take it as they take any dict (a read-only mapping proxy they
-    refuse); the compiled module fills it."""
+    refuse); the compiled module fills it. Made once: ``__init__`` again
+    would be an update, and is refused like one."""
 
-    __slots__ = ()
+    __slots__ = ("_sealed",)
+    _sealed: bool
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if getattr(self, "_sealed", False):
+            self._read_only()
+        super().__init__(*args, **kwargs)
+        self._sealed = True
 
     def _read_only(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError("an action's parameters are read-only")
@@ -492,8 +500,13 @@ class Action:
         return None if attempt is None else attempt.lease_token
 
     def __getstate__(self) -> Dict[str, Any]:
-        # Every field, built: a copy holds the values, not the core value.
-        return {name: getattr(self, name) for name in _ACTION_FIELDS}
+        # Every field, built: a copy holds the values, not the core value;
+        # and whatever else the instance holds (a subclass's fields).
+        state = {name: value for name, value in vars(self).items() if name != "_fields"}
+        for name in _ACTION_FIELDS:
+            if name not in state:
+                state[name] = getattr(self, name)
+        return state
 
 
 _ACTION_FIELDS: Tuple[str, ...] = tuple(f.name for f in fields(Action))

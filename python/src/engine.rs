@@ -69,25 +69,40 @@ pub(crate) enum PyId {
 
 impl PyId {
     fn extract(value: &Bound<'_, PyAny>) -> PyResult<PyId> {
-        Ok(PyId::extract_seen(value)?.0)
+        match records::action_seen(value)? {
+            Some(records::Seen::Core(id, _)) => Ok(PyId::Uuid(id.0.as_u128())),
+            Some(records::Seen::Attributes) => {
+                PyId::plain(&value.getattr(pyo3::intern!(value.py(), "id"))?)
+            }
+            None => PyId::plain(value),
+        }
     }
 
     /// The id, and the version an `Action` stands for (what the caller
-    /// was shown); an id stands for no version.
+    /// was shown); an id, or an `Action` whose version is `None`, stands
+    /// for no version.
     fn extract_seen(value: &Bound<'_, PyAny>) -> PyResult<(PyId, Option<u64>)> {
-        if let Ok(text) = value.cast::<PyString>() {
-            return Ok((PyId::Text(text.to_cow()?.into_owned()), None));
+        let py = value.py();
+        match records::action_seen(value)? {
+            Some(records::Seen::Core(id, version)) => {
+                Ok((PyId::Uuid(id.0.as_u128()), Some(version)))
+            }
+            Some(records::Seen::Attributes) => {
+                let id = PyId::plain(&value.getattr(pyo3::intern!(py, "id"))?)?;
+                let version = value.getattr(pyo3::intern!(py, "version"))?;
+                let version = version.extract::<Option<u64>>().map_err(|e| {
+                    PyErr::from_type(
+                        e.get_type(py),
+                        format!("the action's version: {}", e.value(py)),
+                    )
+                })?;
+                Ok((id, version))
+            }
+            None => Ok((PyId::plain(value)?, None)),
         }
-        if let Some(seen) = records::action_seen(value)? {
-            return Ok(match seen {
-                records::Seen::Core(id, version) => (PyId::Uuid(id.0.as_u128()), Some(version)),
-                records::Seen::Fields(id, version) => (PyId::plain(&id)?, Some(version.extract()?)),
-            });
-        }
-        Ok((PyId::plain(value)?, None))
     }
 
-    /// A `uuid.UUID` or text.
+    /// A `uuid.UUID` (read through its `int`) or text.
     fn plain(value: &Bound<'_, PyAny>) -> PyResult<PyId> {
         if let Ok(text) = value.cast::<PyString>() {
             return Ok(PyId::Text(text.to_cow()?.into_owned()));

@@ -32,8 +32,6 @@ struct Types {
     none: Py<PyAny>,
     /// `_model._Parameters`, the read-only dict of an action's parameters.
     parameters: Py<PyAny>,
-    /// One read-only empty mapping, shared by every action without parameters.
-    no_parameters: Py<PyAny>,
     action: Py<PyAny>,
     decision: Py<PyAny>,
     attempt: Py<PyAny>,
@@ -116,7 +114,6 @@ fn types(py: Python<'_>) -> PyResult<&Types> {
             utc: datetime.getattr("timezone")?.getattr("utc")?.unbind(),
             none: py.None(),
             parameters: class("_Parameters")?,
-            no_parameters: model.getattr("_Parameters")?.call0()?.unbind(),
             action: class("Action")?,
             decision: class("Decision")?,
             attempt: class("Attempt")?,
@@ -255,7 +252,12 @@ impl BuiltField {
             .action_field(&fields.action, &into, &self.name)?
             .ok_or_else(|| missing("Action"))?;
         into.set_item(self.key.bind(py), &value)?;
-        if fields.reads.fetch_add(1, Ordering::Relaxed) + 1 >= SINGLE_READS {
+        if fields
+            .reads
+            .fetch_add(1, Ordering::Relaxed)
+            .saturating_add(1)
+            >= SINGLE_READS
+        {
             for (name, key) in &b.t.action_keys {
                 let key = key.bind(py);
                 if !into.contains(key)? {
@@ -263,26 +265,30 @@ impl BuiltField {
                     into.set_item(key, built)?;
                 }
             }
-            into.del_item(intern!(py, "_fields"))?;
+            // A read that ran while this one built (another thread, a
+            // collector's callback) may have finished first.
+            if into.contains(intern!(py, "_fields"))? {
+                into.del_item(intern!(py, "_fields"))?;
+            }
         }
         Ok(value)
     }
 }
 
-/// The id and version an `actioncenter.Action` stands for, as
+/// Where the id and version an `actioncenter.Action` stands for are, as
 /// [`action_seen`] finds them.
-pub(crate) enum Seen<'py> {
-    /// Read from core's value, while the record's fields are not built:
-    /// no `uuid.UUID` and no `int` made only to be read back.
+pub(crate) enum Seen {
+    /// In core's value, while the record's fields are not built: no
+    /// `uuid.UUID` and no `int` made only to be read back.
     Core(ActionId, u64),
-    /// The record's `id` and `version` attributes (a record made by its
-    /// `__init__`, or one whose fields are built).
-    Fields(Bound<'py, PyAny>, Bound<'py, PyAny>),
+    /// In the record's `id` and `version` attributes (a record made by its
+    /// `__init__`, or one whose id or version is built).
+    Attributes,
 }
 
-/// What `value` stands for if it is an `actioncenter.Action`; `None` for
-/// anything else (an id).
-pub(crate) fn action_seen<'py>(value: &Bound<'py, PyAny>) -> PyResult<Option<Seen<'py>>> {
+/// Where what `value` stands for is, if it is an `actioncenter.Action`;
+/// `None` for anything else (an id).
+pub(crate) fn action_seen(value: &Bound<'_, PyAny>) -> PyResult<Option<Seen>> {
     let py = value.py();
     if !value.is_instance(types(py)?.action.bind(py))? {
         return Ok(None);
@@ -300,10 +306,7 @@ pub(crate) fn action_seen<'py>(value: &Bound<'py, PyAny>) -> PyResult<Option<See
         let action = &fields.get().action;
         return Ok(Some(Seen::Core(action.id, action.version)));
     }
-    Ok(Some(Seen::Fields(
-        value.getattr(intern!(py, "id"))?,
-        value.getattr(intern!(py, "version"))?,
-    )))
+    Ok(Some(Seen::Attributes))
 }
 
 /// Builds records for one answer. Remembers the last time it converted:
@@ -689,7 +692,6 @@ impl<'py> Builder<'py> {
             "investigation_id" => self.opt_str(a.investigation_id.as_deref()),
             "incident_id" => self.opt_str(a.incident_id.as_deref()),
             "alert_id" => self.opt_str(a.alert_id.as_deref()),
-            "parameters" if a.parameters.is_empty() => t.no_parameters.bind(py).clone(),
             "parameters" => {
                 // Filled through the C API: the class refuses `__setitem__`.
                 let parameters = t.parameters.bind(py).call0()?.cast_into::<PyDict>()?;

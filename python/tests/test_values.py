@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import gc
 import json
 import pickle
 from datetime import datetime, timedelta, timezone
@@ -183,6 +184,74 @@ def test_a_verb_reads_the_id_and_version_of_an_action_it_is_given_without_buildi
     with pytest.raises(InvalidTransition):
         center.approve(ALICE, shown, expected_version=reconsidered.version)
     assert center.get(ALICE, shown.id).version == reconsidered.version
+
+
+def test_a_field_read_while_another_read_builds_the_rest_finishes_both(
+    center: ActionCenter, quarantine: Propose
+) -> None:
+    # Any Python code can run in the middle of a build (another thread when
+    # the GIL switches; here, deterministically, a collector's callback)
+    # and read a field of the same record: both reads finish.
+    action = center.get(ALICE, quarantine().id)
+    assert action.status is Status.PENDING and action.kind is Kind.QUARANTINE_FILE
+    nested: List[object] = []
+
+    def during(phase: str, info: object) -> None:
+        if phase == "start" and "_fields" in vars(action) and not nested:
+            nested.append(action.undo)
+
+    threshold = gc.get_threshold()
+    gc.callbacks.append(during)
+    gc.set_threshold(1, 1, 1)
+    try:
+        version = action.version
+    finally:
+        gc.callbacks.remove(during)
+        gc.set_threshold(*threshold)
+    assert nested == [None] and version == 1
+    assert set(vars(action)) == {f.name for f in dataclasses.fields(Action)}
+
+
+def test_a_subclass_of_action_copies_with_its_own_fields(
+    center: ActionCenter, quarantine: Propose
+) -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Tagged(Action):
+        note: str = "default"
+
+    action = center.get(ALICE, quarantine().id)
+    tagged = Tagged(
+        **{f.name: getattr(action, f.name) for f in dataclasses.fields(Action)}, note="mine"
+    )
+    for twin in (copy.copy(tagged), copy.deepcopy(tagged)):
+        assert twin == tagged and twin.note == "mine"
+    assert copy.copy(action) == action and "_fields" not in vars(copy.copy(action))
+
+
+def test_an_actions_parameters_are_made_once_and_each_its_own(center: ActionCenter) -> None:
+    bare = [center.propose(AIR, Kind.ISOLATE_DEVICE, Device(d), Playbook("p")) for d in "ab"]
+    first, second = (a.parameters for a in bare)
+    assert first == second == {} and first is not second
+    with pytest.raises(TypeError, match="read-only"):
+        first.__init__(injected=True)  # type: ignore[misc]
+    assert first == {} and center.get(ALICE, bare[1].id).parameters == {}
+    # asdict and pickle make theirs anew.
+    assert dataclasses.asdict(bare[0])["parameters"] == {}
+    assert pickle.loads(pickle.dumps(first)) == {}
+
+
+def test_a_verb_that_needs_no_version_reads_only_the_id_of_an_action(
+    center: ActionCenter, quarantine: Propose
+) -> None:
+    action = center.get(ALICE, quarantine().id)
+    unversioned = dataclasses.replace(action, version=None)  # type: ignore[arg-type]
+    assert center.get(ALICE, unversioned) == action
+    assert len(center.history_of(ALICE, unversioned)) == 1
+    # A decision on it expects no version, as an id does.
+    assert center.approve(ALICE, unversioned).status is Status.APPROVED
+    negative = dataclasses.replace(action, version=-1)
+    with pytest.raises(OverflowError, match="the action's version"):
+        center.reject(BOB, negative, comment="no")
 
 
 def test_an_action_converts_copies_and_pickles_like_any_dataclass(center: ActionCenter) -> None:
