@@ -113,6 +113,12 @@ class Principal:
         object.__setattr__(self, "id", id)
         object.__setattr__(self, "roles", checked)
         object.__setattr__(self, "via", via)
+        # core's principal, made once: every call hands it over as it is.
+        object.__setattr__(self, "_core", _native.CorePrincipal(id, checked, via))
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        # Made again by the constructor (the kept core principal with it).
+        return (_principal, (self.id, self.roles, self.via))
 
     @property
     def shown(self) -> str:
@@ -123,6 +129,11 @@ class Principal:
     def __repr__(self) -> str:
         via = "" if self.via is None else f", via={self.via!r}"
         return f"Principal(id={self.id!r}, roles={self.roles!r}{via})"
+
+
+def _principal(id: str, roles: Tuple[str, ...], via: Optional[str]) -> Principal:
+    """A :class:`Principal` as pickle and copy make it again."""
+    return Principal(id, roles, via=via)
 
 
 # ----- targets ---------------------------------------------------------------

@@ -25,21 +25,58 @@ use crate::errors::{OrRaise, exception};
 use crate::policy::Policy;
 use crate::records::{self, Builder};
 
-/// A principal as the Python layer hands it over: any object with an
-/// `id` string, a sequence of `roles` and an optional `via` (an
-/// `actioncenter.Principal`).
-#[derive(Debug, FromPyObject)]
-pub(crate) struct PyPrincipal {
+/// core's `Principal`, made once for each `actioncenter.Principal` (its
+/// constructor keeps one as `_core`), so that a call does not read the
+/// principal's strings out of Python again.
+#[pyclass(frozen, module = "actioncenter._native")]
+#[derive(Debug)]
+pub struct CorePrincipal(Principal);
+
+#[pymethods]
+impl CorePrincipal {
+    #[new]
+    #[pyo3(signature = (id, roles, via=None))]
+    fn new(id: String, roles: Vec<String>, via: Option<String>) -> Self {
+        let mut principal = Principal::new(id, roles);
+        principal.via = via;
+        CorePrincipal(principal)
+    }
+}
+
+/// A principal as the Python layer hands it over: an
+/// `actioncenter.Principal`, whose kept `_core` is taken, or any object
+/// with an `id` string, a sequence of `roles` and an optional `via` (an
+/// `actioncenter.Principal` made without its constructor, say).
+#[derive(Debug)]
+pub(crate) struct PyPrincipal(Principal);
+
+#[derive(FromPyObject)]
+struct PrincipalFields {
     id: String,
     roles: Vec<String>,
     via: Option<String>,
 }
 
+impl<'a, 'py> FromPyObject<'a, 'py> for PyPrincipal {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let py = obj.py();
+        if let Ok(core) = obj.getattr(pyo3::intern!(py, "_core"))
+            && let Ok(core) = core.cast::<CorePrincipal>()
+        {
+            return Ok(PyPrincipal(core.get().0.clone()));
+        }
+        let PrincipalFields { id, roles, via } = obj.extract()?;
+        let mut principal = Principal::new(id, roles);
+        principal.via = via;
+        Ok(PyPrincipal(principal))
+    }
+}
+
 impl From<PyPrincipal> for Principal {
     fn from(p: PyPrincipal) -> Principal {
-        let mut principal = Principal::new(p.id, p.roles);
-        principal.via = p.via;
-        principal
+        p.0
     }
 }
 

@@ -28,6 +28,7 @@ from actioncenter import (
     Kind,
     ManualClock,
     Operation,
+    PermissionDenied,
     Playbook,
     Policy,
     Principal,
@@ -252,6 +253,33 @@ def test_a_verb_that_needs_no_version_reads_only_the_id_of_an_action(
     negative = dataclasses.replace(action, version=-1)
     with pytest.raises(OverflowError, match="the action's version"):
         center.reject(BOB, negative, comment="no")
+
+
+def test_a_principal_copied_pickled_replaced_or_made_by_hand_acts_as_itself(
+    center: ActionCenter, quarantine: Propose
+) -> None:
+    root_as_alice = Principal("alice", ["analyst"], via="root")
+    twins = [
+        copy.copy(root_as_alice),
+        copy.deepcopy(root_as_alice),
+        pickle.loads(pickle.dumps(root_as_alice)),
+    ]
+    assert all(t == root_as_alice and t.shown == "root as alice" for t in twins)
+    # A principal made without its constructor has no core principal kept:
+    # its fields are read instead.
+    by_hand = object.__new__(Principal)
+    for name, value in (("id", "bob"), ("roles", ("analyst",)), ("via", None)):
+        object.__setattr__(by_hand, name, value)
+    assert by_hand.shown == "bob"
+    # replace makes a principal of its own, not a copy of the one kept.
+    bob = dataclasses.replace(root_as_alice, id="bob", via=None)
+    assert bob.shown == "bob" and bob == Principal("bob", ["analyst"])
+    first, second, third = quarantine(), quarantine("dev-2"), quarantine("dev-3")
+    assert center.approve(twins[2], first).decided_by == ("alice",)
+    assert center.approve(by_hand, second).decided_by == ("bob",)
+    assert center.approve(bob, third).decided_by == ("bob",)
+    with pytest.raises(PermissionDenied):
+        center.approve(Principal("alice", ["viewer"]), quarantine("dev-4"))
 
 
 def test_an_action_converts_copies_and_pickles_like_any_dataclass(center: ActionCenter) -> None:
