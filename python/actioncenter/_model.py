@@ -113,12 +113,6 @@ class Principal:
         object.__setattr__(self, "id", id)
         object.__setattr__(self, "roles", checked)
         object.__setattr__(self, "via", via)
-        # core's principal, made once: every call hands it over as it is.
-        object.__setattr__(self, "_core", _native.CorePrincipal(id, checked, via))
-
-    def __reduce__(self) -> Tuple[Any, ...]:
-        # Made again by the constructor (the kept core principal with it).
-        return (_principal, (self.id, self.roles, self.via))
 
     @property
     def shown(self) -> str:
@@ -129,11 +123,6 @@ class Principal:
     def __repr__(self) -> str:
         via = "" if self.via is None else f", via={self.via!r}"
         return f"Principal(id={self.id!r}, roles={self.roles!r}{via})"
-
-
-def _principal(id: str, roles: Tuple[str, ...], via: Optional[str]) -> Principal:
-    """A :class:`Principal` as pickle and copy make it again."""
-    return Principal(id, roles, via=via)
 
 
 # ----- targets ---------------------------------------------------------------
@@ -513,7 +502,9 @@ class Action:
     def __getstate__(self) -> Dict[str, Any]:
         # Every field, built: a copy holds the values, not the core value;
         # and whatever else the instance holds (a subclass's fields).
-        state = {name: value for name, value in vars(self).items() if name != "_fields"}
+        # (A copy of the instance's dict, which another thread's read of a
+        # field may change meanwhile.)
+        state = {name: value for name, value in dict(vars(self)).items() if name != "_fields"}
         for name in _ACTION_FIELDS:
             if name not in state:
                 state[name] = getattr(self, name)

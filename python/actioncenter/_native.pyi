@@ -28,7 +28,6 @@ from ._model import Action, AuditEvent, AuditReport, Checkpoint
 
 __all__ = [
     "BuiltField",
-    "CorePrincipal",
     "Engine",
     "ManualClock",
     "Policy",
@@ -91,12 +90,6 @@ class BuiltField:
 
     def __new__(cls, name: str, *default: Any) -> BuiltField: ...
     def __get__(self, instance: Any, owner: Optional[type] = None, /) -> Any: ...
-
-@final
-class CorePrincipal:
-    """core's principal, kept by each ``Principal`` its constructor makes."""
-
-    def __new__(cls, id: str, roles: Sequence[str], via: Optional[str] = None) -> CorePrincipal: ...
 
 @final
 class ManualClock:

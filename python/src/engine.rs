@@ -25,36 +25,42 @@ use crate::errors::{OrRaise, exception};
 use crate::policy::Policy;
 use crate::records::{self, Builder};
 
-/// core's `Principal`, made once for each `actioncenter.Principal` (its
-/// constructor keeps one as `_core`), so that a call does not read the
-/// principal's strings out of Python again.
-#[pyclass(frozen, module = "actioncenter._native")]
-#[derive(Debug)]
-pub struct CorePrincipal(Principal);
-
-#[pymethods]
-impl CorePrincipal {
-    #[new]
-    #[pyo3(signature = (id, roles, via=None))]
-    fn new(id: String, roles: Vec<String>, via: Option<String>) -> Self {
-        let mut principal = Principal::new(id, roles);
-        principal.via = via;
-        CorePrincipal(principal)
-    }
-}
-
-/// A principal as the Python layer hands it over: an
-/// `actioncenter.Principal`, whose kept `_core` is taken, or any object
-/// with an `id` string, a sequence of `roles` and an optional `via` (an
-/// `actioncenter.Principal` made without its constructor, say).
+/// A principal as the Python layer hands it over: any object with an
+/// `id` string, a sequence of `roles` and an optional `via` (an
+/// `actioncenter.Principal`).
 #[derive(Debug)]
 pub(crate) struct PyPrincipal(Principal);
 
-#[derive(FromPyObject)]
-struct PrincipalFields {
-    id: String,
-    roles: Vec<String>,
-    via: Option<String>,
+mod principal_fields {
+    /// The fields read out of Python (named as the error messages name it).
+    #[derive(pyo3::FromPyObject)]
+    pub(super) struct PyPrincipal {
+        pub(super) id: String,
+        pub(super) roles: Vec<String>,
+        pub(super) via: Option<String>,
+    }
+}
+
+/// The principals converted last, each with the very objects its fields
+/// were read from. A caller hands the same principal over call after call,
+/// and reading its strings out of Python again is most of what a
+/// conversion costs (an abi3 build for 3.9 reads each through a `bytes`
+/// copy). Only immutable objects are kept (a `str` and a `tuple` of
+/// `str`, exactly, as `actioncenter.Principal` makes them) and each is
+/// held, so an object found here by identity has the value it had.
+struct KeptPrincipal {
+    id: Py<PyAny>,
+    roles: Py<PyAny>,
+    via: Py<PyAny>,
+    principal: Principal,
+}
+
+const KEPT: usize = 8;
+static RECENT: std::sync::Mutex<(Vec<KeptPrincipal>, usize)> =
+    std::sync::Mutex::new((Vec::new(), 0));
+
+fn immutable_text(value: &Bound<'_, PyAny>) -> bool {
+    value.is_exact_instance_of::<PyString>()
 }
 
 impl<'a, 'py> FromPyObject<'a, 'py> for PyPrincipal {
@@ -62,14 +68,44 @@ impl<'a, 'py> FromPyObject<'a, 'py> for PyPrincipal {
 
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
         let py = obj.py();
-        if let Ok(core) = obj.getattr(pyo3::intern!(py, "_core"))
-            && let Ok(core) = core.cast::<CorePrincipal>()
+        let id = obj.getattr(pyo3::intern!(py, "id"))?;
+        let roles = obj.getattr(pyo3::intern!(py, "roles"))?;
+        let via = obj.getattr(pyo3::intern!(py, "via"))?;
+        let same =
+            |seen: &KeptPrincipal| seen.id.is(&id) && seen.roles.is(&roles) && seen.via.is(&via);
+        if let Ok(recent) = RECENT.lock()
+            && let Some(seen) = recent.0.iter().find(|s| same(s))
         {
-            return Ok(PyPrincipal(core.get().0.clone()));
+            return Ok(PyPrincipal(seen.principal.clone()));
         }
-        let PrincipalFields { id, roles, via } = obj.extract()?;
-        let mut principal = Principal::new(id, roles);
-        principal.via = via;
+        let principal_fields::PyPrincipal {
+            id: id_text,
+            roles: role_texts,
+            via: via_text,
+        } = obj.extract()?;
+        let mut principal = Principal::new(id_text, role_texts);
+        principal.via = via_text;
+        let keepable = immutable_text(&id)
+            && (via.is_none() || immutable_text(&via))
+            && roles.is_exact_instance_of::<PyTuple>()
+            && roles
+                .cast::<PyTuple>()
+                .is_ok_and(|t| t.iter().all(|r| immutable_text(&r)));
+        if keepable && let Ok(mut recent) = RECENT.lock() {
+            let seen = KeptPrincipal {
+                id: id.unbind(),
+                roles: roles.unbind(),
+                via: via.unbind(),
+                principal: principal.clone(),
+            };
+            let (kept, next) = &mut *recent;
+            if kept.len() < KEPT {
+                kept.push(seen);
+            } else {
+                kept[*next] = seen;
+                *next = (*next + 1) % KEPT;
+            }
+        }
         Ok(PyPrincipal(principal))
     }
 }

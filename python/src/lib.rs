@@ -32,7 +32,7 @@ mod native {
     #[pymodule_export]
     use super::describe::{describe_entity, describe_source, principal_shown};
     #[pymodule_export]
-    use super::engine::{CorePrincipal, Engine};
+    use super::engine::Engine;
     #[pymodule_export]
     use super::policy::Policy;
     #[pymodule_export]

@@ -248,10 +248,19 @@ impl BuiltField {
         let fields = fields.cast_into::<ActionFields>()?;
         let fields = fields.get();
         let mut b = Builder::new(py)?;
-        let value = b
+        let built = b
             .action_field(&fields.action, &into, &self.name)?
             .ok_or_else(|| missing("Action"))?;
-        into.set_item(self.key.bind(py), &value)?;
+        // A read of this field that ran while it was built (another
+        // thread, a collector's callback) kept its value first: that one
+        // stands, so every read gets the same object.
+        let value = match into.get_item(self.key.bind(py))? {
+            Some(kept) => kept,
+            None => {
+                into.set_item(self.key.bind(py), &built)?;
+                built
+            }
+        };
         if fields
             .reads
             .fetch_add(1, Ordering::Relaxed)
@@ -721,13 +730,17 @@ impl<'py> Builder<'py> {
                     .and_then(|i| attempts.get(i).cloned())
                     .unwrap_or_else(|| self.none());
                 let attempts = PyTuple::new(py, attempts)?.into_any();
-                return Ok(Some(if name == "attempts" {
-                    into.set_item(intern!(py, "active_attempt"), &active)?;
-                    attempts
+                // The other of the pair, unless a read that ran meanwhile
+                // kept both: the active attempt is one of the attempts.
+                let (value, other, other_value) = if name == "attempts" {
+                    (attempts, intern!(py, "active_attempt"), active)
                 } else {
-                    into.set_item(intern!(py, "attempts"), &attempts)?;
-                    active
-                }));
+                    (active, intern!(py, "attempts"), attempts)
+                };
+                if !into.contains(other)? {
+                    into.set_item(other, other_value)?;
+                }
+                return Ok(Some(value));
             }
             "cancellation" => match &a.cancellation {
                 Some(n) => self.note(n)?,

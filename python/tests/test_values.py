@@ -213,6 +213,66 @@ def test_a_field_read_while_another_read_builds_the_rest_finishes_both(
     assert set(vars(action)) == {f.name for f in dataclasses.fields(Action)}
 
 
+def read_during_a_build(action: Action, outer: str, inner: str) -> Tuple[object, object]:
+    """Reads ``outer`` on ``action`` while a collector's callback, run in
+    the middle of that build, reads ``inner`` on it; both values."""
+    nested: List[object] = []
+
+    def during(phase: str, info: object) -> None:
+        if phase == "start" and "_fields" in vars(action) and not nested:
+            nested.append(getattr(action, inner))
+
+    threshold = gc.get_threshold()
+    gc.callbacks.append(during)
+    gc.set_threshold(1, 1, 1)
+    try:
+        value = getattr(action, outer)
+    finally:
+        gc.callbacks.remove(during)
+        gc.set_threshold(*threshold)
+    assert len(nested) == 1
+    return value, nested[0]
+
+
+def test_a_field_read_during_its_own_build_is_the_same_object(
+    center: ActionCenter, quarantine: Propose
+) -> None:
+    id = quarantine().id
+    entity, nested = read_during_a_build(center.get(ALICE, id), "entity", "entity")
+    assert entity is nested
+    center.approve(ALICE, id)
+    (claimed,) = center.claim(AGENT)
+    attempts, active = read_during_a_build(
+        center.get(ALICE, claimed.id), "attempts", "active_attempt"
+    )
+    assert isinstance(attempts, tuple) and active is attempts[-1]
+
+
+def test_a_principal_acts_as_its_fields_say_whatever_was_converted_before(
+    center: ActionCenter, quarantine: Propose
+) -> None:
+    alice = Principal("alice", ["analyst"])
+    assert center.approve(alice, quarantine()).decided_by == ("alice",)
+    # Its fields set again by hand after a call: the next call reads them.
+    object.__setattr__(alice, "roles", ("viewer",))
+    with pytest.raises(PermissionDenied):
+        center.approve(alice, quarantine("dev-2"))
+    object.__setattr__(alice, "roles", ("analyst",))
+    object.__setattr__(alice, "id", "bob")
+    assert center.approve(alice, quarantine("dev-3")).decided_by == ("bob",)
+
+    # A subclass that settles its roles after the constructor is seen as
+    # settled, and copies as itself.
+    class Lowered(Principal):
+        def __init__(self, id: str, roles: List[str]) -> None:
+            super().__init__(id, roles)
+            object.__setattr__(self, "roles", tuple(r.lower() for r in self.roles))
+
+    lowered = Lowered("carol", ["ANALYST"])
+    assert center.approve(lowered, quarantine("dev-4")).decided_by == ("carol",)
+    assert type(copy.copy(lowered)) is Lowered and copy.deepcopy(lowered) == lowered
+
+
 def test_a_subclass_of_action_copies_with_its_own_fields(
     center: ActionCenter, quarantine: Propose
 ) -> None:
