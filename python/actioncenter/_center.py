@@ -71,15 +71,6 @@ def _principal(by: object, name: str = "by") -> Principal:
     return by
 
 
-def _id(action: object, name: str = "action") -> Id:
-    """The id of an :class:`Action` or id argument."""
-    if isinstance(action, Action):
-        return action.id
-    if isinstance(action, (uuid.UUID, str)):
-        return action
-    cv.type_error(name, "an Action, a uuid.UUID or a str", action)
-
-
 def _ref(action: object, name: str = "action") -> ActionRef:
     """An :class:`Action` or id argument as the native verbs take it: the
     record itself, whose id (and, for a decision, version) they read from
@@ -87,6 +78,12 @@ def _ref(action: object, name: str = "action") -> ActionRef:
     if isinstance(action, (Action, uuid.UUID, str)):
         return action
     cv.type_error(name, "an Action, a uuid.UUID or a str", action)
+
+
+def _id(action: object, name: str = "action") -> Id:
+    """The id of an :class:`Action` or id argument."""
+    ref = _ref(action, name)
+    return ref.id if isinstance(ref, Action) else ref
 
 
 def _expected(expected_version: Optional[int]) -> Optional[int]:
