@@ -743,6 +743,54 @@ mod tests {
         extra: serde_json::Map<String, serde_json::Value>,
     }
 
+    /// A value shown with `Display`, as chrono's times are.
+    struct Displayed(&'static str);
+
+    impl Serialize for Displayed {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_str(self.0)
+        }
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them_wherever_the_byte_falls() {
+        // Every byte serde_json escapes, the nearest ones it does not, and
+        // text that is not ASCII, at every place in strings of one to
+        // forty bytes.
+        let bytes = [
+            "\"", "\\", "\u{0}", "\n", "\u{1f}", " ", "!", "#", "[", "]", "\u{7f}", "é",
+        ];
+        for len in 1..=40 {
+            for at in 0..len {
+                for b in bytes {
+                    let text: String = (0..len).map(|i| if i == at { b } else { "a" }).collect();
+                    assert_eq!(
+                        canonical(&text),
+                        serde_json::to_string(&text).unwrap(),
+                        "{text:?}"
+                    );
+                    let key = json!({ text.clone(): 1 });
+                    assert_eq!(canonical(&key), through_value(&key), "key {text:?}");
+                }
+            }
+        }
+        assert_eq!(canonical(&""), "\"\"");
+        for shown in [
+            "2026-12-06T00:00:00Z",
+            "say \"hi\"",
+            "a\\b",
+            "line\nbreak",
+            "🔒",
+            "",
+        ] {
+            assert_eq!(
+                canonical(&vec![Displayed(shown), Displayed("x")]),
+                serde_json::to_string(&[shown, "x"]).unwrap(),
+                "{shown:?}"
+            );
+        }
+    }
+
     #[test]
     fn writes_what_a_value_tree_writes() {
         let mut extra = serde_json::Map::new();
