@@ -379,7 +379,7 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(root: &str, text: &str) -> Res
     }
     strict_scan(text).map_err(|message| Error::validation(root, message))?;
     let de = &mut serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         // A syntax error has no field to name: serde_path_to_error marks
         // the segments it could not tell with `?`.
         let path = e.path().to_string();
@@ -395,7 +395,12 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(root: &str, text: &str) -> Res
             format!("{root}.{known}")
         };
         Error::validation(field, e.into_inner().to_string())
-    })
+    })?;
+    // One value and nothing after it but white space: `{...}garbage` is
+    // not a document.
+    de.end()
+        .map_err(|e| Error::validation(root, e.to_string()))?;
+    Ok(value)
 }
 
 /// How deeply a JSON document may nest arrays and objects.
@@ -640,6 +645,27 @@ mod tests {
             matches!(&err, Error::Validation { field, .. } if field == "policy"),
             "{err:?}"
         );
+    }
+
+    #[test]
+    fn text_after_the_document_is_refused() {
+        for text in [
+            r#"{"a": 1}garbage"#,
+            r#"{"a": 1}{"x": 1}"#,
+            "{}]]]",
+            "[] 1",
+            "{} ,",
+        ] {
+            let err = parse_json::<serde_json::Value>("proposal", text).expect_err(text);
+            assert!(
+                matches!(&err, Error::Validation { field, message }
+                    if field == "proposal" && message.contains("trailing characters")),
+                "{text}: {err:?}"
+            );
+        }
+        let ok: serde_json::Value =
+            parse_json("proposal", "{\"a\": 1} \n\t ").expect("white space");
+        assert_eq!(ok, serde_json::json!({"a": 1}));
     }
 
     #[test]
