@@ -585,6 +585,39 @@ fn every_single_edit_is_found_and_named() {
     assert_eq!(gaps.len(), 0, "the known gaps changed: {gaps:?}");
 }
 
+#[test]
+fn text_that_is_not_utf8_in_an_action_row_is_named_not_a_panic() {
+    // Text columns hold any bytes to SQLite; an edit can leave bytes that
+    // are not UTF-8 where the library wrote text. verify_audit read such a
+    // derived column into rusqlite's owned `Value`, which panics on them.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let template = dir.path().join("template.db");
+    fill(&template);
+    let conn = Connection::open(&template).expect("open");
+    let row = three_rows(&conn, "actions", "id").remove(0);
+    let Sql::Text(id) = &row else { panic!() };
+    let mut failures = Vec::new();
+    for column in columns(&conn, "actions") {
+        let n = std::panic::catch_unwind(|| {
+            try_edit(&template, |c| {
+                c.execute(
+                    &format!("UPDATE actions SET {column} = CAST(x'ff61' AS TEXT) WHERE id = ?1"),
+                    [id],
+                )
+                .is_ok()
+            })
+        });
+        match n {
+            Ok(Ok(n)) if n.action(id) => {}
+            // The doc no longer parses: verifying refuses the row, naming it.
+            Ok(Err(e)) if e.contains(id.as_str()) => {}
+            Ok(other) => failures.push(format!("actions.{column}: {other:?}")),
+            Err(_) => failures.push(format!("actions.{column}: verify_audit panicked")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 /// Runs one structural edit (several statements) on a fresh copy and
 /// verifies it with the key.
 fn structural(template: &Path, sql: &str) -> AuditReport {

@@ -845,10 +845,15 @@ impl Store for SqliteStore {
     fn rows_off_their_docs(&self) -> Result<super::RowsOffDocs> {
         let conn = self.conn()?;
         let mut found = super::RowsOffDocs::default();
-        let col = |v: rusqlite::types::Value| match v {
-            rusqlite::types::Value::Null => Col::Null,
-            rusqlite::types::Value::Integer(i) => Col::Int(i),
-            rusqlite::types::Value::Text(t) => Col::Text(t),
+        // By reference: rusqlite's owned `Value` panics on text that is
+        // not UTF-8, which a tampered row can hold; such text is never
+        // what a doc derives.
+        let col = |v: rusqlite::types::ValueRef<'_>| match v {
+            rusqlite::types::ValueRef::Null => Col::Null,
+            rusqlite::types::ValueRef::Integer(i) => Col::Int(i),
+            rusqlite::types::ValueRef::Text(t) => {
+                std::str::from_utf8(t).map_or(Col::Other, |t| Col::Text(t.to_owned()))
+            }
             _ => Col::Other,
         };
         let mut stmt = conn
@@ -858,7 +863,7 @@ impl Store for SqliteStore {
             .map_err(db_err("read actions"))?;
         let mut rows = stmt.query([]).map_err(db_err("read actions"))?;
         while let Some(r) = rows.next().map_err(db_err("read actions"))? {
-            let mut cols = (0..16).map(|i| r.get::<_, rusqlite::types::Value>(i).map(col));
+            let mut cols = (0..16).map(|i| r.get_ref(i).map(col));
             let mut next = || cols.next().unwrap_or(Ok(Col::Other));
             let (id, doc) = (next(), next());
             let (id, doc) = (
@@ -884,7 +889,7 @@ impl Store for SqliteStore {
             .query_map([], |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
-                    col(r.get::<_, rusqlite::types::Value>(1)?),
+                    col(r.get_ref(1)?),
                     r.get::<_, String>(2)?,
                 ))
             })
