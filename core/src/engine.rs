@@ -859,6 +859,7 @@ impl ActionCenter {
             parameters: p.parameters.clone(),
             created_at: now,
             created_by: by.id.clone(),
+            created_via: by.via.clone(),
             status,
             decisions: if manual {
                 vec![decision(
@@ -984,22 +985,48 @@ impl ActionCenter {
                 let comment = check_comment(comment, false)?;
                 ensure_allowed(action, Event::Approve)?;
                 self.ensure_window_open(action)?;
-                if action.created_by == by.id && !policy.allow_self_approval() {
+                // Who approves: the principal, and the administrator acting
+                // as it, if one is. Each is held to the proposal and to the
+                // earlier approvals under either name, so that one person
+                // neither approves their own proposal nor makes a quorum
+                // of two by acting as someone else.
+                let approving = [Some(by.id.as_str()), by.via.as_deref()];
+                let proposed = [
+                    Some(action.created_by.as_str()),
+                    action.created_via.as_deref(),
+                ];
+                if !policy.allow_self_approval()
+                    && let Some(who) = approving
+                        .into_iter()
+                        .flatten()
+                        .find(|who| proposed.contains(&Some(who)))
+                {
                     return Err(Error::SelfApproval {
-                        principal: by.id.clone(),
+                        principal: who.to_owned(),
                         id: action.id,
                     });
                 }
-                let approvers = action.approvers();
-                if approvers.contains(&by.id.as_str()) {
+                let approved: Vec<&str> = action
+                    .decisions
+                    .iter()
+                    .filter(|d| d.verdict == Verdict::Approve)
+                    .flat_map(|d| [Some(d.by.as_str()), d.via.as_deref()])
+                    .flatten()
+                    .collect();
+                if let Some(who) = approving
+                    .into_iter()
+                    .flatten()
+                    .find(|who| approved.contains(who))
+                {
                     return Err(Error::validation(
                         "principal",
                         format!(
-                            "{} already approved action {}; the quorum needs distinct approvers",
-                            by.id, action.id
+                            "{who} already approved action {}; the quorum needs distinct approvers",
+                            action.id
                         ),
                     ));
                 }
+                let approvers = action.approvers();
                 let facts = Facts {
                     quorum_reached: approvers.len() + 1 >= policy.quorum(&action.kind) as usize,
                     ..Facts::default()

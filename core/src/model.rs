@@ -941,6 +941,11 @@ pub struct Action {
     pub parameters: serde_json::Map<String, serde_json::Value>,
     pub created_at: DateTime<Utc>,
     pub created_by: String,
+    /// The administrator who proposed it as `created_by`, when someone
+    /// did ("root as dana"): the person behind the proposal, whom the
+    /// self-approval rule holds to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_via: Option<String>,
     pub status: Status,
     #[serde(default)]
     pub decisions: Vec<Decision>,

@@ -199,6 +199,111 @@ pub fn same_approver_twice_does_not_make_a_quorum(h: &Harness) {
     assert_eq!(stored(h, a.id).status, Status::Pending);
 }
 
+/// One person is one approver, whoever they act as: an administrator
+/// acting as someone else (`root as alice`) is held to the proposal and
+/// to the earlier approvals under both names.
+pub fn acting_as_another_makes_no_quorum_and_no_self_approval(h: &Harness) {
+    with_policy(h, |p| {
+        p.with_principal("alice", ["analyst"])
+            .and_then(|p| p.with_principal("bob", ["analyst"]))
+            .and_then(|p| p.with_principal("air", ["automation"]))
+            .and_then(|p| p.with_principal("root", ["admin"]))
+            .expect("principals")
+            .with_kind_rule(
+                Kind::IsolateDevice,
+                KindRule {
+                    quorum: Some(2),
+                    ..KindRule::default()
+                },
+            )
+            .expect("rule")
+    });
+    let as_ = |id: &str| h.center.impersonate(&root(), id).expect("admin");
+    let approve = |by: &Principal, id| h.center.approve(by, id, &Decide::default());
+    let unchanged = |before: &Action| {
+        let now = stored(h, before.id);
+        assert_eq!((now.status, now.version), (Status::Pending, before.version));
+    };
+
+    // Root as alice, then root: one person, twice.
+    let a = isolate(h, "dev-a");
+    let first = approve(&as_("alice"), a.id).expect("root as alice");
+    let err = approve(&root(), a.id).expect_err("root again");
+    assert!(err.to_string().contains("root already approved"), "{err}");
+    assert_validation(err, "principal");
+    unchanged(&first);
+    // Root as bob after root as alice: the same.
+    assert_validation(
+        approve(&as_("bob"), a.id).expect_err("root as bob"),
+        "principal",
+    );
+    unchanged(&first);
+    // Alice, after root acted as her: her name has approved already.
+    assert_validation(approve(&alice(), a.id).expect_err("alice"), "principal");
+    // Bob is another person: the quorum is met.
+    assert_eq!(approve(&bob(), a.id).expect("bob").status, Status::Approved);
+
+    // Root proposes as air: root may approve it neither as root nor as
+    // anyone else, and alice and bob still may.
+    let b = h
+        .center
+        .propose(
+            &as_("air"),
+            Proposal::new(Kind::IsolateDevice, device("dev-b"), investigation("inv-1")),
+        )
+        .expect("root as air proposes");
+    assert_eq!(b.created_via.as_deref(), Some("root"));
+    for by in [root(), as_("bob")] {
+        let err = approve(&by, b.id).expect_err("the proposer");
+        assert!(
+            matches!(&err, Error::SelfApproval { principal, .. } if principal == "root"),
+            "{}: {err:?}",
+            by.shown()
+        );
+        unchanged(&b);
+    }
+    // Root as alice on alice's own proposal: alice proposed it.
+    let c = h
+        .center
+        .propose(
+            &alice(),
+            Proposal::new(
+                Kind::IsolateDevice,
+                device("dev-c"),
+                Source::ManualResponse {
+                    person: "alice".into(),
+                },
+            ),
+        )
+        .expect("alice responds");
+    let err = approve(&as_("alice"), c.id).expect_err("alice's own");
+    assert!(
+        matches!(&err, Error::SelfApproval { principal, .. } if principal == "alice"),
+        "{err:?}"
+    );
+    unchanged(&c);
+    // A manual response by root as alice counts as root's approval too.
+    let d = h
+        .center
+        .propose(
+            &as_("alice"),
+            Proposal::new(
+                Kind::IsolateDevice,
+                device("dev-d"),
+                Source::ManualResponse {
+                    person: "alice".into(),
+                },
+            ),
+        )
+        .expect("root as alice responds");
+    assert!(matches!(
+        approve(&as_("bob"), d.id).expect_err("root again"),
+        Error::SelfApproval { .. }
+    ));
+    unchanged(&d);
+    assert_eq!(approve(&bob(), d.id).expect("bob").status, Status::Approved);
+}
+
 pub fn reject_needs_a_comment_and_records_it(h: &Harness) {
     let a = quarantine(h, &sha(1), "dev-1");
     let escape = h

@@ -249,6 +249,7 @@ macro_rules! conformance_suite {
             lifecycle::approve_moves_pending_to_approved,
             lifecycle::approval_short_of_quorum_stays_pending,
             lifecycle::same_approver_twice_does_not_make_a_quorum,
+            lifecycle::acting_as_another_makes_no_quorum_and_no_self_approval,
             lifecycle::reject_needs_a_comment_and_records_it,
             lifecycle::expire_due_closes_pending_past_their_window,
             lifecycle::expiry_outcome_can_be_reject,
