@@ -935,13 +935,37 @@ impl ActionCenter {
     /// Cancels a pending or approved action. The proposer may always
     /// cancel; others need the Cancel permission. A comment is required.
     pub fn cancel(&self, by: &Principal, id: ActionId, comment: &str) -> Result<Action> {
-        self.decide_one(by, id, None, Step::Cancel { comment })
+        self.cancel_expecting(by, id, comment, None)
+    }
+
+    /// [`cancel`](Self::cancel), compare-and-set: `conflict` unless the
+    /// action is still at `expected_version` (when given) as it changes.
+    pub fn cancel_expecting(
+        &self,
+        by: &Principal,
+        id: ActionId,
+        comment: &str,
+        expected_version: Option<u64>,
+    ) -> Result<Action> {
+        self.decide_one(by, id, expected_version, Step::Cancel { comment })
     }
 
     /// Sends a failed action back to the queue, within the kind's maximum
     /// number of attempts.
     pub fn retry(&self, by: &Principal, id: ActionId, comment: Option<&str>) -> Result<Action> {
-        self.decide_one(by, id, None, Step::Retry { comment })
+        self.retry_expecting(by, id, comment, None)
+    }
+
+    /// [`retry`](Self::retry), compare-and-set: `conflict` unless the
+    /// action is still at `expected_version` (when given) as it changes.
+    pub fn retry_expecting(
+        &self,
+        by: &Principal,
+        id: ActionId,
+        comment: Option<&str>,
+        expected_version: Option<u64>,
+    ) -> Result<Action> {
+        self.decide_one(by, id, expected_version, Step::Retry { comment })
     }
 
     fn decide_one(

@@ -662,43 +662,15 @@ decision!(
     "/api/v1/actions/{id}/cancel",
     CommentBody,
     "Cancels a pending or approved action.",
-    |c, by, id, b, seen| {
-        check_seen(c, by, id, seen)?;
-        c.cancel(by, id, &b.comment)
-    }
+    |c, by, id, b, seen| c.cancel_expecting(by, id, &b.comment, seen)
 );
 decision!(
     retry,
     "/api/v1/actions/{id}/retry",
     DecideBody,
     "Sends a failed action back to the executors.",
-    |c, by, id, b, seen| {
-        check_seen(c, by, id, seen)?;
-        c.retry(by, id, b.comment.as_deref())
-    }
+    |c, by, id, b, seen| c.retry_expecting(by, id, b.comment.as_deref(), seen)
 );
-
-/// For verbs whose engine call takes no version: refuse early when the
-/// action is no longer the one seen. (The engine's own compare-and-set
-/// still guards the change itself.)
-fn check_seen(
-    c: &actioncenter::ActionCenter,
-    by: &actioncenter::Principal,
-    id: ActionId,
-    seen: Option<u64>,
-) -> actioncenter::Result<()> {
-    if let Some(expected) = seen {
-        let now = c.get(by, id)?;
-        if now.version != expected {
-            return Err(actioncenter::Error::Conflict {
-                id,
-                expected,
-                actual: now.version,
-            });
-        }
-    }
-    Ok(())
-}
 
 /// The other instances of the same file an undo of this action may also
 /// apply to ("Apply to N more instances of this file").

@@ -862,3 +862,45 @@ fn under_tls_the_server_speaks_https_and_the_session_cookie_is_secure() {
         "plain HTTP is not served"
     );
 }
+
+#[test]
+fn a_cancel_or_retry_on_a_version_that_moved_on_is_a_conflict_however_the_requests_interleave() {
+    // The server checked If-Match on cancel and retry with a read of its
+    // own before the change: an approval landing between the two had the
+    // cancel go through on a version the client never saw.
+    let s = TestServer::start_with(|s| s.requests_per_minute = 0);
+    let (soar, alice, admin) = (s.bearer("soar"), s.bearer("alice"), s.bearer("admin"));
+    for round in 0..300 {
+        let a = expect(
+            soar.post("/api/v1/actions", isolate(&format!("race-{round}"))),
+            201,
+        );
+        let id = id_of(&a);
+        let (approve, cancel) = std::thread::scope(|t| {
+            let approve = t.spawn(|| {
+                alice
+                    .post_if(&format!("/api/v1/actions/{id}/approve"), 1, json!({}))
+                    .status()
+                    .as_u16()
+            });
+            let cancel = t.spawn(|| {
+                admin
+                    .post_if(
+                        &format!("/api/v1/actions/{id}/cancel"),
+                        1,
+                        json!({"comment": "saw it pending"}),
+                    )
+                    .status()
+                    .as_u16()
+            });
+            (approve.join().unwrap(), cancel.join().unwrap())
+        });
+        let now = expect(alice.get(&format!("/api/v1/actions/{id}")), 200);
+        match (approve, cancel) {
+            (200, 409) => assert_eq!(now["status"], "approved", "round {round}"),
+            (409, 200) => assert_eq!(now["status"], "cancelled", "round {round}"),
+            other => panic!("round {round}: {other:?}, now {}", now["status"]),
+        }
+        assert_eq!(now["version"], 2, "round {round}");
+    }
+}

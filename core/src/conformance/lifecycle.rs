@@ -634,6 +634,48 @@ pub fn retry_is_limited_by_max_attempts(h: &Harness) {
     assert_eq!(stored(h, a.id).status, Status::Failed);
 }
 
+/// Cancel and retry compare-and-set when given the version seen: a
+/// version that moved on is a `conflict`, and nothing changes.
+pub fn cancel_and_retry_refuse_a_version_that_moved_on(h: &Harness) {
+    let a = quarantine(h, &sha(1), "d1");
+    let approved = h
+        .center
+        .approve(&alice(), a.id, &Decide::default())
+        .expect("approve");
+    let err = h
+        .center
+        .cancel_expecting(&root(), a.id, "saw it pending", Some(a.version))
+        .expect_err("stale");
+    assert!(
+        matches!(err, Error::Conflict { expected, actual, .. }
+            if expected == a.version && actual == approved.version),
+        "{err:?}"
+    );
+    assert_eq!(stored(h, a.id), approved);
+    let cancelled = h
+        .center
+        .cancel_expecting(&root(), a.id, "seen approved", Some(approved.version))
+        .expect("current");
+    assert_eq!(cancelled.status, Status::Cancelled);
+
+    let b = running(h);
+    let failed = h
+        .center
+        .fail(&agent(), b.id, &tok(h, b.id), "timeout")
+        .expect("fail");
+    let err = h
+        .center
+        .retry_expecting(&alice(), b.id, None, Some(b.version))
+        .expect_err("stale");
+    assert!(matches!(err, Error::Conflict { .. }), "{err:?}");
+    assert_eq!(stored(h, b.id), failed);
+    let retried = h
+        .center
+        .retry_expecting(&alice(), b.id, None, Some(failed.version))
+        .expect("current");
+    assert_eq!(retried.status, Status::Approved);
+}
+
 pub fn final_statuses_refuse_every_event(h: &Harness) {
     let rejected = quarantine(h, &sha(1), "d1");
     h.center
