@@ -72,8 +72,12 @@ pub fn app(state: AppState) -> Router {
             HeaderName::from_static("cross-origin-opener-policy"),
             HeaderValue::from_static("same-origin"),
         ));
+    // The refusals of the routes and extractors become error documents
+    // before they are compressed (their text is read); those of the body
+    // limit, outside the compression, after.
     router = router
         .layer(headers)
+        .layer(middleware::from_fn(errors_as_json))
         .layer(CompressionLayer::new())
         .layer(DefaultBodyLimit::max(max_body))
         .layer(RequestBodyLimitLayer::new(max_body))

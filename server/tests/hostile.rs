@@ -643,3 +643,50 @@ fn malformed_cookies_and_tokens_get_401_in_json() {
     assert_eq!(tally(&s), before, "nothing stored");
     still_well(&s);
 }
+
+#[test]
+fn refusals_read_the_same_when_the_client_takes_gzip() {
+    // Browsers always send Accept-Encoding; the layer that turns the
+    // HTTP layers' plain-text refusals into the error document read them
+    // after compression, and sent the gzip bytes as the message.
+    let s = TestServer::start();
+    let token = s.token("alice");
+    let client = reqwest::blocking::Client::new();
+    let read = |path: &str, gzip: bool| -> (u16, Value) {
+        let mut req = client.get(s.url(path)).bearer_auth(&token);
+        if gzip {
+            req = req.header("accept-encoding", "gzip");
+        }
+        let r = req.send().expect("GET");
+        let status = r.status().as_u16();
+        let zipped = r
+            .headers()
+            .get("content-encoding")
+            .is_some_and(|v| v == "gzip");
+        let bytes = r.bytes().expect("body").to_vec();
+        let mut text = String::new();
+        if zipped {
+            flate2::read::GzDecoder::new(&bytes[..])
+                .read_to_string(&mut text)
+                .expect("gzip");
+        } else {
+            text = String::from_utf8(bytes).expect("utf-8");
+        }
+        (status, serde_json::from_str(&text).expect("a JSON error"))
+    };
+    for path in [
+        "/api/v1/actions?limit=-1",
+        "/api/v1/actions/%ff%fe",
+        "/api/v1/overview?days=abc",
+    ] {
+        let (plain_status, plain) = read(path, false);
+        let (status, zipped) = read(path, true);
+        assert_eq!((status, &zipped), (plain_status, &plain), "{path}");
+        assert_eq!(status, 400, "{path}");
+        let message = zipped["message"].as_str().unwrap_or_default();
+        assert!(
+            !message.contains('\u{fffd}') && !message.contains('\u{1f}'),
+            "{path}: {message:?}"
+        );
+    }
+}
