@@ -1653,20 +1653,35 @@ impl ActionCenter {
     /// The action whose id starts with `prefix` (like git's short ids).
     /// An ambiguous prefix is a `Validation` error listing the candidates.
     pub fn resolve_id(&self, prefix: &str) -> Result<ActionId> {
-        let prefix = prefix.trim();
-        if let Ok(id) = prefix.parse::<ActionId>() {
+        let given = prefix.trim();
+        if let Ok(id) = given.parse::<ActionId>() {
             return Ok(id);
         }
-        if prefix.len() < 4 || !prefix.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        let digits: String = given.chars().filter(|c| *c != '-').collect();
+        if digits.len() < 4
+            || digits.len() > 32
+            || !given.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+        {
             return Err(Error::validation(
                 "id",
-                format!("{prefix:?} is neither an id nor a prefix of 4+ hex digits"),
+                format!(
+                    "{} is neither an id nor a prefix of 4 to 32 hex digits",
+                    crate::error::quoted(given)
+                ),
             ));
         }
-        let found = self.inner.store.ids_with_prefix(prefix, 6)?;
+        // Dashed where an id is (8-4-4-4-12), whether or not it was.
+        let mut prefix = String::with_capacity(36);
+        for (i, c) in digits.chars().enumerate() {
+            if matches!(i, 8 | 12 | 16 | 20) {
+                prefix.push('-');
+            }
+            prefix.push(c);
+        }
+        let found = self.inner.store.ids_with_prefix(&prefix, 6)?;
         match found.as_slice() {
             [] => Err(Error::NotFound {
-                id: prefix.to_owned(),
+                id: given.to_owned(),
             }),
             [one] => Ok(*one),
             many => Err(Error::validation(

@@ -146,6 +146,29 @@ fn duplicate_message(
 
 /// `action <id>` for an action's id; an id that names what it is
 /// (`account alice`) as it is.
+/// `text` cut to at most `max` bytes, at a character boundary, with `…`
+/// (three bytes, within the `max`) where it was cut.
+pub(crate) fn clip(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max.saturating_sub('…'.len_utf8());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+    text
+}
+
+/// `text` quoted for a message (as `{:?}` shows it), its first 64
+/// characters when it is longer.
+pub(crate) fn quoted(text: &str) -> String {
+    match text.char_indices().nth(64) {
+        Some((end, _)) => format!("{:?}…", &text[..end]),
+        None => format!("{text:?}"),
+    }
+}
+
 fn fmt_not_found(id: &str) -> String {
     if id.contains(' ') {
         id.to_owned()
@@ -231,10 +254,14 @@ impl ErrorKind {
 
 impl Error {
     /// A `Validation` error about `field`.
+    ///
+    /// The field is cut to 1024 bytes and the message to 4096 (the
+    /// README's limits), so that a refusal quoting what it refused stays
+    /// short whatever it was given.
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
         Error::Validation {
-            field: field.into(),
-            message: message.into(),
+            field: clip(field.into(), crate::model::MAX_NAME_LEN),
+            message: clip(message.into(), crate::model::MAX_COMMENT_LEN),
         }
     }
 
@@ -645,6 +672,25 @@ mod tests {
             matches!(&err, Error::Validation { field, .. } if field == "policy"),
             "{err:?}"
         );
+    }
+
+    #[test]
+    fn a_refusal_quotes_at_most_its_limits() {
+        let long = "é".repeat(10_000);
+        let Error::Validation { field, message } = Error::validation(&long, &long) else {
+            unreachable!()
+        };
+        assert_eq!((field.len() <= 1024, message.len() <= 4096), (true, true));
+        assert!(field.ends_with('…') && message.ends_with('…'));
+        assert!(message.starts_with("éé"));
+        let short = Error::validation("id", "is fine");
+        assert_eq!(
+            short.to_string(),
+            Error::validation("id", "is fine").to_string()
+        );
+        assert!(matches!(short, Error::Validation { message, .. } if message == "is fine"));
+        assert_eq!(quoted("abc"), "\"abc\"");
+        assert_eq!(quoted(&"x".repeat(100)), format!("\"{}\"…", "x".repeat(64)));
     }
 
     #[test]

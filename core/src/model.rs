@@ -54,9 +54,9 @@ impl fmt::Display for ActionId {
 impl FromStr for ActionId {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        Uuid::parse_str(s.trim())
-            .map(ActionId)
-            .map_err(|_| Error::validation("id", format!("{s:?} is not a UUID")))
+        Uuid::parse_str(s.trim()).map(ActionId).map_err(|_| {
+            Error::validation("id", format!("{} is not a UUID", crate::error::quoted(s)))
+        })
     }
 }
 

@@ -240,6 +240,25 @@ pub fn resolve_id_accepts_unique_prefixes(h: &Harness) {
         Err(Error::NotFound { .. })
     ));
     assert_validation(h.center.resolve_id("zz").expect_err("not hex"), "id");
+    // Without its dashes, past the first group: the same prefix.
+    let undashed: String = full.chars().filter(|c| *c != '-').collect();
+    for n in [30, 31, 32] {
+        assert_eq!(
+            h.center.resolve_id(&undashed[..n]).expect("undashed"),
+            a.id,
+            "{n} digits"
+        );
+    }
+    // Longer than an id: refused, and the message does not repeat it all.
+    for long in ["f".repeat(33), "a".repeat(50_000), "x".repeat(50_000)] {
+        let err = h.center.resolve_id(&long).expect_err("too long");
+        assert!(
+            err.to_string().len() < 200,
+            "{} bytes",
+            err.to_string().len()
+        );
+        assert_validation(err, "id");
+    }
 }
 
 pub fn events_since_is_the_change_feed(h: &Harness) {
