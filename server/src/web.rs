@@ -31,7 +31,10 @@ pub fn app(state: AppState) -> Router {
     let tls = state.settings().tls.is_some();
     // The live feed streams for as long as the client stays; every other
     // request has a deadline.
-    let api = api.layer(middleware::from_fn_with_state(timeout, deadline));
+    let api = api.layer(middleware::from_fn_with_state(
+        (timeout, max_body),
+        deadline,
+    ));
     let mut router = Router::new()
         .route("/", get(assets::index))
         .route("/assets/{name}", get(assets::asset))
@@ -105,11 +108,33 @@ async fn not_found() -> Response {
     ApiError::invalid(StatusCode::NOT_FOUND, "path", "no such page or endpoint").into_response()
 }
 
-async fn deadline(State(timeout): State<Duration>, request: Request, next: Next) -> Response {
+async fn deadline(
+    State((timeout, max_body)): State<(Duration, usize)>,
+    request: Request,
+    next: Next,
+) -> Response {
     if request.uri().path() == "/api/v1/events/stream" {
         return next.run(request).await;
     }
-    match tokio::time::timeout(timeout, next.run(request)).await {
+    // The body first, whole, under the deadline: one that does not arrive
+    // in time is the client's delay (408), not a slow store's.
+    let started = Instant::now();
+    let (parts, body) = request.into_parts();
+    let body = match tokio::time::timeout(timeout, axum::body::to_bytes(body, max_body)).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(e)) => return unread_body(&e),
+        Err(_) => {
+            return ApiError::invalid(
+                StatusCode::REQUEST_TIMEOUT,
+                "body",
+                format!("the body did not arrive within {} s", timeout.as_secs()),
+            )
+            .into_response();
+        }
+    };
+    let request = Request::from_parts(parts, axum::body::Body::from(body));
+    let left = timeout.saturating_sub(started.elapsed());
+    match tokio::time::timeout(left, next.run(request)).await {
         Ok(response) => response,
         Err(_) => ApiError::from(actioncenter::Error::Storage {
             message: format!("the request took longer than {} s", timeout.as_secs()),
@@ -118,6 +143,29 @@ async fn deadline(State(timeout): State<Duration>, request: Request, next: Next)
         })
         .into_response(),
     }
+}
+
+/// The answer to a body that could not be read: over the limit (413), or
+/// broken off or malformed (400).
+fn unread_body(e: &axum::Error) -> Response {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.is::<http_body_util::LengthLimitError>() {
+            return ApiError::invalid(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body",
+                "the body is larger than the limit",
+            )
+            .into_response();
+        }
+        cause = c.source();
+    }
+    ApiError::invalid(
+        StatusCode::BAD_REQUEST,
+        "body",
+        format!("the body could not be read: {e}"),
+    )
+    .into_response()
 }
 
 /// Turns the plain-text refusals of the HTTP layers (a body over the

@@ -690,3 +690,26 @@ fn refusals_read_the_same_when_the_client_takes_gzip() {
         );
     }
 }
+
+#[test]
+fn a_body_that_does_not_arrive_in_time_is_the_clients_delay_not_the_stores() {
+    let s = TestServer::start_with(|s| s.request_timeout = Duration::from_secs(1));
+    let before = tally(&s);
+    let head = format!(
+        "POST /api/v1/actions HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {}\r\n\
+         content-type: application/json\r\ncontent-length: 100\r\n\r\n{{\"a\":",
+        s.addr,
+        s.token("soar")
+    );
+    let answer = raw_exchange(&s, head.as_bytes(), Duration::from_secs(5));
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let body: Value =
+        serde_json::from_str(answer.split_once("\r\n\r\n").map_or("", |(_, b)| b)).expect("json");
+    assert_eq!(body["error"]["kind"], "validation", "{body}");
+    assert_eq!(body["error"]["field"], "body", "{body}");
+    assert_eq!(tally(&s), before, "nothing stored");
+    // A body on time is still read whole and served.
+    let soar = s.bearer("soar");
+    expect(soar.post("/api/v1/actions", isolate("on-time")), 201);
+    still_well(&s);
+}
