@@ -364,6 +364,22 @@ fn split<T>(
         .collect()
 }
 
+/// A name or value of a query string, decoded as a form encodes it
+/// (`+` a space, `%XX` a byte); refused unless the bytes are UTF-8.
+fn form_decoded(field: &str, raw: &str) -> ApiResult<String> {
+    let spaced = raw.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8()
+        .map(std::borrow::Cow::into_owned)
+        .map_err(|_| {
+            ApiError::invalid(
+                StatusCode::BAD_REQUEST,
+                field,
+                "is not UTF-8 once decoded".to_owned(),
+            )
+        })
+}
+
 fn json_enum<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
     serde_json::from_value(Value::String(s.to_owned())).ok()
 }
@@ -384,7 +400,53 @@ fn time(field: &str, text: &Option<String>) -> ApiResult<Option<chrono::DateTime
         .transpose()
 }
 
+/// The list parameters: they repeat (`status=a&status=b`) or take commas.
+const LIST_PARAMETERS: [&str; 4] = ["status", "kind", "category", "source"];
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ListQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, ApiError> {
+        ListQuery::parse(parts.uri.query().unwrap_or_default())
+    }
+}
+
 impl ListQuery {
+    /// Reads a query string: a list parameter given again adds its values,
+    /// any other is refused the second time; every name and value must be
+    /// UTF-8 once decoded.
+    fn parse(query: &str) -> ApiResult<ListQuery> {
+        let invalid = |field: &str, message: String| {
+            ApiError::invalid(StatusCode::BAD_REQUEST, field, message)
+        };
+        let mut map = serde_json::Map::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let name = form_decoded("query", name)?;
+            let value = form_decoded(&name, value)?;
+            match map.get_mut(&name) {
+                Some(Value::String(values)) if LIST_PARAMETERS.contains(&name.as_str()) => {
+                    values.push(',');
+                    values.push_str(&value);
+                }
+                Some(_) => return Err(invalid(&name, "is given more than once".to_owned())),
+                None => {
+                    map.insert(name, Value::String(value));
+                }
+            }
+        }
+        if let Some(Value::String(text)) = map.get("limit") {
+            let limit: usize = text
+                .parse()
+                .map_err(|e| invalid("limit", format!("{text:?}: {e}")))?;
+            map.insert("limit".to_owned(), json!(limit));
+        }
+        serde_json::from_value(Value::Object(map)).map_err(|e| invalid("query", e.to_string()))
+    }
+
     fn filter(&self) -> ApiResult<Filter> {
         let mut filter = match self.tab.as_deref() {
             None | Some("") => Filter::default(),
@@ -524,7 +586,7 @@ async fn config(State(state): State<AppState>) -> Response {
 async fn list_actions(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<ListQuery>,
+    q: ListQuery,
 ) -> ApiResult<Response> {
     let filter = q.filter()?;
     let page = PageRequest {
@@ -912,7 +974,7 @@ fn bulk_request(headers: &HeaderMap, bytes: &Bytes) -> ApiResult<(BulkOp, BulkTa
 async fn counts(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<ListQuery>,
+    q: ListQuery,
 ) -> ApiResult<Response> {
     let filter = q.filter()?;
     let counts = run(&state, move |c| c.counts(&caller.principal, &filter)).await?;

@@ -904,3 +904,65 @@ fn a_cancel_or_retry_on_a_version_that_moved_on_is_a_conflict_however_the_reques
         assert_eq!(now["version"], 2, "round {round}");
     }
 }
+
+#[test]
+fn list_parameters_repeat_or_take_commas_and_a_query_must_be_utf8() {
+    let s = TestServer::start();
+    let (soar, alice) = (s.bearer("soar"), s.bearer("alice"));
+    let a = expect(soar.post("/api/v1/actions", isolate("rep-1")), 201);
+    expect(soar.post("/api/v1/actions", isolate("rep-2")), 201);
+    expect(
+        alice.post_if(
+            &format!("/api/v1/actions/{}/approve", id_of(&a)),
+            1,
+            json!({}),
+        ),
+        200,
+    );
+    for path in ["/api/v1/actions", "/api/v1/counts"] {
+        let commas = expect(alice.get(&format!("{path}?status=pending,approved")), 200);
+        let repeated = expect(
+            alice.get(&format!("{path}?status=pending&status=approved")),
+            200,
+        );
+        assert_eq!(repeated, commas, "{path}");
+        let mixed = expect(
+            alice.get(&format!(
+                "{path}?status=pending&kind=isolate_device&status=approved"
+            )),
+            200,
+        );
+        assert_eq!(mixed, commas, "{path}");
+        let one = expect(alice.get(&format!("{path}?status=pending")), 200);
+        assert_ne!(one, commas, "{path}");
+        // Not a list: the second is refused, not chosen.
+        let r = alice.get(&format!("{path}?entity=rep-1&entity=rep-2"));
+        assert_eq!(error_kind(r, 400), "validation", "{path}");
+        // Bytes that are not UTF-8 are refused, not replaced.
+        for bad in [
+            "entity=%ff",
+            "created_by=%C3%28",
+            "%ff=1",
+            "status=pending&kind=%fe",
+        ] {
+            let r = alice.get(&format!("{path}?{bad}"));
+            assert_eq!(error_kind(r, 400), "validation", "{path}?{bad}");
+        }
+        // Forms' spaces and escapes still decode.
+        expect(
+            alice.get(&format!("{path}?created_by=air+bot&entity=rep%2D1")),
+            200,
+        );
+    }
+    assert_eq!(
+        expect(
+            alice.get("/api/v1/counts?status=pending&status=approved"),
+            200
+        )["total"],
+        2
+    );
+    let r = alice.get("/api/v1/actions?limit=5&limit=6");
+    assert_eq!(error_kind(r, 400), "validation");
+    let r = alice.get("/api/v1/actions?limit=-1");
+    assert_eq!(error_kind(r, 400), "validation");
+}
