@@ -58,10 +58,14 @@ pub fn open_store(
 ) -> Result<Arc<dyn Store>, CliError> {
     match backend {
         Backend::Sqlite(path) => {
-            if open == Open::Existing && !path.exists() {
+            // An empty file is no database either: SQLite would make one
+            // of it, and a command that only reads would write its schema.
+            let empty = std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0);
+            if open == Open::Existing && (!path.exists() || empty) {
                 return Err(Error::storage_msg(format!(
-                    "no database at {}: create a sample with `actionctl demo`, or name one with --db or ACTIONCENTER_DB",
-                    path.display()
+                    "no database at {}{}: create a sample with `actionctl demo`, or name one with --db or ACTIONCENTER_DB",
+                    path.display(),
+                    if empty { " (an empty file)" } else { "" }
                 ))
                 .into());
             }

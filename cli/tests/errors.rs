@@ -231,6 +231,28 @@ fn a_missing_database_is_not_created_by_a_view() {
 }
 
 #[test]
+fn an_empty_file_is_no_database_either() {
+    // SQLite makes a database of an empty file: a view wrote the schema
+    // and the bare bootstrap policy into it, which no one could then
+    // administer.
+    let db = Db::none();
+    std::fs::write(&db.path, b"").unwrap_or_else(|e| panic!("write: {e}"));
+    for args in [&["pending"][..], &["audit", "verify"][..]] {
+        db.run(args).fails(
+            8,
+            &format!(
+                "error: storage: no database at {} (an empty file): create a sample with `actionctl demo`, or name one with --db or ACTIONCENTER_DB",
+                db.path.display()
+            ),
+        );
+    }
+    assert_eq!(db.bytes(), Vec::<u8>::new());
+    // `demo` still makes one of it.
+    assert_eq!(db.run(&["demo"]).code, 0);
+    assert_eq!(db.run(&["pending"]).code, 0);
+}
+
+#[test]
 fn usage_errors_are_one_line_with_code_64() {
     let db = Db::demo();
     db.run(&["frobnicate"]).fails(

@@ -506,6 +506,19 @@ impl ActionCenter {
     /// Stores the bootstrap policy as version 1; `None` if another
     /// handle stored one first.
     fn bootstrap_policy(&self) -> Result<Option<StoredPolicy>> {
+        // A new database's first event stores its first policy. One whose
+        // trail begins so but holds no policy lost it outside the library:
+        // storing the bootstrap policy over it would hide that.
+        if self.inner.store.chain_head()?.0 > 0
+            && let Some(first) = self.inner.store.events_since(0, 1)?.first()
+            && first.event == Event::SetPolicy
+        {
+            return Err(Error::storage_msg(format!(
+                "the database holds no policy, though its audit trail stored one (event {}): \
+                 it was changed outside actioncenter",
+                first.seq
+            )));
+        }
         let policy = self.inner.bootstrap.clone();
         policy.validate()?;
         let now = self.now_checked()?;

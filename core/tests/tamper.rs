@@ -586,6 +586,43 @@ fn every_single_edit_is_found_and_named() {
 }
 
 #[test]
+fn a_database_whose_policy_was_deleted_is_refused_not_given_a_new_one() {
+    // With no policy row, a handle stored its bootstrap policy as version
+    // 1 again, after the chain's own first policy event: a command that
+    // only read hid the deletion, and the bare policy locked out the
+    // administrators.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let template = dir.path().join("template.db");
+    fill(&template);
+    let copy = copy_of(&template);
+    let conn = Connection::open(&copy.path).expect("open");
+    conn.execute("DELETE FROM policies", []).expect("delete");
+    drop(conn);
+    let before = event_count(&copy.path);
+    let clock = Arc::new(ManualClock::starting_at(t0() + Duration::days(1)));
+    let center = center_on(&copy.path, clock);
+    for err in [
+        center.policy().expect_err("policy"),
+        center
+            .list(
+                &alice(),
+                &actioncenter::Filter::pending(),
+                &actioncenter::PageRequest::default(),
+            )
+            .expect_err("list"),
+    ] {
+        assert!(
+            matches!(err, actioncenter::Error::Storage { .. })
+                && err
+                    .to_string()
+                    .contains("holds no policy, though its audit trail stored one"),
+            "{err}"
+        );
+    }
+    assert_eq!(event_count(&copy.path), before, "nothing appended");
+}
+
+#[test]
 fn text_that_is_not_utf8_in_an_action_row_is_named_not_a_panic() {
     // Text columns hold any bytes to SQLite; an edit can leave bytes that
     // are not UTF-8 where the library wrote text. verify_audit read such a
