@@ -718,6 +718,40 @@ pub fn seed_demo(
 ) -> Result<(Arc<dyn Store>, actioncenter::Policy, Backend, Highlights), CliError> {
     let cast = Cast::new();
     let bootstrap = cast.policy(global)?;
+    let start = Utc::now() - Duration::days(9);
+    if global.policy.is_some() {
+        // The story is written for the sample's policy; a policy of one's
+        // own may not allow it (an automation level that approves what
+        // the story approves by hand, a larger quorum). Played first on a
+        // scratch store, it is refused before anything is written, or
+        // removed (--fresh).
+        let clock = Arc::new(ManualClock::starting_at(start));
+        let scratch = ActionCenter::with_clock(
+            Arc::new(actioncenter::MemoryStore::new()),
+            bootstrap.clone(),
+            clock.clone(),
+        );
+        if let Err(e) = play(
+            &Story {
+                center: scratch,
+                clock,
+            },
+            &cast,
+        ) {
+            return Err(Error::validation(
+                "policy",
+                format!(
+                    "the demo's story cannot be played under {}: {e}; nothing was written. \
+                     Start the demo without --policy, then `actionctl policy set FILE`",
+                    global
+                        .policy
+                        .as_deref()
+                        .map_or_else(String::new, |p| p.display().to_string())
+                ),
+            )
+            .into());
+        }
+    }
     let backend = Backend::from_args(global);
     if args.fresh {
         remove_database(&backend)?;
@@ -736,7 +770,7 @@ pub fn seed_demo(
     }
     refuse_waiting_work(store.as_ref(), &backend)?;
 
-    let clock = Arc::new(ManualClock::starting_at(Utc::now() - Duration::days(9)));
+    let clock = Arc::new(ManualClock::starting_at(start));
     let center = ActionCenter::with_clock(Arc::clone(&store), bootstrap.clone(), clock.clone());
     let highlights = play(&Story { center, clock }, &cast)?;
     Ok((store, bootstrap, backend, highlights))

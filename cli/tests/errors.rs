@@ -59,7 +59,7 @@ fn malformed_id_is_a_validation_error() {
     let db = Db::demo();
     db.run(&["show", "xyz"]).fails(
         6,
-        "error: invalid id: \"xyz\" is neither an id nor a prefix of 4+ hex digits",
+        "error: invalid id: \"xyz\" is neither an id nor a prefix of 4 to 32 hex digits",
     );
 }
 

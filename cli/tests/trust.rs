@@ -241,6 +241,30 @@ fn the_policy_is_the_databases_and_changes_are_audited() {
 }
 
 #[test]
+fn a_policy_the_demo_cannot_be_played_under_is_refused_before_anything_is_written() {
+    // The README's example policy approves antivirus proposals at once;
+    // the story approves one by hand. The demo failed halfway, leaving two
+    // actions and a database the next `demo` refused.
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/policy.json");
+    let db = Db::none();
+    let run = db.run(&["--policy", example, "demo"]);
+    assert_eq!(run.code, 6, "{run:?}");
+    assert!(
+        run.error_line().contains("cannot be played under")
+            && run.error_line().contains("nothing was written"),
+        "{run:?}"
+    );
+    assert!(!db.path.exists(), "no database made");
+    // Nor is one that exists removed by --fresh for it.
+    let db = Db::demo();
+    let before = db.bytes();
+    let run = db.run(&["--policy", example, "demo", "--fresh"]);
+    assert_eq!(run.code, 6, "{run:?}");
+    assert_eq!(db.bytes(), before);
+    // (A policy it can be played under starts one: views.rs.)
+}
+
+#[test]
 fn reading_a_policy_stops_at_the_limit() {
     let db = Db::none();
     let run = db.run(&["--policy", "/dev/zero", "demo"]);
