@@ -1556,6 +1556,15 @@ impl ActionCenter {
                 seen.clone()
             }
             Selection::Filter { filter, snapshot } => {
+                if !is_snapshot_token(snapshot) {
+                    return Err(Error::validation(
+                        "snapshot",
+                        format!(
+                            "{} is not a snapshot a preview gave (a count, a dash, 32 hex digits)",
+                            crate::error::quoted(snapshot)
+                        ),
+                    ));
+                }
                 let preview = self.preview_bulk(by, op, filter)?;
                 if preview.snapshot != *snapshot {
                     return Err(Error::SelectionChanged {
@@ -2275,6 +2284,17 @@ fn snapshot_token(items: &[Seen]) -> String {
     sorted.sort();
     let text = serde_json::to_string(&sorted).unwrap_or_default();
     format!("{}-{}", items.len(), &sha256_hex(text.as_bytes())[..32])
+}
+
+/// Whether `token` has the shape [`snapshot_token`] gives.
+fn is_snapshot_token(token: &str) -> bool {
+    token.split_once('-').is_some_and(|(n, digest)| {
+        !n.is_empty()
+            && n.len() <= 20
+            && n.bytes().all(|b| b.is_ascii_digit())
+            && digest.len() == 32
+            && digest.bytes().all(|b| b.is_ascii_hexdigit())
+    })
 }
 
 fn snapshot_count(token: &str) -> u64 {

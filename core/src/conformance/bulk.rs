@@ -182,4 +182,26 @@ pub fn bulk_by_filter_refuses_a_selection_that_changed(h: &Harness) {
     );
     assert_eq!(event_count(h), before);
     assert_eq!(stored(h, late.id).status, Status::Pending);
+    // A token no preview gave is malformed input, not a changed selection.
+    for bogus in [
+        "bogus",
+        "",
+        "3-",
+        "-0123456789abcdef0123456789abcdef",
+        "x-0123456789abcdef0123456789abcdef",
+    ] {
+        let err = h
+            .center
+            .bulk(
+                &alice(),
+                &op,
+                &Selection::Filter {
+                    filter: Filter::investigation("inv-1"),
+                    snapshot: bogus.to_owned(),
+                },
+            )
+            .expect_err("bogus");
+        assert_validation(err, "snapshot");
+    }
+    assert_eq!(event_count(h), before);
 }
