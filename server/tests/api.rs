@@ -966,3 +966,29 @@ fn list_parameters_repeat_or_take_commas_and_a_query_must_be_utf8() {
     let r = alice.get("/api/v1/actions?limit=-1");
     assert_eq!(error_kind(r, 400), "validation");
 }
+
+#[test]
+fn the_live_feed_opens_at_once_with_nothing_to_send() {
+    // With no event past the resume point the head goes out at once, with
+    // or without compression: a browser's EventSource opens then, not at
+    // the first event or keep-alive.
+    let s = TestServer::start();
+    let head = expect(s.anonymous().get("/healthz"), 200)["events"]
+        .as_u64()
+        .expect("events");
+    for encoding in ["identity", "gzip"] {
+        let request = format!(
+            "GET /api/v1/events/stream HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {}\r\n\
+             last-event-id: {head}\r\naccept-encoding: {encoding}\r\n\r\n",
+            s.addr,
+            s.token("alice")
+        );
+        let answer =
+            common::raw_exchange(&s, request.as_bytes(), std::time::Duration::from_secs(2));
+        assert!(answer.starts_with("HTTP/1.1 200"), "{encoding}: {answer:?}");
+        assert!(
+            answer.contains("text/event-stream"),
+            "{encoding}: {answer:?}"
+        );
+    }
+}
