@@ -65,8 +65,13 @@ fn main() -> ExitCode {
 /// error is one line on standard error with the usage code.
 fn usage_error(e: &clap::Error, json: bool) -> ExitCode {
     if matches!(e.kind(), ClapKind::DisplayHelp | ClapKind::DisplayVersion) {
-        let _ = e.print();
-        return ExitCode::SUCCESS;
+        // As every command's output: a reader that stopped early is
+        // normal, a write that failed otherwise (a full disk) is not.
+        return match e.print() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(w) if w.kind() == IoKind::BrokenPipe => ExitCode::SUCCESS,
+            Err(_) => ExitCode::from(Code::OUTPUT.0),
+        };
     }
     if e.kind() == ClapKind::DisplayHelpOnMissingArgumentOrSubcommand {
         let _ = e.print();

@@ -42,3 +42,27 @@ fn a_json_stream_into_a_closed_pipe_ends_quietly_with_success() {
     let run = into_closed_pipe(&db, &["--json", "events", "--follow"]);
     assert_eq!((run.code, run.stderr.as_str()), (0, ""), "{run:?}");
 }
+
+#[test]
+fn help_that_cannot_be_written_is_an_output_error() {
+    // `--help` ignored its write: into a full device it exited 0.
+    let db = Db::none();
+    for args in [
+        &["--help"][..],
+        &["--version"][..],
+        &["pending", "--help"][..],
+    ] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap_or_else(|e| panic!("/dev/full: {e}"));
+        let output = command(&db.path)
+            .args(args)
+            .stdout(full)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run actionctl: {e}"));
+        assert_eq!(output.status.code(), Some(74), "{args:?}: {output:?}");
+    }
+    let run = into_closed_pipe(&db, &["--help"]);
+    assert_eq!(run.code, 0, "{run:?}");
+}

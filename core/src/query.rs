@@ -93,6 +93,14 @@ impl Filter {
                 check_name(field, v)?;
             }
         }
+        for (field, at) in [
+            ("filter.created_after", self.created_after),
+            ("filter.created_before", self.created_before),
+        ] {
+            if let Some(at) = at {
+                crate::model::check_time(field, at)?;
+            }
+        }
         Ok(())
     }
 

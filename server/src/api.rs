@@ -291,6 +291,10 @@ fn if_match(headers: &HeaderMap) -> ApiResult<Option<u64>> {
         return Ok(None);
     };
     let text = value.to_str().unwrap_or("");
+    // `*`: any version of the action there is (RFC 9110), no check.
+    if text.trim() == "*" {
+        return Ok(None);
+    }
     let digits = text.trim().trim_start_matches("W/").trim_matches('"');
     digits.parse::<u64>().map(Some).map_err(|_| {
         ApiError::invalid(

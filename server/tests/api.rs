@@ -992,3 +992,32 @@ fn the_live_feed_opens_at_once_with_nothing_to_send() {
         );
     }
 }
+
+#[test]
+fn if_match_star_is_any_version() {
+    // RFC 9110: `If-Match: *` holds when the resource exists; it was
+    // refused as a malformed ETag.
+    let s = TestServer::start();
+    let (soar, alice) = (s.bearer("soar"), s.bearer("alice"));
+    let a = expect(soar.post("/api/v1/actions", isolate("star-1")), 201);
+    let r = alice
+        .request(
+            reqwest::Method::POST,
+            &format!("/api/v1/actions/{}/approve", id_of(&a)),
+        )
+        .header("if-match", "*")
+        .json(&json!({}))
+        .send()
+        .expect("send");
+    assert_eq!(expect(r, 200)["status"], "approved");
+    let r = alice
+        .request(
+            reqwest::Method::POST,
+            "/api/v1/actions/0190aaaa-0000-7000-8000-000000000000/approve",
+        )
+        .header("if-match", "*")
+        .json(&json!({}))
+        .send()
+        .expect("send");
+    assert_eq!(error_kind(r, 404), "not_found");
+}
