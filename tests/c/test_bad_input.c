@@ -696,9 +696,15 @@ static void bad_input_to_the_trust_calls_changes_nothing(void) {
     CHECK_INVALID("filter.colour", ac_center_preview_bulk(c, s.f.alice, "{\"op\":\"retry\"}", "{\"colour\":1}", &out));
     CHECK_INVALID("selection.filter.statuses",
                   ac_center_bulk(c, s.f.alice, "{\"op\":\"approve\"}", "{\"filter\":{\"statuses\":[\"pending\"]}}", &out));
+    /* A token no preview gave is malformed; one of the right shape that
+       is not the selection's now, a changed selection. */
+    CHECK_INVALID("snapshot",
+                  ac_center_bulk(c, s.f.alice, "{\"op\":\"approve\"}",
+                                 "{\"filter\":{\"filter\":{},\"snapshot\":\"made-up\"}}", &out));
     CHECK_ERROR(AC_STATUS_CONFLICT, "the selection changed",
                 ac_center_bulk(c, s.f.alice, "{\"op\":\"approve\"}",
-                               "{\"filter\":{\"filter\":{},\"snapshot\":\"made-up\"}}", &out));
+                               "{\"filter\":{\"filter\":{},\"snapshot\":"
+                               "\"1-0123456789abcdef0123456789abcdef\"}}", &out));
 
     CHECK(out == NULL && p == NULL);
     CHECK_OK(ac_center_policy(c, &after));
