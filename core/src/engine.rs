@@ -513,6 +513,12 @@ impl ActionCenter {
             && let Some(first) = self.inner.store.events_since(0, 1)?.first()
             && first.event == Event::SetPolicy
         {
+            // Another handle may have stored the first policy since this
+            // one found none: the policy commits with its event, so it
+            // is read now if it was.
+            if self.inner.store.policy_version()? > 0 {
+                return Ok(None);
+            }
             return Err(Error::storage_msg(format!(
                 "the database holds no policy, though its audit trail stored one (event {}): \
                  it was changed outside actioncenter",
