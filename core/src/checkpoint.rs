@@ -123,7 +123,7 @@ impl Checkpoint {
 
     /// Parses an exported checkpoint, naming the bad field on error.
     pub fn from_json(text: &str) -> Result<Checkpoint> {
-        let cp: Checkpoint = crate::error::parse_json("checkpoint", text)?;
+        let cp: Checkpoint = crate::error::parse_json_object("checkpoint", text)?;
         let hex_of = |field: &str, value: &str, bytes: usize| -> Result<()> {
             let ok = value.len() == bytes * 2
                 && value

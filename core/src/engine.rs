@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use crate::audit::{AuditEvent, AuditReport, NewEvent, Verifier, action_digest, sha256_hex};
 use crate::checkpoint::{self, Checkpoint, SigningKey, VerifyingKey};
 use crate::clock::{Clock, SystemClock, to_micros};
-pub use crate::error::parse_json;
 use crate::error::{Error, Result};
+pub use crate::error::{parse_json, parse_json_object};
 use crate::machine::{self, Event, Facts};
 use crate::model::{
     Action, ActionId, Attempt, Category, DOC_VERSION, Decision, Entity, Kind, MAX_COMMENT_LEN,
@@ -96,7 +96,7 @@ impl Proposal {
 
     /// Parses a proposal from JSON, naming the bad field on error.
     pub fn from_json(text: &str) -> Result<Proposal> {
-        parse_json("proposal", text)
+        parse_json_object("proposal", text)
     }
 
     /// What tells a retry from another proposal under the same key: the
@@ -1769,7 +1769,8 @@ impl ActionCenter {
 
     /// The change feed: audit events after `seq`, oldest first, at most
     /// `limit` (1 to 1000). Needs View on every category, since the feed
-    /// spans them all.
+    /// spans them all. A `seq` past the trail's last event is a
+    /// validation error, not an empty page: that trail is not this one.
     pub fn events_since(&self, by: &Principal, seq: u64, limit: usize) -> Result<Vec<AuditEvent>> {
         let sp = self.stored_policy()?;
         for category in Category::ALL {
@@ -1787,7 +1788,23 @@ impl ActionCenter {
                 format!("must be between 0 and {}, got {seq}", i64::MAX),
             ));
         }
-        self.inner.store.events_since(seq, limit)
+        let events = self.inner.store.events_since(seq, limit)?;
+        // Nothing after `seq`: either nothing yet, or a position this
+        // trail never reached (a client resuming against another
+        // database). The head only grows, so reading it after the empty
+        // read cannot refuse a position that was reached.
+        if events.is_empty() {
+            let (head, _) = self.inner.store.chain_head()?;
+            if seq > head {
+                return Err(Error::validation(
+                    "seq",
+                    format!(
+                        "is past the trail's last event ({head}): this trail never reached {seq}"
+                    ),
+                ));
+            }
+        }
+        Ok(events)
     }
 
     // ----- the audit trail ----------------------------------------------

@@ -430,6 +430,21 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(root: &str, text: &str) -> Res
     Ok(value)
 }
 
+/// Parses a JSON object into `T`, as [`parse_json`] does, refusing any
+/// other document first. serde reads a struct from an array too (its
+/// fields by position), so without this `[]` would be a request with
+/// every field at its default and `[5]` one whose first field is 5.
+pub fn parse_json_object<T: serde::de::DeserializeOwned>(root: &str, text: &str) -> Result<T> {
+    let first = text
+        .trim_start_matches([' ', '\t', '\n', '\r'])
+        .bytes()
+        .next();
+    if first.is_some_and(|b| b != b'{') {
+        return Err(Error::validation(root, "must be a JSON object"));
+    }
+    parse_json(root, text)
+}
+
 /// How deeply a JSON document may nest arrays and objects.
 pub const MAX_JSON_DEPTH: usize = 128;
 
@@ -712,6 +727,28 @@ mod tests {
         let ok: serde_json::Value =
             parse_json("proposal", "{\"a\": 1} \n\t ").expect("white space");
         assert_eq!(ok, serde_json::json!({"a": 1}));
+    }
+
+    #[test]
+    fn a_document_that_must_be_an_object_is_refused_as_an_array() {
+        // Read as a struct, `[]` is every field at its default and `[5]`
+        // sets the first field by position.
+        let claim: crate::ClaimRequest = parse_json("claim", "[5]").expect("serde reads it");
+        assert_eq!(claim.limit, 5);
+        for text in ["[]", " \n[5]", "[5, 60, []]", "5", "\"all\"", "null"] {
+            let err = parse_json_object::<crate::ClaimRequest>("claim", text).expect_err(text);
+            assert!(
+                matches!(&err, Error::Validation { field, message }
+                    if field == "claim" && message == "must be a JSON object"),
+                "{text}: {err:?}"
+            );
+        }
+        let claim: crate::ClaimRequest =
+            parse_json_object("claim", " \r\n\t{\"limit\": 3}").expect("an object");
+        assert_eq!(claim.limit, 3);
+        assert!(crate::Filter::from_json("[]").is_err());
+        assert!(crate::Proposal::from_json("[]").is_err());
+        assert!(crate::Policy::from_json("[]").is_err());
     }
 
     #[test]

@@ -67,7 +67,7 @@ pub use engine::{
     ActionCenter, BulkOp, BulkPreview, ClaimRequest, Decide, ItemResult, Proposal, Seen, Selection,
     UndoReport, UndoRequest, VerifyOptions,
 };
-pub use error::{Error, ErrorKind, Result, parse_json};
+pub use error::{Error, ErrorKind, Result, parse_json, parse_json_object};
 pub use machine::{Event, ExpiryOutcome};
 pub use model::{
     Action, ActionId, Attempt, Category, Decision, Entity, EntityType, Kind, Note, Outcome, Source,

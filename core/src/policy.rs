@@ -288,7 +288,7 @@ impl Policy {
     /// Parses and validates a policy. Errors name the offending field,
     /// e.g. `invalid kinds.isolate_device.quorum: must be at least 1`.
     pub fn from_json(text: &str) -> Result<Policy> {
-        let policy: Policy = crate::error::parse_json("policy", text)?;
+        let policy: Policy = crate::error::parse_json_object("policy", text)?;
         policy.validate()?;
         Ok(policy)
     }

@@ -77,7 +77,7 @@ impl Filter {
 
     /// Parses a filter from JSON, naming the bad field on error.
     pub fn from_json(text: &str) -> Result<Filter> {
-        let filter: Filter = crate::error::parse_json("filter", text)?;
+        let filter: Filter = crate::error::parse_json_object("filter", text)?;
         filter.validate()?;
         Ok(filter)
     }

@@ -5,7 +5,9 @@ use std::ffi::c_char;
 use engine::{BulkOp, ClaimRequest, Decide, Kind, Proposal, Selection, UndoRequest};
 
 use crate::boundary::boundary;
-use crate::convert::{Out, action_id, expected, filter, json, optional_text, set_json_opt, text};
+use crate::convert::{
+    Out, action_id, expected, filter, json, object, optional_text, set_json_opt, text,
+};
 use crate::handle::{ac_center, ac_principal, engine_and_principal};
 use crate::status::ac_status;
 
@@ -451,7 +453,7 @@ pub unsafe extern "C" fn ac_center_undo(
         // SAFETY: per this function's contract.
         let id = unsafe { action_id(id, "id") }?;
         // SAFETY: per this function's contract.
-        let request: UndoRequest = json("request", unsafe { text(request_json, "request_json") }?)?;
+        let request: UndoRequest = object("request", unsafe { text(request_json, "request_json") }?)?;
         let report = engine.undo(&by, id, &request)?;
         set_json_opt(out, &report)
     }
@@ -526,7 +528,7 @@ pub unsafe extern "C" fn ac_center_preview_bulk(
         let out = unsafe { Out::string(out_preview_json, "out_preview_json") }?;
         let (engine, by) = engine_and_principal(center, by)?;
         // SAFETY: per this function's contract.
-        let op: BulkOp = json("op", unsafe { text(op_json, "op_json") }?)?;
+        let op: BulkOp = object("op", unsafe { text(op_json, "op_json") }?)?;
         // SAFETY: per this function's contract.
         let filter = unsafe { filter(filter_json) }?;
         out.set_json(&engine.preview_bulk(&by, &op, &filter)?)
@@ -577,9 +579,9 @@ pub unsafe extern "C" fn ac_center_bulk(
         let out = unsafe { Out::string(out_results_json, "out_results_json") }?;
         let (engine, by) = engine_and_principal(center, by)?;
         // SAFETY: per this function's contract.
-        let op: BulkOp = json("op", unsafe { text(op_json, "op_json") }?)?;
+        let op: BulkOp = object("op", unsafe { text(op_json, "op_json") }?)?;
         // SAFETY: per this function's contract.
-        let selection: Selection = json("selection", unsafe { text(selection_json, "selection_json") }?)?;
+        let selection: Selection = object("selection", unsafe { text(selection_json, "selection_json") }?)?;
         out.set_json(&engine.bulk(&by, &op, &selection)?)
     }
 }

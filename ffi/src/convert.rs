@@ -80,6 +80,11 @@ pub(crate) fn json<T: DeserializeOwned>(root: &str, text: &str) -> Result<T, Fai
     Ok(engine::parse_json(root, text)?)
 }
 
+/// A JSON object of type `T`: `[]` is not an empty request.
+pub(crate) fn object<T: DeserializeOwned>(root: &str, text: &str) -> Result<T, Failure> {
+    Ok(engine::parse_json_object(root, text)?)
+}
+
 /// An out-parameter the caller must pass.
 #[derive(Debug)]
 pub(crate) struct Out<T> {

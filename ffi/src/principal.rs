@@ -7,7 +7,7 @@ use engine::Principal;
 use serde::Deserialize;
 
 use crate::boundary::{Failure, boundary};
-use crate::convert::{Out, json, text};
+use crate::convert::{Out, object, text};
 use crate::handle::{CENTERS, PRINCIPALS, ac_center, ac_principal};
 use crate::status::ac_status;
 
@@ -90,7 +90,7 @@ pub unsafe extern "C" fn ac_principal_from_json(
         // SAFETY: per this function's contract.
         let out = unsafe { Out::required(out_principal, "out_principal", std::ptr::null_mut()) }?;
         // SAFETY: per this function's contract.
-        let p: PrincipalJson = json("principal", unsafe { text(principal_json, "principal_json") }?)?;
+        let p: PrincipalJson = object("principal", unsafe { text(principal_json, "principal_json") }?)?;
         out.set(PRINCIPALS.insert(Arc::new(Principal::new(p.id, p.roles))));
         Ok(())
     }

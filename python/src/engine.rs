@@ -15,7 +15,7 @@ use actioncenter::{
     Action, ActionCenter, ActionId, BulkOp, Checkpoint, ClaimRequest, Clock, Decide, Error, Filter,
     ItemResult, PageRequest, PostgresOptions, PostgresStore, Principal, Proposal, Seen, Selection,
     SqliteOptions, SqliteStore, Store, StoredPolicy, Synchronous, SystemClock, UndoRequest,
-    VerifyOptions, parse_json,
+    VerifyOptions, parse_json, parse_json_object,
 };
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
@@ -629,7 +629,7 @@ impl Engine {
     ) -> PyResult<(u64, String, Bound<'py, PyList>)> {
         let by = Principal::from(by);
         let preview = self.call(py, |c| {
-            let op: BulkOp = parse_json("op", op)?;
+            let op: BulkOp = parse_json_object("op", op)?;
             c.preview_bulk(&by, &op, &Filter::from_json(filter)?)
         })?;
         let b = Builder::new(py)?;
@@ -656,7 +656,7 @@ impl Engine {
         let by = Principal::from(by);
         let ids = ids.map(seen_of).transpose()?;
         let results = self.call(py, |center| {
-            let op: BulkOp = parse_json("op", op)?;
+            let op: BulkOp = parse_json_object("op", op)?;
             let selection = match (ids, filter, snapshot) {
                 (Some(ids), None, None) => Selection::Ids(resolve_seen(&ids)?),
                 (None, Some(filter), Some(snapshot)) => Selection::Filter {

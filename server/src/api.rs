@@ -270,7 +270,7 @@ fn body<T: serde::de::DeserializeOwned>(
     }
     let text = std::str::from_utf8(bytes)
         .map_err(|e| ApiError::invalid(StatusCode::BAD_REQUEST, what, format!("not UTF-8: {e}")))?;
-    Ok(actioncenter::parse_json(what, text)?)
+    Ok(actioncenter::parse_json_object(what, text)?)
 }
 
 fn ok_json(value: impl serde::Serialize) -> Response {
@@ -1042,18 +1042,30 @@ async fn event_stream(
     headers: HeaderMap,
     Query(q): Query<EventsQuery>,
 ) -> ApiResult<Response> {
-    let resume = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    let head = state.feed().head();
-    let after = match resume.or(q.after) {
-        Some(after) => after.min(i64::MAX as u64),
-        None => head,
+    let resume = match headers.get("last-event-id") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        StatusCode::BAD_REQUEST,
+                        "Last-Event-ID",
+                        "must be the sequence number of an event (the id of one this feed sent)",
+                    )
+                })?,
+        ),
     };
-    // The permission check, before the stream starts.
+    let head = state.feed().head();
+    let after = resume.or(q.after).unwrap_or(head);
+    // The permission check and the resume point's, before the stream
+    // starts: a point past the trail's head is refused, not waited for.
     let check = caller.principal.clone();
-    run(&state, move |c| c.events_since(&check, 0, 1).map(|_| ())).await?;
+    run(&state, move |c| {
+        c.events_since(&check, after, 1).map(|_| ())
+    })
+    .await?;
     Ok(crate::feed::stream(state, caller, after).into_response())
 }
 

@@ -802,6 +802,54 @@ fn the_live_feed_delivers_new_events_and_resumes_from_last_event_id() {
 }
 
 #[test]
+fn a_resume_point_this_trail_never_reached_is_refused_not_waited_for() {
+    // A client resuming with a position from another database was kept
+    // waiting, silently, until this trail grew past it: every event up
+    // to there was never sent.
+    let s = TestServer::start();
+    let soar = s.bearer("soar");
+    let alice = s.bearer("alice");
+    expect(soar.post("/api/v1/actions", isolate("dev-1")), 201);
+    let head = s.center.store().chain_head().expect("head").0;
+    let client = reqwest::blocking::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .expect("client");
+    let token = s.token("alice");
+    let stream = |header: Option<&str>, query: &str| {
+        let mut r = client
+            .get(s.url(&format!("/api/v1/events/stream{query}")))
+            .bearer_auth(&token);
+        if let Some(h) = header {
+            r = r.header("last-event-id", h);
+        }
+        r.send().expect("stream")
+    };
+    for (header, query) in [
+        (Some(format!("{}", head + 1)), String::new()),
+        (Some("18446744073709551615".to_owned()), String::new()),
+        (Some("five".to_owned()), String::new()),
+        (Some("-1".to_owned()), String::new()),
+        (None, format!("?after={}", head + 100)),
+    ] {
+        let r = stream(header.as_deref(), &query);
+        assert_eq!(r.status(), 400, "{header:?} {query}");
+        let body: Value = r.json().expect("json");
+        assert_eq!(body["error"]["kind"], "validation", "{body}");
+    }
+    let r = alice.get(&format!("/api/v1/events?after={}", head + 1));
+    assert_eq!(r.status(), 400);
+    // The head itself and anything before it still resume.
+    let r = stream(Some(&head.to_string()), "");
+    assert_eq!(r.status(), 200);
+    drop(r);
+    let events = expect(alice.get(&format!("/api/v1/events?after={head}")), 200);
+    assert_eq!(events.as_array().map(Vec::len), Some(0));
+    let events = expect(alice.get("/api/v1/events?after=0"), 200);
+    assert_eq!(events.as_array().map(Vec::len), Some(head as usize));
+}
+
+#[test]
 fn a_revoked_token_ends_its_live_feed() {
     use std::io::Read;
     let s = TestServer::start();

@@ -324,6 +324,14 @@ fn invalid_utf8_deep_json_and_huge_numbers_get_clear_errors() {
         ("unknown source type", Method::POST, "/api/v1/actions".into(), br#"{"kind": "isolate_device", "entity": {"type": "device", "device_id": "d7"}, "source": {"type": "oracle"}}"#.to_vec()),
         ("unknown bulk op", Method::POST, "/api/v1/bulk".into(), format!(r#"{{"op": "obliterate", "ids": [{{"id": "{id}", "version": 1}}]}}"#).into_bytes()),
         ("duplicate key", Method::POST, format!("/api/v1/actions/{id}/reject"), br#"{"comment": "a", "comment": "b"}"#.to_vec()),
+        // serde reads a struct from an array by position: `[]` would be a
+        // claim with every field at its default.
+        ("an array for a claim", Method::POST, "/api/v1/claims".into(), b"[]".to_vec()),
+        ("an array for a claim's fields", Method::POST, "/api/v1/claims".into(), b"[5, 60]".to_vec()),
+        ("an array for a reject", Method::POST, format!("/api/v1/actions/{id}/reject"), br#"["no"]"#.to_vec()),
+        ("an array for a proposal", Method::POST, "/api/v1/actions".into(), br#"["isolate_device"]"#.to_vec()),
+        ("an array for a policy", Method::PUT, "/api/v1/policy".into(), b"[]".to_vec()),
+        ("a string for a bulk call", Method::POST, "/api/v1/bulk".into(), br#""approve""#.to_vec()),
     ];
     for (what, method, path, body) in bodies {
         let t = Instant::now();
@@ -368,16 +376,11 @@ fn invalid_utf8_deep_json_and_huge_numbers_get_clear_errors() {
         assert_eq!(r.status(), 400, "{query}");
         refused(r, 400, query);
     }
-    // Bytes that are not UTF-8 in a query are read as U+FFFD (the query
-    // decoder is lossy): a filter that matches nothing, or a refusal.
+    // Bytes that are not UTF-8 once a query is decoded are refused, not
+    // read as U+FFFD.
     for query in ["investigation_id=%FF%FE", "entity=%C3%28", "created_by=%80"] {
         let r = alice.get(&format!("/api/v1/actions?{query}"));
-        if r.status() == 400 {
-            refused(r, 400, query);
-        } else {
-            let page = expect(r, 200);
-            assert_eq!(page["items"].as_array().map(Vec::len), Some(0), "{query}");
-        }
+        refused(r, 400, query);
     }
     for query in [
         "after=18446744073709551616",

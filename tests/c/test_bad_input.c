@@ -393,6 +393,12 @@ static void json_of_the_wrong_shape_names_the_bad_field(void) {
     CHECK_INVALID("filter.statuses[0]",
                   ac_center_list(c, s.f.alice, "{\"statuses\":[\"sleeping\"]}", NULL, 10, &out));
     CHECK_INVALID("filter.colour", ac_center_counts(c, s.f.alice, "{\"colour\":\"red\"}", &out));
+    /* An array is not an object, though serde would read one by position. */
+    CHECK_INVALID("filter", ac_center_list(c, s.f.alice, "[]", NULL, 10, &out));
+    CHECK_INVALID("op", ac_center_bulk(c, s.f.alice, "[\"retry\"]", "{\"ids\":[]}", &out));
+    CHECK_INVALID("selection", ac_center_bulk(c, s.f.alice, "{\"op\":\"retry\"}", "[]", &out));
+    CHECK_INVALID("request", ac_center_undo(c, s.f.alice, s.pending, "[\"x\"]", &out));
+    CHECK_INVALID("principal", ac_principal_from_json("[\"x\", [\"analyst\"]]", &p));
     CHECK(out == NULL && p == NULL);
     CHECK(events(&s) == 5);
     fx_close(&s.f);

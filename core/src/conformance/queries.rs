@@ -313,6 +313,15 @@ pub fn events_since_is_the_change_feed(h: &Harness) {
             .expect("end")
             .is_empty()
     );
+    // A position this trail never reached is another trail's.
+    for past in [6, 1_000, i64::MAX as u64] {
+        let err = h.center.events_since(&alice(), past, 10).expect_err("past");
+        assert!(
+            matches!(&err, Error::Validation { field, message }
+                if field == "seq" && message.contains("last event (5)")),
+            "{past}: {err:?}"
+        );
+    }
 }
 
 pub fn subscribers_hear_every_committed_event(h: &Harness) {
