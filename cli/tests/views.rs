@@ -562,6 +562,31 @@ fn audit_verify_names_the_first_event_that_does_not_match() {
 }
 
 #[test]
+fn audit_verify_calls_an_event_row_that_cannot_be_read_a_broken_trail() {
+    // It exited 8, a storage failure, as for a failing disk.
+    let db = Db::demo();
+    let conn = rusqlite::Connection::open(&db.path).unwrap_or_else(|e| panic!("open: {e}"));
+    conn.execute(
+        "UPDATE events SET actor = CAST(x'ff61' AS TEXT) WHERE seq = 9",
+        [],
+    )
+    .unwrap_or_else(|e| panic!("tamper: {e}"));
+    drop(conn);
+    let run = db.run(&["audit", "verify"]);
+    assert_eq!(run.code, 20, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("audit trail broken: audit event 9: its row cannot be read"),
+        "{}",
+        run.stderr
+    );
+    let json = db.run(&["--json", "audit", "verify"]);
+    let report: Value = serde_json::from_str(&json.stdout).unwrap_or_default();
+    assert_eq!(report["first_bad"]["seq"], 9);
+    assert_eq!(report["first_bad"]["mismatch"]["type"], "unreadable");
+}
+
+#[test]
 fn policy_check_accepts_a_valid_file() {
     let db = Db::none();
     let file = db.file(

@@ -304,6 +304,10 @@ pub enum Mismatch {
     /// The event is not a move the machine's table allows after the
     /// action's previous event (or its versions do not follow on).
     Transition { detail: String },
+    /// The event's row cannot be read back as an event: a column holds
+    /// text that is not UTF-8, or a value no event can have. `detail` is
+    /// what the store said.
+    Unreadable { detail: String },
 }
 
 /// The first event that does not match.
@@ -388,6 +392,7 @@ impl AuditReport {
                 Mismatch::Link => "it does not link to the event before it".to_owned(),
                 Mismatch::Gap { expected } => format!("event {expected} is missing"),
                 Mismatch::Transition { detail } => detail.clone(),
+                Mismatch::Unreadable { detail } => format!("its row cannot be read: {detail}"),
             };
             return Some(format!("audit event {}: {what}", bad.seq));
         }
@@ -639,6 +644,20 @@ impl Verifier {
             return false;
         }
         true
+    }
+
+    /// The event after the last one checked could not be read: the first
+    /// bad event, unless one was found before.
+    pub(crate) fn report_unreadable(&mut self, detail: String) {
+        if self.report.first_bad.is_some() {
+            return;
+        }
+        self.report.events_checked += 1;
+        self.report.first_bad = Some(BadEvent {
+            seq: self.report.events_checked,
+            action_id: None,
+            mismatch: Mismatch::Unreadable { detail },
+        });
     }
 
     /// A stored row whose derived column (or doc) the store found off

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::audit::{AuditEvent, AuditReport, NewEvent, Verifier, action_digest, sha256_hex};
 use crate::checkpoint::{self, Checkpoint, SigningKey, VerifyingKey};
 use crate::clock::{Clock, SystemClock, to_micros};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 pub use crate::error::{parse_json, parse_json_object};
 use crate::machine::{self, Event, Facts};
 use crate::model::{
@@ -1835,8 +1835,24 @@ impl ActionCenter {
         for cp in checkpoints.iter().chain(options.checkpoint.as_ref()) {
             verifier.want_hash_at(cp.seq);
         }
+        // A row that cannot be read as an event is a broken record, not a
+        // failing database: once a batch fails so, read on one event at
+        // a time to name the first such row.
+        let unreadable = |e: &Error| e.kind() == ErrorKind::Storage && !e.is_retryable();
+        let mut batch_len = MAX_PAGE;
         loop {
-            let batch = store.events_since(verifier.last_seq(), MAX_PAGE)?;
+            let batch = match store.events_since(verifier.last_seq(), batch_len) {
+                Ok(batch) => batch,
+                Err(e) if unreadable(&e) && batch_len > 1 => {
+                    batch_len = 1;
+                    continue;
+                }
+                Err(e) if unreadable(&e) => {
+                    verifier.report_unreadable(e.to_string());
+                    break;
+                }
+                Err(e) => return Err(e),
+            };
             if batch.is_empty() || !verifier.feed(&batch) {
                 break;
             }

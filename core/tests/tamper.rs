@@ -655,6 +655,66 @@ fn text_that_is_not_utf8_in_an_action_row_is_named_not_a_panic() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+#[test]
+fn an_event_row_that_cannot_be_read_is_a_broken_trail_not_a_failing_database() {
+    // Bytes that are not UTF-8 in an event's text column, or a value no
+    // event has, made verify_audit fail as a storage error: what a
+    // failing disk gives, where this is a record that was edited.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let template = dir.path().join("template.db");
+    fill(&template);
+    let last = event_count(&template);
+    let seq = last / 2;
+    let conn = Connection::open(&template).expect("open");
+    let mut failures = Vec::new();
+    let text_columns: Vec<String> = event_fields(&conn)
+        .into_iter()
+        .filter(|column| {
+            let kind: String = conn
+                .query_row(
+                    &format!("SELECT typeof({column}) FROM events WHERE seq = ?1"),
+                    [seq],
+                    |r| r.get(0),
+                )
+                .expect("type");
+            kind == "text"
+        })
+        .collect();
+    assert!(text_columns.len() >= 5, "{text_columns:?}");
+    let edits = text_columns
+        .iter()
+        .map(|column| {
+            format!("UPDATE events SET {column} = CAST(x'ff61' AS TEXT) WHERE seq = {seq}")
+        })
+        .chain([format!(
+            "UPDATE events SET event = 'explode' WHERE seq = {seq}"
+        )]);
+    for sql in edits {
+        let copy = copy_of(&template);
+        Connection::open(&copy.path)
+            .expect("open")
+            .execute_batch(&sql)
+            .expect("edit");
+        let report = verify_path(&copy.path);
+        match &report.first_bad {
+            Some(bad)
+                if bad.seq == seq as u64
+                    && matches!(bad.mismatch, actioncenter::Mismatch::Unreadable { .. }) =>
+            {
+                assert!(!report.is_intact());
+                let problem = report.problem().expect("a problem");
+                assert!(
+                    problem.starts_with(&format!("audit event {seq}: its row cannot be read")),
+                    "{problem}"
+                );
+                assert_eq!(report.events_checked, seq as u64);
+            }
+            other => failures.push(format!("{sql}: {other:?}")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 /// Runs one structural edit (several statements) on a fresh copy and
 /// verifies it with the key.
 fn structural(template: &Path, sql: &str) -> AuditReport {

@@ -245,6 +245,9 @@ class Mismatch(_StrEnum):
     TRANSITION = "transition"
     """The event is not a move the machine's table allows after the
     action's previous event; ``detail`` says why."""
+    UNREADABLE = "unreadable"
+    """The event's row cannot be read back as an event (text that is not
+    UTF-8, a value no event has); ``detail`` is the store's error."""
 
 
 class ActionMismatch(_StrEnum):

@@ -811,6 +811,11 @@ impl<'py> Builder<'py> {
                 self.none(),
                 PyString::new(py, detail).into_any(),
             ),
+            Mismatch::Unreadable { detail } => (
+                "unreadable",
+                self.none(),
+                PyString::new(py, detail).into_any(),
+            ),
         };
         b.set(intern!(py, "seq"), bad.seq)?;
         b.set(intern!(py, "action_id"), self.opt_uuid(bad.action_id)?)?;

@@ -510,6 +510,26 @@ def test_audit_names_the_first_edited_event(tmp_path: Path) -> None:
     assert report.problem == "audit event 3: its hash does not match its fields"
 
 
+def test_audit_names_an_event_row_that_cannot_be_read(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "ac.db"
+    with ActionCenter.open_sqlite(path) as center:
+        action = center.propose(AIR, Kind.ISOLATE_DEVICE, Device("dev-1"), Playbook("p"))
+        center.reject(ALICE, action.id, comment="benign")
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE events SET actor = CAST(x'ff61' AS TEXT) WHERE seq = 3")
+    db.close()
+    with ActionCenter.open_sqlite(path) as center:
+        report = center.verify_audit()
+    assert not report.intact
+    assert report.first_bad is not None
+    assert (report.first_bad.seq, report.first_bad.mismatch) == (3, Mismatch.UNREADABLE)
+    assert report.first_bad.detail
+    assert report.problem is not None
+    assert report.problem.startswith("audit event 3: its row cannot be read")
+
+
 def test_audit_names_an_action_row_edited_behind_the_engine(tmp_path: Path) -> None:
     import sqlite3
 
