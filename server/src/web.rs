@@ -80,6 +80,7 @@ pub fn app(state: AppState) -> Router {
     // limit, outside the compression, after.
     router = router
         .layer(headers)
+        .layer(middleware::from_fn(one_of_each))
         .layer(middleware::from_fn(errors_as_json))
         .layer(CompressionLayer::new())
         .layer(DefaultBodyLimit::max(max_body))
@@ -137,12 +138,45 @@ async fn deadline(
     match tokio::time::timeout(left, next.run(request)).await {
         Ok(response) => response,
         Err(_) => ApiError::from(actioncenter::Error::Storage {
-            message: format!("the request took longer than {} s", timeout.as_secs()),
+            message: format!(
+                "the request took longer than {} s, and the change it asked for may yet be made: \
+                 read the action before you repeat it",
+                timeout.as_secs()
+            ),
             retryable: true,
             source: None,
         })
         .into_response(),
     }
+}
+
+/// The request headers the server reads that may be sent once: who is
+/// asking, what the body is, which version or retry it names. Sent twice
+/// (by a client and a proxy, say), whichever one a layer read first
+/// would win; the request is refused instead.
+const ONCE: [&str; 6] = [
+    "authorization",
+    "content-type",
+    "if-match",
+    "idempotency-key",
+    "last-event-id",
+    crate::auth::CSRF_HEADER,
+];
+
+async fn one_of_each(request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    if let Some(name) = ONCE
+        .iter()
+        .find(|name| headers.get_all(**name).iter().nth(1).is_some())
+    {
+        return ApiError::invalid(
+            StatusCode::BAD_REQUEST,
+            &format!("header {name}"),
+            "is given more than once; send it once",
+        )
+        .into_response();
+    }
+    next.run(request).await
 }
 
 /// The answer to a body that could not be read: over the limit (413), or

@@ -569,6 +569,109 @@ fn oversized_heads_get_431_and_a_slow_client_is_cut_off_while_others_are_served(
 }
 
 #[test]
+fn a_header_read_once_and_sent_twice_is_refused_not_taken_first_come() {
+    // Two Authorization headers were answered as whichever came first:
+    // which principal a request acts for was left to the order a proxy
+    // wrote them in.
+    let s = TestServer::start();
+    let soar = s.bearer("soar");
+    let a = expect(soar.post("/api/v1/actions", isolate("dev-1")), 201);
+    let id = a["id"].as_str().expect("id").to_owned();
+    let before = tally(&s);
+    let (alice, viewer) = (s.token("alice"), s.token("soar"));
+    let client = reqwest::blocking::Client::new();
+    let twice = |name: &str, first: String, second: String, path: &str, body: &str| {
+        let mut headers = reqwest::header::HeaderMap::new();
+        let name = reqwest::header::HeaderName::from_bytes(name.as_bytes()).expect("name");
+        let value = |v: &str| reqwest::header::HeaderValue::from_str(v).expect("value");
+        if name != reqwest::header::AUTHORIZATION {
+            headers.insert(
+                reqwest::header::AUTHORIZATION,
+                value(&format!("Bearer {alice}")),
+            );
+        }
+        if name != reqwest::header::CONTENT_TYPE {
+            headers.insert(reqwest::header::CONTENT_TYPE, value("application/json"));
+        }
+        headers.append(name.clone(), value(&first));
+        headers.append(name, value(&second));
+        client
+            .post(s.url(path))
+            .headers(headers)
+            .body(body.to_owned())
+            .send()
+            .expect("send")
+    };
+    let approve = format!("/api/v1/actions/{id}/approve");
+    for (name, first, second, path, body) in [
+        (
+            "authorization",
+            format!("Bearer {alice}"),
+            format!("Bearer {viewer}"),
+            approve.as_str(),
+            "{}",
+        ),
+        (
+            "authorization",
+            format!("Bearer {viewer}"),
+            format!("Bearer {alice}"),
+            approve.as_str(),
+            "{}",
+        ),
+        (
+            "content-type",
+            "application/json".into(),
+            "text/plain".into(),
+            approve.as_str(),
+            "{}",
+        ),
+        (
+            "if-match",
+            "\"1\"".into(),
+            "\"2\"".into(),
+            approve.as_str(),
+            "{}",
+        ),
+        (
+            "x-csrf-token",
+            "a".into(),
+            "b".into(),
+            approve.as_str(),
+            "{}",
+        ),
+        (
+            "idempotency-key",
+            "k1".into(),
+            "k2".into(),
+            "/api/v1/actions",
+            &isolate("dev-2").to_string(),
+        ),
+    ] {
+        let r = twice(name, first, second, path, body);
+        assert_eq!(refused(r, 400, name), "validation", "{name}");
+    }
+    assert_eq!(tally(&s), before, "nothing changed");
+    let r = reqwest::blocking::Client::new()
+        .get(s.url("/api/v1/events/stream"))
+        .bearer_auth(&alice)
+        .header("last-event-id", "1")
+        .header("last-event-id", "2")
+        .send()
+        .expect("send");
+    assert_eq!(refused(r, 400, "last-event-id"), "validation");
+    // Once each, the same request goes through.
+    let r = client
+        .post(s.url(&approve))
+        .bearer_auth(&alice)
+        .header("if-match", "\"1\"")
+        .json(&json!({}))
+        .send()
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    still_well(&s);
+}
+
+#[test]
 fn malformed_cookies_and_tokens_get_401_in_json() {
     let s = TestServer::start();
     let before = tally(&s);
