@@ -310,6 +310,28 @@ impl SqliteStore {
     }
 }
 
+/// Why the first read of a database file failed. A file this user may
+/// not write (or whose directory it may not, for the -wal and -shm files
+/// beside it) fails that read in WAL mode: that is said, rather than that
+/// the file is not ours.
+fn first_read_failed(shown: &str, e: rusqlite::Error) -> Error {
+    match e.sqlite_error_code() {
+        Some(
+            rusqlite::ErrorCode::ReadOnly
+            | rusqlite::ErrorCode::CannotOpen
+            | rusqlite::ErrorCode::PermissionDenied,
+        ) => Error::storage(
+            format!(
+                "cannot use {shown}: {e}; actioncenter writes to its database file and, \
+                 in the same directory, to its -wal and -shm files: this user needs \
+                 write access to both"
+            ),
+            e,
+        ),
+        _ => Error::storage_msg(format!("{shown} is not an actioncenter database ({e})")),
+    }
+}
+
 /// Creates or migrates the schema, or refuses a file that is not ours.
 fn prepare_schema(conn: &mut Connection, shown: &str) -> Result<()> {
     let not_ours = |detail: String| {
@@ -319,7 +341,7 @@ fn prepare_schema(conn: &mut Connection, shown: &str) -> Result<()> {
     };
     let app_id: i32 = conn
         .pragma_query_value(None, "application_id", |r| r.get(0))
-        .map_err(|e| not_ours(e.to_string()))?;
+        .map_err(|e| first_read_failed(shown, e))?;
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .map_err(db_err("user_version"))?;
@@ -1133,6 +1155,47 @@ fn read_policies(conn: &Connection, sql: &str) -> Result<Vec<StoredPolicy>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_this_user_may_not_write_is_said_so_not_called_another_applications() {
+        let code =
+            |c| rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(c), Some("why".into()));
+        for c in [
+            rusqlite::ffi::SQLITE_READONLY,
+            rusqlite::ffi::SQLITE_CANTOPEN,
+            rusqlite::ffi::SQLITE_PERM,
+        ] {
+            let msg = first_read_failed("x.db", code(c)).to_string();
+            assert!(
+                msg.starts_with("storage: cannot use x.db: why;") && msg.contains("write access"),
+                "{msg}"
+            );
+        }
+        let msg = first_read_failed("x.db", code(rusqlite::ffi::SQLITE_NOTADB)).to_string();
+        assert!(
+            msg.contains("x.db is not an actioncenter database"),
+            "{msg}"
+        );
+        // For real, where permissions bind (not as root).
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("ro.db");
+        drop(SqliteStore::open(&path).expect("create"));
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path, m| {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).expect("chmod")
+        };
+        for side in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(dir.path().join(format!("ro.db{side}")));
+        }
+        mode(&path, 0o444);
+        mode(dir.path(), 0o555);
+        let opened = SqliteStore::open(&path);
+        mode(dir.path(), 0o755);
+        if std::fs::OpenOptions::new().write(true).open(&path).is_err() {
+            let msg = opened.err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(msg.contains("write access"), "{msg}");
+        }
+    }
 
     #[test]
     fn a_file_that_is_not_sqlite_is_refused_untouched() {
