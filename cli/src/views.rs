@@ -203,7 +203,7 @@ pub fn show(s: &Session, out: Out, id: &str) -> Result<(), CliError> {
         Cell::new(format!(
             "{} by {} ({})",
             timestamp(a.created_at),
-            a.created_by,
+            acting(&a.created_by, a.created_via.as_deref()),
             ago(a.created_at, now)
         )),
     );
@@ -279,7 +279,7 @@ pub fn show(s: &Session, out: Out, id: &str) -> Result<(), CliError> {
             };
             t.add_row(vec![
                 timestamp(d.at),
-                d.by.clone(),
+                acting(&d.by, d.via.as_deref()),
                 verdict.to_owned(),
                 d.comment.clone().unwrap_or_default(),
             ]);
@@ -351,6 +351,15 @@ pub fn show(s: &Session, out: Out, id: &str) -> Result<(), CliError> {
     out.line("Audit trail")?;
     print_events(out, &events, &mut ids)?;
     Ok(())
+}
+
+/// Who acted, as the audit trail shows it: "root as dana" when an
+/// administrator acted as someone.
+fn acting(who: &str, via: Option<&str>) -> String {
+    match via {
+        Some(via) => format!("{via} as {who}"),
+        None => who.to_owned(),
+    }
 }
 
 pub fn plural(n: usize) -> &'static str {

@@ -306,6 +306,39 @@ fn show_prints_the_flyout_with_decisions_attempts_instances_and_audit_events() {
 }
 
 #[test]
+fn show_names_who_acted_as_the_proposer_and_as_each_decider() {
+    let db = Db::demo();
+    let me = os_account();
+    let proposed = db.json(&[
+        "--as",
+        "alice",
+        "propose",
+        "isolate_device",
+        "--device-id",
+        "dev-via",
+    ]);
+    let id = proposed["action"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let out = db.run(&["show", &id]).ok().to_owned();
+    let row = |name: &str| {
+        out.lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} row in\n{out}"))
+            .to_owned()
+    };
+    assert!(
+        row("Created").contains(&format!(" by {me} as alice (")),
+        "{out}"
+    );
+    let decisions = out.split("\nDecisions\n").nth(1).unwrap_or_default();
+    let first = decisions.lines().nth(1).unwrap_or_default();
+    assert!(first.contains(&format!("{me} as alice")), "{out}");
+    assert!(first.contains("approve"), "{out}");
+}
+
+#[test]
 fn show_json_is_the_action_and_its_events() {
     let db = Db::demo();
     let id = db.id("remove_registry_key", "failed");

@@ -466,6 +466,10 @@ class Action:
     decision decides only on this version; see ``expected_version``."""
     idempotency_key: Optional[str] = None
     """The key the proposer gave to make retries of its proposal safe."""
+    created_via: Optional[str] = None
+    """The administrator who proposed it as ``created_by``, when someone
+    did (``impersonate``): the person behind the proposal, whom the
+    self-approval rule holds to it."""
     decided_by: Tuple[str, ...] = field(default=(), compare=False)
     """The people who decided on the action, in order, each once: the
     "decided by" column of every door's views, as core's ``decided_by``

@@ -154,7 +154,7 @@ pub(crate) struct ActionFields {
 
 /// The fields of `actioncenter.Action`, in its order: what the record
 /// holds once every field is built (a test holds this to the dataclass).
-const ACTION_FIELDS: [&str; 23] = [
+const ACTION_FIELDS: [&str; 24] = [
     "id",
     "kind",
     "category",
@@ -175,6 +175,7 @@ const ACTION_FIELDS: [&str; 23] = [
     "updated_at",
     "version",
     "idempotency_key",
+    "created_via",
     "decided_by",
     "approvers",
     "active_attempt",
@@ -754,6 +755,7 @@ impl<'py> Builder<'py> {
             "updated_at" => self.time(a.updated_at)?,
             "version" => a.version.into_pyobject(py)?.into_any(),
             "idempotency_key" => self.opt_str(a.idempotency_key.as_deref()),
+            "created_via" => self.opt_str(a.created_via.as_deref()),
             "decided_by" => PyTuple::new(py, a.decided_by())?.into_any(),
             "approvers" => PyTuple::new(py, a.approvers())?.into_any(),
             _ => return Ok(None),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from datetime import timedelta
@@ -740,6 +741,19 @@ def test_impersonation_needs_administer_and_is_recorded(
     with pytest.raises(PermissionDenied) as e:
         center.impersonate(ALICE, "dana")
     assert (e.value.principal, e.value.operation) == ("alice", Operation.ADMINISTER)
+
+
+def test_a_proposal_made_as_someone_names_who_made_it(center: ActionCenter) -> None:
+    rules = {**Policy().to_dict(), "principals": {"dana": ["analyst"], "root": ["admin"]}}
+    center.set_policy(ROOT, Policy(rules))
+    dana = center.impersonate(center.principal("root"), "dana")
+    proposed = center.propose(dana, Kind.ISOLATE_DEVICE, Device("dev-via"), ManualResponse("dana"))
+    assert (proposed.created_by, proposed.created_via) == ("dana", "root")
+    read = center.get(VIC, proposed.id)
+    assert (read.created_by, read.created_via) == ("dana", "root")
+    assert read == proposed and dataclasses.asdict(read)["created_via"] == "root"
+    plain = center.propose(AIR, Kind.ISOLATE_DEVICE, Device("dev-plain"), Playbook("p"))
+    assert plain.created_via is None
 
 
 def test_now_is_the_clock(center: ActionCenter, clock: ManualClock) -> None:

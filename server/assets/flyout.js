@@ -108,7 +108,7 @@ export function createFlyout(root, app) {
       ['Incident', a.incident_id],
       ['Alert', a.alert_id],
       ['Created', formatFullTime(a.created_at)],
-      ['Created by', a.created_by],
+      ['Created by', a.created_via ? `${a.created_by} (via ${a.created_via})` : a.created_by],
       ['Wait time', formatDuration(waitSeconds(a))],
       ['Expires', a.expires_at ? formatFullTime(a.expires_at) : null],
       ['Updated', formatFullTime(a.updated_at)],

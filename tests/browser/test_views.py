@@ -2,10 +2,13 @@
 
 import csv
 import io
+import json
+import os
+import pwd
 
 from playwright.sync_api import Page, expect
 
-from conftest import NARROW, Server, proposal, row, session_call, shot
+from conftest import NARROW, Server, actionctl, proposal, row, session_call, shot
 
 
 def visible_table(page: Page) -> tuple[list[str], list[list[str]]]:
@@ -48,6 +51,20 @@ def test_investigation_page_shows_its_actions_and_pending_history(carol: Page, s
     history.locator(f'tr[data-id="{driver["id"]}"]').click()
     expect(carol.locator("#flyout")).to_contain_text("signed Realtek driver, not malicious")
     assert carol.url.endswith(f"#/actions/{driver['id']}")
+
+
+def test_the_flyout_names_the_administrator_who_proposed_and_decided_as_someone(
+    carol: Page, server: Server
+) -> None:
+    # actionctl runs as the operating-system account, the demo's administrator.
+    me = pwd.getpwuid(os.geteuid()).pw_name
+    made = json.loads(actionctl(server.db, "--json", "--as", "alice", "propose", "isolate_device",
+                                "--device-id", "dev-acted-as"))["action"]
+    carol.goto(f"/#/actions/{made['id']}")
+    panel = carol.locator("#flyout")
+    created_by = panel.locator("dt", has_text="Created by").locator("xpath=following-sibling::dd[1]")
+    expect(created_by).to_have_text(f"alice (via {me})")
+    expect(panel.locator("ul.timeline li").first).to_contain_text(f"Approved by alice (via {me})")
 
 
 def test_csv_export_equals_the_visible_cells(carol: Page, server: Server) -> None:
