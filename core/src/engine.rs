@@ -352,6 +352,10 @@ struct Inner {
     /// The pending and claimed actions this handle wrote last, on a store
     /// whose reads are round trips (see [`crate::recent`]).
     recent: Option<Mutex<Recent>>,
+    /// The furthest position this handle saw the audit trail reach: a
+    /// feed position up to it was reached, so an empty page there needs
+    /// no chain-head read to tell it from one the trail never reached.
+    reached: std::sync::atomic::AtomicU64,
 }
 
 /// How many actions a handle on a database server keeps: the Pending tab
@@ -421,6 +425,7 @@ impl ActionCenter {
                 clock,
                 subscribers: RwLock::new(Vec::new()),
                 next_subscriber: std::sync::atomic::AtomicU64::new(1),
+                reached: std::sync::atomic::AtomicU64::new(0),
                 recent,
             }),
         }
@@ -1789,12 +1794,19 @@ impl ActionCenter {
             ));
         }
         let events = self.inner.store.events_since(seq, limit)?;
+        let reached = &self.inner.reached;
+        if let Some(last) = events.last() {
+            reached.fetch_max(last.seq, std::sync::atomic::Ordering::Relaxed);
+        }
         // Nothing after `seq`: either nothing yet, or a position this
         // trail never reached (a client resuming against another
         // database). The head only grows, so reading it after the empty
-        // read cannot refuse a position that was reached.
-        if events.is_empty() {
+        // read cannot refuse a position that was reached; nor can a
+        // position this handle already saw reached, which a caught-up
+        // poller asks for again and again.
+        if events.is_empty() && seq > reached.load(std::sync::atomic::Ordering::Relaxed) {
             let (head, _) = self.inner.store.chain_head()?;
+            reached.fetch_max(head, std::sync::atomic::Ordering::Relaxed);
             if seq > head {
                 return Err(Error::validation(
                     "seq",

@@ -636,3 +636,48 @@ fn a_transition_under_the_cached_policy_is_two_storage_calls() {
         "empty claim: claim, policy version"
     );
 }
+
+#[test]
+fn a_feed_poll_that_finds_nothing_new_reads_no_chain_head() {
+    let store = Arc::new(FaultyStore::new(Arc::new(MemoryStore::new())));
+    let center = ActionCenter::with_clock(
+        store.clone(),
+        Policy::default(),
+        Arc::new(actioncenter::SystemClock),
+    );
+    let proposal = Proposal::new(
+        Kind::IsolateDevice,
+        Entity::Device {
+            device_id: "d-1".into(),
+            name: None,
+        },
+        Source::Antivirus,
+    );
+    center.propose(&air(), proposal).expect("propose");
+    let calls = |after: u64| {
+        let before = store.calls();
+        let page = center.events_since(&alice(), after, 10).expect("feed");
+        (store.calls() - before, page.len())
+    };
+    // The first page reaches the head; a poll from there finds nothing
+    // new at a position this handle saw the trail reach: no head read.
+    let (_, first) = calls(0);
+    let head = first as u64;
+    assert_eq!(
+        calls(head),
+        (2, 0),
+        "caught-up poll: policy version, the page"
+    );
+    // A position this handle never saw is checked against the head once,
+    // and refused when the trail never reached it.
+    let before = store.calls();
+    let refused = center
+        .events_since(&alice(), head + 5, 10)
+        .expect_err("past the head");
+    assert_eq!(refused.kind(), actioncenter::ErrorKind::Validation);
+    assert_eq!(
+        store.calls() - before,
+        3,
+        "unseen position: policy version, page, head"
+    );
+}
