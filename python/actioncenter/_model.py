@@ -14,7 +14,6 @@ from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
 from typing import (
     Any,
-    ClassVar,
     Dict,
     Iterable,
     Iterator,
@@ -129,9 +128,12 @@ class Principal:
 
 
 class _Tagged:
-    """A record core writes as ``{"type": ..., **fields}``."""
+    """A record core writes as ``{"type": ..., **fields}``. The tag is a
+    field of its own (not given to ``__init__``, left out of ``repr`` and
+    comparison: the class says it), so that ``dataclasses.asdict`` writes
+    it too."""
 
-    type: ClassVar[str]
+    type: str
 
     def to_json(self) -> Dict[str, Any]:
         """The record in core's JSON form."""
@@ -140,7 +142,8 @@ class _Tagged:
         if shape is None:
             # A record's tag and fields never change: found once per class
             # (``dataclasses.fields`` is slow enough to show in a propose).
-            shape = (str(cls.type), tuple(f.name for f in fields(self)))  # type: ignore[arg-type]
+            names = tuple(f.name for f in fields(self) if f.name != "type")  # type: ignore[arg-type]
+            shape = (str(cls.type), names)
             _SHAPES[cls] = shape
         tag, names = shape
         out: Dict[str, Any] = {"type": tag}
@@ -177,7 +180,7 @@ class _SourceRecord(_Tagged):
 class Device(_EntityRecord):
     """A device, by id."""
 
-    type: ClassVar[EntityType] = EntityType.DEVICE
+    type: EntityType = field(default=EntityType.DEVICE, init=False, repr=False, compare=False)
     device_id: str
     name: Optional[str] = None
 
@@ -186,7 +189,7 @@ class Device(_EntityRecord):
 class File(_EntityRecord):
     """A file on a device: its lowercase hex SHA-256 and path."""
 
-    type: ClassVar[EntityType] = EntityType.FILE
+    type: EntityType = field(default=EntityType.FILE, init=False, repr=False, compare=False)
     sha256: str
     path: str
     device_id: str
@@ -196,7 +199,7 @@ class File(_EntityRecord):
 class RegistryKey(_EntityRecord):
     """A registry key (and value) on a device."""
 
-    type: ClassVar[EntityType] = EntityType.REGISTRY_KEY
+    type: EntityType = field(default=EntityType.REGISTRY_KEY, init=False, repr=False, compare=False)
     device_id: str
     key: str
     value_name: Optional[str] = None
@@ -206,7 +209,7 @@ class RegistryKey(_EntityRecord):
 class Service(_EntityRecord):
     """A service on a device."""
 
-    type: ClassVar[EntityType] = EntityType.SERVICE
+    type: EntityType = field(default=EntityType.SERVICE, init=False, repr=False, compare=False)
     device_id: str
     name: str
 
@@ -215,7 +218,7 @@ class Service(_EntityRecord):
 class Driver(_EntityRecord):
     """A driver on a device."""
 
-    type: ClassVar[EntityType] = EntityType.DRIVER
+    type: EntityType = field(default=EntityType.DRIVER, init=False, repr=False, compare=False)
     device_id: str
     name: str
 
@@ -224,7 +227,9 @@ class Driver(_EntityRecord):
 class ScheduledTask(_EntityRecord):
     """A scheduled task on a device."""
 
-    type: ClassVar[EntityType] = EntityType.SCHEDULED_TASK
+    type: EntityType = field(
+        default=EntityType.SCHEDULED_TASK, init=False, repr=False, compare=False
+    )
     device_id: str
     name: str
 
@@ -233,7 +238,9 @@ class ScheduledTask(_EntityRecord):
 class EmailCluster(_EntityRecord):
     """A cluster of similar emails, with the query that defines it."""
 
-    type: ClassVar[EntityType] = EntityType.EMAIL_CLUSTER
+    type: EntityType = field(
+        default=EntityType.EMAIL_CLUSTER, init=False, repr=False, compare=False
+    )
     cluster_id: str
     query: Optional[str] = None
 
@@ -242,7 +249,7 @@ class EmailCluster(_EntityRecord):
 class Mailbox(_EntityRecord):
     """A mailbox, by address."""
 
-    type: ClassVar[EntityType] = EntityType.MAILBOX
+    type: EntityType = field(default=EntityType.MAILBOX, init=False, repr=False, compare=False)
     address: str
 
 
@@ -250,7 +257,7 @@ class Mailbox(_EntityRecord):
 class User(_EntityRecord):
     """A user account."""
 
-    type: ClassVar[EntityType] = EntityType.USER
+    type: EntityType = field(default=EntityType.USER, init=False, repr=False, compare=False)
     user_id: str
 
 
@@ -258,7 +265,7 @@ class User(_EntityRecord):
 class Url(_EntityRecord):
     """A URL."""
 
-    type: ClassVar[EntityType] = EntityType.URL
+    type: EntityType = field(default=EntityType.URL, init=False, repr=False, compare=False)
     url: str
 
 
@@ -292,7 +299,9 @@ class AutomatedInvestigation(_SourceRecord):
     """An automated investigation, by id. Its actions carry the id as their
     ``investigation_id``."""
 
-    type: ClassVar[SourceType] = SourceType.AUTOMATED_INVESTIGATION
+    type: SourceType = field(
+        default=SourceType.AUTOMATED_INVESTIGATION, init=False, repr=False, compare=False
+    )
     investigation_id: str
 
 
@@ -300,14 +309,16 @@ class AutomatedInvestigation(_SourceRecord):
 class Antivirus(_SourceRecord):
     """The antivirus engine."""
 
-    type: ClassVar[SourceType] = SourceType.ANTIVIRUS
+    type: SourceType = field(default=SourceType.ANTIVIRUS, init=False, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
 class ManualResponse(_SourceRecord):
     """A person acting directly; must be the proposing principal."""
 
-    type: ClassVar[SourceType] = SourceType.MANUAL_RESPONSE
+    type: SourceType = field(
+        default=SourceType.MANUAL_RESPONSE, init=False, repr=False, compare=False
+    )
     person: str
 
 
@@ -315,7 +326,7 @@ class ManualResponse(_SourceRecord):
 class Playbook(_SourceRecord):
     """A playbook, by name."""
 
-    type: ClassVar[SourceType] = SourceType.PLAYBOOK
+    type: SourceType = field(default=SourceType.PLAYBOOK, init=False, repr=False, compare=False)
     name: str
 
 
@@ -323,7 +334,7 @@ class Playbook(_SourceRecord):
 class CustomSource(_SourceRecord):
     """Any other source, by name."""
 
-    type: ClassVar[SourceType] = SourceType.CUSTOM
+    type: SourceType = field(default=SourceType.CUSTOM, init=False, repr=False, compare=False)
     name: str
 
 

@@ -73,6 +73,7 @@ fn tagged_table(py: Python<'_>, table: &Bound<'_, PyAny>) -> PyResult<Tagged> {
     let fields_of = py.import("dataclasses")?.getattr("fields")?;
     let mut out = Tagged::new();
     for (tag, class) in table.cast::<PyDict>()?.iter() {
+        // Every field but the tag, which the class holds.
         let names = fields_of
             .call1((&class,))?
             .try_iter()?
@@ -80,6 +81,7 @@ fn tagged_table(py: Python<'_>, table: &Bound<'_, PyAny>) -> PyResult<Tagged> {
                 let name = f?.getattr("name")?.cast_into::<PyString>()?;
                 Ok((name.to_cow()?.into_owned(), name.unbind()))
             })
+            .filter(|f| !matches!(f, Ok((name, _)) if name == "type"))
             .collect::<PyResult<Vec<_>>>()?;
         out.insert(tag.extract()?, (class.unbind(), names));
     }

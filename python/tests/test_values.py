@@ -19,6 +19,7 @@ from actioncenter import (
     Category,
     Conflict,
     Device,
+    DuplicateError,
     EmailCluster,
     Entity,
     Event,
@@ -355,11 +356,21 @@ def test_an_action_converts_copies_and_pickles_like_any_dataclass(center: Action
         action.parameters.update(reason="changed")
     assert action.parameters["reason"] == "beaconing"
     as_dict = dataclasses.asdict(action)
+    # The target and the source keep their type: what core's JSON names.
     assert as_dict["parameters"] == parameters and as_dict["entity"] == {
+        "type": "device",
         "device_id": "d",
         "name": None,
     }
-    assert json.loads(json.dumps(as_dict, default=str))["parameters"] == parameters
+    assert as_dict["source"] == {"type": "playbook", "name": "p"}
+    as_json = json.loads(json.dumps(as_dict, default=str))
+    assert as_json["parameters"] == parameters
+    assert as_json["entity"] == {"type": "device", "device_id": "d", "name": None}
+    # So an action written out that way names a target and a source core
+    # takes back (a second proposal on the same device is refused as a
+    # duplicate of the first: the same target).
+    with pytest.raises(DuplicateError):
+        center.propose(AIR, Kind.ISOLATE_DEVICE, as_json["entity"], as_json["source"])
     for twin in (copy.deepcopy(action), pickle.loads(pickle.dumps(action))):
         assert twin == action and twin is not action
         assert twin.parameters == parameters
