@@ -85,7 +85,14 @@ pub struct AuditEvent {
 impl NewEvent {
     /// Seals the event at position `seq` after the event whose hash is `prev_hash`.
     pub fn seal(self, seq: u64, prev_hash: &str) -> AuditEvent {
-        let mut sealed = AuditEvent {
+        let mut sealed = self.placed(seq, prev_hash);
+        sealed.hash = sealed.computed_hash();
+        sealed
+    }
+
+    /// The event at `seq` after `prev_hash`, its hash not yet taken.
+    pub(crate) fn placed(self, seq: u64, prev_hash: &str) -> AuditEvent {
+        AuditEvent {
             seq,
             action_id: self.action_id,
             at: self.at,
@@ -100,9 +107,45 @@ impl NewEvent {
             policy_version: self.policy_version,
             prev_hash: prev_hash.to_owned(),
             hash: String::new(),
-        };
-        sealed.hash = sealed.computed_hash();
-        sealed
+        }
+    }
+}
+
+/// The text an event's hash is taken of, in the three parts around its
+/// position and the previous hash: the hash of the event sealed at `seq`
+/// after `prev_hash` is SHA-256 of `before + seq + between + prev_hash +
+/// after` (`seq` in decimal). What a database server that assigns the
+/// positions chains with, so that the chain head's lock is not held
+/// while a client seals; the client checks every hash it is given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HashFrame {
+    pub before: String,
+    pub between: String,
+    pub after: String,
+}
+
+impl NewEvent {
+    /// This event's [`HashFrame`].
+    pub fn hash_frame(&self) -> Result<HashFrame, crate::Error> {
+        // Sealed at position 0 after an empty hash, the text reads
+        // `[2,0,` ... `,""]`: both are where the real ones go.
+        let probe = self.clone().placed(0, "");
+        let mut text = Vec::with_capacity(512);
+        probe
+            .write_hashed(&mut text)
+            .map_err(|e| crate::Error::storage("cannot encode an audit event", e))?;
+        let text = String::from_utf8(text)
+            .map_err(|e| crate::Error::storage("cannot encode an audit event", e))?;
+        match (text.strip_prefix("[2,0,"), text.ends_with(",\"\"]")) {
+            (Some(_), true) => Ok(HashFrame {
+                before: "[2,".to_owned(),
+                between: text[4..text.len() - 2].to_owned(),
+                after: "\"]".to_owned(),
+            }),
+            _unexpected => Err(crate::Error::storage_msg(format!(
+                "an audit event's hashed text has an unexpected shape: {text}"
+            ))),
+        }
     }
 }
 
@@ -112,11 +155,17 @@ impl AuditEvent {
     pub fn computed_hash(&self) -> String {
         let mut h = Hashing(Sha256::new());
         // Writing to a hasher cannot fail, and every field serializes.
-        let _ = match (&self.version, &self.digest) {
+        let _ = self.write_hashed(&mut h);
+        hex_of(&h.0.finalize())
+    }
+
+    /// Writes the text [`computed_hash`](Self::computed_hash) is taken of.
+    fn write_hashed(&self, w: impl std::io::Write) -> serde_json::Result<()> {
+        match (&self.version, &self.digest) {
             // Events written by a library that recorded neither keep
             // their first hash format.
             (None, None) => serde_json::to_writer(
-                &mut h,
+                w,
                 &(
                     1,
                     self.seq,
@@ -131,7 +180,7 @@ impl AuditEvent {
                 ),
             ),
             _recorded => serde_json::to_writer(
-                &mut h,
+                w,
                 &(
                     2,
                     self.seq,
@@ -149,8 +198,7 @@ impl AuditEvent {
                     &self.prev_hash,
                 ),
             ),
-        };
-        hex_of(&h.0.finalize())
+        }
     }
 
     /// Whether `hash` is what the fields and `prev_hash` produce.
@@ -794,6 +842,35 @@ mod tests {
             version,
             digest: "d".repeat(64),
             policy_version: Some(1),
+        }
+    }
+
+    #[test]
+    fn a_frame_around_the_position_and_the_previous_hash_hashes_to_the_sealed_event() {
+        let mut odd = event(
+            7,
+            Event::Approve,
+            Some(Status::Pending),
+            Status::Approved,
+            2,
+        );
+        odd.via = Some("root".into());
+        odd.comment = Some("quote \" backslash \\ newline \n tab \t é 🙂 \u{7f}".into());
+        odd.policy_version = None;
+        for e in [event(1, Event::Propose, None, Status::Pending, 1), odd] {
+            let frame = e.hash_frame().expect("frame");
+            for (seq, prev) in [
+                (1, GENESIS_HASH.to_owned()),
+                (9_876_543_210, "ab".repeat(32)),
+            ] {
+                let text = format!(
+                    "{}{seq}{}{prev}{}",
+                    frame.before, frame.between, frame.after
+                );
+                let sealed = e.clone().seal(seq, &prev);
+                assert_eq!(sha256_hex(text.as_bytes()), sealed.hash, "{text}");
+                assert!(sealed.hash_matches());
+            }
         }
     }
 

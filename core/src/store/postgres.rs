@@ -101,7 +101,6 @@ const APPLICATION: &str = "actioncenter";
 const MIGRATION_LOCK: i32 = 0x4143_5452;
 
 const ACTIONS: &str = "actions";
-const EVENTS: &str = "events";
 const CHAIN_HEAD: &str = "chain_head";
 
 /// The version table, created with the first migration.
@@ -230,7 +229,77 @@ CREATE TABLE rate_limits (
 "#,
     APPLY_CHANGE_FUNCTION_5,
     APPLY_CHANGE_FUNCTION,
+    APPEND_CHAINED_FUNCTION,
 ];
+
+/// Migration 7: events appended and chained by the server (see
+/// [`append_chained`]), so that the chain head's lock is held for the
+/// call's own work and the commit, never while a client seals. Each event
+/// comes as its row (every column but `seq`, `prev_hash` and `hash`) and
+/// its [`HashFrame`](crate::audit::HashFrame): its hash is SHA-256 of
+/// `before || seq || between || prev_hash || after`. Locks the head,
+/// checks the stored policy's version when `p_policy_version` is given
+/// (read under the lock, which a policy change takes too: the version in
+/// force at commit), then appends the events after the head in order,
+/// moves the head and the kept counts. Outcomes: `policy_changed`
+/// (`actual` is the stored version; nothing written), `applied`
+/// (`first_seq` is the first event's position, `prev_hash` the hash it
+/// follows, `hashes` every event's hash).
+const APPEND_CHAINED_FUNCTION: &str = r#"
+CREATE FUNCTION append_chained(
+    p_before TEXT[], p_between TEXT[], p_after TEXT[],
+    p_action_ids TEXT[], p_ats BIGINT[], p_actors TEXT[], p_vias TEXT[], p_events TEXT[],
+    p_froms TEXT[], p_tos TEXT[], p_comments TEXT[], p_versions BIGINT[], p_digests TEXT[],
+    p_policy_versions BIGINT[],
+    p_count_statuses TEXT[], p_count_categories TEXT[], p_count_deltas BIGINT[],
+    p_policy_version BIGINT,
+    OUT outcome TEXT, OUT first_seq BIGINT, OUT prev_hash TEXT, OUT hashes TEXT[],
+    OUT actual BIGINT
+) LANGUAGE plpgsql AS $body$
+DECLARE
+    head_seq BIGINT;
+    head_hash TEXT;
+    seqs BIGINT[] := '{}';
+    prevs TEXT[] := '{}';
+BEGIN
+    SELECT h.seq, h.hash INTO head_seq, head_hash FROM chain_head h WHERE h.id = 1 FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'the chain_head row is missing';
+    END IF;
+    IF p_policy_version IS NOT NULL THEN
+        SELECT coalesce(max(p.version), 0) INTO actual FROM policies p;
+        IF actual <> p_policy_version THEN
+            outcome := 'policy_changed';
+            RETURN;
+        END IF;
+    END IF;
+    first_seq := head_seq + 1;
+    prev_hash := head_hash;
+    hashes := '{}';
+    FOR i IN 1 .. coalesce(cardinality(p_before), 0) LOOP
+        head_seq := head_seq + 1;
+        seqs := seqs || head_seq;
+        prevs := prevs || head_hash;
+        head_hash := encode(sha256(convert_to(
+            p_before[i] || head_seq::text || p_between[i] || head_hash || p_after[i], 'UTF8')), 'hex');
+        hashes := hashes || head_hash;
+    END LOOP;
+    INSERT INTO events (seq, action_id, at, actor, via, event, from_status, to_status,
+        comment, version, digest, policy_version, prev_hash, hash)
+        SELECT * FROM unnest(seqs, p_action_ids, p_ats, p_actors, p_vias, p_events, p_froms,
+            p_tos, p_comments, p_versions, p_digests, p_policy_versions, prevs, hashes);
+    UPDATE chain_head h SET seq = head_seq, hash = head_hash WHERE h.id = 1;
+    IF cardinality(p_count_statuses) > 0 THEN
+        INSERT INTO counts AS k (status, category, n)
+            SELECT m.s, m.c, sum(m.d)
+            FROM unnest(p_count_statuses, p_count_categories, p_count_deltas) AS m(s, c, d)
+            GROUP BY m.s, m.c ORDER BY m.s, m.c
+            ON CONFLICT (status, category) DO UPDATE SET n = k.n + excluded.n;
+    END IF;
+    outcome := 'applied';
+END
+$body$;
+"#;
 
 /// Migration 5: a transition with its event in one call (see
 /// [`apply_guessed`]). The event comes sealed after the head the caller
@@ -959,43 +1028,42 @@ fn head_from(cell: Option<Vec<String>>) -> Result<Head> {
     }
 }
 
-fn lock_head<C: GenericClient>(db: &mut Db<'_, C>) -> Result<Head> {
+/// Takes the chain head's lock for the rest of the transaction (what
+/// orders policy changes and checkpoints against every append).
+fn lock_head<C: GenericClient>(db: &mut Db<'_, C>) -> Result<()> {
     let row = db.query_opt("lock chain head", LOCK_HEAD, &[])?;
-    head_from(row.map(|r| get(&r, 0)).transpose()?)
+    head_from(row.map(|r| get(&r, 0)).transpose()?).map(drop)
 }
 
-/// Under the chain head's lock: seals `events` after `head`, in order,
-/// appends them, moves the head and adds each `(status, category, delta)`
-/// of `moves` to the kept counts, in one statement (one round trip while
-/// the lock is held). The statement also reads the stored policy's
-/// version; its snapshot is taken under the head's lock, which a policy
-/// change takes too, so it is the version in force at commit. When it is
-/// not `expected` (if given) the answer is `PolicyChanged` and the
-/// caller's transaction, rolled back, keeps nothing of it. With no
-/// events it writes and checks nothing: every caller has at least one
-/// (a claim that found nothing returns before it locks the head).
-fn append_events<C: GenericClient>(
+/// Appends `events` in order through migration 7's `append_chained`:
+/// the server locks the chain head, checks the stored policy's version
+/// against `expected` (if given), assigns the positions and chains the
+/// hashes from each event's [`HashFrame`](crate::audit::HashFrame), and
+/// moves the head and the kept counts by `moves`, in one round trip. The
+/// head's lock is held from there to the commit, never while this client
+/// seals. Every hash the server computed is checked against the event
+/// sealed here before it is returned; a mismatch is a storage error, and
+/// the caller's transaction, rolled back, keeps nothing.
+fn append_chained<C: GenericClient>(
     db: &mut Db<'_, C>,
-    head: Head,
     events: Vec<NewEvent>,
     moves: &[(&'static str, &'static str, i64)],
     expected: Option<u64>,
 ) -> Result<Vec<AuditEvent>> {
-    let mut sealed: Vec<AuditEvent> = Vec::with_capacity(events.len());
-    let (mut seq, mut prev) = (head.seq, head.hash);
-    for e in events {
-        seq += 1;
-        let n = u64::try_from(seq)
-            .map_err(|_| Error::storage_msg(format!("bad chain head seq {}", head.seq)))?;
-        let event = e.seal(n, &prev);
-        prev.clone_from(&event.hash);
-        sealed.push(event);
+    if events.is_empty() {
+        return Ok(Vec::new());
     }
-    if sealed.is_empty() {
-        return Ok(sealed);
-    }
-    let rows: Vec<EventRow> = sealed.iter().map(EventRow::of).collect::<Result<_>>()?;
-    let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+    let frames = events
+        .iter()
+        .map(NewEvent::hash_frame)
+        .collect::<Result<Vec<_>>>()?;
+    let rows: Vec<EventRow> = events
+        .iter()
+        .map(|e| EventRow::of(&e.clone().placed(0, "")))
+        .collect::<Result<_>>()?;
+    let befores: Vec<&str> = frames.iter().map(|f| f.before.as_str()).collect();
+    let betweens: Vec<&str> = frames.iter().map(|f| f.between.as_str()).collect();
+    let afters: Vec<&str> = frames.iter().map(|f| f.after.as_str()).collect();
     let ids: Vec<Option<&str>> = rows.iter().map(|r| r.action_id.as_deref()).collect();
     let ats: Vec<i64> = rows.iter().map(|r| r.at).collect();
     let actors: Vec<&str> = rows.iter().map(|r| r.actor.as_str()).collect();
@@ -1007,62 +1075,78 @@ fn append_events<C: GenericClient>(
     let versions: Vec<Option<i64>> = rows.iter().map(|r| r.version).collect();
     let digests: Vec<Option<&str>> = rows.iter().map(|r| r.digest.as_deref()).collect();
     let policies: Vec<Option<i64>> = rows.iter().map(|r| r.policy_version).collect();
-    let prevs: Vec<&str> = rows.iter().map(|r| r.prev_hash.as_str()).collect();
-    let hashes: Vec<&str> = rows.iter().map(|r| r.hash.as_str()).collect();
     let statuses: Vec<&str> = moves.iter().map(|m| m.0).collect();
     let categories: Vec<&str> = moves.iter().map(|m| m.1).collect();
     let deltas: Vec<i64> = moves.iter().map(|m| m.2).collect();
-    let stored = db.query_opt(
-        "append audit events",
-        &format!(
-            "WITH appended AS (INSERT INTO {EVENTS} ({EVENT_COLUMNS}) \
-             SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], \
-             $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::text[], \
-             $12::bigint[], $13::text[], $14::text[])), \
-             moved AS (UPDATE {CHAIN_HEAD} SET seq = $15, hash = $16 WHERE id = 1), \
-             {COUNTED} \
-             SELECT coalesce(max(version), 0) FROM policies"
-        ),
-        &[
-            &seqs,
-            &ids,
-            &ats,
-            &actors,
-            &vias,
-            &kinds,
-            &froms,
-            &tos,
-            &comments,
-            &versions,
-            &digests,
-            &policies,
-            &prevs,
-            &hashes,
-            &seq,
-            &prev,
-            &statuses,
-            &categories,
-            &deltas,
-        ],
-    )?;
-    if let Some(expected) = expected {
-        let actual: i64 = stored.map(|r| get(&r, 0)).transpose()?.unwrap_or(0);
-        let actual = u64::try_from(actual).unwrap_or(0);
-        if actual != expected {
+    let expected_sql = expected.map(version_to_sql).transpose()?;
+    let row = db
+        .query_opt(
+            "append audit events",
+            "SELECT outcome, first_seq, prev_hash, hashes, actual FROM append_chained(\
+             $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+            &[
+                &befores,
+                &betweens,
+                &afters,
+                &ids,
+                &ats,
+                &actors,
+                &vias,
+                &kinds,
+                &froms,
+                &tos,
+                &comments,
+                &versions,
+                &digests,
+                &policies,
+                &statuses,
+                &categories,
+                &deltas,
+                &expected_sql,
+            ],
+        )?
+        .ok_or_else(|| Error::storage_msg("append_chained returned no row"))?;
+    let outcome: String = get(&row, 0)?;
+    match (outcome.as_str(), expected) {
+        ("applied", _) => {}
+        ("policy_changed", Some(expected)) => {
+            let actual: Option<i64> = get(&row, 4)?;
+            let actual = actual.and_then(|a| u64::try_from(a).ok()).unwrap_or(0);
             return Err(Error::PolicyChanged { expected, actual });
         }
+        (other, _) => {
+            return Err(Error::storage_msg(format!(
+                "append_chained answered {other:?}"
+            )));
+        }
+    }
+    let first: i64 = get(&row, 1)?;
+    let mut prev: String = get(&row, 2)?;
+    let hashes: Vec<String> = get(&row, 3)?;
+    if hashes.len() != events.len() {
+        return Err(Error::storage_msg(format!(
+            "append_chained chained {} events of {}",
+            hashes.len(),
+            events.len()
+        )));
+    }
+    let mut sealed = Vec::with_capacity(events.len());
+    for ((e, hash), seq) in events.into_iter().zip(hashes).zip(first..) {
+        let seq = u64::try_from(seq)
+            .map_err(|_| Error::storage_msg(format!("bad chain position {seq}")))?;
+        let event = e.seal(seq, &prev);
+        if event.hash != hash {
+            return Err(Error::storage_msg(format!(
+                "the database chained event {seq} to hash {hash}, where this library computes {}: \
+                 nothing was kept (is the database's encoding UTF8?)",
+                event.hash
+            )));
+        }
+        prev = hash;
+        sealed.push(event);
     }
     Ok(sealed)
 }
-
-/// The kept counts' upsert of `append_events`, as a data-modifying
-/// `WITH` item: each `(status, category)` of `$17`, `$18` moved by the
-/// sum of its deltas in `$19`, in key order (the order every writer
-/// takes the rows in).
-const COUNTED: &str = "counted AS (INSERT INTO counts (status, category, n) \
-     SELECT s, c, sum(d) FROM unnest($17::text[], $18::text[], $19::bigint[]) AS m(s, c, d) \
-     GROUP BY s, c ORDER BY s, c \
-     ON CONFLICT (status, category) DO UPDATE SET n = counts.n + excluded.n)";
 
 /// The stored policy's version. Read after the chain head is locked, it
 /// is the version in force at commit: a policy change takes the same lock.
@@ -1126,18 +1210,11 @@ fn apply_in<C: GenericClient>(db: &mut Db<'_, C>, change: Change) -> Result<Opti
         }
         return Ok(None);
     };
-    let locked = db.query_opt(
-        "update action",
-        &format!("{update} RETURNING ({LOCK_HEAD})"),
-        &params,
-    )?;
-    let Some(locked) = locked else {
+    if db.execute("update action", &update, &params)? == 0 {
         return Err(refusal(db, &change)?);
-    };
-    let head = head_from(get(&locked, 0)?)?;
-    Ok(append_events(
+    }
+    Ok(append_chained(
         db,
-        head,
         vec![event],
         &count_moves(&change),
         change.policy_version,
@@ -1386,12 +1463,12 @@ impl Store for PostgresStore {
     fn insert(&self, action: &Action, event: NewEvent) -> Result<AuditEvent> {
         let row = ActionRow::of(action)?;
         self.write(|db| {
-            let locked = db.query_opt(
+            let inserted = db.query_opt(
                 "insert action",
                 &format!(
                     "INSERT INTO {ACTIONS} ({ACTION_COLUMNS}) VALUES \
                      ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text::jsonb, $15, $16) \
-                     ON CONFLICT DO NOTHING RETURNING ({LOCK_HEAD})"
+                     ON CONFLICT DO NOTHING RETURNING 1"
                 ),
                 &[
                     &row.id,
@@ -1412,7 +1489,7 @@ impl Store for PostgresStore {
                     &row.exclusive_key,
                 ],
             )?;
-            let Some(locked) = locked else {
+            if inserted.is_none() {
                 let holder = match &row.exclusive_key {
                     Some(key) => db
                         .query_opt(
@@ -1425,9 +1502,8 @@ impl Store for PostgresStore {
                     None => None,
                 };
                 return Err(insert_refusal(action, holder));
-            };
-            let head = head_from(get(&locked, 0)?)?;
-            append_events(db, head, vec![event], &[(row.status, row.category, 1)], None)?
+            }
+            append_chained(db, vec![event], &[(row.status, row.category, 1)], None)?
                 .pop()
                 .ok_or_else(|| Error::storage_msg("no audit event appended"))
         })
@@ -1438,8 +1514,8 @@ impl Store for PostgresStore {
     /// trip, no explicit transaction); one without is one `UPDATE`. Only
     /// after [`HEAD_GUESSES`] guesses of the head have missed (other
     /// hosts kept appending) does it append the old way, in a
-    /// transaction that seals under the head's lock, so a busy chain
-    /// costs round trips but never an error.
+    /// transaction whose event the server chains ([`append_chained`]),
+    /// so a busy chain costs round trips but never an error.
     fn apply(&self, change: Change) -> Result<Option<AuditEvent>> {
         let Some(event) = &change.event else {
             return self.read(|db| apply_in(db, change));
@@ -1627,9 +1703,8 @@ impl Store for PostgresStore {
             if events.is_empty() {
                 return Ok(Vec::new());
             }
-            let head = lock_head(db)?;
             let policy_version = changes_policy.first().copied().flatten();
-            let sealed = append_events(db, head, events, &moves, policy_version)?;
+            let sealed = append_chained(db, events, &moves, policy_version)?;
             Ok(actions.into_iter().zip(sealed).collect())
         })
         .inspect(|claimed| self.learn_events(claimed.iter().map(|(_, e)| e)))
@@ -1698,7 +1773,9 @@ impl Store for PostgresStore {
         let doc = policy.policy.to_canonical_json();
         let at = policy.set_at.timestamp_micros();
         self.write(|db| {
-            let head = lock_head(db)?;
+            // Locked first: the version is checked, and the policy
+            // stored, in the order every policy change takes.
+            lock_head(db)?;
             let actual = stored_policy_version(db)?;
             if actual + 1 != policy.version {
                 return Err(Error::PolicyChanged {
@@ -1711,7 +1788,7 @@ impl Store for PostgresStore {
                 &format!("INSERT INTO policies ({POLICY_COLUMNS}) VALUES ($1, $2, $3, $4, $5)"),
                 &[&version, &doc, &policy.digest, &policy.set_by, &at],
             )?;
-            append_events(db, head, vec![event], &[], None)?
+            append_chained(db, vec![event], &[], None)?
                 .pop()
                 .ok_or_else(|| Error::storage_msg("no audit event appended"))
         })
@@ -2260,12 +2337,12 @@ mod tests {
         assert!(store.accounts().expect("accounts").is_empty());
     }
 
-    /// How many functions named `apply_change` the schema holds.
-    fn apply_change_functions(c: &mut Client, schema: &str) -> i64 {
+    /// How many functions named `name` the schema holds.
+    fn functions_named(c: &mut Client, schema: &str, name: &str) -> i64 {
         c.query_one(
             "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
-             WHERE n.nspname = $1 AND p.proname = 'apply_change'",
-            &[&schema],
+             WHERE n.nspname = $1 AND p.proname = $2",
+            &[&schema, &name],
         )
         .expect("count")
         .get(0)
@@ -2285,8 +2362,8 @@ mod tests {
     }
 
     #[test]
-    fn a_schema_at_version_4_or_5_gets_the_current_one_call_transition_and_uses_it() {
-        for from in [4, 5] {
+    fn a_schema_at_version_4_5_or_6_gets_the_current_functions_and_uses_them() {
+        for from in [4, 5, 6] {
             a_schema_gets_the_current_one_call_transition(from);
         }
     }
@@ -2298,16 +2375,22 @@ mod tests {
         let mut c = raw_client(&url, t.name());
         schema_at_version(&mut c, t.name(), from);
         assert_eq!(
-            apply_change_functions(&mut c, t.name()),
-            i64::from(from == 5)
+            functions_named(&mut c, t.name(), "apply_change"),
+            i64::try_from(from.saturating_sub(4)).unwrap_or(0)
         );
+        assert_eq!(functions_named(&mut c, t.name(), "append_chained"), 0);
         let store = PostgresStore::connect_with(&url, &PostgresOptions::in_schema(t.name()))
             .expect("migrate");
         let v: i32 = c
             .query_one("SELECT version FROM actioncenter_schema", &[])
             .expect("version")
             .get(0);
-        assert_eq!((v, SCHEMA_VERSION), (6, 6));
+        assert_eq!((v, SCHEMA_VERSION), (7, 7));
+        assert_eq!(
+            functions_named(&mut c, t.name(), "append_chained"),
+            1,
+            "from {from}"
+        );
         // Version 6's, with the basis, beside version 5's for the hosts
         // of the previous release still running.
         assert_eq!(
@@ -2333,7 +2416,85 @@ mod tests {
         center
             .approve(&alice, a.id, &Decide::default())
             .expect("approve");
+        // A claim's events are chained by the server.
+        let claimed = center
+            .claim(
+                &Principal::new("agent", ["executor"]),
+                &crate::ClaimRequest {
+                    limit: 1,
+                    lease_seconds: 60,
+                    kinds: vec![],
+                },
+            )
+            .expect("claim");
+        assert_eq!(claimed.len(), 1, "from {from}");
         assert!(center.verify_audit().expect("verify").is_intact());
+    }
+
+    #[test]
+    fn a_hash_the_server_chains_wrong_is_refused_and_the_claim_keeps_nothing() {
+        use crate::{
+            ActionCenter, ClaimRequest, Decide, Entity, ErrorKind, Kind, Policy, Principal,
+            Proposal, Source, Status,
+        };
+        let Some(url) = server() else { return };
+        let t = TestSchema::new(&url);
+        let store = PostgresStore::connect_with(&url, &PostgresOptions::in_schema(t.name()))
+            .expect("connect");
+        let center = ActionCenter::new(store, Policy::default());
+        let a = center
+            .propose(
+                &Principal::new("air", ["automation"]),
+                Proposal::new(
+                    Kind::IsolateDevice,
+                    Entity::Device {
+                        device_id: "d".into(),
+                        name: None,
+                    },
+                    Source::Antivirus,
+                ),
+            )
+            .expect("propose");
+        center
+            .approve(
+                &Principal::new("alice", ["analyst"]),
+                a.id,
+                &Decide::default(),
+            )
+            .expect("approve");
+        // A server whose chaining differs from this library's.
+        let mut c = raw_client(&url, t.name());
+        let wrong = APPEND_CHAINED_FUNCTION
+            .replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
+            .replace("p_before[i] ||", "'x' || p_before[i] ||");
+        assert_ne!(
+            wrong,
+            APPEND_CHAINED_FUNCTION.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
+        );
+        c.batch_execute(&wrong).expect("replace the function");
+        let before = center.verify_audit().expect("verify").events_checked;
+        let err = center
+            .claim(
+                &Principal::new("agent", ["executor"]),
+                &ClaimRequest {
+                    limit: 1,
+                    lease_seconds: 60,
+                    kinds: vec![],
+                },
+            )
+            .expect_err("a hash this library does not compute");
+        assert_eq!(err.kind(), ErrorKind::Storage, "{err}");
+        assert!(err.to_string().contains("chained event"), "{err}");
+        assert_eq!(
+            center
+                .get(&Principal::new("alice", ["analyst"]), a.id)
+                .expect("get")
+                .status,
+            Status::Approved
+        );
+        let report = center.verify_audit().expect("verify");
+        assert!(report.is_intact(), "{report:?}");
+        assert_eq!(report.events_checked, before, "no event kept");
     }
 
     /// An event of a transition for `apply_guessed`.
