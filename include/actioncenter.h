@@ -681,6 +681,7 @@ ac_status ac_center_retry(const ac_center *center,
  * - `limit`: 1 to 1000. `lease_seconds`: 1 to 86400.
  * - `kinds_json`: a JSON array of kinds to claim, such as
  *   `["quarantine_file", "custom:reimage"]`, borrowed; NULL for any kind.
+ *   An empty array is a validation error (field `kinds`), not "any kind".
  * - `out_actions_json`: receives a JSON array of the claimed actions
  *   (`[]` when none waits), owned by the caller (free with
  *   `ac_string_free`); NULL on failure. Not NULL.

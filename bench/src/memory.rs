@@ -45,7 +45,7 @@ pub fn lifecycle_rate(n: usize) -> Res<f64> {
     let claim = ClaimRequest {
         limit: 1,
         lease_seconds: 300,
-        kinds: vec![],
+        kinds: None,
     };
     let start = Instant::now();
     for i in 0..n {
@@ -82,7 +82,7 @@ pub fn digest_rate(n: usize) -> Res<f64> {
     let claim = ClaimRequest {
         limit: 1,
         lease_seconds: 300,
-        kinds: vec![],
+        kinds: None,
     };
     let c = center
         .claim(&agent, &claim)?

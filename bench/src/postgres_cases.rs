@@ -216,7 +216,7 @@ fn claim_all(
                     let request = ClaimRequest {
                         limit: batch,
                         lease_seconds: 600,
-                        kinds: vec![],
+                        kinds: None,
                     };
                     barrier.wait();
                     let mut n = 0;

@@ -261,7 +261,7 @@ pub fn scale(report: &mut Report, dir: &Path, size: Size) -> Res<()> {
                 let request = ClaimRequest {
                     limit: 1000,
                     lease_seconds: 3600,
-                    kinds: vec![],
+                    kinds: None,
                 };
                 for a in center.claim(&agent, &request)? {
                     center.complete(

@@ -133,7 +133,7 @@ impl Story {
         let request = ClaimRequest {
             limit: 1,
             lease_seconds,
-            kinds: vec![a.kind.clone()],
+            kinds: Some(vec![a.kind.clone()]),
         };
         let claimed = self.center.claim(agent, &request)?;
         let Some(mine) = claimed.into_iter().next().filter(|c| c.id == a.id) else {

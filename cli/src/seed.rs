@@ -213,7 +213,7 @@ fn one(
             &ClaimRequest {
                 limit: 1,
                 lease_seconds: 300,
-                kinds: vec![kind.clone()],
+                kinds: Some(vec![kind.clone()]),
             },
         )
     };

@@ -518,7 +518,7 @@ fn overdue_db() -> Db {
     let request = ClaimRequest {
         limit: 1,
         lease_seconds: 3600,
-        kinds: vec![],
+        kinds: None,
     };
     center
         .claim(&agent, &request)

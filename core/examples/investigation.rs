@@ -139,7 +139,7 @@ fn main() -> Result<()> {
         &ClaimRequest {
             limit: 100,
             lease_seconds: 120,
-            kinds: vec![],
+            kinds: None,
         },
     )?;
     println!("\n{} claimed {} actions", agent.id, claimed.len());
@@ -170,7 +170,7 @@ fn main() -> Result<()> {
         &ClaimRequest {
             limit: 10,
             lease_seconds: 120,
-            kinds: vec![],
+            kinds: None,
         },
     )? {
         center.complete(
@@ -206,7 +206,7 @@ fn main() -> Result<()> {
         &ClaimRequest {
             limit: 100,
             lease_seconds: 120,
-            kinds: vec![Kind::QuarantineFile],
+            kinds: Some(vec![Kind::QuarantineFile]),
         },
     )? {
         center.complete(

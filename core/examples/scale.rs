@@ -81,7 +81,7 @@ fn main() -> Result<()> {
                 &ClaimRequest {
                     limit: 1000,
                     lease_seconds: 3600,
-                    kinds: vec![],
+                    kinds: None,
                 },
             )? {
                 center.complete(

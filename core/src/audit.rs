@@ -956,7 +956,7 @@ mod tests {
         let request = ClaimRequest {
             limit: 1,
             lease_seconds: 60,
-            kinds: vec![],
+            kinds: None,
         };
         let claimed = center.claim(&agent, &request).expect("claim").remove(0);
         steps.push(claimed.clone());

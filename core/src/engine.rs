@@ -147,8 +147,10 @@ pub struct ClaimRequest {
     pub limit: usize,
     /// How long the executor holds each action before it goes back to the queue.
     pub lease_seconds: i64,
-    /// Only these kinds; empty for any.
-    pub kinds: Vec<Kind>,
+    /// Only these kinds (at least one); `None` for any. An empty list is
+    /// refused: an executor whose list of supported kinds came out empty
+    /// must not be handed every kind.
+    pub kinds: Option<Vec<Kind>>,
 }
 
 impl Default for ClaimRequest {
@@ -156,7 +158,7 @@ impl Default for ClaimRequest {
         ClaimRequest {
             limit: 1,
             lease_seconds: 300,
-            kinds: Vec::new(),
+            kinds: None,
         }
     }
 }
@@ -1217,6 +1219,16 @@ impl ActionCenter {
             ));
         }
         let lease = lease_duration(request.lease_seconds)?;
+        let kinds = match &request.kinds {
+            None => Vec::new(),
+            Some(kinds) if kinds.is_empty() => {
+                return Err(Error::validation(
+                    "kinds",
+                    "names no kind: name at least one, or leave it out to claim any kind",
+                ));
+            }
+            Some(kinds) => kinds.clone(),
+        };
         let categories: Vec<Category> = Category::ALL
             .into_iter()
             .filter(|c| policy.authorize(executor, Event::Claim, *c, None).is_ok())
@@ -1228,7 +1240,7 @@ impl ActionCenter {
         let lease_until = check_time("lease_until", now + lease)?;
         let scope = ClaimScope {
             categories,
-            kinds: request.kinds.clone(),
+            kinds,
             limit: request.limit,
         };
         let mut token_error = None;

@@ -325,7 +325,7 @@ fn child_crash_worker() {
                     let request = ClaimRequest {
                         limit: 1 + rng.below(3) as usize,
                         lease_seconds: 1,
-                        kinds: Vec::new(),
+                        kinds: None,
                     };
                     for a in center.claim(&agent, &request)? {
                         ack(&mut out, &a);

@@ -73,7 +73,7 @@ impl Ctx {
             &ClaimRequest {
                 limit: 10,
                 lease_seconds,
-                kinds: vec![],
+                kinds: None,
             },
         )?;
         for a in claimed {
@@ -597,7 +597,7 @@ fn a_transition_under_the_cached_policy_is_two_storage_calls() {
     let request = ClaimRequest {
         limit: 1,
         lease_seconds: 60,
-        kinds: vec![],
+        kinds: None,
     };
     let before = store.calls();
     let claimed = center.claim(&agent(), &request).expect("claim");

@@ -205,7 +205,7 @@ fn complete_vs_recovery(make: Maker<'_>, backend: &str) -> usize {
             let request = ClaimRequest {
                 limit: 1,
                 lease_seconds: 30,
-                kinds: Vec::new(),
+                kinds: None,
             };
             c.claim(&agent(1), &request).unwrap();
             let mut token = None;
@@ -290,7 +290,7 @@ fn undo_fan_out_vs_quarantine(make: Maker<'_>, backend: &str) -> usize {
             let request = ClaimRequest {
                 limit: 10,
                 lease_seconds: 300,
-                kinds: Vec::new(),
+                kinds: None,
             };
             let mut ids = Vec::new();
             for dev in ["dev-1", "dev-2"] {

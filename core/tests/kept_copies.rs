@@ -274,7 +274,7 @@ fn claim_one(center: &ActionCenter) -> Action {
     let request = actioncenter::ClaimRequest {
         limit: 1,
         lease_seconds: 60,
-        kinds: vec![],
+        kinds: None,
     };
     let mut claimed = center.claim(&executor(), &request).expect("claim");
     assert_eq!(claimed.len(), 1);

@@ -110,7 +110,7 @@ fn executor(center: &ActionCenter, me: &Principal, hold_after: Option<usize>) {
     let request = ClaimRequest {
         limit: BATCH,
         lease_seconds: LEASE_SECONDS,
-        kinds: vec![],
+        kinds: None,
     };
     let (mut done, mut batches) = (0usize, 0usize);
     loop {

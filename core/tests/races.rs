@@ -408,7 +408,7 @@ fn execute_round(backend: &Backend, rng: &mut Rng, n: usize) -> Figures {
                 let request = ClaimRequest {
                     limit: 1 + rng.below(2) as usize,
                     lease_seconds: LEASE,
-                    kinds: vec![Kind::RestrictCodeExecution],
+                    kinds: Some(vec![Kind::RestrictCodeExecution]),
                 };
                 let got = c.claim(&me, &request).unwrap();
                 if got.is_empty() {
@@ -649,7 +649,7 @@ fn undo_round(backend: &Backend, rng: &mut Rng, n: usize) -> Figures {
                 &ClaimRequest {
                     limit: 100,
                     lease_seconds: 3600,
-                    kinds: vec![Kind::QuarantineFile],
+                    kinds: Some(vec![Kind::QuarantineFile]),
                 },
             )
             .unwrap();
@@ -1044,7 +1044,7 @@ fn child_race_worker() {
     let request = ClaimRequest {
         limit: 1,
         lease_seconds: 300,
-        kinds: vec![Kind::RestrictCodeExecution],
+        kinds: Some(vec![Kind::RestrictCodeExecution]),
     };
     loop {
         let got = center.claim(&me_agent, &request).unwrap();

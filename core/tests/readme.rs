@@ -55,7 +55,7 @@ fn the_readme_example_runs() -> Result<()> {
         &ClaimRequest {
             limit: 10,
             lease_seconds: 300,
-            kinds: vec![],
+            kinds: None,
         },
     )? {
         let token = a.lease_token().unwrap_or_default(); // this claim's fencing token

@@ -67,7 +67,7 @@ fn claim(center: &ActionCenter, limit: usize) -> Result<Vec<actioncenter::Action
         &ClaimRequest {
             limit,
             lease_seconds: 300,
-            kinds: vec![],
+            kinds: None,
         },
     )
 }

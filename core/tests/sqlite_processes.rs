@@ -208,7 +208,7 @@ fn child_executor() {
                 &ClaimRequest {
                     limit: 5,
                     lease_seconds: 300,
-                    kinds: vec![],
+                    kinds: None,
                 },
             )
             .unwrap();

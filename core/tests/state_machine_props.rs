@@ -111,7 +111,7 @@ proptest! {
                 Step::Reject => center.reject(&analysts[0], id, &Decide::with_comment("no")).map(drop),
                 Step::Cancel => center.cancel(&analysts[1], id, "stop").map(drop),
                 Step::Claim(i) => center
-                    .claim(&agents[*i as usize], &ClaimRequest { limit: 1, lease_seconds: 60, kinds: vec![] })
+                    .claim(&agents[*i as usize], &ClaimRequest { limit: 1, lease_seconds: 60, kinds: None })
                     .map(drop),
                 Step::Heartbeat(i) => center.heartbeat(&agents[*i as usize], id, &token, 60).map(drop),
                 Step::Complete(i) => center.complete(&agents[*i as usize], id, &token, serde_json::json!({})).map(drop),

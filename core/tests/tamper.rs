@@ -113,7 +113,7 @@ fn fill(path: &Path) {
             &ClaimRequest {
                 limit: 10,
                 lease_seconds: 60,
-                kinds: vec![],
+                kinds: None,
             },
         )
         .expect("claim");

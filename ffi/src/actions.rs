@@ -244,6 +244,7 @@ pub unsafe extern "C" fn ac_center_retry(
 /// - `limit`: 1 to 1000. `lease_seconds`: 1 to 86400.
 /// - `kinds_json`: a JSON array of kinds to claim, such as
 ///   `["quarantine_file", "custom:reimage"]`, borrowed; NULL for any kind.
+///   An empty array is a validation error (field `kinds`), not "any kind".
 /// - `out_actions_json`: receives a JSON array of the claimed actions
 ///   (`[]` when none waits), owned by the caller (free with
 ///   `ac_string_free`); NULL on failure. Not NULL.
@@ -269,9 +270,9 @@ pub unsafe extern "C" fn ac_center_claim(
         let out = unsafe { Out::string(out_actions_json, "out_actions_json") }?;
         let (engine, by) = engine_and_principal(center, by)?;
         // SAFETY: per this function's contract.
-        let kinds: Vec<Kind> = match unsafe { optional_text(kinds_json, "kinds_json") }? {
-            Some(text) => json("kinds", text)?,
-            None => Vec::new(),
+        let kinds: Option<Vec<Kind>> = match unsafe { optional_text(kinds_json, "kinds_json") }? {
+            Some(text) => Some(json("kinds", text)?),
+            None => None,
         };
         let request = ClaimRequest { limit, lease_seconds, kinds };
         out.set_json(&engine.claim(&by, &request)?)

@@ -211,7 +211,7 @@ fuzz_target!(|ops: Vec<Op>| {
                 let request = ClaimRequest {
                     limit: 1,
                     lease_seconds: secs,
-                    kinds: Vec::new(),
+                    kinds: None,
                 };
                 let claimed = center.claim(&agents[by], &request).expect("claim");
                 let waiting = model

@@ -504,7 +504,8 @@ class ActionCenter:
         """Takes up to ``limit`` actions waiting for an executor (approved
         ones, and undos) with a ``lease`` (default five minutes) that
         :meth:`heartbeat` renews. Concurrent executors never get the same
-        action. ``kinds`` limits the claim to some kinds.
+        action. ``kinds`` limits the claim to some kinds: at least one (an
+        empty list is a :class:`ValidationError`, not "any kind").
 
         Each claimed action carries a fresh ``lease_token``: pass the claimed
         action itself to :meth:`heartbeat`, :meth:`complete` and
@@ -513,7 +514,7 @@ class ActionCenter:
             _principal(executor, "executor"),
             cv.integer(limit, "limit"),
             cv.seconds(lease, "lease"),
-            cv.names(kinds, "kinds"),
+            None if kinds is None else cv.names(kinds, "kinds"),
         )
 
     def heartbeat(

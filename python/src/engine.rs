@@ -507,14 +507,14 @@ impl Engine {
     }
 
     /// `claim`: a list of actions.
-    #[pyo3(signature = (by, limit, lease_seconds, kinds=Vec::new()))]
+    #[pyo3(signature = (by, limit, lease_seconds, kinds=None))]
     fn claim<'py>(
         &self,
         py: Python<'py>,
         by: PyPrincipal,
         limit: i64,
         lease_seconds: i64,
-        kinds: Vec<String>,
+        kinds: Option<Vec<String>>,
     ) -> PyResult<Bound<'py, PyList>> {
         let by = Principal::from(by);
         self.actions(py, |c| {
@@ -522,7 +522,9 @@ impl Engine {
                 // A negative limit becomes 0, which core refuses by name.
                 limit: usize::try_from(limit).unwrap_or(0),
                 lease_seconds,
-                kinds: kinds.iter().map(|k| k.parse()).collect::<Result<_, _>>()?,
+                kinds: kinds
+                    .map(|kinds| kinds.iter().map(|k| k.parse()).collect::<Result<_, _>>())
+                    .transpose()?,
             };
             c.claim(&by, &request)
         })

@@ -186,6 +186,16 @@ def test_claim_is_limited_to_kinds(
     claimed = center.claim(AGENT, limit=5, kinds=[Kind.ISOLATE_DEVICE])
     assert [a.id for a in claimed] == [i.id]
     assert center.claim(AGENT2, limit=5, kinds="isolate_device") == []
+    # An empty list names no kind: refused, not read as "any kind".
+    center.bulk(ALICE, Event.APPROVE, [isolate("dev-empty-kinds")])
+    with pytest.raises(ValidationError) as e:
+        center.claim(AGENT2, limit=5, kinds=[])
+    assert e.value.field == "kinds"
+    # Nothing was claimed by the refusal: both still wait, for any kind.
+    assert {a.kind for a in center.claim(AGENT2, limit=5)} == {
+        Kind.QUARANTINE_FILE,
+        Kind.ISOLATE_DEVICE,
+    }
 
 
 def test_fail_then_retry_goes_back_to_the_queue(center: ActionCenter, quarantine: Propose) -> None:

@@ -328,6 +328,7 @@ fn invalid_utf8_deep_json_and_huge_numbers_get_clear_errors() {
         // claim with every field at its default.
         ("an array for a claim", Method::POST, "/api/v1/claims".into(), b"[]".to_vec()),
         ("an array for a claim's fields", Method::POST, "/api/v1/claims".into(), b"[5, 60]".to_vec()),
+        ("a claim naming no kind", Method::POST, "/api/v1/claims".into(), br#"{"limit": 5, "kinds": []}"#.to_vec()),
         ("an array for a reject", Method::POST, format!("/api/v1/actions/{id}/reject"), br#"["no"]"#.to_vec()),
         ("an array for a proposal", Method::POST, "/api/v1/actions".into(), br#"["isolate_device"]"#.to_vec()),
         ("an array for a policy", Method::PUT, "/api/v1/policy".into(), b"[]".to_vec()),

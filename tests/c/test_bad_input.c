@@ -263,6 +263,10 @@ static void null_comment_where_one_is_required_is_a_validation_error(void) {
     CHECK_INVALID("error", ac_center_fail(s.f.center, s.f.agent, s.running, s.token, NULL, NULL));
     CHECK_OK(ac_center_complete(s.f.center, s.f.agent, s.running, s.token, NULL, NULL));
     CHECK_INVALID("comment", ac_center_undo(s.f.center, s.f.alice, s.running, "{}", NULL));
+    /* An empty list of kinds names none: refused, not read as "any kind". */
+    char *claimed_none = NULL;
+    CHECK_INVALID("kinds", ac_center_claim(s.f.center, s.f.agent, 10, 60, "[]", &claimed_none));
+    CHECK(claimed_none == NULL);
     CHECK(h_status_is(&s.f, s.pending, "pending"));
     CHECK(h_status_is(&s.f, s.running, "completed"));
     CHECK(h_claim_one(&s.f, claimed, NULL) == 0);

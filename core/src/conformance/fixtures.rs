@@ -109,7 +109,7 @@ pub(super) fn running(h: &Harness) -> Action {
             &ClaimRequest {
                 limit: 1,
                 lease_seconds: 60,
-                kinds: vec![],
+                kinds: None,
             },
         )
         .expect("claim");
@@ -156,7 +156,7 @@ pub(super) fn claim_one(h: &Harness, who: &Principal) -> Vec<Action> {
             &ClaimRequest {
                 limit: 1,
                 lease_seconds: 60,
-                kinds: vec![],
+                kinds: None,
             },
         )
         .expect("claim")
@@ -220,7 +220,7 @@ pub(super) fn complete_quarantines(h: &Harness, hash: &str, devices: &[&str]) ->
             &ClaimRequest {
                 limit: 100,
                 lease_seconds: 60,
-                kinds: vec![],
+                kinds: None,
             },
         )
         .expect("claim");

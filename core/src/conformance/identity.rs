@@ -498,7 +498,7 @@ pub fn roles_come_from_the_stored_policy_at_every_call(h: &Harness) {
         &ClaimRequest {
             limit: 1,
             lease_seconds: 60,
-            kinds: vec![],
+            kinds: None,
         },
     );
     assert!(

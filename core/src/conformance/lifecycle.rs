@@ -461,7 +461,7 @@ pub fn claim_takes_approved_actions_with_a_lease(h: &Harness) {
             &ClaimRequest {
                 limit: 10,
                 lease_seconds: 90,
-                kinds: vec![],
+                kinds: None,
             },
         )
         .expect("claim");
@@ -476,6 +476,32 @@ pub fn claim_takes_approved_actions_with_a_lease(h: &Harness) {
     assert_eq!(stored(h, a.id), *c);
     assert_eq!(stored(h, pending.id).status, Status::Pending);
     assert!(claim_one(h, &agent2()).is_empty());
+}
+
+pub fn a_claim_naming_no_kind_is_refused_not_taken_for_any_kind(h: &Harness) {
+    let a = approved(h);
+    let request = |kinds| ClaimRequest {
+        limit: 10,
+        lease_seconds: 90,
+        kinds,
+    };
+    let err = h
+        .center
+        .claim(&agent(), &request(Some(vec![])))
+        .expect_err("an empty list of kinds");
+    assert_eq!(err.kind(), crate::ErrorKind::Validation, "{err}");
+    assert!(err.to_string().contains("kinds"), "{err}");
+    assert_eq!(stored(h, a.id).status, Status::Approved, "nothing claimed");
+    let other = h
+        .center
+        .claim(&agent(), &request(Some(vec![Kind::IsolateDevice])))
+        .expect("claim another kind");
+    assert!(other.is_empty(), "{other:?}");
+    let claimed = h
+        .center
+        .claim(&agent(), &request(Some(vec![a.kind.clone()])))
+        .expect("claim its kind");
+    assert_eq!(claimed.iter().map(|x| x.id).collect::<Vec<_>>(), vec![a.id]);
 }
 
 pub fn complete_records_the_result(h: &Harness) {

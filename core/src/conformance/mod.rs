@@ -258,6 +258,7 @@ macro_rules! conformance_suite {
             lifecycle::proposer_may_cancel_without_cancel_permission,
             lifecycle::others_need_cancel_permission_and_a_comment,
             lifecycle::claim_takes_approved_actions_with_a_lease,
+            lifecycle::a_claim_naming_no_kind_is_refused_not_taken_for_any_kind,
             lifecycle::complete_records_the_result,
             lifecycle::fail_records_the_error,
             lifecycle::only_the_lease_holder_may_finish,

@@ -208,7 +208,7 @@ pub fn a_claim_under_a_replaced_policy_claims_nothing(h: &Harness) {
             &ClaimRequest {
                 limit: 10,
                 lease_seconds: 60,
-                kinds: vec![],
+                kinds: None,
             },
         )
         .expect_err("no execute grant in the stored policy");

@@ -107,7 +107,7 @@ pub fn racing_claimers_never_share_an_action(h: &Harness) {
                                 &ClaimRequest {
                                     limit: 3,
                                     lease_seconds: 60,
-                                    kinds: vec![],
+                                    kinds: None,
                                 },
                             )
                             .expect("claim");

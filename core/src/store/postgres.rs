@@ -2423,7 +2423,7 @@ mod tests {
                 &crate::ClaimRequest {
                     limit: 1,
                     lease_seconds: 60,
-                    kinds: vec![],
+                    kinds: None,
                 },
             )
             .expect("claim");
@@ -2479,7 +2479,7 @@ mod tests {
                 &ClaimRequest {
                     limit: 1,
                     lease_seconds: 60,
-                    kinds: vec![],
+                    kinds: None,
                 },
             )
             .expect_err("a hash this library does not compute");
