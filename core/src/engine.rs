@@ -829,7 +829,7 @@ impl ActionCenter {
                 policy.authorize(by, Event::Approve, category, None)?;
                 policy.quorum(&p.kind) > 1
             }
-            _automated => match policy.automation_level(&p.kind, category, source_type) {
+            _automated => match policy.automation_level_for(by, &p.kind, category, source_type)? {
                 AutomationLevel::Full => false,
                 AutomationLevel::Semi => true,
                 AutomationLevel::None => {

@@ -217,7 +217,7 @@ pub struct KindRule {
 #[serde(deny_unknown_fields)]
 pub struct Policy {
     /// Role name → operation → categories (`"*"` for all).
-    roles: BTreeMap<String, BTreeMap<Operation, Vec<String>>>,
+    roles: BTreeMap<String, Role>,
     /// Known principals and their roles, for hosts (like `actionctl`) that
     /// name a principal by id alone.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -237,6 +237,22 @@ pub struct Policy {
     defaults: KindDefaults,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     kinds: BTreeMap<Kind, KindRule>,
+}
+
+/// A role: operation → categories (`"*"` for all), and the sources its
+/// holders may name in a proposal.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Role {
+    /// The sources (`"antivirus"`, `"playbook"`, ...) a holder may propose
+    /// as, and whose automation levels then apply to it. A principal with
+    /// a role that lists sources may name only those (and a manual
+    /// response, its own); a source's level in `automation.sources`
+    /// applies only to a proposer with a role that lists the source, so
+    /// naming a source never borrows its automation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sources: Option<BTreeSet<SourceType>>,
+    #[serde(flatten)]
+    pub grants: BTreeMap<Operation, Vec<String>>,
 }
 
 /// One version of the policy stored in a database: the rules every handle
@@ -260,7 +276,7 @@ pub const DEFAULT_POLICY_JSON: &str = r#"{
     "analyst":    { "view": ["*"], "propose": ["*"], "approve": ["*"], "cancel": ["*"], "undo": ["*"] },
     "responder":  { "view": ["*"], "propose": ["*"], "cancel": ["*"] },
     "executor":   { "view": ["*"], "execute": ["*"] },
-    "automation": { "view": ["*"], "propose": ["*"] },
+    "automation": { "view": ["*"], "propose": ["*"], "sources": ["automated_investigation", "antivirus", "playbook", "custom"] },
     "admin":      { "administer": ["*"] }
   },
   "automation": { "default": "semi" },
@@ -305,9 +321,9 @@ impl Policy {
 
     /// Checks every rule a policy must follow.
     pub fn validate(&self) -> Result<()> {
-        for (role, grants) in &self.roles {
+        for (role, r) in &self.roles {
             check_required("policy.roles", role)?;
-            for (op, names) in grants {
+            for (op, names) in &r.grants {
                 for name in names {
                     if name != "*" {
                         name.parse::<Category>().map_err(|_| {
@@ -450,9 +466,9 @@ impl Policy {
             .roles
             .iter()
             .filter_map(|r| self.roles.get(r))
-            .any(|grants| {
+            .any(|role| {
                 [op, Operation::Administer].iter().any(|o| {
-                    grants.get(o).is_some_and(|names| {
+                    role.grants.get(o).is_some_and(|names| {
                         names.iter().any(|n| n == "*" || n == category.as_str())
                     })
                 })
@@ -560,7 +576,60 @@ impl Policy {
             .collect()
     }
 
-    /// The automation level for a proposal of `kind` in `category` from `source`.
+    /// The sources `principal` may name in a proposal: `None` when none
+    /// of its roles lists sources (it may name any, and borrows no
+    /// source's automation level).
+    pub fn sources_of(&self, principal: &Principal) -> Option<BTreeSet<SourceType>> {
+        principal
+            .roles
+            .iter()
+            .filter_map(|r| self.roles.get(r)?.sources.as_ref())
+            .fold(None, |all: Option<BTreeSet<SourceType>>, listed| {
+                Some(all.unwrap_or_default().union(listed).copied().collect())
+            })
+    }
+
+    /// The automation level for a proposal of `kind` in `category` from
+    /// `source` made by `principal`: [`automation_level`](Self::automation_level),
+    /// the source's own level counting only when a role of the principal
+    /// lists the source. `PermissionDenied` when the principal's roles
+    /// list sources and not this one.
+    pub fn automation_level_for(
+        &self,
+        principal: &Principal,
+        kind: &Kind,
+        category: Category,
+        source: SourceType,
+    ) -> Result<AutomationLevel> {
+        let listed = self.sources_of(principal);
+        match &listed {
+            Some(sources) if !sources.contains(&source) => Err(Error::PermissionDenied {
+                principal: principal.id.clone(),
+                operation: Operation::Propose,
+                category: Some(category),
+                detail: Some(format!(
+                    "its roles let it propose as {}, not as {source}",
+                    sources
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            }),
+            Some(_listed) => Ok(self.automation_level(kind, category, source)),
+            None => {
+                let a = &self.automation;
+                Ok(a.kinds
+                    .get(kind)
+                    .or_else(|| a.categories.get(&category))
+                    .copied()
+                    .unwrap_or(a.default))
+            }
+        }
+    }
+
+    /// The automation level for a proposal of `kind` in `category` from
+    /// `source`, for a proposer entitled to name it (see [`Role::sources`]).
     pub fn automation_level(
         &self,
         kind: &Kind,
@@ -815,6 +884,60 @@ mod tests {
         for op in Operation::ALL {
             assert!(policy.allows(&admin, op, Category::Email), "{op}");
         }
+    }
+
+    #[test]
+    fn a_source_s_automation_level_counts_only_for_a_proposer_whose_roles_list_it() {
+        let policy = Policy::from_json(
+            r#"{"roles": {"responder": {"propose": ["*"]},
+                          "scanner": {"propose": ["*"], "sources": ["antivirus"]},
+                          "runner": {"propose": ["*"], "sources": ["playbook"]}},
+                "automation": {"default": "semi", "sources": {"antivirus": "full", "playbook": "none"}}}"#,
+        )
+        .expect("valid");
+        let level = |who: &str, source| {
+            policy.automation_level_for(
+                &Principal::new(who, [who_role(who)]),
+                &Kind::QuarantineFile,
+                Category::File,
+                source,
+            )
+        };
+        fn who_role(who: &str) -> &str {
+            match who {
+                "dana" => "responder",
+                "av" => "scanner",
+                _runner => "runner",
+            }
+        }
+        // dana names the antivirus: its level is not hers to borrow.
+        assert_eq!(
+            level("dana", SourceType::Antivirus).ok(),
+            Some(AutomationLevel::Semi)
+        );
+        assert_eq!(
+            level("av", SourceType::Antivirus).ok(),
+            Some(AutomationLevel::Full)
+        );
+        // A runner may propose only as a playbook: none, and no dodging it.
+        assert_eq!(
+            level("pb", SourceType::Playbook).ok(),
+            Some(AutomationLevel::None)
+        );
+        let err = level("pb", SourceType::Antivirus).expect_err("not its source");
+        assert_eq!(err.kind(), crate::ErrorKind::PermissionDenied, "{err}");
+        assert!(
+            err.to_string().contains("as playbook, not as antivirus"),
+            "{err}"
+        );
+        // A role's sources are part of the policy's JSON, and of nothing else.
+        let text = policy.to_json();
+        assert!(
+            text.contains("\"sources\": [\n        \"antivirus\"\n      ]"),
+            "{text}"
+        );
+        assert_eq!(Policy::from_json(&text).expect("round trip"), policy);
+        assert!(Policy::from_json(r#"{"roles": {"r": {"sources": ["oracle"]}}}"#).is_err());
     }
 
     #[test]

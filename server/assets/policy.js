@@ -44,8 +44,9 @@ function readOnly(stored) {
   ];
   return [
     h('section', { class: 'panel' }, h('h2', null, 'Roles'),
-      simpleTable('What each role may do, per category', ['Role', ...OPERATIONS.map((o) => o[0].toUpperCase() + o.slice(1))],
-        roles.map(([role, grants]) => [h('strong', null, role), ...OPERATIONS.map((o) => categories(grants[o]))]))),
+      simpleTable('What each role may do, per category, and the sources it may propose as', ['Role', ...OPERATIONS.map((o) => o[0].toUpperCase() + o.slice(1)), 'Proposes as'],
+        roles.map(([role, grants]) => [h('strong', null, role), ...OPERATIONS.map((o) => categories(grants[o])),
+          grants.sources ? grants.sources.map(sourceTypeLabel).join(', ') : 'any source, without its automation']))),
     h('section', { class: 'panel' }, h('h2', null, 'Principals'),
       principals.length ? simpleTable('Principals named by the policy', ['Principal', 'Roles'],
         principals.map(([id, r]) => [h('span', { class: 'mono' }, id), (r || []).join(', ')]))

@@ -204,6 +204,8 @@ fn roles() -> Vec<Role> {
             .as_object()
             .expect("grants")
             .iter()
+            // The sources a role may name are not grants.
+            .filter(|(key, _)| key.as_str() != "sources")
             .map(|(op, cats)| {
                 let op: Operation = serde_json::from_value(json!(op)).expect("op");
                 let cats = cats

@@ -5,6 +5,7 @@ import io
 import json
 import os
 import pwd
+import re
 
 from playwright.sync_api import Page, expect
 
@@ -166,6 +167,12 @@ def test_every_page_looks_right_wide_and_narrow(carol: Page, server: Server) -> 
     expect(carol.get_by_role("heading", name="Roles")).to_be_visible()
     roles = carol.get_by_role("table", name="What each role may do, per category")
     expect(roles.get_by_role("row", name="analyst")).to_contain_text("all")
+    # Which sources a role may propose as (and borrow the automation of).
+    automation = roles.get_by_role("row", name=re.compile(r"^automation "))
+    expect(automation).to_contain_text("Antivirus, Playbook")
+    expect(roles.get_by_role("row", name="analyst")).to_contain_text(
+        "any source, without its automation"
+    )
     # carol is no administrator: no editor.
     expect(carol.get_by_role("heading", name="Change the policy")).to_have_count(0)
     shot(carol, "policy")

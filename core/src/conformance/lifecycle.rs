@@ -23,6 +23,36 @@ pub fn propose_under_full_automation_is_approved(h: &Harness) {
     assert_eq!((a.status, a.expires_at), (Status::Approved, None));
 }
 
+pub fn naming_a_source_borrows_none_of_its_automation(h: &Harness) {
+    // The antivirus's proposals need no approval; the automation role
+    // (the default's machines) may name the antivirus, a responder may
+    // name it but not borrow its level.
+    with_policy(h, |p| {
+        p.with_automation(Automation {
+            default: AutomationLevel::Semi,
+            sources: [(SourceType::Antivirus, AutomationLevel::Full)].into(),
+            ..Automation::default()
+        })
+    });
+    let propose = |who: &Principal, device_id: &str| {
+        h.center
+            .propose(
+                who,
+                Proposal::new(Kind::IsolateDevice, device(device_id), Source::Antivirus),
+            )
+            .expect("propose")
+    };
+    let dana = Principal::new("dana", ["responder"]);
+    let by_dana = propose(&dana, "ceo-laptop");
+    assert_eq!(
+        by_dana.status,
+        Status::Pending,
+        "dana borrowed the antivirus's level"
+    );
+    assert!(by_dana.decisions.is_empty());
+    assert_eq!(propose(&air(), "dev-av").status, Status::Approved);
+}
+
 pub fn manual_response_starts_approved(h: &Harness) {
     let src = Source::ManualResponse {
         person: "alice".into(),

@@ -242,6 +242,7 @@ macro_rules! conformance_suite {
         $crate::conformance_suite!(@expand $backend, $make;
             lifecycle::propose_needing_approval_is_pending,
             lifecycle::propose_under_full_automation_is_approved,
+            lifecycle::naming_a_source_borrows_none_of_its_automation,
             lifecycle::manual_response_starts_approved,
             lifecycle::manual_response_for_someone_else_is_refused,
             lifecycle::manual_response_needs_approve_and_counts_toward_the_quorum,
