@@ -300,7 +300,7 @@ fn if_match(headers: &HeaderMap) -> ApiResult<Option<u64>> {
         ApiError::invalid(
             StatusCode::BAD_REQUEST,
             "If-Match",
-            format!("must be the ETag of the action, like \"3\"; got {text:?}"),
+            format!("must be an ETag the server gave, like \"3\"; got {text:?}"),
         )
     })
 }
@@ -790,7 +790,13 @@ async fn undo(
         )
     })
     .await?;
-    Ok(ok_json(report))
+    // The action asked for, at its new version, as every call that
+    // returns an action tags it.
+    let mut r = ok_json(&report);
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", report.action.version)) {
+        r.headers_mut().insert(header::ETAG, v);
+    }
+    Ok(r)
 }
 
 // ----- executors ---------------------------------------------------------
@@ -1133,6 +1139,7 @@ async fn get_policy(State(state): State<AppState>, caller: Caller) -> ApiResult<
 
 /// Stores a new policy. Needs Administer.
 #[utoipa::path(put, path = "/api/v1/policy", tag = "policy", request_body = PolicyBody,
+    params(("If-Match" = Option<String>, Header)),
     responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn put_policy(
     State(state): State<AppState>,
@@ -1141,17 +1148,28 @@ async fn put_policy(
     bytes: Bytes,
 ) -> ApiResult<Response> {
     let b: PolicyBody = body(&headers, &bytes, "policy_change")?;
+    // If-Match names the version the caller saw, as on an action; the
+    // body's expected_version says the same, and they must agree.
+    let expected = match (if_match(&headers)?, b.expected_version) {
+        (Some(header), Some(body)) if header != body => {
+            return Err(ApiError::invalid(
+                StatusCode::BAD_REQUEST,
+                "If-Match",
+                format!("names version {header}, the body's expected_version {body}"),
+            ));
+        }
+        (header, body) => header.or(body),
+    };
     let policy = Policy::from_value(b.policy)?;
     let stored = run(&state, move |c| {
-        c.set_policy(
-            &caller.principal,
-            policy,
-            b.expected_version,
-            b.comment.as_deref(),
-        )
+        c.set_policy(&caller.principal, policy, expected, b.comment.as_deref())
     })
     .await?;
-    Ok(ok_json(&*stored))
+    let mut r = ok_json(&*stored);
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", stored.version)) {
+        r.headers_mut().insert(header::ETAG, v);
+    }
+    Ok(r)
 }
 
 /// Every version of the stored policy, oldest first.

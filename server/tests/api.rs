@@ -94,13 +94,16 @@ fn a_proposal_goes_from_pending_to_undone_over_http() {
         .iter()
         .map(|a| json!({"id": a["id"], "version": a["version"]}))
         .collect();
-    let report = expect(
-        alice.post(
-            &format!("/api/v1/actions/{id}/undo"),
-            json!({"comment": "false positive", "instances": seen}),
-        ),
-        200,
+    let undone = alice.post(
+        &format!("/api/v1/actions/{id}/undo"),
+        json!({"comment": "false positive", "instances": seen}),
     );
+    let etag = undone
+        .headers()
+        .get("etag")
+        .map(|v| v.to_str().unwrap_or("").to_owned());
+    let report = expect(undone, 200);
+    assert_eq!(etag, Some(format!("\"{}\"", version_of(&report["action"]))));
     assert_eq!(report["action"]["status"], "undoing");
     assert_eq!(
         report["instances"][0]["action"]["status"], "undoing",
@@ -411,6 +414,47 @@ fn who_may_do_what_comes_from_the_stored_policy() {
     );
     let who = expect(alice.get("/api/v1/session"), 200);
     assert_eq!(who["roles"], json!(["viewer"]));
+}
+
+#[test]
+fn a_policy_change_made_on_a_version_that_moved_on_is_refused_like_a_decision() {
+    let s = TestServer::start();
+    let admin = s.bearer("admin");
+    let read = admin.get("/api/v1/policy");
+    let etag = read.headers()["etag"].to_str().expect("etag").to_owned();
+    let seen: Value = read.json().expect("json");
+    let version = seen["version"].as_u64().expect("version");
+    assert_eq!(etag, format!("\"{version}\""));
+    let put = |if_match: &str, body: Value| {
+        admin
+            .request(reqwest::Method::PUT, "/api/v1/policy")
+            .header("if-match", if_match)
+            .json(&body)
+            .send()
+            .expect("PUT")
+    };
+    let first = put(&etag, json!({"policy": seen["policy"], "comment": "first"}));
+    assert_eq!(first.status(), 200);
+    assert_eq!(
+        first.headers()["etag"].to_str().expect("etag"),
+        format!("\"{}\"", version + 1)
+    );
+    // A second administrator, still on the version both read: refused,
+    // and nothing stored.
+    let stale = put(
+        &etag,
+        json!({"policy": seen["policy"], "comment": "second"}),
+    );
+    assert_eq!(error_kind(stale, 409), "conflict");
+    // A header and a body that disagree are refused before anything.
+    let both = put(
+        &format!("\"{}\"", version + 1),
+        json!({"policy": seen["policy"], "expected_version": version}),
+    );
+    assert_eq!(error_kind(both, 400), "validation");
+    let now = expect(admin.get("/api/v1/policy"), 200);
+    assert_eq!(now["version"].as_u64(), Some(version + 1));
+    assert_eq!(now["set_by"], "admin");
 }
 
 #[test]
