@@ -153,8 +153,8 @@ fn your_own_password_needs_no_administer() {
     db.run_as_me_with_input(&["user", "add", "alice", "--password-stdin"], PASSWORD)
         .ok();
     let policy = serde_json::json!({
-        "roles": {"analyst": {"view": ["*"], "approve": ["*"]}},
-        "principals": {me.clone(): ["analyst"], "alice": ["analyst"]},
+        "roles": {"analyst": {"view": ["*"], "approve": ["*"]}, "admin": {"administer": ["*"]}},
+        "principals": {me.clone(): ["analyst"], "alice": ["analyst"], "sam": ["admin"]},
     });
     let file = db.file("analysts.json", &policy.to_string());
     db.run_as_me(&["policy", "set", &file.to_string_lossy()])

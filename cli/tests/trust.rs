@@ -7,16 +7,17 @@ use common::{Db, os_account};
 use serde_json::Value;
 
 /// A policy giving the account running the tests the analyst role only
-/// (no administer), with an isolation quorum of two.
+/// (no administer: sam administers), with an isolation quorum of two.
 fn analyst_only_policy(db: &Db) -> String {
     let me = os_account();
     let policy = serde_json::json!({
         "roles": {
             "analyst": {"view": ["*"], "propose": ["*"], "approve": ["*"], "cancel": ["*"], "undo": ["*"]},
             "automation": {"view": ["*"], "propose": ["*"]},
-            "executor": {"view": ["*"], "execute": ["*"]}
+            "executor": {"view": ["*"], "execute": ["*"]},
+            "admin": {"administer": ["*"]}
         },
-        "principals": {me: ["analyst"], "carol": ["analyst"], "air": ["automation"]},
+        "principals": {me: ["analyst"], "carol": ["analyst"], "air": ["automation"], "sam": ["admin"]},
         "kinds": {"isolate_device": {"quorum": 2}}
     });
     db.file("analyst.json", &policy.to_string())
@@ -28,7 +29,7 @@ fn analyst_only_policy(db: &Db) -> String {
 fn acting_as_another_needs_administer_so_one_person_cannot_make_a_quorum() {
     let db = Db::demo();
     let file = analyst_only_policy(&db);
-    db.run_as_me(&["policy", "set", &file, "-m", "no administrators"])
+    db.run_as_me(&["policy", "set", &file, "-m", "the account an analyst"])
         .ok();
     let id = db.id("isolate_device", "pending");
     let me = os_account();
@@ -210,7 +211,11 @@ fn checkpoints_find_a_cut_tail_with_the_public_key_and_the_exported_copy() {
 #[test]
 fn the_policy_is_the_databases_and_changes_are_audited() {
     let db = Db::demo();
-    let file = db.file("p.json", r#"{"roles": {}}"#);
+    let mine = serde_json::json!({
+        "roles": {"admin": {"administer": ["*"]}},
+        "principals": {os_account(): ["admin"]},
+    });
+    let file = db.file("p.json", &mine.to_string());
     let file = file.to_string_lossy().into_owned();
     // An analyst may not change it.
     let before = db.snapshot();
@@ -236,6 +241,16 @@ fn the_policy_is_the_databases_and_changes_are_audited() {
     // A stale expected version is a conflict.
     let run = db.run_as_me(&["policy", "set", &file, "--expect-version", "7"]);
     assert_eq!(run.code, 5, "{run:?}");
+    // A policy nobody could change again is refused, and stores nothing.
+    let locked = db.file("locked.json", r#"{"roles": {}}"#);
+    let run = db.run_as_me(&["policy", "set", &locked.to_string_lossy()]);
+    assert_eq!(run.code, 6, "{run:?}");
+    assert!(
+        run.error_line()
+            .contains("nobody could change the policy again"),
+        "{run:?}"
+    );
+    assert_eq!(db.snapshot(), before);
     let events = db.admin_json(&["events", "--limit", "1000"]);
     assert_eq!(events["items"][0]["event"], "set_policy");
 }

@@ -255,6 +255,15 @@ pub struct Role {
     pub grants: BTreeMap<Operation, Vec<String>>,
 }
 
+/// Who could change a policy again: see [`Policy::administration`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Administration {
+    /// A role administers every category (alone).
+    pub by_role: bool,
+    /// A principal or group the policy names holds such roles.
+    pub named: bool,
+}
+
 /// One version of the policy stored in a database: the rules every handle
 /// on that database enforces.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -397,6 +406,32 @@ impl Policy {
     /// The role names the policy defines.
     pub fn roles(&self) -> impl Iterator<Item = &str> {
         self.roles.keys().map(String::as_str)
+    }
+
+    /// Who could change this policy again (Administer on every category):
+    /// whether some role could, and whether a principal or a sign-on
+    /// group the policy names holds such a role (what the doors that name
+    /// their callers, `actionctl` and the server, need).
+    pub fn administration(&self) -> Administration {
+        let administers = |roles: &[String]| {
+            Category::ALL.into_iter().all(|c| {
+                roles.iter().filter_map(|r| self.roles.get(r)).any(|role| {
+                    role.grants
+                        .get(&Operation::Administer)
+                        .is_some_and(|names| names.iter().any(|n| n == "*" || n == c.as_str()))
+                })
+            })
+        };
+        let by_role = self
+            .roles
+            .keys()
+            .any(|r| administers(std::slice::from_ref(r)));
+        let named = self
+            .principals
+            .values()
+            .chain(self.groups.values())
+            .any(|roles| administers(roles));
+        Administration { by_role, named }
     }
 
     /// The principal with this id, with the roles the policy gives it.

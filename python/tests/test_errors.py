@@ -287,7 +287,10 @@ def test_automation_level_none_refuses_the_proposal(center: ActionCenter) -> Non
     center.set_policy(
         ROOT,
         actioncenter.Policy(
-            {"roles": {"automation": {"propose": ["*"]}}, "automation": {"default": "none"}}
+            {
+                "roles": {"automation": {"propose": ["*"]}, "admin": {"administer": ["*"]}},
+                "automation": {"default": "none"},
+            }
         ),
     )
     with pytest.raises(PermissionDenied) as e:

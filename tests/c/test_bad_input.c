@@ -515,7 +515,8 @@ static void missing_permissions_are_refused_and_named(void) {
     }
     /* The feed spans every category: viewing one is not enough. */
     CHECK_OK(h_set_policy(&s.f, "{\"roles\":{\"automation\":{\"view\":[\"*\"]},\"analyst\":{\"view\":[\"*\"]},"
-                                     "\"executor\":{},\"viewer\":{\"view\":[\"device\"]}}}"));
+                                     "\"executor\":{},\"viewer\":{\"view\":[\"device\"]},"
+                                     "\"admin\":{\"administer\":[\"*\"]}}}"));
     CHECK_ERROR(AC_STATUS_PERMISSION_DENIED, "may not view", ac_center_events_since(c, s.f.viewer, 0, 10, &out));
     CHECK(out == NULL);
     CHECK(h_status_is(&s.f, s.pending, "pending"));

@@ -615,7 +615,8 @@ static void policy_quorum_needs_two_distinct_approvers(void) {
     const char *quorum =
         "{\"roles\":{\"automation\":{\"view\":[\"*\"],\"propose\":[\"*\"]},"
         "\"analyst\":{\"view\":[\"*\"],\"approve\":[\"*\"]},"
-        "\"viewer\":{\"view\":[\"*\"]},\"executor\":{\"view\":[\"*\"],\"execute\":[\"*\"]}},"
+        "\"viewer\":{\"view\":[\"*\"]},\"executor\":{\"view\":[\"*\"],\"execute\":[\"*\"]},"
+        "\"admin\":{\"administer\":[\"*\"]}},"
         "\"kinds\":{\"isolate_device\":{\"quorum\":2}}}";
     CHECK(fx_memory(&f));
     CHECK_OK(h_set_policy(&f, quorum));
@@ -641,7 +642,7 @@ static void policy_full_automation_approves_at_once(void) {
     char json[512], id[64];
     const char *full = "{\"roles\":{\"automation\":{\"view\":[\"*\"],\"propose\":[\"*\"]},"
                        "\"analyst\":{\"view\":[\"*\"]},\"viewer\":{\"view\":[\"*\"]},"
-                       "\"executor\":{\"execute\":[\"*\"]}},"
+                       "\"executor\":{\"execute\":[\"*\"]},\"admin\":{\"administer\":[\"*\"]}},"
                        "\"automation\":{\"default\":\"full\"}}";
     CHECK(fx_memory(&f));
     CHECK_OK(h_set_policy(&f, full));

@@ -467,6 +467,38 @@ pub fn a_revoked_token_is_refused_and_listed_without_its_secret(h: &Harness) {
     assert!(h.center.tokens(&alice()).is_err());
 }
 
+pub fn a_policy_nobody_could_change_again_is_refused_and_stores_nothing(h: &Harness) {
+    let version = || h.center.stored_policy().expect("policy").version;
+    let set = |json: &str| {
+        h.center
+            .set_policy(&root(), Policy::from_json(json).expect("valid"), None, None)
+    };
+    let before = version();
+    let err = set(r#"{"roles": {}}"#).expect_err("no role administers");
+    assert_eq!(err.kind(), crate::ErrorKind::Validation, "{err}");
+    assert!(
+        err.to_string()
+            .contains("nobody could change the policy again"),
+        "{err}"
+    );
+    let err = set(r#"{"roles": {"admin": {"administer": ["device"]}}}"#).expect_err("one category");
+    assert_eq!(err.kind(), crate::ErrorKind::Validation, "{err}");
+    assert_eq!(version(), before, "nothing stored");
+    // Once the policy names its administrators, a new one must too; it
+    // may name another (a hand-over).
+    identity_policy(h);
+    let named = version();
+    let err = set(r#"{"roles": {"admin": {"administer": ["*"]}}}"#).expect_err("names none");
+    assert!(
+        err.to_string().contains("names no principal or group"),
+        "{err}"
+    );
+    assert_eq!(version(), named);
+    set(r#"{"roles": {"admin": {"administer": ["*"]}}, "principals": {"sam": ["admin"]}}"#)
+        .expect("a hand-over");
+    assert_eq!(version(), named + 1);
+}
+
 pub fn roles_come_from_the_stored_policy_at_every_call(h: &Harness) {
     identity_policy(h);
     with_user(h, "alice");
@@ -485,10 +517,12 @@ pub fn roles_come_from_the_stored_policy_at_every_call(h: &Harness) {
         ["executor"]
     );
 
-    // The policy keeps the principals but takes their roles away.
+    // The policy keeps the principals but takes their roles away (and
+    // keeps its administrator).
     with_policy(h, |p| {
         p.with_principal("alice", Vec::<String>::new())
             .and_then(|p| p.with_principal("svc", Vec::<String>::new()))
+            .and_then(|p| p.with_principal("root", ["admin"]))
             .expect("principals")
     });
     let svc = h.center.authenticate_token(&token.secret).expect("token");
@@ -508,8 +542,8 @@ pub fn roles_come_from_the_stored_policy_at_every_call(h: &Harness) {
     let alice_now = h.center.session(&session, &limits).expect("session");
     assert!(alice_now.principal.roles.is_empty());
 
-    // The policy no longer names them at all.
-    with_policy(h, |p| p);
+    // The policy no longer names them at all (only its administrator).
+    with_policy(h, |p| p.with_principal("root", ["admin"]).expect("root"));
     for refused in [
         h.center.authenticate_token(&token.secret).map(|_| ()),
         h.center.session(&session, &limits).map(|_| ()),

@@ -345,6 +345,7 @@ macro_rules! conformance_suite {
             identity::a_session_ends_after_its_idle_and_absolute_timeouts,
             identity::an_api_token_ends_at_its_expiry,
             identity::a_revoked_token_is_refused_and_listed_without_its_secret,
+            identity::a_policy_nobody_could_change_again_is_refused_and_stores_nothing,
             identity::roles_come_from_the_stored_policy_at_every_call,
             identity::a_session_by_groups_gets_its_roles_from_the_groups_at_every_call,
         );
