@@ -1442,6 +1442,32 @@ impl ActionCenter {
     /// versions seen) are undone too, each checked on its own; nothing
     /// else is.
     pub fn undo(&self, by: &Principal, id: ActionId, request: &UndoRequest) -> Result<UndoReport> {
+        // A list that names an action that is no other instance of this
+        // file (an unrelated one, this action itself, one named twice) is
+        // bad input: refused before anything is undone.
+        if !request.instances.is_empty() {
+            let others: HashSet<ActionId> = self
+                .other_instances(&self.load(id)?)?
+                .iter()
+                .map(|a| a.id)
+                .collect();
+            let mut listed = HashSet::new();
+            for (i, seen) in request.instances.iter().enumerate() {
+                let why = if seen.id == id {
+                    "is the action being undone itself"
+                } else if !listed.insert(seen.id) {
+                    "is listed twice"
+                } else if !others.contains(&seen.id) {
+                    "is not another completed quarantine of the same file"
+                } else {
+                    continue;
+                };
+                return Err(Error::validation(
+                    format!("instances[{i}]"),
+                    format!("action {} {why} (nothing was undone)", seen.id),
+                ));
+            }
+        }
         let action = self.decide_one(
             by,
             id,

@@ -43,7 +43,12 @@ from actioncenter import (
 
 POLICY = {
     "roles": {
-        "automation": {"view": ["*"], "propose": ["*"]},
+        # The machines, and the sources they may speak for.
+        "automation": {
+            "view": ["*"],
+            "propose": ["*"],
+            "sources": ["automated_investigation", "antivirus"],
+        },
         "analyst": {"view": ["*"], "approve": ["*"], "cancel": ["*"], "undo": ["*"]},
         "executor": {"view": ["*"], "execute": ["*"]},
         "admin": {"administer": ["*"]},

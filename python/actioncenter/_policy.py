@@ -31,7 +31,10 @@ class Policy:
     one-week approval window; three attempts)::
 
         policy = Policy({
-            "roles": {"analyst": {"view": ["*"], "approve": ["file"]}},
+            "roles": {
+                "analyst": {"view": ["*"], "approve": ["file"]},
+                "scanner": {"propose": ["*"], "sources": ["antivirus"]},
+            },
             "automation": {"default": "semi", "sources": {"antivirus": "full"}},
         })
 

@@ -252,6 +252,7 @@ pub fn undo_attempts_are_capped_like_the_forward_path(h: &Harness) {
 
 pub fn undo_fans_out_only_to_the_confirmed_instances(h: &Harness) {
     let other = complete_quarantines(h, &sha(8), &["d1"]);
+    let more = complete_quarantines(h, &sha(9), &["d1", "d2"]);
     let same = complete_quarantines(h, &sha(7), &["d1", "d2"]);
     let confirmed: Vec<Seen> = h
         .center
@@ -271,15 +272,43 @@ pub fn undo_fans_out_only_to_the_confirmed_instances(h: &Harness) {
     assert_eq!(report.instances.len(), 1);
     assert_eq!(report.instances[0].id, same[1].id);
     assert_eq!(stored(h, late[0].id).status, Status::Completed);
-    // An id that is not another instance of the file is refused alone.
-    let request = UndoRequest {
-        instances: vec![Seen::of(&other[0])],
-        ..undo_req("fp")
-    };
-    let report = h.center.undo(&alice(), late[0].id, &request).expect("undo");
-    assert!(matches!(
-        report.instances[0].result,
-        Err(Error::Validation { .. })
-    ));
-    assert_eq!(stored(h, other[0].id).status, Status::Completed);
+    // A list naming an action that is no other instance of the file (an
+    // unrelated one, the action itself, one twice) is bad input: the
+    // whole undo is refused and nothing is undone.
+    for (target, instances, field, why) in [
+        (
+            &late[0],
+            vec![Seen::of(&other[0])],
+            "instances[0]",
+            "is not another completed quarantine",
+        ),
+        (
+            &late[0],
+            vec![Seen::of(&late[0])],
+            "instances[0]",
+            "is the action being undone itself",
+        ),
+        (
+            &more[0],
+            vec![Seen::of(&more[1]), Seen::of(&more[1])],
+            "instances[1]",
+            "is listed twice",
+        ),
+    ] {
+        let request = UndoRequest {
+            instances,
+            ..undo_req("fp")
+        };
+        let err = h
+            .center
+            .undo(&alice(), target.id, &request)
+            .expect_err("bad instances");
+        assert!(
+            matches!(&err, Error::Validation { field: f, message } if f == field && message.contains(why)),
+            "{err:?}"
+        );
+        for untouched in [&late[0], &other[0], &more[0], &more[1]] {
+            assert_eq!(stored(h, untouched.id).status, Status::Completed);
+        }
+    }
 }
