@@ -320,7 +320,7 @@ where
 /// The list filters, as query parameters. List parameters take commas or
 /// repeat.
 #[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// `pending` or `history`: the tab's statuses.
@@ -993,6 +993,7 @@ async fn counts(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct OverviewQuery {
     /// 1 to 366; 30 when absent.
@@ -1013,6 +1014,7 @@ async fn overview(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// The last sequence number seen; 0 for the start.

@@ -372,10 +372,23 @@ fn invalid_utf8_deep_json_and_huge_numbers_get_clear_errors() {
         "limit=0",
         "created_after=yesterday",
         "created_after=2026-01-01T00:00:00%2B25:00",
+        // A misspelt filter is refused, not dropped (which listed everything).
+        "stauts=pending",
+        "tab=pending&investigation=inv-1",
     ] {
         let r = alice.get(&format!("/api/v1/actions?{query}"));
         assert_eq!(r.status(), 400, "{query}");
         refused(r, 400, query);
+    }
+    for path in [
+        "/api/v1/counts?stauts=pending",
+        "/api/v1/events?afterr=3",
+        "/api/v1/events/stream?from=3",
+        "/api/v1/overview?day=7",
+    ] {
+        let r = alice.get(path);
+        assert_eq!(r.status(), 400, "{path}");
+        assert_eq!(refused(r, 400, path), "validation", "{path}");
     }
     // Bytes that are not UTF-8 once a query is decoded are refused, not
     // read as U+FFFD.
