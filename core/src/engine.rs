@@ -825,7 +825,7 @@ impl ActionCenter {
         if let Some((key, digest)) = &keyed
             && let Some(existing) = self.inner.store.find_by_idempotency_key(key)?
         {
-            return same_proposal(existing, key, digest);
+            return same_proposal(existing, by, key, digest);
         }
         let source_type = p.source.source_type();
         let needs_approval = match &p.source {
@@ -947,7 +947,7 @@ impl ActionCenter {
             // A retry that raced the first proposal: answer as the first.
             Err(e) => match &keyed {
                 Some((key, digest)) => match self.inner.store.find_by_idempotency_key(key)? {
-                    Some(existing) => same_proposal(existing, key, digest),
+                    Some(existing) => same_proposal(existing, by, key, digest),
                     None => Err(e),
                 },
                 None => Err(e),
@@ -1445,20 +1445,29 @@ impl ActionCenter {
         // A list that names an action that is no other instance of this
         // file (an unrelated one, this action itself, one named twice) is
         // bad input: refused before anything is undone.
+        // One that was an instance when shown and has changed since (undone
+        // on its own, say) is not bad input: its item is a conflict.
         if !request.instances.is_empty() {
-            let others: HashSet<ActionId> = self
-                .other_instances(&self.load(id)?)?
-                .iter()
-                .map(|a| a.id)
-                .collect();
+            let action = self.load(id)?;
+            let file = action
+                .entity
+                .sha256()
+                .filter(|_| action.kind == Kind::QuarantineFile);
             let mut listed = HashSet::new();
             for (i, seen) in request.instances.iter().enumerate() {
+                let same_file = || -> Result<bool> {
+                    Ok(self.inner.store.get(seen.id)?.is_some_and(|other| {
+                        other.kind == Kind::QuarantineFile
+                            && file.is_some()
+                            && other.entity.sha256() == file
+                    }))
+                };
                 let why = if seen.id == id {
                     "is the action being undone itself"
                 } else if !listed.insert(seen.id) {
                     "is listed twice"
-                } else if !others.contains(&seen.id) {
-                    "is not another completed quarantine of the same file"
+                } else if !same_file()? {
+                    "is no other quarantine of the same file"
                 } else {
                     continue;
                 };
@@ -2346,9 +2355,16 @@ fn decision(
 }
 
 /// The answer to a proposal whose idempotency key is taken.
-fn same_proposal(existing: Action, key: &str, digest: &str) -> Result<Action> {
+fn same_proposal(existing: Action, by: &Principal, key: &str, digest: &str) -> Result<Action> {
     if existing.proposal_digest.as_deref() == Some(digest) {
         Ok(existing)
+    } else if existing.created_by != by.id {
+        // Another proposer's key: nothing of its action is told (the
+        // caller may not see it), only that the key is taken.
+        Err(Error::validation(
+            "idempotency_key",
+            format!("{key:?} is another proposer's: choose a key of your own"),
+        ))
     } else {
         Err(Error::Duplicate {
             kind: existing.kind.clone(),

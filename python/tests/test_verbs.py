@@ -271,10 +271,12 @@ def test_undo_refuses_an_instance_that_is_not_of_the_same_file(
 ) -> None:
     first = complete_quarantine(center, quarantine())
     other = isolate()
-    report = center.undo(ALICE, first, "fp", instances=[other])
-    (item,) = report.instances
-    assert isinstance(item.error, ValidationError) and item.error.field == "instances"
+    # Bad input: the whole undo is refused, and nothing is undone.
+    with pytest.raises(ValidationError) as e:
+        center.undo(ALICE, first, "fp", instances=[other])
+    assert e.value.field == "instances[0]"
     assert center.get(VIC, other).status is Status.PENDING
+    assert center.get(VIC, first).status is Status.COMPLETED
 
 
 def test_undo_without_fan_out_touches_one_action(center: ActionCenter, quarantine: Propose) -> None:

@@ -994,6 +994,17 @@ pub fn an_idempotency_key_reused_for_another_proposal_is_refused(h: &Harness) {
     );
     assert_eq!(err.kind(), crate::error::ErrorKind::Duplicate);
     assert_eq!(event_count(h), 1);
+    // Another proposer's key is taken, and nothing of its action is told.
+    let err = h
+        .center
+        .propose(&alice(), keyed("k-1", "d3"))
+        .expect_err("another proposer's key");
+    assert!(
+        matches!(&err, Error::Validation { field, message } if field == "idempotency_key"
+            && message.contains("another proposer's") && !message.contains(&first.id.to_string())),
+        "{err:?}"
+    );
+    assert_eq!(event_count(h), 1);
 }
 
 pub fn a_second_active_action_on_an_entity_is_a_duplicate(h: &Harness) {

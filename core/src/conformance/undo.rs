@@ -280,7 +280,7 @@ pub fn undo_fans_out_only_to_the_confirmed_instances(h: &Harness) {
             &late[0],
             vec![Seen::of(&other[0])],
             "instances[0]",
-            "is not another completed quarantine",
+            "is no other quarantine of the same file",
         ),
         (
             &late[0],
