@@ -564,10 +564,19 @@ async fn sign_out(
     caller: Caller,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    if let Some(secret) = crate::auth::session_secret(&headers)
-        && caller.via == crate::auth::Via::Session
-    {
-        run(&state, move |c| c.sign_out(&secret)).await?;
+    // The session the cookie names ends, whichever credential the request
+    // came in with: an answer that clears the cookie must not leave its
+    // session live. A cookie that names no live session is only cleared.
+    if let Some(secret) = crate::auth::session_secret(&headers) {
+        let by_session = caller.via == crate::auth::Via::Session;
+        let limits = state.settings().session.clone();
+        run(&state, move |c| {
+            if by_session || c.session(&secret, &limits).is_ok() {
+                c.sign_out(&secret)?;
+            }
+            Ok(())
+        })
+        .await?;
     }
     let mut r = StatusCode::NO_CONTENT.into_response();
     r.headers_mut()

@@ -458,6 +458,30 @@ fn a_policy_change_made_on_a_version_that_moved_on_is_refused_like_a_decision() 
 }
 
 #[test]
+fn signing_out_with_a_token_and_the_cookie_ends_the_cookie_s_session() {
+    let s = TestServer::start();
+    s.add_user("alice");
+    let client = reqwest::blocking::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client");
+    let r = client
+        .post(s.url("/api/v1/session"))
+        .json(&json!({"account": "alice", "password": common::PASSWORD}))
+        .send()
+        .expect("sign in");
+    assert_eq!(r.status(), 200);
+    assert_eq!(s.live_sessions(), 1);
+    let out = client
+        .delete(s.url("/api/v1/session"))
+        .bearer_auth(s.token("alice"))
+        .send()
+        .expect("delete");
+    assert_eq!(out.status(), 204);
+    assert_eq!(s.live_sessions(), 0, "the 204 left the session live");
+}
+
+#[test]
 fn a_session_needs_its_csrf_token_to_change_anything() {
     let s = TestServer::start();
     let soar = s.bearer("soar");
