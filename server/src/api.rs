@@ -569,7 +569,7 @@ async fn sign_out(
     // session live. A cookie that names no live session is only cleared.
     if let Some(secret) = crate::auth::session_secret(&headers) {
         let by_session = caller.via == crate::auth::Via::Session;
-        let limits = state.settings().session.clone();
+        let limits = state.settings().session;
         run(&state, move |c| {
             if by_session || c.session(&secret, &limits).is_ok() {
                 c.sign_out(&secret)?;
