@@ -651,15 +651,8 @@ impl Policy {
                         .join(", ")
                 )),
             }),
-            Some(_listed) => Ok(self.automation_level(kind, category, source)),
-            None => {
-                let a = &self.automation;
-                Ok(a.kinds
-                    .get(kind)
-                    .or_else(|| a.categories.get(&category))
-                    .copied()
-                    .unwrap_or(a.default))
-            }
+            Some(_listed) => Ok(self.level(kind, category, Some(source))),
+            None => Ok(self.level(kind, category, None)),
         }
     }
 
@@ -671,10 +664,21 @@ impl Policy {
         category: Category,
         source: SourceType,
     ) -> AutomationLevel {
+        self.level(kind, category, Some(source))
+    }
+
+    /// The most specific level: the kind's, the source's (when it
+    /// counts), the category's, then the default.
+    fn level(
+        &self,
+        kind: &Kind,
+        category: Category,
+        source: Option<SourceType>,
+    ) -> AutomationLevel {
         let a = &self.automation;
         a.kinds
             .get(kind)
-            .or_else(|| a.sources.get(&source))
+            .or_else(|| source.and_then(|s| a.sources.get(&s)))
             .or_else(|| a.categories.get(&category))
             .copied()
             .unwrap_or(a.default)
