@@ -532,7 +532,9 @@ ac_status ac_principal_free(ac_principal *principal);
  *   decision). `idempotency_key` makes a retried proposal safe: the same
  *   key with the same proposal by the same principal returns the action
  *   the first one made (`AC_STATUS_OK`, nothing new stored); the same key
- *   with another proposal fails with `AC_STATUS_DUPLICATE`.
+ *   with another proposal fails with `AC_STATUS_DUPLICATE`. A key is its
+ *   proposer's own: another principal's proposal under the same key is a
+ *   proposal of its own.
  * - `out_action_json`: receives the new action as JSON (its `id` names it
  *   in later calls), which the caller owns and frees with
  *   `ac_string_free`; NULL on failure. May be NULL.

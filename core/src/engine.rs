@@ -823,9 +823,9 @@ impl ActionCenter {
             .as_ref()
             .map(|key| (key, p.digest(&by.id)));
         if let Some((key, digest)) = &keyed
-            && let Some(existing) = self.inner.store.find_by_idempotency_key(key)?
+            && let Some(existing) = self.inner.store.find_by_idempotency_key(&by.id, key)?
         {
-            return same_proposal(existing, by, key, digest);
+            return same_proposal(existing, key, digest);
         }
         let source_type = p.source.source_type();
         let needs_approval = match &p.source {
@@ -946,10 +946,12 @@ impl ActionCenter {
             }
             // A retry that raced the first proposal: answer as the first.
             Err(e) => match &keyed {
-                Some((key, digest)) => match self.inner.store.find_by_idempotency_key(key)? {
-                    Some(existing) => same_proposal(existing, by, key, digest),
-                    None => Err(e),
-                },
+                Some((key, digest)) => {
+                    match self.inner.store.find_by_idempotency_key(&by.id, key)? {
+                        Some(existing) => same_proposal(existing, key, digest),
+                        None => Err(e),
+                    }
+                }
                 None => Err(e),
             },
         }
@@ -2355,16 +2357,10 @@ fn decision(
 }
 
 /// The answer to a proposal whose idempotency key is taken.
-fn same_proposal(existing: Action, by: &Principal, key: &str, digest: &str) -> Result<Action> {
+/// The store finds only the proposer's own keys, so `existing` is theirs.
+fn same_proposal(existing: Action, key: &str, digest: &str) -> Result<Action> {
     if existing.proposal_digest.as_deref() == Some(digest) {
         Ok(existing)
-    } else if existing.created_by != by.id {
-        // Another proposer's key: nothing of its action is told (the
-        // caller may not see it), only that the key is taken.
-        Err(Error::validation(
-            "idempotency_key",
-            format!("{key:?} is another proposer's: choose a key of your own"),
-        ))
     } else {
         Err(Error::Duplicate {
             kind: existing.kind.clone(),

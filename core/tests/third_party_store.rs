@@ -31,8 +31,8 @@ impl Store for TheirStore {
     fn get(&self, id: ActionId) -> Result<Option<Action>> {
         self.0.get(id)
     }
-    fn find_by_idempotency_key(&self, key: &str) -> Result<Option<Action>> {
-        self.0.find_by_idempotency_key(key)
+    fn find_by_idempotency_key(&self, proposer: &str, key: &str) -> Result<Option<Action>> {
+        self.0.find_by_idempotency_key(proposer, key)
     }
     fn ids_with_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<ActionId>> {
         self.0.ids_with_prefix(prefix, limit)

@@ -421,7 +421,9 @@ class ActionCenter:
 
         With ``idempotency_key``, a retry of the same proposal returns the
         action the first one made; the same key with another proposal raises
-        :class:`DuplicateError`. While an action of the same kind on the same
+        :class:`DuplicateError`. A key is its proposer's own: another
+        principal's proposal under the same key is a proposal of its own.
+        While an action of the same kind on the same
         entity is pending, approved or running, another one raises
         :class:`DuplicateError` naming it (``existing``), unless the policy
         allows duplicates for the kind.

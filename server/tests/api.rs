@@ -748,6 +748,21 @@ fn an_idempotency_key_makes_a_retry_give_the_first_answer() {
         .send()
         .expect("send");
     assert_eq!(error_kind(other, 409), "duplicate");
+    // A key is its proposer's own: another principal's proposal under it
+    // is a proposal of its own, and takes nothing from the first.
+    let alice = s.bearer("alice");
+    let theirs = expect(
+        alice
+            .request(reqwest::Method::POST, "/api/v1/actions")
+            .header("idempotency-key", "case-42")
+            .json(&isolate("dev-3"))
+            .send()
+            .expect("send"),
+        201,
+    );
+    assert_ne!(theirs["id"], first["id"]);
+    assert_eq!(theirs["created_by"], "alice");
+    assert_eq!(expect(send(), 201)["id"], first["id"]);
 }
 
 #[test]

@@ -142,9 +142,9 @@ impl Store for FaultyStore {
     fn reads_are_round_trips(&self) -> bool {
         self.round_trips || self.inner.reads_are_round_trips()
     }
-    fn find_by_idempotency_key(&self, key: &str) -> Result<Option<Action>> {
+    fn find_by_idempotency_key(&self, proposer: &str, key: &str) -> Result<Option<Action>> {
         self.tick("find_by_idempotency_key")?;
-        self.inner.find_by_idempotency_key(key)
+        self.inner.find_by_idempotency_key(proposer, key)
     }
     fn ids_with_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<ActionId>> {
         self.tick("ids_with_prefix")?;

@@ -994,17 +994,44 @@ pub fn an_idempotency_key_reused_for_another_proposal_is_refused(h: &Harness) {
     );
     assert_eq!(err.kind(), crate::error::ErrorKind::Duplicate);
     assert_eq!(event_count(h), 1);
-    // Another proposer's key is taken, and nothing of its action is told.
+    assert_eq!(event_count(h), 1);
+}
+
+/// A key is the proposer's own: another proposer using it makes an
+/// action of its own, and cannot take the key from the first one.
+pub fn an_idempotency_key_belongs_to_its_proposer(h: &Harness) {
+    // Another proposer takes "k-1" first, for another device.
+    let squatted = h
+        .center
+        .propose(&alice(), keyed("k-1", "d9"))
+        .expect("another proposer's key");
+    assert_eq!(squatted.idempotency_key.as_deref(), Some("k-1"));
+    // The automation's own proposal under the key is still made, and a
+    // retry of it answers with it, not with the other proposer's.
+    let first = h
+        .center
+        .propose(&air(), keyed("k-1", "d1"))
+        .expect("the key is the automation's own");
+    assert_ne!(first.id, squatted.id);
+    assert_eq!(first.created_by, air().id);
+    let retry = h.center.propose(&air(), keyed("k-1", "d1")).expect("retry");
+    assert_eq!(retry.id, first.id);
+    let retry = h
+        .center
+        .propose(&alice(), keyed("k-1", "d9"))
+        .expect("retry");
+    assert_eq!(retry.id, squatted.id);
+    // Reused by its proposer for another proposal, it is a duplicate
+    // naming that proposer's own action.
     let err = h
         .center
         .propose(&alice(), keyed("k-1", "d3"))
-        .expect_err("another proposer's key");
+        .expect_err("other body");
     assert!(
-        matches!(&err, Error::Validation { field, message } if field == "idempotency_key"
-            && message.contains("another proposer's") && !message.contains(&first.id.to_string())),
+        matches!(&err, Error::Duplicate { existing, .. } if *existing == squatted.id),
         "{err:?}"
     );
-    assert_eq!(event_count(h), 1);
+    assert_eq!(event_count(h), 2);
 }
 
 pub fn a_second_active_action_on_an_entity_is_a_duplicate(h: &Harness) {

@@ -325,6 +325,7 @@ macro_rules! conformance_suite {
             undo::undo_fans_out_only_to_the_confirmed_instances,
             lifecycle::a_retried_proposal_returns_the_original,
             lifecycle::an_idempotency_key_reused_for_another_proposal_is_refused,
+            lifecycle::an_idempotency_key_belongs_to_its_proposer,
             lifecycle::a_second_active_action_on_an_entity_is_a_duplicate,
             lifecycle::duplicates_are_allowed_where_the_policy_says_so,
             lifecycle::a_clock_past_what_doors_can_show_is_refused,

@@ -105,7 +105,8 @@ struct Index {
     leases: BTreeSet<(DateTime<Utc>, ActionId)>,
     by_investigation: HashMap<String, BTreeSet<ActionId>>,
     events_of: HashMap<ActionId, Vec<usize>>,
-    idempotency: HashMap<String, ActionId>,
+    /// Idempotency keys by proposer, then key: a key is its proposer's own.
+    idempotency: HashMap<String, HashMap<String, ActionId>>,
     exclusive: HashMap<String, ActionId>,
     /// The exclusive key each slot holder was indexed under, so a change
     /// finds its action's old keys without hashing the entity again.
@@ -409,10 +410,13 @@ impl Store for MemoryStore {
     fn insert(&self, action: &Action, event: NewEvent) -> Result<AuditEvent> {
         let mut inner = self.lock()?;
         let taken = inner.actions.contains_key(&action.id)
-            || action
-                .idempotency_key
-                .as_ref()
-                .is_some_and(|k| inner.index.idempotency.contains_key(k));
+            || action.idempotency_key.as_ref().is_some_and(|k| {
+                inner
+                    .index
+                    .idempotency
+                    .get(&action.created_by)
+                    .is_some_and(|keys| keys.contains_key(k))
+            });
         if taken {
             return Err(Error::Conflict {
                 id: action.id,
@@ -434,7 +438,12 @@ impl Store for MemoryStore {
             });
         }
         if let Some(k) = &action.idempotency_key {
-            inner.index.idempotency.insert(k.clone(), action.id);
+            inner
+                .index
+                .idempotency
+                .entry(action.created_by.clone())
+                .or_default()
+                .insert(k.clone(), action.id);
         }
         inner.index.add(action.id, &keys);
         if let Some(inv) = &action.investigation_id {
@@ -457,12 +466,13 @@ impl Store for MemoryStore {
         Ok(self.lock()?.actions.get(&id).cloned())
     }
 
-    fn find_by_idempotency_key(&self, key: &str) -> Result<Option<Action>> {
+    fn find_by_idempotency_key(&self, proposer: &str, key: &str) -> Result<Option<Action>> {
         let inner = self.lock()?;
         Ok(inner
             .index
             .idempotency
-            .get(key)
+            .get(proposer)
+            .and_then(|keys| keys.get(key))
             .and_then(|id| inner.actions.get(id))
             .cloned())
     }

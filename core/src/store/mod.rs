@@ -120,8 +120,9 @@ pub trait Store: Send + Sync + 'static {
         false
     }
 
-    /// The action created under this idempotency key.
-    fn find_by_idempotency_key(&self, key: &str) -> Result<Option<Action>>;
+    /// The action `proposer` created under this idempotency key. A key
+    /// is its proposer's own: two proposers may each use the same one.
+    fn find_by_idempotency_key(&self, proposer: &str, key: &str) -> Result<Option<Action>>;
 
     /// Ids that start with `prefix` (hex digits and dashes), at most `limit`.
     fn ids_with_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<ActionId>>;

@@ -230,6 +230,13 @@ CREATE TABLE rate_limits (
     APPLY_CHANGE_FUNCTION_5,
     APPLY_CHANGE_FUNCTION,
     APPEND_CHAINED_FUNCTION,
+    // Migration 8: an idempotency key is its proposer's own. Keys unique
+    // across the store are unique per proposer, so every row fits.
+    r#"
+DROP INDEX actions_by_idempotency_key;
+CREATE UNIQUE INDEX actions_by_idempotency_key ON actions (created_by, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+"#,
 ];
 
 /// Migration 7: events appended and chained by the server (see
@@ -1731,12 +1738,12 @@ impl Store for PostgresStore {
         })
     }
 
-    fn find_by_idempotency_key(&self, key: &str) -> Result<Option<Action>> {
+    fn find_by_idempotency_key(&self, proposer: &str, key: &str) -> Result<Option<Action>> {
         self.read(|db| {
             Ok(db
                 .actions(
-                    "SELECT doc::text FROM actions WHERE idempotency_key = $1",
-                    &[&key],
+                    "SELECT doc::text FROM actions WHERE created_by = $1 AND idempotency_key = $2",
+                    &[&proposer, &key],
                 )?
                 .pop())
         })
@@ -2362,6 +2369,45 @@ mod tests {
     }
 
     #[test]
+    fn a_schema_at_version_7_scopes_idempotency_keys_to_their_proposers() {
+        use crate::{ActionCenter, Entity, Kind, Policy, Principal, Proposal, Source};
+        let Some(url) = server() else { return };
+        let t = TestSchema::new(&url);
+        let mut c = raw_client(&url, t.name());
+        schema_at_version(&mut c, t.name(), 7);
+        let store = PostgresStore::connect_with(&url, &PostgresOptions::in_schema(t.name()))
+            .expect("migrate");
+        let v: i32 = c
+            .query_one("SELECT version FROM actioncenter_schema", &[])
+            .expect("version")
+            .get(0);
+        assert_eq!(v, SCHEMA_VERSION);
+        let center = ActionCenter::new(store, Policy::default());
+        let proposal = |dev: &str| {
+            Proposal::new(
+                Kind::IsolateDevice,
+                Entity::Device {
+                    device_id: dev.into(),
+                    name: None,
+                },
+                Source::AutomatedInvestigation {
+                    investigation_id: "inv".into(),
+                },
+            )
+            .with_idempotency_key("k")
+        };
+        let alice = Principal::new("alice", ["analyst"]);
+        let air = Principal::new("air", ["automation"]);
+        let first = center.propose(&alice, proposal("d1")).expect("propose");
+        let other = center
+            .propose(&air, proposal("d2"))
+            .expect("another proposer's own key");
+        assert_ne!(other.id, first.id);
+        let retry = center.propose(&alice, proposal("d1")).expect("retry");
+        assert_eq!(retry.id, first.id);
+    }
+
+    #[test]
     fn a_schema_at_version_4_5_or_6_gets_the_current_functions_and_uses_them() {
         for from in [4, 5, 6] {
             a_schema_gets_the_current_one_call_transition(from);
@@ -2385,7 +2431,7 @@ mod tests {
             .query_one("SELECT version FROM actioncenter_schema", &[])
             .expect("version")
             .get(0);
-        assert_eq!((v, SCHEMA_VERSION), (7, 7));
+        assert_eq!(v, SCHEMA_VERSION);
         assert_eq!(
             functions_named(&mut c, t.name(), "append_chained"),
             1,

@@ -171,6 +171,13 @@ CREATE TABLE rate_limits (
     count    INTEGER NOT NULL
 ) WITHOUT ROWID;
 "#,
+    // An idempotency key is its proposer's own. Keys unique across the
+    // store are unique per proposer, so every stored row fits the index.
+    r#"
+DROP INDEX actions_by_idempotency_key;
+CREATE UNIQUE INDEX actions_by_idempotency_key ON actions (created_by, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+"#,
 ];
 
 /// The schema version this library writes.
@@ -615,11 +622,13 @@ impl Store for SqliteStore {
         })
     }
 
-    fn find_by_idempotency_key(&self, key: &str) -> Result<Option<Action>> {
+    fn find_by_idempotency_key(&self, proposer: &str, key: &str) -> Result<Option<Action>> {
         let conn = self.conn()?;
         let doc: Option<String> = conn
-            .prepare_cached("SELECT doc FROM actions WHERE idempotency_key = ?1")
-            .and_then(|mut s| s.query_row([key], |r| r.get(0)).optional())
+            .prepare_cached(
+                "SELECT doc FROM actions WHERE created_by = ?1 AND idempotency_key = ?2",
+            )
+            .and_then(|mut s| s.query_row([proposer, key], |r| r.get(0)).optional())
             .map_err(db_err("find idempotency key"))?;
         doc.map(|d| action_from_doc(&d)).transpose()
     }
@@ -1280,7 +1289,7 @@ mod tests {
     }
 
     #[test]
-    fn a_file_at_version_3_migrates_to_4_keeping_its_rows() {
+    fn a_file_at_version_3_migrates_keeping_its_rows() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("v3.db");
         file_at_version(&path, 3);
@@ -1294,11 +1303,63 @@ mod tests {
             .expect("policy row");
 
         let store = SqliteStore::open(&path).expect("migrate");
-        assert_eq!((user_version(&path), SCHEMA_VERSION), (4, 4));
+        assert_eq!(user_version(&path), SCHEMA_VERSION);
         assert_eq!(store.policy_version().expect("policy"), 1);
         assert_eq!(store.hit("k", 1).expect("hit"), 1);
         assert_eq!(store.hit("k", 1).expect("hit"), 2);
         assert!(store.accounts().expect("accounts").is_empty());
+    }
+
+    #[test]
+    fn a_file_at_version_4_keeps_its_keyed_actions_and_scopes_keys_to_their_proposers() {
+        use crate::{ActionCenter, Entity, Kind, Policy, Principal, Proposal, Source};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("v4.db");
+        let proposal = |dev: &str| {
+            Proposal::new(
+                Kind::IsolateDevice,
+                Entity::Device {
+                    device_id: dev.into(),
+                    name: None,
+                },
+                Source::AutomatedInvestigation {
+                    investigation_id: "inv".into(),
+                },
+            )
+            .with_idempotency_key("k")
+        };
+        let (alice, air) = (
+            Principal::new("alice", ["analyst"]),
+            Principal::new("air", ["automation"]),
+        );
+        let first = {
+            let center =
+                ActionCenter::new(SqliteStore::open(&path).expect("create"), Policy::default());
+            center.propose(&alice, proposal("d1")).expect("propose")
+        };
+        // Back to version 4's index: one key across the store.
+        Connection::open(&path)
+            .expect("open")
+            .execute_batch(
+                "DROP INDEX actions_by_idempotency_key;
+                 CREATE UNIQUE INDEX actions_by_idempotency_key ON actions (idempotency_key)
+                     WHERE idempotency_key IS NOT NULL;
+                 PRAGMA user_version = 4;",
+            )
+            .expect("version 4");
+
+        let center = ActionCenter::new(
+            SqliteStore::open(&path).expect("migrate"),
+            Policy::default(),
+        );
+        assert_eq!(user_version(&path), SCHEMA_VERSION);
+        let retry = center.propose(&alice, proposal("d1")).expect("retry");
+        assert_eq!(retry.id, first.id);
+        let other = center
+            .propose(&air, proposal("d2"))
+            .expect("another proposer's own key");
+        assert_ne!(other.id, first.id);
+        assert!(center.verify_audit().expect("verify").is_intact());
     }
 
     #[test]
