@@ -139,9 +139,33 @@ def _default(value: object) -> Union[str, List[Any]]:
         return str(value)
     if isinstance(value, datetime):
         return format_time(value, "datetime value")
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
+    if isinstance(value, (set, frozenset)):
+        # Its order is the hash's, which changes from run to run: stored as
+        # a list it would differ from itself, and a retried proposal would
+        # no longer be the same proposal.
+        raise TypeError(f"a {type(value).__name__} has no order: give a list (sorted(...))")
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _keys_are_text(value: object) -> None:
+    """Refuses a mapping key that is not a ``str``: ``json`` would write
+    ``1``, ``True`` or ``None`` as the text ``"1"``, ``"true"`` or
+    ``"null"``, and what is read back would not be what was given. Called
+    once the value encoded, so it holds no cycle."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, member in item.items():
+                if not isinstance(key, str):
+                    raise TypeError(
+                        f"keys must be str, not {type(key).__name__} ({key!r}): "
+                        "JSON would write it as text"
+                    )
+                if isinstance(member, (dict, list, tuple)):
+                    stack.append(member)
+        elif isinstance(item, (list, tuple)):
+            stack.extend(m for m in item if isinstance(m, (dict, list, tuple)))
 
 
 _ENCODER = json.JSONEncoder(default=_default, allow_nan=False, separators=(",", ":"))
@@ -153,9 +177,12 @@ def dumps(value: object, name: str) -> str:
     """``value`` as JSON text for core, which parses it with its own
     checks (integers beyond 64 bits, duplicate keys and nesting past 128
     levels are refused there, never rounded or dropped). ``uuid.UUID`` and
-    aware ``datetime`` values inside it become strings."""
+    aware ``datetime`` values inside it become strings and tuples lists; a
+    key that is not a ``str``, and a set, are a ``TypeError``."""
     try:
-        return _ENCODER.encode(value)
+        text = _ENCODER.encode(value)
+        _keys_are_text(value)
+        return text
     except ValidationError:
         raise
     except RecursionError:

@@ -491,9 +491,32 @@ def test_an_integer_beyond_64_bits_in_a_result_is_refused(
     assert isinstance(err, ValidationError) and err.field == "result"
 
 
-def test_a_key_that_json_would_write_twice_is_refused(center: ActionCenter) -> None:
-    err = unchanged(center, lambda: propose_with(center, {1: "a", "1": "b"}), ValidationError)
-    assert 'key "1" appears twice in one object' in str(err)
+@pytest.mark.parametrize(
+    "parameters, shown",
+    [
+        ({1: "a", "1": "b"}, "int (1)"),
+        ({1: "a"}, "int (1)"),
+        ({"outer": [{None: 1}]}, "NoneType (None)"),
+        ({"flag": {True: "on"}}, "bool (True)"),
+    ],
+)
+def test_a_key_that_is_not_text_is_refused_not_written_as_text(
+    center: ActionCenter, parameters: Any, shown: str
+) -> None:
+    err = unchanged(center, lambda: propose_with(center, parameters), TypeError)
+    assert f"proposal must be JSON-serializable: keys must be str, not {shown}" in str(err)
+
+
+@pytest.mark.parametrize("members", [{"b", "a"}, frozenset({"b", "a"})])
+def test_a_set_is_refused_since_it_has_no_order(center: ActionCenter, members: Any) -> None:
+    err = unchanged(center, lambda: propose_with(center, {"hosts": members}), TypeError)
+    name = type(members).__name__
+    assert f"a {name} has no order: give a list (sorted(...))" in str(err)
+
+
+def test_a_tuple_is_written_as_a_list(center: ActionCenter) -> None:
+    action = propose_with(center, {"pair": (1, "two")})
+    assert center.get(VIC, action.id).parameters == {"pair": [1, "two"]}
 
 
 @pytest.mark.parametrize("depth", [200, 10_000])
