@@ -824,7 +824,7 @@ pub fn demo(global: &Global, out: Out, args: &DemoArgs) -> Result<(), CliError> 
         ),
         (
             format!("--as dana approve {dana}"),
-            "refused: dana proposed it",
+            "refused: dana, a responder, may not approve",
         ),
         (
             format!("undo {invoice} --all-instances -m 'false positive'"),

@@ -74,6 +74,32 @@ fn demo_prints_the_pending_and_history_tabs() {
 }
 
 #[test]
+fn the_demos_refused_example_is_refused_for_the_reason_it_gives() {
+    let db = Db::none();
+    let demo = db.run(&["demo"]);
+    let line = demo
+        .ok()
+        .lines()
+        .find(|l| l.contains("--as dana approve"))
+        .expect("the example");
+    let (command, why) = line.split_once('#').expect("a reason");
+    assert_eq!(why.trim(), "refused: dana, a responder, may not approve");
+    // The line names the database; `run` names it too.
+    let words: Vec<&str> = command.split_whitespace().skip(1).collect();
+    let args = match words.as_slice() {
+        ["--db", _, rest @ ..] => rest.to_vec(),
+        all => all.to_vec(),
+    };
+    let run = db.run(&args);
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(
+        run.stderr.contains("dana may not approve"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn demo_holds_every_status_source_and_an_intact_trail() {
     let db = Db::demo();
     let actions = db.actions();

@@ -629,6 +629,22 @@ impl ActionCenter {
             .ok_or_else(|| not_a_principal(id))
     }
 
+    /// The principal `id` names in `field` of a request (an account to
+    /// add, a token's holder): a `Validation` error on `field` if the
+    /// stored policy has no such principal, since the caller's own
+    /// permissions are not what is missing.
+    pub(crate) fn named_principal(&self, field: &str, id: &str) -> Result<Principal> {
+        check_required(field, id)?;
+        self.stored_policy()?.policy.principal(id).ok_or_else(|| {
+            Error::validation(
+                field,
+                format!(
+                    "{id} is not among the principals of the stored policy: add it to the policy first"
+                ),
+            )
+        })
+    }
+
     /// The principal with this id and the roles the stored policy gives it
     /// by id and through the groups an identity provider asserted for it.
     pub fn principal_in_groups(&self, id: &str, groups: &[String]) -> Result<Principal> {

@@ -293,7 +293,7 @@ impl ActionCenter {
     pub fn add_user(&self, by: &Principal, id: &str, password: &str) -> Result<Account> {
         self.check_administer(by, "adding an account")?;
         crate::model::check_name("account.id", id)?;
-        self.principal(id)?;
+        self.named_principal("account.id", id)?;
         let now = self.now();
         let account = Account {
             id: id.to_owned(),
@@ -485,7 +485,7 @@ impl ActionCenter {
         ttl: Duration,
     ) -> Result<Issued> {
         self.check_administer(by, "creating an API token")?;
-        self.principal(principal)?;
+        self.named_principal("token.principal", principal)?;
         crate::model::check_name("token.label", label)?;
         if ttl <= Duration::zero() || ttl > Duration::days(366) {
             return Err(Error::validation(

@@ -219,9 +219,19 @@ pub fn adding_a_user_needs_administer_and_a_principal_of_the_policy(h: &Harness)
         .center
         .add_user(&root(), "mallory", PASSWORD)
         .expect_err("not in the policy");
+    // Not root's permission: the account's principal is missing.
     assert!(
-        matches!(&stranger, Error::PermissionDenied { .. }),
+        matches!(&stranger, Error::Validation { field, message } if field == "account.id"
+            && message.contains("mallory is not among the principals")),
         "{stranger:?}"
+    );
+    let token = h
+        .center
+        .create_token(&root(), "mallory", "ci", Duration::days(1))
+        .expect_err("not in the policy");
+    assert!(
+        matches!(&token, Error::Validation { field, .. } if field == "token.principal"),
+        "{token:?}"
     );
     let users = h.center.users(&root()).expect("users");
     assert_eq!(
