@@ -76,6 +76,22 @@ def action_id(value: object, name: str = "id") -> Union[uuid.UUID, str]:
 def text(value: object, name: str) -> str:
     if not isinstance(value, str):
         type_error(name, "a str", value)
+    return unicode(value, name)
+
+
+def unicode(value: str, name: str) -> str:
+    """``value`` if it is text UTF-8 can hold: a ``str`` may hold a lone
+    surrogate (``"\\ud800"``, from ``surrogateescape`` or a JSON escape),
+    which is no character and which the engine cannot be given."""
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise ValidationError(
+                f"invalid {name}: {value[e.start]!r} at position {e.start} is a lone "
+                "surrogate, not a character",
+                field=name,
+            ) from None
     return value
 
 

@@ -26,7 +26,7 @@ from typing import (
 )
 
 from . import _native
-from ._convert import format_time, type_error
+from ._convert import format_time, type_error, unicode
 from ._enums import (
     ActionMismatch,
     Category,
@@ -109,6 +109,11 @@ class Principal:
                 type_error("each role", "a str", role)
         if via is not None and not isinstance(via, str):
             type_error("Principal via", "a str", via)
+        unicode(id, "principal.id")
+        for role in checked:
+            unicode(role, "principal.roles")
+        if via is not None:
+            unicode(via, "principal.via")
         object.__setattr__(self, "id", id)
         object.__setattr__(self, "roles", checked)
         object.__setattr__(self, "via", via)

@@ -705,3 +705,51 @@ def test_a_checkpoint_with_a_forged_field_is_refused(center: ActionCenter) -> No
     with pytest.raises(ValidationError) as e:
         center.verify_audit(public_key=public, checkpoint=json.dumps(forged))
     assert e.value.field == "checkpoint.hash"
+
+
+# ----- text that UTF-8 cannot hold ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "call, field",
+    [
+        (lambda c, a: c.approve(ALICE, a, comment="ok \ud800"), "comment"),
+        (lambda c, a: c.reject(ALICE, a, comment="\udcff"), "comment"),
+        (lambda c, a: c.resolve_id("\ud800"), "prefix"),
+        (lambda c, a: c.principal("\ud800"), "id"),
+        (
+            lambda c, a: c.propose(
+                AIR, Kind.ISOLATE_DEVICE, Device("d9"), Playbook("p"), idempotency_key="k\ud800"
+            ),
+            "idempotency_key",
+        ),
+        (
+            lambda c, a: c.propose(
+                AIR, Kind.ISOLATE_DEVICE, Device("d9"), Playbook("p"), investigation_id="\udfff"
+            ),
+            "investigation_id",
+        ),
+    ],
+)
+def test_a_lone_surrogate_is_a_validation_error_naming_its_field(
+    center: ActionCenter, quarantine: Propose, call: Callable[..., Any], field: str
+) -> None:
+    action = quarantine()
+    err = unchanged(center, lambda: call(center, action), ValidationError)
+    assert isinstance(err, ValidationError) and err.field == field
+    assert "is a lone surrogate, not a character" in str(err)
+    assert center.get(VIC, action.id).status is Status.PENDING
+
+
+@pytest.mark.parametrize(
+    "make, field",
+    [
+        (lambda: Principal("\ud800", ["analyst"]), "principal.id"),
+        (lambda: Principal("alice", ["analyst\udc80"]), "principal.roles"),
+        (lambda: Principal("alice", ["analyst"], via="root\ud800"), "principal.via"),
+    ],
+)
+def test_a_principal_with_a_lone_surrogate_is_not_made(make: Callable[[], Any], field: str) -> None:
+    with pytest.raises(ValidationError) as e:
+        make()
+    assert e.value.field == field
