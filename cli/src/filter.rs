@@ -9,9 +9,9 @@ use crate::args::FilterArgs;
 /// The library's filter for these options; times relative to `now`.
 pub fn build(args: &FilterArgs, now: DateTime<Utc>) -> Result<Filter, Error> {
     Ok(Filter {
-        kinds: parse_all(&args.kind)?,
-        categories: parse_all(&args.category)?,
-        sources: parse_all(&args.source)?,
+        kinds: parse_all("kind", &args.kind)?,
+        categories: parse_all("category", &args.category)?,
+        sources: parse_all("source", &args.source)?,
         investigation_id: args.investigation.clone(),
         entity: args.entity.clone(),
         created_by: args.created_by.clone(),
@@ -38,10 +38,13 @@ pub fn statuses(names: &[String]) -> Result<Vec<Status>, Error> {
     if names.iter().any(|n| n.trim() == "all") {
         return Ok(Status::ALL.to_vec());
     }
-    parse_all(names)
+    parse_all("status", names)
 }
 
-fn parse_all<T>(names: &[String]) -> Result<Vec<T>, Error>
+/// The values an option names, comma separated. An option given with
+/// nothing in it (`--kind ""`, often an unset shell variable) is refused:
+/// read as "any", it would widen a bulk decision to every action.
+fn parse_all<T>(field: &str, names: &[String]) -> Result<Vec<T>, Error>
 where
     T: std::str::FromStr<Err = Error> + PartialEq,
 {
@@ -51,6 +54,12 @@ where
         if !out.contains(&value) {
             out.push(value);
         }
+    }
+    if out.is_empty() && !names.is_empty() {
+        return Err(Error::validation(
+            field,
+            "names nothing: give one or more, comma separated",
+        ));
     }
     Ok(out)
 }

@@ -279,3 +279,34 @@ fn bad_filter_values_are_validation_errors() {
     db.run(&["pending", "--limit", "0"])
         .fails(6, "error: invalid limit: must be between 1 and 1000, got 0");
 }
+
+#[test]
+fn an_option_given_with_nothing_in_it_is_refused_and_changes_nothing() {
+    let db = Db::demo();
+    let before = db.snapshot();
+    // An unset shell variable: `--investigation "$INV"`. Read as "any", a
+    // bulk approval would reach every pending action; read as "none", a
+    // view would say there is nothing.
+    db.run(&["approve", "--investigation", "", "-m", "ok"])
+        .fails(
+            6,
+            "error: invalid filter.investigation_id: must not be empty",
+        );
+    db.run(&["history", "--status", ""]).fails(
+        6,
+        "error: invalid status: names nothing: give one or more, comma separated",
+    );
+    db.run(&["pending", "--kind", ","]).fails(
+        6,
+        "error: invalid kind: names nothing: give one or more, comma separated",
+    );
+    db.run(&["pending", "--source", ""]).fails(
+        6,
+        "error: invalid source: names nothing: give one or more, comma separated",
+    );
+    db.run(&["history", "--created-by", ""])
+        .fails(6, "error: invalid filter.created_by: must not be empty");
+    db.run(&["history", "--decided-by", " "])
+        .fails(6, "error: invalid filter.decided_by: must not be empty");
+    assert_eq!(db.snapshot(), before);
+}

@@ -10,15 +10,16 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::model::{Action, ActionId, Category, Kind, SourceType, Status, check_name};
+use crate::model::{Action, ActionId, Category, Kind, SourceType, Status, check_required};
 
 /// Largest page a list returns.
 pub const MAX_PAGE: usize = 1000;
 /// Page size when none is asked for.
 pub const DEFAULT_PAGE: usize = 50;
 
-/// Which actions to list, count or act on in bulk. Empty fields match all;
-/// a list field matches any of its values.
+/// Which actions to list, count or act on in bulk. Empty lists and absent
+/// names match all; a list field matches any of its values. A name given
+/// empty (`"investigation_id": ""`) is a validation error.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Filter {
@@ -83,6 +84,8 @@ impl Filter {
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
+        // An empty name matches nothing anyone can hold, so it is a
+        // mistake (an unset variable), not a filter: refused by name.
         for (field, value) in [
             ("filter.investigation_id", &self.investigation_id),
             ("filter.entity", &self.entity),
@@ -90,7 +93,7 @@ impl Filter {
             ("filter.decided_by", &self.decided_by),
         ] {
             if let Some(v) = value {
-                check_name(field, v)?;
+                check_required(field, v)?;
             }
         }
         for (field, at) in [

@@ -187,6 +187,44 @@ pub fn list_filters_by_every_field(h: &Harness) {
         );
         assert!(h.center.counts(&alice(), &f).is_err());
     }
+    // An empty name is a mistake (an unset variable), not a filter that
+    // matches nothing, nor one that matches everything.
+    let empty = [
+        Filter {
+            investigation_id: Some(String::new()),
+            ..Filter::pending()
+        },
+        Filter {
+            entity: Some(" ".into()),
+            ..Filter::pending()
+        },
+        Filter {
+            created_by: Some(String::new()),
+            ..Filter::pending()
+        },
+        Filter {
+            decided_by: Some(String::new()),
+            ..Filter::pending()
+        },
+    ];
+    for f in empty {
+        let err = h
+            .center
+            .list(&alice(), &f, &PageRequest::default())
+            .expect_err("empty");
+        assert!(
+            matches!(&err, Error::Validation { field, message } if field.starts_with("filter.")
+                && message == "must not be empty"),
+            "{err:?}"
+        );
+        assert!(h.center.counts(&alice(), &f).is_err());
+        assert!(
+            h.center
+                .preview_bulk(&alice(), &crate::BulkOp::Approve { comment: None }, &f)
+                .is_err()
+        );
+    }
+    assert!(Filter::from_json(r#"{"created_by": ""}"#).is_err());
 }
 
 pub fn counts_per_status(h: &Harness) {
