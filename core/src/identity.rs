@@ -417,10 +417,13 @@ impl ActionCenter {
             .map_or(decoy_hash(), |a| a.password_hash.as_str());
         let matches = verify_password(password, hash);
         match account {
-            Some(account) if matches && !account.disabled => {
-                self.principal(id)?;
-                self.start_session(id, "password", &[], session)
-            }
+            Some(account) if matches && !account.disabled => match self.principal(id) {
+                Ok(_) => self.start_session(id, "password", &[], session),
+                // An account whose principal left the policy answers as a
+                // wrong password does: its password is not confirmed.
+                Err(Error::PermissionDenied { .. }) => Err(bad_credentials()),
+                Err(other) => Err(other),
+            },
             _ => Err(bad_credentials()),
         }
     }
@@ -563,6 +566,47 @@ impl ActionCenter {
             .filter(|c| c.kind == kind)
             .ok_or_else(unknown)?;
         let now = self.now();
+        let principal = self.live_principal(&credential, limits, now)?;
+        if now - credential.last_used_at >= TOUCH_EVERY {
+            self.store().touch_credential(&hash, now)?;
+        }
+        Ok(Authenticated {
+            principal,
+            credential,
+        })
+    }
+
+    /// Whether a credential authenticated earlier (a session or token
+    /// holding a stream open) still would be now, read again from the
+    /// store without marking it used: the principal it stands for, or
+    /// `Unauthenticated` once it was revoked, expired, idle past
+    /// `limits` (sessions) or its account disabled, and `PermissionDenied`
+    /// once the policy no longer names its principal.
+    pub fn still_authenticated(
+        &self,
+        credential: &Credential,
+        limits: Option<&SessionLimits>,
+    ) -> Result<Principal> {
+        let stored = self
+            .store()
+            .credential(&credential.hash)?
+            .filter(|c| c.kind == credential.kind)
+            .ok_or_else(|| Error::Unauthenticated {
+                reason: format!("unknown {}", credential.kind.as_str()),
+            })?;
+        let limits = limits.filter(|_| stored.kind == CredentialKind::Session);
+        self.live_principal(&stored, limits, self.now())
+    }
+
+    /// The checks of a stored credential, in the order their reasons are
+    /// given.
+    fn live_principal(
+        &self,
+        credential: &Credential,
+        limits: Option<&SessionLimits>,
+        now: DateTime<Utc>,
+    ) -> Result<Principal> {
+        let what = credential.kind.as_str();
         if credential.revoked_at.is_some() {
             return Err(Error::Unauthenticated {
                 reason: format!("the {what} was revoked"),
@@ -589,14 +633,7 @@ impl ActionCenter {
                 reason: format!("the account {} is disabled", credential.principal),
             });
         }
-        let principal = self.principal_in_groups(&credential.principal, &credential.groups)?;
-        if now - credential.last_used_at >= TOUCH_EVERY {
-            self.store().touch_credential(&hash, now)?;
-        }
-        Ok(Authenticated {
-            principal,
-            credential,
-        })
+        self.principal_in_groups(&credential.principal, &credential.groups)
     }
 }
 

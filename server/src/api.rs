@@ -561,22 +561,55 @@ async fn sign_in(
     responses((status = 204, description = "signed out"), (status = 401, body = ErrorBody)))]
 async fn sign_out(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Result<Caller, ApiError>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     // The session the cookie names ends, whichever credential the request
     // came in with: an answer that clears the cookie must not leave its
     // session live. A cookie that names no live session is only cleared.
-    if let Some(secret) = crate::auth::session_secret(&headers) {
-        let by_session = caller.via == crate::auth::Via::Session;
-        let limits = state.settings().session;
-        run(&state, move |c| {
-            if by_session || c.session(&secret, &limits).is_ok() {
-                c.sign_out(&secret)?;
+    let secret = crate::auth::session_secret(&headers);
+    match (caller, secret) {
+        (Ok(caller), Some(secret)) => {
+            let by_session = caller.via == crate::auth::Via::Session;
+            let limits = state.settings().session;
+            run(&state, move |c| {
+                if by_session || c.session(&secret, &limits).is_ok() {
+                    c.sign_out(&secret)?;
+                }
+                Ok(())
+            })
+            .await?;
+        }
+        (Ok(_), None) => {}
+        // A session that no longer authenticates (its principal left the
+        // policy, it was idle too long) can still be ended by whoever
+        // holds its cookie and its CSRF token, so no one is left signed in
+        // with no way out.
+        (Err(refused), Some(secret)) => {
+            let csrf = headers
+                .get(crate::auth::CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let ended = run(&state, move |c| {
+                let stored = c
+                    .store()
+                    .credential(&actioncenter::identity::secret_hash(&secret))?
+                    .filter(|s| s.kind == actioncenter::identity::CredentialKind::Session);
+                Ok(match stored {
+                    Some(s) if csrf.is_some_and(|t| crate::auth::same_secret(&t, &s.csrf)) => {
+                        c.sign_out(&secret)?;
+                        true
+                    }
+                    Some(_) => false,
+                    None => true,
+                })
+            })
+            .await?;
+            if !ended {
+                return Err(refused);
             }
-            Ok(())
-        })
-        .await?;
+        }
+        (Err(refused), None) => return Err(refused),
     }
     let mut r = StatusCode::NO_CONTENT.into_response();
     r.headers_mut()

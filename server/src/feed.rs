@@ -186,22 +186,13 @@ pub fn stream(
 /// credential is still live and it may still read the feed.
 async fn still_allowed(state: &AppState, caller: &Caller) -> Option<Principal> {
     let caller = caller.clone();
+    let limits = state.settings().session;
     let checked = state
         .blocking(move |c| -> actioncenter::Result<Principal> {
+            // A session idle past its limit ends its stream too: the
+            // stream itself is not the person's activity.
             let principal = match &caller.credential {
-                Some(cred) => {
-                    let now = c.now();
-                    let stored = c.store().credential(&cred.hash)?;
-                    let live = stored.is_some_and(|s| {
-                        s.revoked_at.is_none() && s.expires_at.is_none_or(|at| at > now)
-                    });
-                    if !live {
-                        return Err(actioncenter::Error::Unauthenticated {
-                            reason: "the credential ended".into(),
-                        });
-                    }
-                    c.principal_in_groups(&cred.principal, &cred.groups)?
-                }
+                Some(cred) => c.still_authenticated(cred, Some(&limits))?,
                 None => caller.principal.clone(),
             };
             c.events_since(&principal, 0, 1)?;

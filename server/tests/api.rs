@@ -1152,3 +1152,87 @@ fn if_match_star_is_any_version() {
         .expect("send");
     assert_eq!(error_kind(r, 404), "not_found");
 }
+
+/// The test policy without `alice`: she has left.
+fn without_alice(s: &TestServer) {
+    let policy = actioncenter::Policy::default()
+        .with_principal("admin", ["admin"])
+        .and_then(|p| p.with_principal("bob", ["analyst"]))
+        .expect("policy");
+    s.center
+        .set_policy(&s.admin, policy, None, Some("alice left"))
+        .expect("set policy");
+}
+
+#[test]
+fn a_session_idle_too_long_ends_its_live_feed() {
+    use std::io::Read;
+    let s = TestServer::start();
+    let alice = s.signed_in("alice");
+    let mut r = alice
+        .client
+        .get(s.url("/api/v1/events/stream"))
+        .timeout(std::time::Duration::from_secs(10))
+        .send()
+        .expect("stream");
+    assert_eq!(r.status(), 200);
+    // The stream is no one's activity: past the idle limit it ends, as
+    // the session's next request would be refused.
+    s.clock.advance(chrono::Duration::minutes(31));
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let ended = r.read_to_end(&mut rest);
+    assert!(ended.is_ok(), "the stream ends cleanly: {ended:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[test]
+fn a_principal_who_left_the_policy_can_still_sign_out() {
+    let s = TestServer::start();
+    let alice = s.signed_in("alice");
+    expect(alice.get("/api/v1/session"), 200);
+    without_alice(&s);
+    assert_eq!(
+        error_kind(alice.get("/api/v1/session"), 403),
+        "permission_denied"
+    );
+    // Without the session's CSRF token the cookie alone ends nothing.
+    let forged = alice
+        .client
+        .delete(s.url("/api/v1/session"))
+        .send()
+        .expect("delete");
+    assert_eq!(error_kind(forged, 403), "permission_denied");
+    assert_eq!(s.live_sessions(), 1);
+    let out = alice
+        .request(reqwest::Method::DELETE, "/api/v1/session")
+        .send()
+        .expect("delete");
+    assert_eq!(out.status(), 204);
+    assert!(
+        out.headers()["set-cookie"]
+            .to_str()
+            .unwrap_or("")
+            .contains("Max-Age=0"),
+        "the cookie is cleared"
+    );
+    assert_eq!(s.live_sessions(), 0, "the session ended");
+}
+
+#[test]
+fn signing_in_to_an_account_whose_principal_left_does_not_confirm_its_password() {
+    let s = TestServer::start();
+    s.add_user("alice");
+    without_alice(&s);
+    let sign_in = |password: &str| {
+        reqwest::blocking::Client::new()
+            .post(s.url("/api/v1/session"))
+            .json(&json!({"account": "alice", "password": password}))
+            .send()
+            .expect("sign in")
+    };
+    let right = expect(sign_in(common::PASSWORD), 401);
+    let wrong = expect(sign_in("not the password at all"), 401);
+    assert_eq!(right["error"], wrong["error"]);
+    assert_eq!(s.live_sessions(), 0);
+}
