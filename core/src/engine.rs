@@ -662,6 +662,19 @@ impl ActionCenter {
     pub fn impersonate(&self, real: &Principal, as_id: &str) -> Result<Principal> {
         let policy = self.stored_policy()?;
         policy.policy.check_principal(real)?;
+        // Only the person acts as someone: from "root as sam", acting as
+        // alice would record sam, and root could decide twice.
+        if real.via.is_some() {
+            return Err(Error::PermissionDenied {
+                principal: real.id.clone(),
+                operation: Operation::Administer,
+                category: None,
+                detail: Some(format!(
+                    "{} may not act as {as_id}: only the administrator acting, not whom they act as, may act as someone",
+                    real.shown()
+                )),
+            });
+        }
         for category in Category::ALL {
             policy
                 .policy

@@ -316,6 +316,7 @@ macro_rules! conformance_suite {
             policy::a_decision_records_the_policy_it_was_made_under,
             policy::a_stale_policy_version_is_refused,
             policy::acting_as_another_needs_administer_and_is_recorded,
+            policy::acting_as_someone_cannot_be_stacked,
             policy::authorize_follows_the_tables_who_column,
             lifecycle::a_stale_lease_token_is_refused_whoever_presents_it,
             undo::an_undo_waiting_is_not_an_undo_leased,

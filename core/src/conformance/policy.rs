@@ -372,6 +372,58 @@ pub fn acting_as_another_needs_administer_and_is_recorded(h: &Harness) {
     );
 }
 
+/// An administrator acting as another administrator cannot act as a third
+/// principal from there: the record would name the second, not the person,
+/// and one person could make a quorum of two.
+pub fn acting_as_someone_cannot_be_stacked(h: &Harness) {
+    with_policy(h, |p| {
+        p.with_principal("alice", ["analyst"])
+            .and_then(|p| p.with_principal("bob", ["analyst"]))
+            .and_then(|p| p.with_principal("root", ["admin", "analyst"]))
+            .and_then(|p| p.with_principal("sam", ["admin", "analyst"]))
+            .expect("principals")
+            .with_kind_rule(
+                Kind::QuarantineFile,
+                KindRule {
+                    quorum: Some(2),
+                    ..KindRule::default()
+                },
+            )
+            .expect("rule")
+    });
+    let a = quarantine(h, &sha(1), "d1");
+    let root = h.center.principal("root").expect("root");
+    h.center
+        .approve(&root, a.id, &Decide::default())
+        .expect("first");
+    let sam_by_root = h.center.impersonate(&root, "sam").expect("admin");
+    assert_eq!(sam_by_root.shown(), "root as sam");
+    for target in ["alice", "sam", "root"] {
+        let err = h
+            .center
+            .impersonate(&sam_by_root, target)
+            .expect_err("stacked");
+        assert!(
+            matches!(&err, Error::PermissionDenied { principal, operation: Operation::Administer, detail: Some(d), .. }
+                if principal == "sam" && d.contains("root as sam")),
+            "{err:?}"
+        );
+    }
+    // And root acting as sam is still root for the quorum.
+    let err = h
+        .center
+        .approve(&sam_by_root, a.id, &Decide::default())
+        .expect_err("root twice");
+    assert!(
+        matches!(&err, Error::Validation { message, .. } if message.contains("root already approved")),
+        "{err:?}"
+    );
+    assert_eq!(
+        h.center.get(&root, a.id).expect("get").status,
+        Status::Pending
+    );
+}
+
 pub fn authorize_follows_the_tables_who_column(h: &Harness) {
     use crate::machine::{TABLE, Who};
     let policy = h.center.policy().expect("policy");
