@@ -82,9 +82,10 @@ class Policy:
 
     @classmethod
     def from_file(cls, path: Union[str, os.PathLike[str]]) -> Policy:
-        """A policy from a JSON file (``OSError`` if it cannot be read)."""
-        with open(os.fspath(path), encoding="utf-8") as f:
-            return cls.from_json(f.read())
+        """A policy from a JSON file (``OSError`` if it cannot be opened).
+        Reading stops at the engine's 1 MiB document limit: a larger file,
+        or one that is not UTF-8, is a :class:`ValidationError`."""
+        return cls._wrap(_native.Policy.from_file(os.fspath(path)))
 
     def to_json(self) -> str:
         """The policy as pretty JSON, with every default written out."""

@@ -33,6 +33,16 @@ impl Policy {
         })
     }
 
+    /// Parses and validates a policy file, read to at most the engine's
+    /// document limit (an endless file such as `/dev/zero` costs nothing).
+    /// `OSError` if it cannot be opened.
+    #[staticmethod]
+    fn from_file(py: Python<'_>, path: std::path::PathBuf) -> PyResult<Self> {
+        let file = std::fs::File::open(&path)?;
+        let text = actioncenter::error::read_document("policy", file).or_raise(py)?;
+        Self::from_json(py, &text)
+    }
+
     /// The built-in default policy.
     #[staticmethod]
     fn default_policy() -> Self {

@@ -443,6 +443,24 @@ def test_policy_file_that_is_missing(tmp_path: Path) -> None:
         Policy.from_file(tmp_path / "nope.json")
 
 
+def test_policy_file_past_the_document_limit_is_refused_without_reading_it_all(
+    tmp_path: Path,
+) -> None:
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * (1024 * 1024 + 1))
+    with pytest.raises(ValidationError) as e:
+        Policy.from_file(big)
+    assert "is more than 1048576 bytes, the limit" in str(e.value)
+    # An endless file: reading stops at the limit.
+    with pytest.raises(ValidationError):
+        Policy.from_file("/dev/zero")
+    latin = tmp_path / "latin.json"
+    latin.write_bytes(b'{"roles": {"\xe9": {}}}')
+    with pytest.raises(ValidationError) as e:
+        Policy.from_file(latin)
+    assert "is not UTF-8" in str(e.value)
+
+
 def test_policy_of_the_wrong_type() -> None:
     with pytest.raises(TypeError, match="policy must be a dict"):
         Policy("{}")  # type: ignore[arg-type]
