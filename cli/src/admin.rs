@@ -25,6 +25,11 @@ fn read_named(path: &Path, root: &str) -> Result<String, CliError> {
 /// Writes a new file, refusing to replace one; `private` makes it readable
 /// by its owner only.
 fn write_new(path: &Path, text: &str, private: bool) -> Result<(), CliError> {
+    write_to(create_new(path, private)?, path, text)
+}
+
+/// `path`, created empty: refused if it exists.
+fn create_new(path: &Path, private: bool) -> Result<std::fs::File, CliError> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -34,16 +39,18 @@ fn write_new(path: &Path, text: &str, private: bool) -> Result<(), CliError> {
     }
     #[cfg(not(unix))]
     let _ = private;
-    let shown = path.display().to_string();
-    let mut file = options.open(path).map_err(|e| {
+    options.open(path).map_err(|e| {
         CliError::InFile(
-            shown.clone(),
+            path.display().to_string(),
             Error::validation("out", format!("cannot create the file: {e}")),
         )
-    })?;
+    })
+}
+
+fn write_to(mut file: std::fs::File, path: &Path, text: &str) -> Result<(), CliError> {
     file.write_all(text.as_bytes()).map_err(|e| {
         CliError::InFile(
-            shown,
+            path.display().to_string(),
             Error::validation("out", format!("cannot write: {e}")),
         )
     })
@@ -114,9 +121,20 @@ pub fn audit_checkpoint(
 ) -> Result<(), CliError> {
     let signing = checkpoint::signing_key_from_pem(&read_named(key, "signing_key")?)
         .map_err(|e| CliError::InFile(key.display().to_string(), e))?;
-    let cp = s.center.checkpoint(s.actor(), &signing)?;
-    if let Some(path) = export {
-        write_new(path, &format!("{}\n", cp.to_json()), false)?;
+    // The export file first: a name that is taken must refuse the
+    // command before a checkpoint is signed and stored.
+    let file = export.map(|path| create_new(path, false)).transpose()?;
+    let cp = match s.center.checkpoint(s.actor(), &signing) {
+        Ok(cp) => cp,
+        Err(e) => {
+            if let Some(path) = export {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(e.into());
+        }
+    };
+    if let (Some(file), Some(path)) = (file, export) {
+        write_to(file, path, &format!("{}\n", cp.to_json()))?;
     }
     if out.json {
         return Ok(out.json(&cp)?);

@@ -164,6 +164,23 @@ fn checkpoints_find_a_cut_tail_with_the_public_key_and_the_exported_copy() {
     let exported_s = exported.to_string_lossy().into_owned();
     db.run_as_me(&["audit", "checkpoint", "--key", &key_s, "--out", &exported_s])
         .ok();
+    // A taken export name refuses the command before anything is signed,
+    // and a refused signer leaves no export file behind.
+    let before = db.snapshot();
+    let again = db.run_as_me(&["audit", "checkpoint", "--key", &key_s, "--out", &exported_s]);
+    assert_eq!(again.code, 6, "{again:?}");
+    let other = db.dir.path().join("other.json");
+    let run = db.run(&[
+        "audit",
+        "checkpoint",
+        "--key",
+        &key_s,
+        "--out",
+        &other.to_string_lossy(),
+    ]);
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(!other.exists(), "the refused command left its export file");
+    assert_eq!(db.snapshot(), before);
     let ok = db
         .run(&[
             "audit",
