@@ -1480,6 +1480,13 @@ impl ActionCenter {
         // on its own, say) is not bad input: its item is a conflict.
         if !request.instances.is_empty() {
             let action = self.load(id)?;
+            // Who may not undo it learns nothing of the other actions.
+            self.stored_policy()?.policy.authorize(
+                by,
+                Event::Undo,
+                action.category,
+                Some(&action.created_by),
+            )?;
             let file = action
                 .entity
                 .sha256()

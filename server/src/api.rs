@@ -794,8 +794,10 @@ async fn undo_instances(
     let (action, instances) = run(&state, move |c| {
         let id = action_id(c, &id)?;
         let by = &caller.principal;
+        // View first: who may not see it learns nothing of its state.
+        let action = c.get(by, id)?;
         let instances = c.check_undo(by, id, None)?;
-        Ok((c.get(by, id)?, instances))
+        Ok((action, instances))
     })
     .await?;
     let mut r = ok_json(json!({ "action": action, "instances": instances }));

@@ -311,4 +311,24 @@ pub fn undo_fans_out_only_to_the_confirmed_instances(h: &Harness) {
             assert_eq!(stored(h, untouched.id).status, Status::Completed);
         }
     }
+    // Who may not undo is refused as such, whatever the list names: the
+    // answer tells nothing of the other actions.
+    let request = UndoRequest {
+        instances: vec![Seen::of(&other[0])],
+        ..undo_req("fp")
+    };
+    let err = h
+        .center
+        .undo(&viewer(), late[0].id, &request)
+        .expect_err("no undo");
+    assert!(
+        matches!(
+            &err,
+            Error::PermissionDenied {
+                operation: Operation::Undo,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
