@@ -1236,3 +1236,27 @@ fn signing_in_to_an_account_whose_principal_left_does_not_confirm_its_password()
     assert_eq!(right["error"], wrong["error"]);
     assert_eq!(s.live_sessions(), 0);
 }
+
+#[test]
+fn verifying_the_trail_needs_view_on_every_category_as_the_feed_does() {
+    let s = TestServer::start();
+    let mut policy: Value =
+        serde_json::from_str(&s.center.policy().expect("policy").to_json()).expect("json");
+    policy["roles"]["device_viewer"] = json!({"view": ["device"]});
+    policy["principals"]["vic"] = json!(["device_viewer"]);
+    let policy = actioncenter::Policy::from_json(&policy.to_string()).expect("policy");
+    s.center
+        .set_policy(&s.admin, policy, None, Some("vic"))
+        .expect("set policy");
+    let vic = s.bearer("vic");
+    assert_eq!(
+        error_kind(vic.get("/api/v1/events"), 403),
+        "permission_denied"
+    );
+    assert_eq!(
+        error_kind(vic.get("/api/v1/audit"), 403),
+        "permission_denied"
+    );
+    let report = expect(s.bearer("victor").get("/api/v1/audit"), 200);
+    assert!(report["events_checked"].as_u64().is_some(), "{report}");
+}
