@@ -2456,8 +2456,8 @@ fn snapshot_token(items: &[Seen]) -> String {
 /// Whether `token` has the shape [`snapshot_token`] gives.
 fn is_snapshot_token(token: &str) -> bool {
     token.split_once('-').is_some_and(|(n, digest)| {
-        !n.is_empty()
-            && n.len() <= 20
+        // A count a selection can have: 20 digits can pass u64.
+        n.parse::<u64>().is_ok()
             && n.bytes().all(|b| b.is_ascii_digit())
             && digest.len() == 32
             && digest.bytes().all(|b| b.is_ascii_hexdigit())

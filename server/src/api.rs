@@ -270,7 +270,14 @@ fn body<T: serde::de::DeserializeOwned>(
     }
     let text = std::str::from_utf8(bytes)
         .map_err(|e| ApiError::invalid(StatusCode::BAD_REQUEST, what, format!("not UTF-8: {e}")))?;
-    Ok(actioncenter::parse_json_object(what, text)?)
+    // Over core's document limit is a body too large, whether the server's
+    // own body limit (a little higher, for the request around it) caught
+    // it or the parser did: 413 either way.
+    let too_large = text.len() > actioncenter::error::MAX_DOCUMENT_LEN;
+    actioncenter::parse_json_object(what, text).map_err(|error| ApiError {
+        error,
+        status: too_large.then_some(StatusCode::PAYLOAD_TOO_LARGE),
+    })
 }
 
 fn ok_json(value: impl serde::Serialize) -> Response {
@@ -992,6 +999,15 @@ fn bulk_request(headers: &HeaderMap, bytes: &Bytes) -> ApiResult<(BulkOp, BulkTa
     let snapshot = value.remove("snapshot");
     let op: BulkOp = actioncenter::parse_json("bulk", &Value::Object(value).to_string())?;
     let target = match (ids, filter) {
+        (Some(_), None) if snapshot.is_some() => {
+            // A snapshot guards a selection by filter; beside ids it would
+            // guard nothing, and the caller would think it did.
+            return Err(ApiError::invalid(
+                StatusCode::BAD_REQUEST,
+                "bulk.snapshot",
+                "goes with a filter; ids carry their versions instead",
+            ));
+        }
         (Some(ids), None) => {
             BulkTarget::Ids(actioncenter::parse_json("bulk.ids", &ids.to_string())?)
         }

@@ -689,6 +689,13 @@ fn bodies_and_heads_have_limits_and_bad_bodies_clear_errors() {
     assert_eq!(status, 413, "{body}");
     let body: Value = serde_json::from_str(&body).expect("json");
     assert_eq!(body["error"]["kind"], "validation", "{body}");
+    // Just over the document limit, within the server's body limit: 413
+    // too, not a 400.
+    let mut proposal = isolate("dev-big");
+    proposal["parameters"] = json!({"pad": "p".repeat(1024 * 1024)});
+    let r = soar.post("/api/v1/actions", proposal);
+    let big = expect(r, 413);
+    assert_eq!(big["error"]["kind"], "validation", "{big}");
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
     let r = soar
         .request(reqwest::Method::POST, "/api/v1/actions")

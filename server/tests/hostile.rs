@@ -323,6 +323,8 @@ fn invalid_utf8_deep_json_and_huge_numbers_get_clear_errors() {
         ("unknown entity type", Method::POST, "/api/v1/actions".into(), br#"{"kind": "isolate_device", "entity": {"type": "toaster", "device_id": "d6"}, "source": {"type": "antivirus"}}"#.to_vec()),
         ("unknown source type", Method::POST, "/api/v1/actions".into(), br#"{"kind": "isolate_device", "entity": {"type": "device", "device_id": "d7"}, "source": {"type": "oracle"}}"#.to_vec()),
         ("unknown bulk op", Method::POST, "/api/v1/bulk".into(), format!(r#"{{"op": "obliterate", "ids": [{{"id": "{id}", "version": 1}}]}}"#).into_bytes()),
+        // A snapshot beside ids guards nothing; the caller would think it did.
+        ("a snapshot beside ids", Method::POST, "/api/v1/bulk".into(), format!(r#"{{"op": "approve", "ids": [{{"id": "{id}", "version": 1}}], "snapshot": "garbage"}}"#).into_bytes()),
         ("duplicate key", Method::POST, format!("/api/v1/actions/{id}/reject"), br#"{"comment": "a", "comment": "b"}"#.to_vec()),
         // serde reads a struct from an array by position: `[]` would be a
         // claim with every field at its default.

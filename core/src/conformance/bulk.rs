@@ -189,6 +189,8 @@ pub fn bulk_by_filter_refuses_a_selection_that_changed(h: &Harness) {
         "3-",
         "-0123456789abcdef0123456789abcdef",
         "x-0123456789abcdef0123456789abcdef",
+        // A count past u64 (it read as 0 actions previewed).
+        "99999999999999999999-0123456789abcdef0123456789abcdef",
     ] {
         let err = h
             .center
