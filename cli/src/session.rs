@@ -77,6 +77,8 @@ pub fn open_store(
                 },
                 // One command, one connection at a time.
                 pool_size: 1,
+                // Only `demo`, `seed` and `serve --demo` may create the tables.
+                create: open == Open::CreateIfMissing,
                 ..SqliteOptions::default()
             };
             Ok(Arc::new(SqliteStore::open_with(path, &options)?))

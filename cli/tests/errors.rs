@@ -253,6 +253,31 @@ fn an_empty_file_is_no_database_either() {
 }
 
 #[test]
+fn a_sqlite_file_without_tables_is_no_database_either() {
+    // Not empty: a SQLite file whose tables were all dropped. A view wrote
+    // the schema and the bootstrap policy into it too.
+    let db = Db::none();
+    let conn = rusqlite::Connection::open(&db.path).unwrap_or_else(|e| panic!("open: {e}"));
+    conn.execute_batch("CREATE TABLE t (x); DROP TABLE t;")
+        .unwrap_or_else(|e| panic!("sql: {e}"));
+    drop(conn);
+    let before = db.bytes();
+    assert!(!before.is_empty());
+    for args in [&["pending"][..], &["audit", "verify"][..], &["whoami"][..]] {
+        db.run(args).fails(
+            8,
+            &format!(
+                "error: storage: {} holds no actioncenter tables (is this the right file?)",
+                db.path.display()
+            ),
+        );
+    }
+    assert_eq!(db.bytes(), before, "the file was written");
+    assert_eq!(db.run(&["demo"]).code, 0);
+    assert_eq!(db.run(&["pending"]).code, 0);
+}
+
+#[test]
 fn usage_errors_are_one_line_with_code_64() {
     let db = Db::demo();
     db.run(&["frobnicate"]).fails(

@@ -337,6 +337,7 @@ impl Engine {
             synchronous,
             busy_timeout: Duration::from_millis(busy_timeout_ms),
             pool_size,
+            ..SqliteOptions::default()
         };
         let policy = policy_of(policy);
         let clock = clock_of(clock);

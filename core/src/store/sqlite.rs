@@ -201,6 +201,11 @@ pub struct SqliteOptions {
     pub busy_timeout: Duration,
     /// Connections kept open for concurrent readers.
     pub pool_size: u32,
+    /// Create the tables in a file that holds none, an empty or new one
+    /// (the default). With `false` such a file is refused and left as it
+    /// was: a command that only reads then never writes a schema, nor the
+    /// bootstrap policy, into a mistyped path.
+    pub create: bool,
 }
 
 impl Default for SqliteOptions {
@@ -209,6 +214,7 @@ impl Default for SqliteOptions {
             synchronous: Synchronous::Full,
             busy_timeout: Duration::from_secs(10),
             pool_size: 4,
+            create: true,
         }
     }
 }
@@ -259,7 +265,7 @@ impl SqliteStore {
         let mut conn = Connection::open(&path).map_err(db_err(&format!("cannot open {shown}")))?;
         conn.busy_timeout(options.busy_timeout)
             .map_err(db_err("busy_timeout"))?;
-        prepare_schema(&mut conn, &shown)?;
+        prepare_schema(&mut conn, &shown, options.create)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(db_err("journal_mode"))?;
         drop(conn);
@@ -340,7 +346,7 @@ fn first_read_failed(shown: &str, e: rusqlite::Error) -> Error {
 }
 
 /// Creates or migrates the schema, or refuses a file that is not ours.
-fn prepare_schema(conn: &mut Connection, shown: &str) -> Result<()> {
+fn prepare_schema(conn: &mut Connection, shown: &str, create: bool) -> Result<()> {
     let not_ours = |detail: String| {
         Error::storage_msg(format!(
             "{shown} is not an actioncenter database ({detail})"
@@ -367,6 +373,11 @@ fn prepare_schema(conn: &mut Connection, shown: &str) -> Result<()> {
     }
     if version == SCHEMA_VERSION {
         return Ok(());
+    }
+    if version == 0 && !create {
+        return Err(Error::storage_msg(format!(
+            "{shown} holds no actioncenter tables (is this the right file?)"
+        )));
     }
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -1360,6 +1371,31 @@ mod tests {
             .expect("another proposer's own key");
         assert_ne!(other.id, first.id);
         assert!(center.verify_audit().expect("verify").is_intact());
+    }
+
+    #[test]
+    fn a_file_without_tables_is_refused_untouched_unless_the_store_may_create_them() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("bare.db");
+        Connection::open(&path)
+            .expect("open")
+            .execute_batch("CREATE TABLE t (x); DROP TABLE t;")
+            .expect("bare");
+        let before = std::fs::read(&path).expect("read");
+        let no_create = SqliteOptions {
+            create: false,
+            ..SqliteOptions::default()
+        };
+        let err = SqliteStore::open_with(&path, &no_create).expect_err("no tables");
+        assert!(
+            err.to_string().contains("holds no actioncenter tables"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(&path).expect("read"), before);
+        assert_eq!(user_version(&path), 0);
+        drop(SqliteStore::open(&path).expect("created"));
+        assert_eq!(user_version(&path), SCHEMA_VERSION);
+        drop(SqliteStore::open_with(&path, &no_create).expect("ours now"));
     }
 
     #[test]
