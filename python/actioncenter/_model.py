@@ -17,6 +17,7 @@ from typing import (
     Dict,
     Iterable,
     Iterator,
+    List,
     Mapping,
     NamedTuple,
     Optional,
@@ -371,11 +372,12 @@ def _tagged(d: Mapping[str, Any], classes: Dict[str, Type[Any]]) -> Any:
 
 
 class _Parameters(Dict[str, Any]):
-    """An action's parameters: a ``dict`` that refuses changes. A dict, so
-    that ``json.dumps``, ``dataclasses.asdict``, ``copy.deepcopy`` and
-    pickle take it as they take any dict (a read-only mapping proxy they
-    refuse); the compiled module fills it. Made once: ``__init__`` again
-    would be an update, and is refused like one."""
+    """An action's parameters: a ``dict`` that refuses changes, and so do
+    the objects (``_Parameters``) and arrays (:class:`_Items`) inside it. A
+    dict, so that ``json.dumps``, ``dataclasses.asdict``, ``copy.deepcopy``
+    and pickle take it as they take any dict (a read-only mapping proxy
+    they refuse); the compiled module fills it. Made once: ``__init__``
+    again would be an update, and is refused like one."""
 
     __slots__ = ("_sealed",)
     _sealed: bool
@@ -394,6 +396,30 @@ class _Parameters(Dict[str, Any]):
 
     def __reduce__(self) -> Tuple[type, Tuple[Dict[str, Any]]]:
         return (type(self), (dict(self),))
+
+
+class _Items(List[Any]):
+    """An array inside an action's parameters: a ``list`` that refuses
+    changes (equal to the list it holds, and taken as one by ``json``,
+    ``asdict``, ``deepcopy`` and pickle)."""
+
+    __slots__ = ("_sealed",)
+    _sealed: bool
+
+    def __init__(self, *args: Any) -> None:
+        if getattr(self, "_sealed", False):
+            self._read_only()
+        super().__init__(*args)
+        self._sealed = True
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("an action's parameters are read-only")
+
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _read_only
+    append = extend = insert = pop = remove = clear = sort = reverse = _read_only
+
+    def __reduce__(self) -> Tuple[type, Tuple[List[Any]]]:
+        return (type(self), (list(self),))
 
 
 @dataclass(frozen=True)

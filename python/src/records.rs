@@ -30,8 +30,11 @@ struct Types {
     datetime: Py<PyAny>,
     utc: Py<PyAny>,
     none: Py<PyAny>,
-    /// `_model._Parameters`, the read-only dict of an action's parameters.
+    /// `_model._Parameters`, the read-only dict of an action's parameters
+    /// (and of the objects inside them).
     parameters: Py<PyAny>,
+    /// `_model._Items`, a read-only list inside an action's parameters.
+    items: Py<PyAny>,
     action: Py<PyAny>,
     decision: Py<PyAny>,
     attempt: Py<PyAny>,
@@ -116,6 +119,7 @@ fn types(py: Python<'_>) -> PyResult<&Types> {
             utc: datetime.getattr("timezone")?.getattr("utc")?.unbind(),
             none: py.None(),
             parameters: class("_Parameters")?,
+            items: class("_Items")?,
             action: class("Action")?,
             decision: class("Decision")?,
             attempt: class("Attempt")?,
@@ -452,6 +456,41 @@ impl<'py> Builder<'py> {
         })
     }
 
+    /// A JSON object as a `_Parameters`, and each object and array inside
+    /// it read-only too (`_Parameters`, `_Items`): a record's parameters
+    /// refuse changes at every depth.
+    fn read_only_object(
+        &self,
+        map: &serde_json::Map<String, serde_json::Value>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        // Filled through the C API: the class refuses `__setitem__`.
+        let dict = self
+            .t
+            .parameters
+            .bind(self.py)
+            .call0()?
+            .cast_into::<PyDict>()?;
+        for (k, v) in map {
+            dict.set_item(k, self.read_only(v)?)?;
+        }
+        Ok(dict)
+    }
+
+    fn read_only(&self, value: &serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
+        use serde_json::Value;
+        match value {
+            Value::Object(map) => Ok(self.read_only_object(map)?.into_any()),
+            Value::Array(items) => {
+                let list = PyList::empty(self.py);
+                for item in items {
+                    list.append(self.read_only(item)?)?;
+                }
+                self.t.items.bind(self.py).call1((list,))
+            }
+            scalar => self.json(scalar),
+        }
+    }
+
     fn json_object(
         &self,
         map: &serde_json::Map<String, serde_json::Value>,
@@ -704,12 +743,7 @@ impl<'py> Builder<'py> {
             "investigation_id" => self.opt_str(a.investigation_id.as_deref()),
             "incident_id" => self.opt_str(a.incident_id.as_deref()),
             "alert_id" => self.opt_str(a.alert_id.as_deref()),
-            "parameters" => {
-                // Filled through the C API: the class refuses `__setitem__`.
-                let parameters = t.parameters.bind(py).call0()?.cast_into::<PyDict>()?;
-                self.fill_object(&parameters, &a.parameters)?;
-                parameters.into_any()
-            }
+            "parameters" => self.read_only_object(&a.parameters)?.into_any(),
             "created_at" => self.time(a.created_at)?,
             "created_by" => PyString::new(py, &a.created_by).into_any(),
             "status" => self.member(&t.status, a.status.as_str()),

@@ -8,7 +8,7 @@ import gc
 import json
 import pickle
 from datetime import datetime, timedelta, timezone
-from typing import List, Tuple
+from typing import Any, Callable, List, Tuple
 
 import actioncenter
 import pytest
@@ -379,6 +379,37 @@ def test_an_action_converts_copies_and_pickles_like_any_dataclass(center: Action
     # An action without parameters too (they share one empty mapping).
     bare = center.propose(AIR, Kind.ISOLATE_DEVICE, Device("e"), Playbook("p"))
     assert bare.parameters == {} and pickle.loads(pickle.dumps(bare)) == bare
+
+
+def test_an_actions_parameters_refuse_changes_at_every_depth(center: ActionCenter) -> None:
+    parameters = {"n": {"k": [1, 2, {"deep": True}]}, "hosts": ["a"]}
+    action = center.propose(
+        AIR, Kind.ISOLATE_DEVICE, Device("d"), Playbook("p"), parameters=parameters
+    )
+    nested = action.parameters["n"]
+    items = nested["k"]
+    changes: List[Callable[[], Any]] = [
+        lambda: nested.__setitem__("k", 99),
+        lambda: nested.update(k=99),
+        lambda: items.append(3),
+        lambda: items.__setitem__(0, 9),
+        lambda: items.sort(),
+        lambda: items.__iadd__([3]),
+        lambda: items[2].__setitem__("deep", False),
+        lambda: action.parameters["hosts"].clear(),
+    ]
+    for change in changes:
+        with pytest.raises(TypeError, match="read-only"):
+            change()
+    # Still what was proposed, and still plain JSON to every consumer.
+    assert action.parameters == parameters
+    assert isinstance(items, list) and isinstance(nested, dict)
+    assert json.loads(json.dumps(action.parameters)) == parameters
+    for twin in (copy.deepcopy(action), pickle.loads(pickle.dumps(action))):
+        assert twin.parameters == parameters
+        with pytest.raises(TypeError, match="read-only"):
+            twin.parameters["n"]["k"].append(3)
+    assert dataclasses.asdict(action)["parameters"] == parameters
 
 
 def test_times_are_aware_utc(center: ActionCenter, quarantine: Propose) -> None:
