@@ -135,5 +135,16 @@ fn entity(kind: &Kind, e: &EntityArgs) -> Result<Entity, CliError> {
             )));
         }
     }
+    // Those types' name is the service's, driver's or task's: a device
+    // name would be dropped without a word.
+    let named_itself = matches!(
+        entity_type,
+        EntityType::Service | EntityType::Driver | EntityType::ScheduledTask
+    );
+    if e.device_name.is_some() && named_itself {
+        return Err(CliError::Usage(format!(
+            "--device-name names a device, not a {entity_type}: a {entity_type} has only its device's id (see actionctl propose --help)"
+        )));
+    }
     Ok(parse_json("entity", &Value::Object(fields).to_string())?)
 }

@@ -102,6 +102,34 @@ fn an_entity_the_kind_does_not_act_on_is_refused_and_changes_nothing() {
 }
 
 #[test]
+fn a_device_name_for_a_service_is_refused_not_dropped() {
+    let db = Db::demo();
+    let before = db.snapshot();
+    for (kind, option) in [
+        ("stop_service", "--service"),
+        ("disable_driver", "--driver"),
+        ("remove_scheduled_task", "--task"),
+    ] {
+        let run = db.run(&[
+            "propose",
+            kind,
+            "--device-id",
+            "dev-zz",
+            option,
+            "Spooler",
+            "--device-name",
+            "MYHOST",
+        ]);
+        assert_eq!(run.code, 64, "{kind}: {run:?}");
+        assert!(
+            run.stderr.contains("--device-name names a device"),
+            "{kind}: {run:?}"
+        );
+    }
+    assert_eq!(db.snapshot(), before);
+}
+
+#[test]
 fn proposing_without_the_permission_is_refused_and_changes_nothing() {
     let db = Db::demo();
     db.set_policy(
