@@ -37,6 +37,24 @@ pub mod sqlite;
 #[path = "../../tests/support/pg_cluster.rs"]
 mod pg_test_cluster;
 
+/// An isolation of device `dev` under the idempotency key `"k"`: the
+/// proposal the stores' migration tests make on both sides of a schema
+/// change.
+#[cfg(all(test, any(feature = "sqlite", feature = "postgres")))]
+pub(crate) fn keyed_isolation(dev: &str) -> crate::Proposal {
+    crate::Proposal::new(
+        Kind::IsolateDevice,
+        crate::Entity::Device {
+            device_id: dev.into(),
+            name: None,
+        },
+        crate::Source::AutomatedInvestigation {
+            investigation_id: "inv".into(),
+        },
+    )
+    .with_idempotency_key("k")
+}
+
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresStore};

@@ -2370,7 +2370,7 @@ mod tests {
 
     #[test]
     fn a_schema_at_version_7_scopes_idempotency_keys_to_their_proposers() {
-        use crate::{ActionCenter, Entity, Kind, Policy, Principal, Proposal, Source};
+        use crate::{ActionCenter, Policy, Principal};
         let Some(url) = server() else { return };
         let t = TestSchema::new(&url);
         let mut c = raw_client(&url, t.name());
@@ -2383,19 +2383,7 @@ mod tests {
             .get(0);
         assert_eq!(v, SCHEMA_VERSION);
         let center = ActionCenter::new(store, Policy::default());
-        let proposal = |dev: &str| {
-            Proposal::new(
-                Kind::IsolateDevice,
-                Entity::Device {
-                    device_id: dev.into(),
-                    name: None,
-                },
-                Source::AutomatedInvestigation {
-                    investigation_id: "inv".into(),
-                },
-            )
-            .with_idempotency_key("k")
-        };
+        let proposal = crate::store::keyed_isolation;
         let alice = Principal::new("alice", ["analyst"]);
         let air = Principal::new("air", ["automation"]);
         let first = center.propose(&alice, proposal("d1")).expect("propose");

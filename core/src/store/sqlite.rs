@@ -1323,22 +1323,10 @@ mod tests {
 
     #[test]
     fn a_file_at_version_4_keeps_its_keyed_actions_and_scopes_keys_to_their_proposers() {
-        use crate::{ActionCenter, Entity, Kind, Policy, Principal, Proposal, Source};
+        use crate::{ActionCenter, Policy, Principal};
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("v4.db");
-        let proposal = |dev: &str| {
-            Proposal::new(
-                Kind::IsolateDevice,
-                Entity::Device {
-                    device_id: dev.into(),
-                    name: None,
-                },
-                Source::AutomatedInvestigation {
-                    investigation_id: "inv".into(),
-                },
-            )
-            .with_idempotency_key("k")
-        };
+        let proposal = crate::store::keyed_isolation;
         let (alice, air) = (
             Principal::new("alice", ["analyst"]),
             Principal::new("air", ["automation"]),
