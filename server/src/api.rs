@@ -302,14 +302,24 @@ fn if_match(headers: &HeaderMap) -> ApiResult<Option<u64>> {
     if text.trim() == "*" {
         return Ok(None);
     }
-    let digits = text.trim().trim_start_matches("W/").trim_matches('"');
-    digits.parse::<u64>().map(Some).map_err(|_| {
-        ApiError::invalid(
-            StatusCode::BAD_REQUEST,
-            "If-Match",
-            format!("must be an ETag the server gave, like \"3\"; got {text:?}"),
-        )
-    })
+    // One strong tag, as the server gives it: If-Match compares strongly
+    // (RFC 9110), so a weak `W/"3"` can never match, and a bare or doubly
+    // quoted number is not a tag the server gave.
+    let digits = text
+        .trim()
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()));
+    digits
+        .and_then(|d| d.parse::<u64>().ok())
+        .map(Some)
+        .ok_or_else(|| {
+            ApiError::invalid(
+                StatusCode::BAD_REQUEST,
+                "If-Match",
+                format!("must be an ETag the server gave, like \"3\"; got {text:?}"),
+            )
+        })
 }
 
 fn action_id(center: &actioncenter::ActionCenter, text: &str) -> actioncenter::Result<ActionId> {

@@ -350,6 +350,12 @@ fn invalid_utf8_deep_json_and_huge_numbers_get_clear_errors() {
         "\"-1\"",
         "\"1e400\"",
         "\"\u{00e9}\"",
+        // Only the strong tag the server gave: not a weak one, a bare
+        // number or one quoted twice.
+        "W/\"1\"",
+        "1",
+        "\"\"1\"\"",
+        "\"+1\"",
     ] {
         let r = alice
             .request(Method::POST, &format!("/api/v1/actions/{id}/approve"))
