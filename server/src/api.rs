@@ -1178,7 +1178,13 @@ async fn checkpoints(State(state): State<AppState>, caller: Caller) -> ApiResult
 #[utoipa::path(post, path = "/api/v1/audit/checkpoints", tag = "audit",
     responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn make_checkpoint(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
-    let Some(key) = state.settings().checkpoint_key.clone() else {
+    let key = state.settings().checkpoint_key.clone();
+    let Some(key) = key else {
+        // Who may not sign is told that first, not how the server runs.
+        run(&state, move |c| {
+            c.check_checkpoint_signer(&caller.principal)
+        })
+        .await?;
         return Err(ApiError::invalid(
             StatusCode::BAD_REQUEST,
             "checkpoint_key",

@@ -1267,3 +1267,17 @@ fn verifying_the_trail_needs_view_on_every_category_as_the_feed_does() {
     let report = expect(s.bearer("victor").get("/api/v1/audit"), 200);
     assert!(report["events_checked"].as_u64().is_some(), "{report}");
 }
+
+#[test]
+fn signing_a_checkpoint_tells_who_may_not_sign_that_first() {
+    let s = TestServer::start();
+    let alice = s.bearer("alice");
+    assert_eq!(
+        error_kind(alice.post("/api/v1/audit/checkpoints", json!({})), 403),
+        "permission_denied"
+    );
+    let admin = s.bearer("admin");
+    let r = admin.post("/api/v1/audit/checkpoints", json!({}));
+    let body = expect(r, 400);
+    assert_eq!(body["error"]["field"], "checkpoint_key", "{body}");
+}
