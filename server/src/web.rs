@@ -227,12 +227,30 @@ async fn errors_as_json(request: Request, next: Next) -> Response {
                 .await
                 .unwrap_or_default();
             let text = String::from_utf8_lossy(&bytes).into_owned();
-            let mut r = ApiError::invalid(status, "request", text).into_response();
+            let (field, text) = refused_part(&text);
+            let mut r = ApiError::invalid(status, &field, text).into_response();
             *r.status_mut() = status;
             return r;
         }
     };
     ApiError::invalid(status, field, message).into_response()
+}
+
+/// The field an extractor's plain-text refusal is about, and its message
+/// without the extractor's prefix: a query string's parameter when serde
+/// names one (`duplicate field \`after\``), else `query` or `request`.
+fn refused_part(text: &str) -> (String, String) {
+    let Some(rest) = text.strip_prefix("Failed to deserialize query string: ") else {
+        return ("request".to_owned(), text.to_owned());
+    };
+    let named = rest
+        .split_once('`')
+        .and_then(|(_, after)| after.split_once('`'))
+        .map(|(name, _)| name)
+        .filter(|name| {
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        });
+    (named.unwrap_or("query").to_owned(), rest.to_owned())
 }
 
 /// One line per request: method, path without its query (a query may

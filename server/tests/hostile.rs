@@ -398,6 +398,17 @@ fn invalid_utf8_deep_json_and_huge_numbers_get_clear_errors() {
         assert_eq!(r.status(), 400, "{path}");
         assert_eq!(refused(r, 400, path), "validation", "{path}");
     }
+    // The answer names the parameter, as a list's does.
+    for (path, field) in [
+        ("/api/v1/events?afterr=3", "afterr"),
+        ("/api/v1/events?after=1&after=2", "after"),
+        ("/api/v1/overview?day=7", "day"),
+    ] {
+        let body: serde_json::Value = alice.get(path).json().expect("json");
+        assert_eq!(body["error"]["field"], field, "{path}: {body}");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(!message.contains("Failed to deserialize"), "{path}: {body}");
+    }
     // Bytes that are not UTF-8 once a query is decoded are refused, not
     // read as U+FFFD.
     for query in ["investigation_id=%FF%FE", "entity=%C3%28", "created_by=%80"] {
