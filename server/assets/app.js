@@ -412,7 +412,20 @@ async function start() {
       if (body.oidc === true || detail.oidc === true) config.oidc = true;
       signedOut();
     } else {
-      replace(main, h('div', { class: 'signin' }, h('h1', null, 'Action center')));
+      // A session the server refuses for another reason (its principal
+      // left the policy): say why, and let the person end it.
+      const endSession = async () => {
+        try {
+          await api.del('/api/v1/session', { quiet401: true });
+          signedOut('You are signed out.');
+        } catch (e) {
+          if (e.kind === 'unauthenticated') signedOut('You are signed out.');
+          else showError(alertArea, e);
+        }
+      };
+      replace(main, h('div', { class: 'signin' }, h('div', null, h('h1', null, 'Action center'),
+        h('p', null, h('button', { type: 'button', class: 'button', id: 'end-session', onclick: endSession },
+          'Sign out')))));
       showError(alertArea, err);
     }
   }

@@ -598,28 +598,32 @@ async fn sign_out(
             .await?;
         }
         (Ok(_), None) => {}
+        // Refused: a live session without its CSRF token stays refused.
         // A session that no longer authenticates (its principal left the
-        // policy, it was idle too long) can still be ended by whoever
-        // holds its cookie and its CSRF token, so no one is left signed in
-        // with no way out.
+        // policy, it was idle too long) is ended by its cookie, so no one
+        // is left signed in with no way out: a page reloaded since has no
+        // CSRF token to send, and ending a session gives nothing (another
+        // site cannot send the cookie: SameSite=Strict, and a DELETE from
+        // it needs a preflight this server refuses).
         (Err(refused), Some(secret)) => {
             let csrf = headers
                 .get(crate::auth::CSRF_HEADER)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
-            let ended = run(&state, move |c| {
-                let stored = c
-                    .store()
-                    .credential(&actioncenter::identity::secret_hash(&secret))?
-                    .filter(|s| s.kind == actioncenter::identity::CredentialKind::Session);
-                Ok(match stored {
-                    Some(s) if csrf.is_some_and(|t| crate::auth::same_secret(&t, &s.csrf)) => {
+            let limits = state.settings().session;
+            let ended = run(&state, move |c| match c.session(&secret, &limits) {
+                Ok(live) => {
+                    let ok =
+                        csrf.is_some_and(|t| crate::auth::same_secret(&t, &live.credential.csrf));
+                    if ok {
                         c.sign_out(&secret)?;
-                        true
                     }
-                    Some(_) => false,
-                    None => true,
-                })
+                    Ok(ok)
+                }
+                Err(_) => {
+                    c.sign_out(&secret)?;
+                    Ok(true)
+                }
             })
             .await?;
             if !ended {

@@ -2,9 +2,9 @@
 
 import json
 
-from playwright.sync_api import BrowserContext, Page, Route, expect
+from playwright.sync_api import BrowserContext, Page, Playwright, Route, expect
 
-from conftest import ADMIN, PASSWORD, Server, shot, sign_in
+from conftest import ADMIN, PASSWORD, Server, shot, sign_in, signed_in_request
 
 
 def test_sign_in_shows_pending_with_its_count(page: Page, server: Server) -> None:
@@ -115,3 +115,34 @@ def test_an_administrator_signs_a_checkpoint_and_the_audit_page_shows_it(page: P
     expect(panel).to_contain_text(latest["hash"])
     expect(panel).to_contain_text(latest["public_key"])
     shot(page, "audit-checkpoint")
+
+
+def test_a_person_dropped_from_the_policy_can_still_sign_out(
+    page: Page, server: Server, playwright_instance: Playwright
+) -> None:
+    sign_in(page, "dana")
+    expect(page.locator("#whoami-name")).to_contain_text("dana")
+    admin, csrf = signed_in_request(playwright_instance, server, ADMIN)
+    stored = admin.get("/api/v1/policy").json()
+    policy = stored["policy"]
+    del policy["principals"]["dana"]
+    put = admin.put("/api/v1/policy", headers={"X-CSRF-Token": csrf, "Content-Type": "application/json"},
+                    data=json.dumps({"policy": policy, "expected_version": stored["version"],
+                                     "comment": "dana left"}))
+    assert put.ok, put.text()
+    try:
+        # A reload knows no CSRF token and is refused its session: it says
+        # why and offers to end it.
+        page.reload()
+        expect(page.get_by_role("alert").filter(has_text="not among the principals")).to_be_visible()
+        shot(page, "dropped-from-the-policy")
+        page.locator("#end-session").click()
+        expect(page.get_by_role("heading", name="Sign in to the Action center")).to_be_visible()
+        assert page.request.get("/api/v1/session").status == 401
+    finally:
+        now = admin.get("/api/v1/policy").json()
+        admin.put("/api/v1/policy", headers={"X-CSRF-Token": csrf, "Content-Type": "application/json"},
+                  data=json.dumps({"policy": now["policy"] | {"principals": now["policy"]["principals"]
+                                                              | {"dana": ["responder"]}},
+                                   "expected_version": now["version"], "comment": "dana is back"}))
+        admin.dispose()
