@@ -135,6 +135,8 @@ pub struct Global {
         long,
         global = true,
         env = "ACTIONCENTER_POSTGRES",
+        // Given empty (an unset shell variable), refused as --db is.
+        value_parser = clap::builder::NonEmptyStringValueParser::new(),
         help_heading = "Global options",
         value_name = "URL"
     )]
@@ -146,6 +148,8 @@ pub struct Global {
         global = true,
         help_heading = "Global options",
         env = "ACTIONCENTER_ACTOR",
+        // Given empty (an unset shell variable), refused as --db is.
+        value_parser = clap::builder::NonEmptyStringValueParser::new(),
         value_name = "ID"
     )]
     pub actor: Option<String>,

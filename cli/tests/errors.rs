@@ -278,6 +278,21 @@ fn a_sqlite_file_without_tables_is_no_database_either() {
 }
 
 #[test]
+fn an_empty_global_option_is_a_usage_error_like_an_empty_db() {
+    let db = Db::demo();
+    for (env, args) in [
+        ("ACTIONCENTER_ACTOR", &["whoami"][..]),
+        ("ACTIONCENTER_POSTGRES", &["counts"][..]),
+    ] {
+        let run = db.run_env(args, env, "");
+        assert_eq!(run.code, 64, "{env}: {run:?}");
+        assert!(run.stderr.contains("a value is required"), "{env}: {run:?}");
+    }
+    let run = db.run(&["--as", "", "whoami"]);
+    assert_eq!(run.code, 64, "{run:?}");
+}
+
+#[test]
 fn usage_errors_are_one_line_with_code_64() {
     let db = Db::demo();
     db.run(&["frobnicate"]).fails(

@@ -167,6 +167,13 @@ impl Db {
         finish_with_input(command(&self.path), args, input)
     }
 
+    /// Runs (acting as carol) with the variable `name` set to `value`.
+    pub fn run_env(&self, args: &[&str], name: &str, value: &str) -> Run {
+        let mut c = command(&self.path);
+        c.env(name, value);
+        finish_with_input(c, args, "")
+    }
+
     /// Runs as the operating-system account, with `input` on standard input.
     pub fn run_as_me_with_input(&self, args: &[&str], input: &str) -> Run {
         let mut c = command(&self.path);
