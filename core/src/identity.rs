@@ -471,10 +471,18 @@ impl ActionCenter {
         self.authenticate(secret, CredentialKind::Session, Some(limits))
     }
 
-    /// Ends the session with this secret.
+    /// Ends the session with this secret. A secret of anything else (an
+    /// API token) ends nothing: signing out is for sessions.
     pub fn sign_out(&self, secret: &str) -> Result<()> {
-        self.store()
-            .revoke_credentials(&Revoke::Hash(secret_hash(secret)), self.now())?;
+        let hash = secret_hash(secret);
+        let is_session = self
+            .store()
+            .credential(&hash)?
+            .is_some_and(|c| c.kind == CredentialKind::Session);
+        if is_session {
+            self.store()
+                .revoke_credentials(&Revoke::Hash(hash), self.now())?;
+        }
         Ok(())
     }
 

@@ -620,10 +620,17 @@ async fn sign_out(
                     }
                     Ok(ok)
                 }
-                Err(_) => {
+                // Refused as a caller (ended, idle, disabled, gone from the
+                // policy): its cookie ends it. Any other failure (the store
+                // busy) is no reason to end a session without its token.
+                Err(
+                    actioncenter::Error::Unauthenticated { .. }
+                    | actioncenter::Error::PermissionDenied { .. },
+                ) => {
                     c.sign_out(&secret)?;
                     Ok(true)
                 }
+                Err(other) => Err(other),
             })
             .await?;
             if !ended {
@@ -1013,7 +1020,7 @@ fn bulk_request(headers: &HeaderMap, bytes: &Bytes) -> ApiResult<(BulkOp, BulkTa
     let snapshot = value.remove("snapshot");
     let op: BulkOp = actioncenter::parse_json("bulk", &Value::Object(value).to_string())?;
     let target = match (ids, filter) {
-        (Some(_), None) if snapshot.is_some() => {
+        (Some(_), None) if snapshot.as_ref().is_some_and(|s| !s.is_null()) => {
             // A snapshot guards a selection by filter; beside ids it would
             // guard nothing, and the caller would think it did.
             return Err(ApiError::invalid(

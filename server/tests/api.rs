@@ -198,7 +198,8 @@ fn reject_cancel_fail_retry_and_bulk() {
     let bulk = expect(
         alice.post(
             "/api/v1/bulk",
-            json!({"op": "approve", "comment": "batch", "ids": seen}),
+            // A client that always writes the optional snapshot: null is none.
+            json!({"op": "approve", "comment": "batch", "ids": seen, "snapshot": null}),
         ),
         200,
     );
@@ -1219,6 +1220,24 @@ fn a_principal_who_left_the_policy_can_still_sign_out() {
         "the cookie is cleared"
     );
     assert_eq!(s.live_sessions(), 0, "the session ended");
+}
+
+#[test]
+fn a_cookie_holding_an_api_token_signs_nothing_out() {
+    let s = TestServer::start();
+    let token = s.token("alice");
+    let out = reqwest::blocking::Client::new()
+        .delete(s.url("/api/v1/session"))
+        .header("cookie", format!("ac_session={token}"))
+        .send()
+        .expect("delete");
+    assert_eq!(out.status(), 204, "the cookie is cleared");
+    let still = reqwest::blocking::Client::new()
+        .get(s.url("/api/v1/actions"))
+        .bearer_auth(&token)
+        .send()
+        .expect("get");
+    assert_eq!(still.status(), 200, "the token was revoked by a sign-out");
 }
 
 #[test]
