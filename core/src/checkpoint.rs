@@ -261,9 +261,25 @@ pub fn signing_key_from_pem(pem: &str) -> Result<SigningKey> {
     SigningKey::from_pkcs8_pem(pem.trim()).map_err(|e| {
         Error::validation(
             "signing_key",
-            format!("not an Ed25519 private key in PKCS#8 PEM: {e}"),
+            format!(
+                "not an Ed25519 private key in PKCS#8 PEM: {}",
+                pem_refusal(pem, "PRIVATE KEY", &e)
+            ),
         )
     })
+}
+
+/// Why `text` is not the PEM document wanted. The PEM reader calls text
+/// without a `-----BEGIN` line "invalid data (NUL byte)" whatever it
+/// holds, so that case is named here.
+fn pem_refusal(text: &str, label: &str, error: &dyn std::fmt::Display) -> String {
+    if text.trim().is_empty() {
+        "the text is empty".to_owned()
+    } else if !text.trim_start().starts_with("-----BEGIN ") {
+        format!("it does not start with -----BEGIN {label}-----")
+    } else {
+        error.to_string()
+    }
 }
 
 /// Writes a signing key as PKCS#8 PEM.
@@ -278,7 +294,10 @@ pub fn verifying_key_from_pem(pem: &str) -> Result<VerifyingKey> {
     VerifyingKey::from_public_key_pem(pem.trim()).map_err(|e| {
         Error::validation(
             "public_key",
-            format!("not an Ed25519 public key in PEM: {e}"),
+            format!(
+                "not an Ed25519 public key in PEM: {}",
+                pem_refusal(pem, "PUBLIC KEY", &e)
+            ),
         )
     })
 }
@@ -347,5 +366,28 @@ mod tests {
             signing_key_from_pem(&public),
             Err(Error::Validation { .. })
         ));
+    }
+
+    #[test]
+    fn text_that_is_not_pem_is_called_so() {
+        let refusal = |r: Result<()>| r.expect_err("refused").to_string();
+        let empty = refusal(verifying_key_from_pem("").map(drop));
+        assert!(empty.contains("the text is empty"), "{empty}");
+        let garbage = refusal(verifying_key_from_pem("garbage").map(drop));
+        assert!(
+            garbage.contains("does not start with -----BEGIN PUBLIC KEY-----"),
+            "{garbage}"
+        );
+        let private = refusal(signing_key_from_pem("\n  garbage\n").map(drop));
+        assert!(
+            private.contains("does not start with -----BEGIN PRIVATE KEY-----"),
+            "{private}"
+        );
+        for text in [empty, garbage, private] {
+            assert!(!text.contains("NUL"), "{text}");
+        }
+        let public = verifying_key_to_pem(&key().verifying_key()).expect("pem");
+        let wrong = refusal(signing_key_from_pem(&public).map(drop));
+        assert!(!wrong.contains("does not start"), "{wrong}");
     }
 }
