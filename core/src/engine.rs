@@ -1055,7 +1055,8 @@ impl ActionCenter {
                 if let Some(done) = self.on_kept_copy(id, expected, plan) {
                     return done;
                 }
-                let action = self.load_expecting(id, expected)?;
+                let action = self.load(id)?;
+                at_version(&action, expected, plan)?;
                 self.commit(plan(&action)?)
             },
         )
@@ -1705,11 +1706,16 @@ impl ActionCenter {
             let mut slots = Vec::new();
             for seen in items {
                 // The version first: an item that changed since it was
-                // shown is a conflict, whatever else is now true of it.
+                // shown is a conflict, whatever else is now true of it
+                // (but for a caller refused the step).
+                let plan = |action: &Action| self.plan(sp, by, action, step);
                 let planned = self
-                    .load_expecting(seen.id, Some(seen.version))
+                    .load(seen.id)
+                    .and_then(|action| {
+                        at_version(&action, Some(seen.version), plan).map(|()| action)
+                    })
                     .and_then(|action| admit(seen).map(|()| action))
-                    .and_then(|action| self.plan(sp, by, &action, step));
+                    .and_then(|action| plan(&action));
                 match planned {
                     Ok(change) => {
                         slots.push(results.len());
@@ -2171,18 +2177,6 @@ impl ActionCenter {
             .ok_or_else(|| Error::NotFound { id: id.to_string() })
     }
 
-    fn load_expecting(&self, id: ActionId, expected: Option<u64>) -> Result<Action> {
-        let action = self.load(id)?;
-        match expected {
-            Some(v) if v != action.version => Err(Error::Conflict {
-                id,
-                expected: v,
-                actual: action.version,
-            }),
-            _matches => Ok(action),
-        }
-    }
-
     /// Loads an action for its lease holder: the executor may execute its
     /// category, the event is allowed now, the executor holds the lease
     /// with this token, and the lease has not run out.
@@ -2367,6 +2361,28 @@ impl ActionCenter {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         Some(f(&mut recent))
+    }
+}
+
+/// Whether `action` is still at the version the caller saw (when it names
+/// one): a `conflict` if not. A caller whose step `plan` refuses for want
+/// of permission gets that refusal instead, as without a version, so who
+/// may not act on an action learns nothing of its version.
+fn at_version(
+    action: &Action,
+    expected: Option<u64>,
+    plan: impl FnOnce(&Action) -> Result<Change>,
+) -> Result<()> {
+    match expected {
+        Some(v) if v != action.version => match plan(action) {
+            Err(e) if e.kind() == ErrorKind::PermissionDenied => Err(e),
+            _otherwise => Err(Error::Conflict {
+                id: action.id,
+                expected: v,
+                actual: action.version,
+            }),
+        },
+        _matches => Ok(()),
     }
 }
 

@@ -690,6 +690,65 @@ pub fn retry_is_limited_by_max_attempts(h: &Harness) {
     assert_eq!(stored(h, a.id).status, Status::Failed);
 }
 
+/// A caller refused the step learns nothing of the action's version from
+/// a stale one: the refusal is the same as without a version, on a single
+/// decision and on each bulk item.
+pub fn a_stale_version_tells_nothing_to_a_caller_refused_the_step(h: &Harness) {
+    let policy = Policy::from_json(
+        r#"{"roles": {"automation": {"propose": ["*"], "view": ["*"]},
+                      "device_analyst": {"view": ["device"], "approve": ["device"], "cancel": ["device"]},
+                      "analyst": {"view": ["*"], "approve": ["*"]},
+                      "admin": {"administer": ["*"]}}}"#,
+    )
+    .expect("policy");
+    h.center
+        .set_policy(&root(), policy, None, None)
+        .expect("set");
+    let file = quarantine(h, &sha(1), "d1");
+    let dana = Principal::new("dana", ["device_analyst"]);
+    let plain = h
+        .center
+        .approve(&dana, file.id, &Decide::default())
+        .expect_err("may not");
+    assert!(matches!(plain, Error::PermissionDenied { .. }), "{plain:?}");
+    let stale = Decide {
+        expected_version: Some(file.version + 98),
+        ..Decide::default()
+    };
+    let err = h
+        .center
+        .approve(&dana, file.id, &stale)
+        .expect_err("may not");
+    assert_eq!(err.to_string(), plain.to_string());
+    let err = h
+        .center
+        .cancel_expecting(&dana, file.id, "x", Some(file.version + 98))
+        .expect_err("may not");
+    assert!(matches!(err, Error::PermissionDenied { .. }), "{err:?}");
+    let results = h
+        .center
+        .bulk(
+            &dana,
+            &BulkOp::Approve { comment: None },
+            &Selection::Ids(vec![Seen {
+                id: file.id,
+                version: file.version + 98,
+            }]),
+        )
+        .expect("bulk");
+    assert!(
+        matches!(results[0].result, Err(Error::PermissionDenied { .. })),
+        "{results:?}"
+    );
+    // Who may take the step still hears of the conflict.
+    let err = h
+        .center
+        .approve(&alice(), file.id, &stale)
+        .expect_err("stale");
+    assert!(matches!(err, Error::Conflict { .. }), "{err:?}");
+    assert_eq!(stored(h, file.id), file);
+}
+
 /// Cancel and retry compare-and-set when given the version seen: a
 /// version that moved on is a `conflict`, and nothing changes.
 pub fn cancel_and_retry_refuse_a_version_that_moved_on(h: &Harness) {

@@ -269,6 +269,7 @@ macro_rules! conformance_suite {
             lifecycle::expired_lease_after_the_last_attempt_fails_the_action,
             lifecycle::retry_is_limited_by_max_attempts,
             lifecycle::cancel_and_retry_refuse_a_version_that_moved_on,
+            lifecycle::a_stale_version_tells_nothing_to_a_caller_refused_the_step,
             undo::undo_runs_the_inverse_to_undone,
             undo::failed_undo_can_be_undone_again,
             undo::undoing_lease_expiry_waits_for_another_executor,
