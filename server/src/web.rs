@@ -77,15 +77,16 @@ pub fn app(state: AppState) -> Router {
         ));
     // The refusals of the routes and extractors become error documents
     // before they are compressed (their text is read); those of the body
-    // limit, outside the compression, after.
+    // limit, outside the compression, after. The security headers go on
+    // last, so every answer has them, those error documents included.
     router = router
-        .layer(headers)
         .layer(middleware::from_fn(one_of_each))
         .layer(middleware::from_fn(errors_as_json))
         .layer(CompressionLayer::new())
         .layer(DefaultBodyLimit::max(max_body))
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(middleware::from_fn(errors_as_json))
+        .layer(headers)
         .layer(middleware::from_fn(log));
     if tls {
         router = router.layer(SetResponseHeaderLayer::overriding(

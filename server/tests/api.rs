@@ -774,6 +774,61 @@ fn an_idempotency_key_makes_a_retry_give_the_first_answer() {
 }
 
 #[test]
+fn every_refusal_carries_the_security_headers() {
+    let s = TestServer::start();
+    let alice = s.bearer("alice");
+    let plain = reqwest::blocking::Client::new();
+    let huge = "x".repeat(2 << 20);
+    let refusals = [
+        ("an unknown asset", plain.get(s.url("/assets/nope.js")), 404),
+        ("a method not allowed", plain.put(s.url("/healthz")), 405),
+        (
+            "a body over the limit",
+            alice
+                .request(reqwest::Method::POST, "/api/v1/actions")
+                .header("content-type", "application/json")
+                .body(huge),
+            413,
+        ),
+        (
+            "a header sent twice",
+            alice
+                .request(reqwest::Method::POST, "/api/v1/actions")
+                .header("content-type", "application/json")
+                .header("content-type", "application/json")
+                .body("{}"),
+            400,
+        ),
+        (
+            "a bad query",
+            alice.request(reqwest::Method::GET, "/api/v1/actions?limit=0"),
+            400,
+        ),
+    ];
+    for (what, request, status) in refusals {
+        let r = request.send().expect("send");
+        assert_eq!(r.status().as_u16(), status, "{what}");
+        let h = r.headers();
+        for name in [
+            "content-security-policy",
+            "x-content-type-options",
+            "x-frame-options",
+            "referrer-policy",
+            "cross-origin-opener-policy",
+        ] {
+            assert!(h.contains_key(name), "{what}: no {name} in {h:?}");
+        }
+        assert_eq!(h["cache-control"], "no-store", "{what}");
+        assert!(
+            h["content-type"]
+                .to_str()
+                .is_ok_and(|t| t.starts_with("application/json")),
+            "{what}: {h:?}"
+        );
+    }
+}
+
+#[test]
 fn the_console_is_served_with_a_strict_content_security_policy() {
     let s = TestServer::start();
     let r = reqwest::blocking::get(s.url("/")).expect("get");
