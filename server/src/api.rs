@@ -359,8 +359,10 @@ pub struct ListQuery {
     created_after: Option<String>,
     /// RFC 3339.
     created_before: Option<String>,
-    /// 1 to 1000; 50 when absent.
+    /// 1 to 1000; 50 when absent. A list's only: the counts refuse it.
     limit: Option<usize>,
+    /// The `next_cursor` of the page before. A list's only: the counts
+    /// refuse it.
     cursor: Option<String>,
 }
 
@@ -372,17 +374,17 @@ fn split<T>(
     let Some(text) = text else {
         return Ok(Vec::new());
     };
+    // An empty value is refused, not read as "any" (an unset variable
+    // would widen the selection), as the filter's names are in core.
     text.split(',')
         .map(str::trim)
-        .filter(|s| !s.is_empty())
         .map(|s| {
-            parse(s).ok_or_else(|| {
-                ApiError::invalid(
-                    StatusCode::BAD_REQUEST,
-                    field,
-                    format!("unknown value {s:?}"),
-                )
-            })
+            let why = if s.is_empty() {
+                "must not be empty (leave the parameter out for any)".to_owned()
+            } else {
+                format!("unknown value {s:?}")
+            };
+            parse(s).ok_or_else(|| ApiError::invalid(StatusCode::BAD_REQUEST, field, why))
         })
         .collect()
 }
@@ -421,6 +423,73 @@ fn time(field: &str, text: &Option<String>) -> ApiResult<Option<chrono::DateTime
                 })
         })
         .transpose()
+}
+
+/// The endpoints that read a query string (`GET`, and `HEAD` with it).
+const READ_A_QUERY: [&str; 5] = [
+    "/api/v1/actions",
+    "/api/v1/counts",
+    "/api/v1/overview",
+    "/api/v1/events",
+    "/api/v1/events/stream",
+];
+
+/// The changes that compare the version an `If-Match` names: a decision
+/// (`POST`) and a new policy (`PUT`).
+const READ_IF_MATCH: [&str; 6] = [
+    "/api/v1/actions/{id}/approve",
+    "/api/v1/actions/{id}/reject",
+    "/api/v1/actions/{id}/cancel",
+    "/api/v1/actions/{id}/retry",
+    "/api/v1/actions/{id}/undo",
+    "/api/v1/policy",
+];
+
+/// Refuses what an endpoint would not read: a parameter it does not take
+/// is refused, never dropped (docs/http.md), so a `?dry_run=true` on an
+/// approve does not approve (an empty query is none); and an `If-Match`
+/// on a change that compares no version (a proposal, a lease holder's
+/// report, a claim, a bulk call) is refused rather than ignored.
+pub async fn refuse_unread(
+    path: axum::extract::MatchedPath,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use axum::http::Method;
+    let method = request.method().clone();
+    let path = path.as_str();
+    let query = request.uri().query().unwrap_or_default();
+    let reads_query = matches!(method, Method::GET | Method::HEAD) && READ_A_QUERY.contains(&path);
+    if let Some(first) = query
+        .split('&')
+        .find(|p| !p.is_empty())
+        .filter(|_| !reads_query)
+    {
+        let name = first.split_once('=').map_or(first, |(name, _)| name);
+        let name = form_decoded("query", name).unwrap_or_default();
+        let field = if name.is_empty() {
+            "query"
+        } else {
+            name.as_str()
+        };
+        return ApiError::invalid(
+            StatusCode::BAD_REQUEST,
+            field,
+            format!("{method} {path} takes no query parameters"),
+        )
+        .into_response();
+    }
+    let changes = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if changes && request.headers().contains_key(header::IF_MATCH) && !READ_IF_MATCH.contains(&path)
+    {
+        return ApiError::invalid(
+            StatusCode::BAD_REQUEST,
+            "If-Match",
+            format!("{method} {path} compares no version"),
+        )
+        .into_response();
+    }
+    next.run(request).await
 }
 
 /// The list parameters: they repeat (`status=a&status=b`) or take commas.
@@ -472,7 +541,7 @@ impl ListQuery {
 
     fn filter(&self) -> ApiResult<Filter> {
         let mut filter = match self.tab.as_deref() {
-            None | Some("") => Filter::default(),
+            None => Filter::default(),
             Some("pending") => Filter::pending(),
             Some("history") => Filter::history(),
             Some(other) => {
@@ -490,10 +559,11 @@ impl ListQuery {
         filter.kinds = split("kind", &self.kind, |s| s.parse::<Kind>().ok())?;
         filter.categories = split("category", &self.category, |s| s.parse::<Category>().ok())?;
         filter.sources = split("source", &self.source, json_enum::<SourceType>)?;
-        filter.investigation_id = self.investigation_id.clone().filter(|s| !s.is_empty());
-        filter.entity = self.entity.clone().filter(|s| !s.is_empty());
-        filter.created_by = self.created_by.clone().filter(|s| !s.is_empty());
-        filter.decided_by = self.decided_by.clone().filter(|s| !s.is_empty());
+        // Given empty, a name reaches core, which refuses it.
+        filter.investigation_id = self.investigation_id.clone();
+        filter.entity = self.entity.clone();
+        filter.created_by = self.created_by.clone();
+        filter.decided_by = self.decided_by.clone();
         filter.created_after = time("created_after", &self.created_after)?;
         filter.created_before = time("created_before", &self.created_before)?;
         Ok(filter)
@@ -694,6 +764,18 @@ async fn propose(
                 "must be visible ASCII",
             )
         })?;
+        // Named twice, the key must be one: which would be kept is a guess.
+        if proposal
+            .idempotency_key
+            .as_deref()
+            .is_some_and(|k| k != key)
+        {
+            return Err(ApiError::invalid(
+                StatusCode::BAD_REQUEST,
+                "Idempotency-Key",
+                "differs from the body's idempotency_key",
+            ));
+        }
         proposal = proposal.with_idempotency_key(key);
     }
     let action = run(&state, move |c| c.propose(&caller.principal, proposal)).await?;
@@ -965,7 +1047,14 @@ async fn bulk_preview(
 ) -> ApiResult<Response> {
     let (op, selection) = bulk_request(&headers, &bytes)?;
     let filter = match selection {
-        BulkTarget::Filter(filter, _) => *filter,
+        BulkTarget::Filter(filter, None) => *filter,
+        BulkTarget::Filter(_, Some(_)) => {
+            return Err(ApiError::invalid(
+                StatusCode::BAD_REQUEST,
+                "snapshot",
+                "a preview gives a snapshot and takes none",
+            ));
+        }
         BulkTarget::Ids(_) => {
             return Err(ApiError::invalid(
                 StatusCode::BAD_REQUEST,
@@ -1069,6 +1158,16 @@ async fn counts(
     caller: Caller,
     q: ListQuery,
 ) -> ApiResult<Response> {
+    // A filter, not a page: a limit or cursor here would be dropped.
+    for (field, given) in [("limit", q.limit.is_some()), ("cursor", q.cursor.is_some())] {
+        if given {
+            return Err(ApiError::invalid(
+                StatusCode::BAD_REQUEST,
+                field,
+                "counts take a filter, not a page",
+            ));
+        }
+    }
     let filter = q.filter()?;
     let counts = run(&state, move |c| c.counts(&caller.principal, &filter)).await?;
     let total = counts.total();

@@ -31,6 +31,7 @@ pub fn app(state: AppState) -> Router {
     let tls = state.settings().tls.is_some();
     // The live feed streams for as long as the client stays; every other
     // request has a deadline.
+    let api = api.route_layer(middleware::from_fn(crate::api::refuse_unread));
     let api = api.layer(middleware::from_fn_with_state(
         (timeout, max_body),
         deadline,

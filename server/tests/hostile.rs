@@ -254,6 +254,143 @@ fn oversized_values_and_nul_bytes_are_refused_and_nothing_is_stored() {
 }
 
 #[test]
+fn a_query_where_none_is_taken_is_refused_and_changes_nothing() {
+    let s = TestServer::start();
+    let soar = s.bearer("soar");
+    let alice = s.bearer("alice");
+    let a = expect(soar.post("/api/v1/actions", isolate("dev-1")), 201);
+    let id = a["id"].as_str().expect("id").to_owned();
+    let before = tally(&s);
+    // A parameter the endpoint does not read would be dropped: an approve
+    // "dry run" approved, a policy "version" gave the current one.
+    let r = alice.post(
+        &format!("/api/v1/actions/{id}/approve?dry_run=true"),
+        json!({}),
+    );
+    let body: Value = serde_json::from_str(&r.text().expect("text")).expect("json");
+    assert_eq!(body["error"]["kind"], "validation", "{body}");
+    assert_eq!(body["error"]["field"], "dry_run", "{body}");
+    assert_eq!(tally(&s), before, "nothing stored");
+    assert_eq!(
+        expect(alice.get(&format!("/api/v1/actions/{id}")), 200)["status"],
+        "pending"
+    );
+    for path in [
+        format!("/api/v1/actions/{id}?foo=1"),
+        format!("/api/v1/actions/{id}/events?limit=1"),
+        format!("/api/v1/actions/{id}/undo?x=1"),
+        "/api/v1/policy?version=1".to_owned(),
+        "/api/v1/policy/history?limit=1".to_owned(),
+        "/api/v1/session?x".to_owned(),
+        "/api/v1/audit?x=1".to_owned(),
+        "/api/v1/audit/checkpoints?x=1".to_owned(),
+        "/api/v1/config?x=1".to_owned(),
+        // The counts take a filter, not a page.
+        "/api/v1/counts?limit=5".to_owned(),
+        "/api/v1/counts?cursor=zzz".to_owned(),
+    ] {
+        refused(alice.get(&path), 400, &path);
+    }
+    // An empty filter value is refused, as in a JSON filter: read as
+    // absent, `?created_by=$UNSET` listed and counted everything.
+    for query in [
+        "created_by=",
+        "decided_by=",
+        "entity=",
+        "investigation_id=",
+        "status=",
+        "kind=pending,",
+        "tab=",
+    ] {
+        refused(alice.get(&format!("/api/v1/actions?{query}")), 400, query);
+        refused(alice.get(&format!("/api/v1/counts?{query}")), 400, query);
+    }
+    // An empty query is none; the endpoints that read one still do.
+    expect(alice.get(&format!("/api/v1/actions/{id}?")), 200);
+    expect(alice.get("/api/v1/actions?limit=1"), 200);
+    expect(alice.get("/api/v1/counts?status=pending"), 200);
+    still_well(&s);
+}
+
+#[test]
+fn what_a_call_would_not_read_is_refused_and_changes_nothing() {
+    let s = TestServer::start();
+    let soar = s.bearer("soar");
+    let alice = s.bearer("alice");
+    let edr = s.bearer("edr");
+    let a = expect(soar.post("/api/v1/actions", isolate("dev-1")), 201);
+    let id = a["id"].as_str().expect("id").to_owned();
+    expect(
+        alice.post(&format!("/api/v1/actions/{id}/approve"), json!({})),
+        200,
+    );
+    let claimed = expect(
+        edr.post("/api/v1/claims", json!({"limit": 1, "lease_seconds": 60})),
+        200,
+    );
+    let token = claimed[0]["attempts"][0]["lease_token"].clone();
+    let before = tally(&s);
+    // A lease holder's report and a proposal compare no version: an
+    // If-Match on them is refused, not ignored.
+    let with_tag = |path: &str, tag: &str, body: Value| {
+        edr.request(Method::POST, path)
+            .header("if-match", tag)
+            .json(&body)
+            .send()
+            .expect("send")
+    };
+    let heartbeat = format!("/api/v1/actions/{id}/heartbeat");
+    let complete = format!("/api/v1/actions/{id}/complete");
+    for tag in ["garbage", "\"1\"", "\"99\""] {
+        let r = with_tag(&heartbeat, tag, json!({"lease_token": token}));
+        assert_eq!(
+            refused(r, 400, tag),
+            "validation",
+            "heartbeat, If-Match {tag}"
+        );
+        let r = with_tag(&complete, tag, json!({"lease_token": token}));
+        assert_eq!(
+            refused(r, 400, tag),
+            "validation",
+            "complete, If-Match {tag}"
+        );
+    }
+    let r = soar
+        .request(Method::POST, "/api/v1/actions")
+        .header("if-match", "\"1\"")
+        .json(&isolate("dev-2"))
+        .send()
+        .expect("send");
+    refused(r, 400, "a proposal with If-Match");
+    // A preview gives a snapshot; one sent to it was ignored.
+    let r = alice.post(
+        "/api/v1/bulk/preview",
+        json!({"op": "cancel", "comment": "x", "filter": {"statuses": ["pending"]}, "snapshot": "abc"}),
+    );
+    let body: Value = serde_json::from_str(&r.text().expect("text")).expect("json");
+    assert_eq!(body["error"]["field"], "snapshot", "{body}");
+    // Two idempotency keys that differ: which would be kept is a guess.
+    let keyed = |header: &str, key: &str| {
+        let mut proposal = isolate("dev-3");
+        proposal["idempotency_key"] = json!(key);
+        soar.request(Method::POST, "/api/v1/actions")
+            .header("idempotency-key", header)
+            .json(&proposal)
+            .send()
+            .expect("send")
+    };
+    let body: Value =
+        serde_json::from_str(&keyed("hdrkey", "bodykey").text().expect("text")).expect("json");
+    assert_eq!(body["error"]["field"], "Idempotency-Key", "{body}");
+    assert_eq!(tally(&s), before, "nothing stored");
+    assert_eq!(keyed("same", "same").status(), 201);
+    // The lease still holds: the reports refused changed nothing.
+    let done = expect(edr.post(&complete, json!({"lease_token": token})), 200);
+    assert_eq!(done["status"], "completed");
+    still_well(&s);
+}
+
+#[test]
 fn invalid_utf8_deep_json_and_huge_numbers_get_clear_errors() {
     let s = TestServer::start();
     let soar = s.bearer("soar");
