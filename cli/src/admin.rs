@@ -235,6 +235,11 @@ fn print_moved(
 /// `actionctl policy check FILE`.
 pub fn policy_check(out: Out, file: &Path) -> Result<(), CliError> {
     let policy = load_policy(file)?;
+    // What `policy set` refuses whatever the stored policy is, refused
+    // here too: a file that passes the check is one `set` can store.
+    policy
+        .check_changeable()
+        .map_err(|e| CliError::InFile(file.display().to_string(), e))?;
     if out.json {
         return Ok(out.json(&policy)?);
     }

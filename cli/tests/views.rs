@@ -650,20 +650,43 @@ fn policy_check_accepts_a_valid_file() {
     let db = Db::none();
     let file = db.file(
         "policy.json",
-        r#"{"roles": {"analyst": {"view": ["*"], "approve": ["file"]}, "viewer": {"view": ["*"]}},
+        r#"{"roles": {"analyst": {"view": ["*"], "approve": ["file"]}, "viewer": {"view": ["*"]},
+                      "admin": {"administer": ["*"]}},
             "principals": {"vera": ["viewer"]}}"#,
     );
     let run = db.run(&["policy", "check", &file.to_string_lossy()]);
     assert_eq!(
         run.ok(),
         format!(
-            "{}: valid policy with 2 roles: analyst, viewer\n",
+            "{}: valid policy with 3 roles: admin, analyst, viewer\n",
             file.display()
         )
     );
     let v = db.json(&["policy", "check", &file.to_string_lossy()]);
     assert_eq!(v["principals"]["vera"][0], "viewer");
     assert!(!db.path.exists(), "policy check needs no database");
+}
+
+#[test]
+fn policy_check_refuses_what_policy_set_always_refuses() {
+    let db = Db::none();
+    for (name, text) in [
+        ("none.json", r#"{"roles": {}}"#),
+        ("viewers.json", r#"{"roles": {"viewer": {"view": ["*"]}}}"#),
+        (
+            "halves.json",
+            r#"{"roles": {"a": {"administer": ["device", "file"]}, "b": {"administer": ["email", "identity", "network"]}}}"#,
+        ),
+    ] {
+        let file = db.file(name, text);
+        db.run(&["policy", "check", &file.to_string_lossy()]).fails(
+            6,
+            &format!(
+                "error: {}: invalid policy: has no role that administers every category: nobody could change the policy again",
+                file.display()
+            ),
+        );
+    }
 }
 
 #[test]
@@ -780,7 +803,7 @@ fn every_command_speaks_json() {
     let pending = db.id("stop_service", "pending");
     let failed = db.id("remove_registry_key", "failed");
     let invoice = invoice_on(&db, "HR-WS-017");
-    let file = db.file("p.json", r#"{"roles": {}}"#);
+    let file = db.file("p.json", r#"{"roles": {"admin": {"administer": ["*"]}}}"#);
     let file = file.to_string_lossy().into_owned();
     for args in [
         vec!["pending"],

@@ -583,16 +583,12 @@ impl ActionCenter {
         // good: refused when no role would administer every category, or
         // when the stored policy names an administrator (the doors that
         // know callers by name rely on it) and the new one names none.
-        let (before, after) = (current.policy.administration(), policy.administration());
-        if !after.by_role || (before.named && !after.named) {
-            let missing = if after.by_role {
-                "names no principal or group with a role that administers every category"
-            } else {
-                "has no role that administers every category"
-            };
+        policy.check_changeable()?;
+        if current.policy.administration().named && !policy.administration().named {
             return Err(Error::validation(
                 "policy",
-                format!("{missing}: nobody could change the policy again"),
+                "names no principal or group with a role that administers every category: \
+                 nobody could change the policy again",
             ));
         }
         let stored = StoredPolicy {

@@ -408,6 +408,19 @@ impl Policy {
         self.roles.keys().map(String::as_str)
     }
 
+    /// Refuses a policy no role of which administers every category:
+    /// stored, nobody could change it again, so `set_policy` refuses it
+    /// (and `actionctl policy check` says so before).
+    pub fn check_changeable(&self) -> Result<()> {
+        if self.administration().by_role {
+            return Ok(());
+        }
+        Err(Error::validation(
+            "policy",
+            "has no role that administers every category: nobody could change the policy again",
+        ))
+    }
+
     /// Who could change this policy again (Administer on every category):
     /// whether some role could, and whether a principal or a sign-on
     /// group the policy names holds such a role (what the doors that name
