@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{TestServer, error_kind, expect, isolate, quarantine};
+use common::{TestServer, approve_and_claim, error_kind, expect, isolate, quarantine};
 use serde_json::{Value, json};
 
 fn id_of(v: &Value) -> String {
@@ -363,15 +363,7 @@ fn who_may_do_what_comes_from_the_stored_policy() {
         ),
         "permission_denied"
     );
-    expect(
-        alice.post(&format!("/api/v1/actions/{id}/approve"), json!({})),
-        200,
-    );
-    let claimed = expect(
-        edr.post("/api/v1/claims", json!({"limit": 1, "lease_seconds": 60})),
-        200,
-    );
-    let token = claimed[0]["attempts"][0]["lease_token"].clone();
+    let token = approve_and_claim(&s, &id);
     expect(
         edr.post(
             &format!("/api/v1/actions/{id}/complete"),

@@ -320,15 +320,7 @@ fn what_a_call_would_not_read_is_refused_and_changes_nothing() {
     let edr = s.bearer("edr");
     let a = expect(soar.post("/api/v1/actions", isolate("dev-1")), 201);
     let id = a["id"].as_str().expect("id").to_owned();
-    expect(
-        alice.post(&format!("/api/v1/actions/{id}/approve"), json!({})),
-        200,
-    );
-    let claimed = expect(
-        edr.post("/api/v1/claims", json!({"limit": 1, "lease_seconds": 60})),
-        200,
-    );
-    let token = claimed[0]["attempts"][0]["lease_token"].clone();
+    let token = approve_and_claim(&s, &id);
     let before = tally(&s);
     // A lease holder's report and a proposal compare no version: an
     // If-Match on them is refused, not ignored.

@@ -283,6 +283,23 @@ pub fn expect(r: Response, status: u16) -> Value {
     serde_json::from_str(&text).unwrap_or(Value::Null)
 }
 
+/// Approves the action `id` as alice and claims it as edr: the lease
+/// token of the claim.
+pub fn approve_and_claim(s: &TestServer, id: &str) -> Value {
+    expect(
+        s.bearer("alice")
+            .post(&format!("/api/v1/actions/{id}/approve"), json!({})),
+        200,
+    );
+    let claimed = expect(
+        s.bearer("edr")
+            .post("/api/v1/claims", json!({"limit": 1, "lease_seconds": 60})),
+        200,
+    );
+    assert_eq!(claimed[0]["id"], id, "{claimed}");
+    claimed[0]["attempts"][0]["lease_token"].clone()
+}
+
 /// The error kind of a response that must have this status.
 /// Sends `head` raw and reads the answer (or the close) within `wait`.
 pub fn raw_exchange(s: &TestServer, head: &[u8], wait: Duration) -> String {
