@@ -1052,7 +1052,7 @@ impl ActionCenter {
                     return done;
                 }
                 let action = self.load(id)?;
-                at_version(&action, expected, plan)?;
+                at_version(&sp.policy, by, &action, expected, plan)?;
                 self.commit(plan(&action)?)
             },
         )
@@ -1708,7 +1708,8 @@ impl ActionCenter {
                 let planned = self
                     .load(seen.id)
                     .and_then(|action| {
-                        at_version(&action, Some(seen.version), plan).map(|()| action)
+                        at_version(&sp.policy, by, &action, Some(seen.version), plan)
+                            .map(|()| action)
                     })
                     .and_then(|action| admit(seen).map(|()| action))
                     .and_then(|action| plan(&action));
@@ -2362,16 +2363,24 @@ impl ActionCenter {
 
 /// Whether `action` is still at the version the caller saw (when it names
 /// one): a `conflict` if not. A caller whose step `plan` refuses for want
-/// of permission gets that refusal instead, as without a version, so who
-/// may not act on an action learns nothing of its version.
+/// of permission, or who may not view the action at all (a principal the
+/// policy refuses included), gets the step's refusal instead, as without
+/// a version: who may not act on an action learns nothing of its version.
 fn at_version(
+    policy: &Policy,
+    by: &Principal,
     action: &Action,
     expected: Option<u64>,
     plan: impl FnOnce(&Action) -> Result<Change>,
 ) -> Result<()> {
     match expected {
         Some(v) if v != action.version => match plan(action) {
-            Err(e) if e.kind() == ErrorKind::PermissionDenied => Err(e),
+            Err(e)
+                if e.kind() == ErrorKind::PermissionDenied
+                    || policy.check(by, Operation::View, action.category).is_err() =>
+            {
+                Err(e)
+            }
             _otherwise => Err(Error::Conflict {
                 id: action.id,
                 expected: v,

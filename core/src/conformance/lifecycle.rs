@@ -740,6 +740,17 @@ pub fn a_stale_version_tells_nothing_to_a_caller_refused_the_step(h: &Harness) {
         matches!(results[0].result, Err(Error::PermissionDenied { .. })),
         "{results:?}"
     );
+    // Nor a principal the policy refuses (a role it does not define).
+    let stranger = Principal::new("zed", ["no_such_role"]);
+    let plain = h
+        .center
+        .approve(&stranger, file.id, &Decide::default())
+        .expect_err("refused");
+    let err = h
+        .center
+        .approve(&stranger, file.id, &stale)
+        .expect_err("refused");
+    assert_eq!(err.to_string(), plain.to_string());
     // Who may take the step still hears of the conflict.
     let err = h
         .center
