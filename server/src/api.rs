@@ -425,6 +425,24 @@ fn time(field: &str, text: &Option<String>) -> ApiResult<Option<chrono::DateTime
         .transpose()
 }
 
+/// The (method, path template) pairs an API document describes.
+pub type ServedRoutes = std::collections::HashSet<(String, String)>;
+
+/// The operations of the API document `doc` (its JSON): what
+/// [`refuse_unread`] checks.
+pub fn served_routes(doc: &Value) -> ServedRoutes {
+    const METHODS: [&str; 8] = [
+        "get", "put", "post", "delete", "options", "head", "patch", "trace",
+    ];
+    let mut served = ServedRoutes::new();
+    for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+        for method in METHODS.into_iter().filter(|m| item.get(*m).is_some()) {
+            served.insert((method.to_ascii_uppercase(), path.clone()));
+        }
+    }
+    served
+}
+
 /// The endpoints that read a query string (`GET`, and `HEAD` with it).
 const READ_A_QUERY: [&str; 5] = [
     "/api/v1/actions",
@@ -450,7 +468,12 @@ const READ_IF_MATCH: [&str; 6] = [
 /// approve does not approve (an empty query is none); and an `If-Match`
 /// on a change that compares no version (a proposal, a lease holder's
 /// report, a claim, a bulk call) is refused rather than ignored.
+///
+/// `served` holds the (method, path) pairs of the API document: a method
+/// a path does not serve passes on to its `405`, whatever it carries.
+/// These refusals come before the caller's credentials are read.
 pub async fn refuse_unread(
+    axum::extract::State(served): axum::extract::State<std::sync::Arc<ServedRoutes>>,
     path: axum::extract::MatchedPath,
     request: axum::extract::Request,
     next: axum::middleware::Next,
@@ -458,6 +481,14 @@ pub async fn refuse_unread(
     use axum::http::Method;
     let method = request.method().clone();
     let path = path.as_str();
+    let documented = if method == Method::HEAD {
+        Method::GET
+    } else {
+        method.clone()
+    };
+    if !served.contains(&(documented.to_string(), path.to_owned())) {
+        return next.run(request).await;
+    }
     let query = request.uri().query().unwrap_or_default();
     let reads_query = matches!(method, Method::GET | Method::HEAD) && READ_A_QUERY.contains(&path);
     if let Some(first) = query
@@ -737,7 +768,7 @@ async fn list_actions(
     let filter = q.filter()?;
     let page = PageRequest {
         limit: q.limit,
-        cursor: q.cursor.clone().filter(|c| !c.is_empty()),
+        cursor: q.cursor.clone(),
     };
     let page = run(&state, move |c| c.list(&caller.principal, &filter, &page)).await?;
     Ok(ok_json(page))
@@ -1051,7 +1082,7 @@ async fn bulk_preview(
         BulkTarget::Filter(_, Some(_)) => {
             return Err(ApiError::invalid(
                 StatusCode::BAD_REQUEST,
-                "snapshot",
+                "bulk.snapshot",
                 "a preview gives a snapshot and takes none",
             ));
         }

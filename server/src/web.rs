@@ -31,7 +31,13 @@ pub fn app(state: AppState) -> Router {
     let tls = state.settings().tls.is_some();
     // The live feed streams for as long as the client stays; every other
     // request has a deadline.
-    let api = api.route_layer(middleware::from_fn(crate::api::refuse_unread));
+    let served = serde_json::to_value(&doc)
+        .map(|doc| crate::api::served_routes(&doc))
+        .unwrap_or_default();
+    let api = api.route_layer(middleware::from_fn_with_state(
+        std::sync::Arc::new(served),
+        crate::api::refuse_unread,
+    ));
     let api = api.layer(middleware::from_fn_with_state(
         (timeout, max_body),
         deadline,

@@ -299,12 +299,28 @@ fn a_query_where_none_is_taken_is_refused_and_changes_nothing() {
         "entity=",
         "investigation_id=",
         "status=",
-        "kind=pending,",
+        "kind=isolate_device,",
+        "cursor=",
         "tab=",
     ] {
         refused(alice.get(&format!("/api/v1/actions?{query}")), 400, query);
         refused(alice.get(&format!("/api/v1/counts?{query}")), 400, query);
     }
+    // A method the path does not serve is a 405, whatever it carries.
+    for (method, path) in [
+        (Method::POST, "/api/v1/counts?status=pending".to_owned()),
+        (Method::DELETE, format!("/api/v1/actions/{id}?x=1")),
+        (Method::OPTIONS, "/api/v1/actions?tab=pending".to_owned()),
+    ] {
+        let r = alice.request(method.clone(), &path).send().expect("send");
+        refused(r, 405, &format!("{method} {path}"));
+    }
+    let r = alice
+        .request(Method::DELETE, &format!("/api/v1/actions/{id}"))
+        .header("if-match", "\"1\"")
+        .send()
+        .expect("send");
+    refused(r, 405, "DELETE with If-Match");
     // An empty query is none; the endpoints that read one still do.
     expect(alice.get(&format!("/api/v1/actions/{id}?")), 200);
     expect(alice.get("/api/v1/actions?limit=1"), 200);
@@ -360,7 +376,7 @@ fn what_a_call_would_not_read_is_refused_and_changes_nothing() {
         json!({"op": "cancel", "comment": "x", "filter": {"statuses": ["pending"]}, "snapshot": "abc"}),
     );
     let body: Value = serde_json::from_str(&r.text().expect("text")).expect("json");
-    assert_eq!(body["error"]["field"], "snapshot", "{body}");
+    assert_eq!(body["error"]["field"], "bulk.snapshot", "{body}");
     // Two idempotency keys that differ: which would be kept is a guess.
     let keyed = |header: &str, key: &str| {
         let mut proposal = isolate("dev-3");
