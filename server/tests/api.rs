@@ -770,18 +770,26 @@ fn every_refusal_carries_the_security_headers() {
     let s = TestServer::start();
     let alice = s.bearer("alice");
     let plain = reqwest::blocking::Client::new();
-    let huge = "x".repeat(2 << 20);
+    const HEADERS: [&str; 5] = [
+        "content-security-policy",
+        "x-content-type-options",
+        "x-frame-options",
+        "referrer-policy",
+        "cross-origin-opener-policy",
+    ];
+    // Over the body limit the server answers on the head and closes (a
+    // client still writing the body would see a broken pipe): read raw.
+    let answer = common::head_only_answer(&s, &s.token("alice"), 2 << 20).to_ascii_lowercase();
+    assert!(answer.starts_with("http/1.1 413"), "{answer}");
+    for name in HEADERS.into_iter().chain(["cache-control: no-store"]) {
+        assert!(
+            answer.contains(&format!("\r\n{name}")),
+            "a body over the limit: no {name} in {answer}"
+        );
+    }
     let refusals = [
         ("an unknown asset", plain.get(s.url("/assets/nope.js")), 404),
         ("a method not allowed", plain.put(s.url("/healthz")), 405),
-        (
-            "a body over the limit",
-            alice
-                .request(reqwest::Method::POST, "/api/v1/actions")
-                .header("content-type", "application/json")
-                .body(huge),
-            413,
-        ),
         (
             "a header sent twice",
             alice
@@ -801,13 +809,7 @@ fn every_refusal_carries_the_security_headers() {
         let r = request.send().expect("send");
         assert_eq!(r.status().as_u16(), status, "{what}");
         let h = r.headers();
-        for name in [
-            "content-security-policy",
-            "x-content-type-options",
-            "x-frame-options",
-            "referrer-policy",
-            "cross-origin-opener-policy",
-        ] {
+        for name in HEADERS {
             assert!(h.contains_key(name), "{what}: no {name} in {h:?}");
         }
         assert_eq!(h["cache-control"], "no-store", "{what}");

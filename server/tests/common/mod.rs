@@ -300,7 +300,6 @@ pub fn approve_and_claim(s: &TestServer, id: &str) -> Value {
     claimed[0]["attempts"][0]["lease_token"].clone()
 }
 
-/// The error kind of a response that must have this status.
 /// Sends `head` raw and reads the answer (or the close) within `wait`.
 pub fn raw_exchange(s: &TestServer, head: &[u8], wait: Duration) -> String {
     use std::io::{Read, Write};
@@ -318,12 +317,7 @@ pub fn raw_exchange(s: &TestServer, head: &[u8], wait: Duration) -> String {
 /// writing the body would see its write fail (a broken pipe) instead of
 /// the answer, which says nothing about the server.
 pub fn head_only_post(s: &TestServer, token: &str, length: usize) -> (u16, String) {
-    let head = format!(
-        "POST /api/v1/actions HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {token}\r\n\
-         content-type: application/json\r\ncontent-length: {length}\r\n\r\n",
-        s.addr
-    );
-    let answer = raw_exchange(s, head.as_bytes(), Duration::from_secs(10));
+    let answer = head_only_answer(s, token, length);
     let status = answer.get(9..12).and_then(|c| c.parse().ok());
     let body = answer.split_once("\r\n\r\n").map(|(_, b)| b.to_owned());
     match (status, body) {
@@ -332,6 +326,18 @@ pub fn head_only_post(s: &TestServer, token: &str, length: usize) -> (u16, Strin
     }
 }
 
+/// The whole answer, head and body, to a head that declares `length`
+/// bytes of JSON for the actions route and sends none of them.
+pub fn head_only_answer(s: &TestServer, token: &str, length: usize) -> String {
+    let head = format!(
+        "POST /api/v1/actions HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {token}\r\n\
+         content-type: application/json\r\ncontent-length: {length}\r\n\r\n",
+        s.addr
+    );
+    raw_exchange(s, head.as_bytes(), Duration::from_secs(10))
+}
+
+/// The error kind of a response that must have this status.
 pub fn error_kind(r: Response, status: u16) -> String {
     let body = expect(r, status);
     body["error"]["kind"].as_str().unwrap_or("").to_owned()
