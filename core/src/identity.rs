@@ -428,6 +428,21 @@ impl ActionCenter {
         }
     }
 
+    /// The principal `id`, with the roles the stored policy gives it by id
+    /// and through `groups`, for a caller authenticated some other way (an
+    /// OpenID Connect token the server checked, at sign-in or on every
+    /// request). Refused, like a password or an API token, when the
+    /// principal has a local account and it is disabled.
+    pub fn authenticate_external(&self, id: &str, groups: &[String]) -> Result<Principal> {
+        let principal = self.principal_in_groups(id, groups)?;
+        if self.store().account(id)?.is_some_and(|a| a.disabled) {
+            return Err(Error::Unauthenticated {
+                reason: format!("the account {id} is disabled"),
+            });
+        }
+        Ok(principal)
+    }
+
     /// Starts a session for a principal the caller has already
     /// authenticated some other way (an OpenID Connect ID token, checked
     /// by the server), with the `groups` it asserted. `how` is recorded
@@ -439,12 +454,7 @@ impl ActionCenter {
         groups: &[String],
         limits: &SessionLimits,
     ) -> Result<Issued> {
-        self.principal_in_groups(id, groups)?;
-        if self.store().account(id)?.is_some_and(|a| a.disabled) {
-            return Err(Error::Unauthenticated {
-                reason: format!("the account {id} is disabled"),
-            });
-        }
+        self.authenticate_external(id, groups)?;
         let secret = new_secret(SESSION_PREFIX)?;
         let now = self.now();
         let credential = Credential {

@@ -665,6 +665,7 @@ async fn sign_in(
             principal: c.principal(&issued.credential.principal)?,
             via: crate::auth::Via::Session,
             credential: Some(issued.credential.clone()),
+            external: None,
         };
         let who = whoami(c, &caller)?;
         Ok((issued, who))

@@ -36,6 +36,9 @@ pub struct Caller {
     pub via: Via,
     /// The session or token, when the caller used one.
     pub credential: Option<actioncenter::identity::Credential>,
+    /// Who an issuer's access token named, when the caller sent one: a
+    /// live feed checks it again as it runs.
+    pub external: Option<crate::oidc::Identity>,
 }
 
 /// The session secret in the request's cookie, if any.
@@ -128,13 +131,16 @@ impl FromRequestParts<AppState> for Caller {
                             principal,
                             via: Via::Token,
                             credential: Some(credential),
+                            external: None,
                         }
                     } else if let Some(oidc) = app.oidc() {
                         let identity = oidc.validate_access_token(&token)?;
                         Caller {
-                            principal: center.principal_in_groups(&identity.id, &identity.groups)?,
+                            principal: center
+                                .authenticate_external(&identity.id, &identity.groups)?,
                             via: Via::Oidc,
                             credential: None,
+                            external: Some(identity),
                         }
                     } else {
                         return Err(ApiError::unauthenticated("unknown token"));
@@ -164,6 +170,7 @@ impl FromRequestParts<AppState> for Caller {
                         principal,
                         via: Via::Session,
                         credential: Some(credential),
+                        external: None,
                     }
                 } else {
                     return Err(ApiError::unauthenticated(

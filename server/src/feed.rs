@@ -191,9 +191,19 @@ async fn still_allowed(state: &AppState, caller: &Caller) -> Option<Principal> {
         .blocking(move |c| -> actioncenter::Result<Principal> {
             // A session idle past its limit ends its stream too: the
             // stream itself is not the person's activity.
-            let principal = match &caller.credential {
-                Some(cred) => c.still_authenticated(cred, Some(&limits))?,
-                None => caller.principal.clone(),
+            let principal = match (&caller.credential, &caller.external) {
+                (Some(cred), _) => c.still_authenticated(cred, Some(&limits))?,
+                // An issuer's token: until it runs out, and while its
+                // principal's account (if it has one) is not disabled.
+                (None, Some(who)) => {
+                    if who.expired(chrono::Utc::now().timestamp()) {
+                        return Err(actioncenter::Error::Unauthenticated {
+                            reason: "the token has expired".to_owned(),
+                        });
+                    }
+                    c.authenticate_external(&who.id, &who.groups)?
+                }
+                (None, None) => caller.principal.clone(),
             };
             c.events_since(&principal, 0, 1)?;
             Ok(principal)

@@ -82,6 +82,17 @@ struct Discovery {
 pub struct Identity {
     pub id: String,
     pub groups: Vec<String>,
+    /// When the token runs out (its `exp`, seconds since the epoch, with
+    /// the clock skew allowed): a live feed opened with it ends then.
+    pub expires_at: Option<i64>,
+}
+
+impl Identity {
+    /// Whether the token it came from has run out by `now` (seconds since
+    /// the epoch).
+    pub fn expired(&self, now: i64) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
+    }
 }
 
 /// A configured issuer, with its keys.
@@ -275,9 +286,14 @@ impl Provider {
                 .collect(),
             _ => Vec::new(),
         };
+        let expires_at = claims
+            .get("exp")
+            .and_then(serde_json::Value::as_f64)
+            .map(|exp| exp as i64 + LEEWAY_SECONDS as i64);
         Ok(Identity {
             id: id.to_owned(),
             groups,
+            expires_at,
         })
     }
 

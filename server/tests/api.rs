@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{TestServer, approve_and_claim, error_kind, expect, isolate, quarantine};
+use common::{TestServer, approve_and_claim, ends_soon, error_kind, expect, isolate, quarantine};
 use serde_json::{Value, json};
 
 fn id_of(v: &Value) -> String {
@@ -987,17 +987,6 @@ fn a_resume_point_this_trail_never_reached_is_refused_not_waited_for() {
     assert_eq!(events.as_array().map(Vec::len), Some(0));
     let events = expect(alice.get("/api/v1/events?after=0"), 200);
     assert_eq!(events.as_array().map(Vec::len), Some(head as usize));
-}
-
-/// Reads a live feed to its end, which must come within five seconds
-/// (the test servers recheck a stream's credential every 200 ms).
-fn ends_soon(mut r: reqwest::blocking::Response) {
-    use std::io::Read;
-    let started = std::time::Instant::now();
-    let mut rest = Vec::new();
-    let ended = r.read_to_end(&mut rest);
-    assert!(ended.is_ok(), "the stream ends cleanly: {ended:?}");
-    assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
 
 #[test]

@@ -322,11 +322,23 @@ pub fn a_disabled_account_is_refused_and_its_sessions_and_tokens_end(h: &Harness
     h.center
         .authenticate_token(&other.secret)
         .expect("another principal's token stays");
+    // Nor does a host that vouches for the caller itself (an issuer's
+    // signed access token) let the account back in.
+    assert_unauthenticated(
+        h.center.authenticate_external("alice", &[]),
+        "the account alice is disabled",
+    );
+    h.center
+        .authenticate_external("svc", &[])
+        .expect("no account of its own: the policy alone");
 
     h.center
         .set_user_disabled(&root(), "alice", false)
         .expect("enable");
     sign_in(h, "alice", PASSWORD).expect("signs in again");
+    h.center
+        .authenticate_external("alice", &[])
+        .expect("enabled again");
     assert_unauthenticated(h.center.authenticate_token(&token.secret), "revoked");
     let missing = h
         .center

@@ -337,6 +337,17 @@ pub fn head_only_answer(s: &TestServer, token: &str, length: usize) -> String {
     raw_exchange(s, head.as_bytes(), Duration::from_secs(10))
 }
 
+/// Reads a live feed to its end, which must come within five seconds
+/// (the test servers recheck a stream's credential every 200 ms).
+pub fn ends_soon(mut r: reqwest::blocking::Response) {
+    use std::io::Read;
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let ended = r.read_to_end(&mut rest);
+    assert!(ended.is_ok(), "the stream ends cleanly: {ended:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
 /// The error kind of a response that must have this status.
 pub fn error_kind(r: Response, status: u16) -> String {
     let body = expect(r, status);
