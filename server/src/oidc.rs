@@ -437,7 +437,17 @@ struct TokenResponse {
     id_token: String,
 }
 
+/// The state, nonce and PKCE verifier of the sign-in in flight, from its
+/// cookie. Only parts as `login` makes them (URL-safe base64 of 24, 24
+/// and 48 random bytes) are read: a planted cookie with empty parts would
+/// match an empty state and trade a code without a verifier.
 fn flow_cookie(headers: &HeaderMap) -> Option<(String, String, String)> {
+    let ours = |part: &str, len: usize| {
+        part.len() == len
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
     for value in headers.get_all(header::COOKIE) {
         let Ok(text) = value.to_str() else { continue };
         for c in cookie::Cookie::split_parse(text).flatten() {
@@ -445,6 +455,9 @@ fn flow_cookie(headers: &HeaderMap) -> Option<(String, String, String)> {
                 let mut parts = c.value().split('.');
                 if let (Some(a), Some(b), Some(v), None) =
                     (parts.next(), parts.next(), parts.next(), parts.next())
+                    && ours(a, 32)
+                    && ours(b, 32)
+                    && ours(v, 64)
                 {
                     return Some((a.to_owned(), b.to_owned(), v.to_owned()));
                 }

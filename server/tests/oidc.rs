@@ -494,6 +494,30 @@ fn a_callback_that_is_not_this_sign_in_is_refused() {
     let message = refused(sso.sign_in(claims));
     assert!(message.contains("nonce"), "{message}");
 
+    // A planted flow cookie with empty parts, and an empty state: no
+    // sign-in of this server's (its parts are long random strings), so
+    // nothing reaches the issuer (without a verifier, PKCE would be off).
+    let login = sso.login();
+    let back = sso
+        .issuer
+        .authorize(&login.location, sso.issuer.claims("alice"));
+    let code = query(&back, "code").expect("code");
+    let refusals = sso.issuer.refusals().len();
+    for planted in ["..", "a.b.c", &format!("{}..", "A".repeat(32))] {
+        let message =
+            refused(sso.callback(&format!("{callback}?code={code}&state="), Some(planted)));
+        assert!(
+            message.contains("no sign-in is in progress"),
+            "{planted}: {message}"
+        );
+    }
+    assert_eq!(
+        sso.issuer.refusals().len(),
+        refusals,
+        "{:?}",
+        sso.issuer.refusals()
+    );
+
     // A stolen code without its verifier: the issuer refuses the trade.
     let login = sso.login();
     let back = sso
