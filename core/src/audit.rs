@@ -226,7 +226,8 @@ pub(crate) fn hex_of(digest: &[u8]) -> String {
     let mut buf = [0u8; 64];
     match buf.get_mut(..digest.len() * 2) {
         Some(out) => match hex::encode_to_slice(digest, out) {
-            Ok(()) => String::from_utf8_lossy(out).into_owned(),
+            // Hex digits are ASCII: valid UTF-8, so nothing is replaced.
+            Ok(()) => std::str::from_utf8(out).map_or_else(|_| hex::encode(digest), str::to_owned),
             Err(_) => hex::encode(digest),
         },
         None => hex::encode(digest),
@@ -313,13 +314,10 @@ pub fn canonical_digest(value: &serde_json::Value) -> String {
 /// hand the action back to the queue early, through a `lease_expire`
 /// event that is itself audited.
 pub fn action_digest(action: &Action) -> String {
-    let mut text = Vec::with_capacity(2048);
     // Every field of an action has a canonical form: ids, strings, times,
     // numbers, and JSON maps keyed by strings.
-    match crate::canonical::write(action, crate::canonical::Prune::Action, &mut text) {
-        Ok(()) => sha256_hex(&text),
-        Err(_) => digest_through_value(action),
-    }
+    crate::canonical::with_text(action, crate::canonical::Prune::Action, b"", sha256_hex)
+        .unwrap_or_else(|_| digest_through_value(action))
 }
 
 /// [`action_digest`] the first way it was written: through a

@@ -83,21 +83,62 @@ type Res<T = ()> = std::result::Result<T, Unrepresentable>;
 
 /// Appends the canonical JSON of `value` to `out`, leaving out what
 /// `prune` names. On an error, `out` holds a partial text.
+#[cfg(test)]
 pub(crate) fn write<T: Serialize + ?Sized>(value: &T, prune: Prune, out: &mut Vec<u8>) -> Res {
-    // Room for an action's members, the keys of its maps, its text and a
-    // time; it grows if a value needs more.
-    let mut stack = Stack {
-        members: Vec::with_capacity(32),
-        keys: String::with_capacity(128),
-        aside: Vec::with_capacity(out.capacity().saturating_sub(out.len()).min(4096)),
-        shown: String::with_capacity(32),
+    let mut stack = Stack::new();
+    write_with(value, prune, out, &mut stack)
+}
+
+fn write_with<T: Serialize + ?Sized>(
+    value: &T,
+    prune: Prune,
+    out: &mut Vec<u8>,
+    stack: &mut Stack,
+) -> Res {
+    stack.clear();
+    value.serialize(Canon { out, stack, prune })
+}
+
+/// Calls `f` with `prefix` followed by the canonical JSON of `value`
+/// (leaving out what `prune` names), written in this thread's scratch
+/// memory: digests are taken on every transition, and a text and a stack
+/// allocated for each one cost more than writing it (glibc consolidates
+/// its free lists on every allocation of a kilobyte or more).
+pub(crate) fn with_text<T: Serialize + ?Sized, R>(
+    value: &T,
+    prune: Prune,
+    prefix: &[u8],
+    f: impl FnOnce(&[u8]) -> R,
+) -> Res<R> {
+    let run = |text: &mut Vec<u8>, stack: &mut Stack| {
+        text.clear();
+        text.extend_from_slice(prefix);
+        write_with(value, prune, text, stack).map(|()| f(text))
     };
-    value.serialize(Canon {
-        out,
-        stack: &mut stack,
-        prune,
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut slot) => {
+            let (text, stack) =
+                slot.get_or_insert_with(|| (Vec::with_capacity(4096), Stack::new()));
+            let answer = run(text, stack);
+            // What one very large value grew is not kept for the next.
+            if text.capacity() > SCRATCH_KEPT || stack.aside.capacity() > SCRATCH_KEPT {
+                *slot = None;
+            }
+            answer
+        }
+        // Only if `f` itself writes canonical JSON: fresh memory then.
+        Err(_) => run(&mut Vec::with_capacity(4096), &mut Stack::new()),
     })
 }
+
+thread_local! {
+    /// A thread's text and stack for [`with_text`].
+    static SCRATCH: std::cell::RefCell<Option<(Vec<u8>, Stack)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The most scratch memory [`with_text`] keeps for a thread.
+const SCRATCH_KEPT: usize = 64 * 1024;
 
 /// Writes a scalar as serde_json does.
 fn scalar<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Res {
@@ -117,6 +158,26 @@ struct Stack {
     aside: Vec<u8>,
     /// A value written with `Display` (a time), before it is quoted.
     shown: String,
+}
+
+impl Stack {
+    /// Room for an action's members, the keys of its maps, its text and
+    /// a time; it grows if a value needs more.
+    fn new() -> Stack {
+        Stack {
+            members: Vec::with_capacity(32),
+            keys: String::with_capacity(128),
+            aside: Vec::with_capacity(4096),
+            shown: String::with_capacity(32),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.members.clear();
+        self.keys.clear();
+        self.aside.clear();
+        self.shown.clear();
+    }
 }
 
 /// One member written to the output: its key and the span of the output
@@ -698,12 +759,16 @@ mod tests {
     use serde::Serialize;
     use serde_json::json;
 
-    use super::{Prune, write};
+    use super::{Prune, with_text, write};
     use crate::audit::canonical_json;
 
+    /// Through this thread's scratch memory, as digests are taken; the
+    /// same text as [`write`] into fresh memory.
     fn canonical<T: Serialize>(value: &T) -> String {
+        let text = with_text(value, Prune::None, b"", |t| t.to_vec()).expect("canonical");
         let mut out = Vec::new();
         write(value, Prune::None, &mut out).expect("canonical");
+        assert_eq!(text, out, "scratch and fresh memory agree");
         String::from_utf8(out).expect("utf-8")
     }
 
@@ -889,5 +954,48 @@ mod tests {
             String::from_utf8(out).expect("utf-8"),
             r#"{"attempts":[{"n":1},{}],"nested":{"lease_until":5,"updated_at":4}}"#
         );
+    }
+
+    #[test]
+    fn scratch_memory_keeps_nothing_of_the_last_text() {
+        // A value refused half way leaves members, keys and text behind.
+        #[derive(Serialize)]
+        struct Half {
+            z: serde_json::Value,
+            y: u128,
+        }
+        let refused = Half {
+            z: json!({"x": 1, "w": [1, 2]}),
+            y: u128::MAX,
+        };
+        assert!(with_text(&refused, Prune::None, b"", |_| ()).is_err());
+        super::SCRATCH.with(|cell| {
+            let kept = cell.borrow();
+            let (text, stack) = kept.as_ref().expect("kept");
+            assert!(!text.is_empty() && !stack.members.is_empty(), "left behind");
+        });
+        let doc = json!({"b": 1, "a": {"d": 2, "c": 3}});
+        let after = with_text(&doc, Prune::None, b"k\x1f", |t| t.to_vec()).expect("canonical");
+        assert_eq!(after, b"k\x1f{\"a\":{\"c\":3,\"d\":2},\"b\":1}");
+    }
+
+    #[test]
+    fn scratch_memory_serves_a_text_written_while_another_is_read() {
+        let (outer, inner) = (json!({"b": 1, "a": 2}), json!({"d": 3, "c": 4}));
+        let both = with_text(&outer, Prune::None, b"", |o| {
+            let i = with_text(&inner, Prune::None, b"", |i| i.to_vec()).expect("inner");
+            [o.to_vec(), i].concat()
+        })
+        .expect("outer");
+        assert_eq!(both, br#"{"a":2,"b":1}{"c":4,"d":3}"#);
+    }
+
+    #[test]
+    fn scratch_memory_lets_a_large_text_go() {
+        let big = json!({"x": "y".repeat(super::SCRATCH_KEPT * 2)});
+        let len = with_text(&big, Prune::None, b"", <[u8]>::len).expect("canonical");
+        assert!(len > super::SCRATCH_KEPT * 2);
+        super::SCRATCH.with(|cell| assert!(cell.borrow().is_none(), "not kept"));
+        assert_eq!(canonical(&json!({"b": 1, "a": 2})), r#"{"a":2,"b":1}"#);
     }
 }

@@ -257,13 +257,18 @@ pub struct RowsOffDocs {
 pub fn exclusive_key(a: &Action) -> Option<String> {
     holds_slot(a).then(|| {
         // The kind, a unit separator, the entity's canonical JSON.
-        let mut text = format!("{}\u{1f}", a.kind).into_bytes();
-        if crate::canonical::write(&a.entity, crate::canonical::Prune::None, &mut text).is_err() {
+        let prefix = format!("{}\u{1f}", a.kind);
+        crate::canonical::with_text(
+            &a.entity,
+            crate::canonical::Prune::None,
+            prefix.as_bytes(),
+            crate::audit::sha256_hex,
+        )
+        .unwrap_or_else(|_| {
             let entity = serde_json::to_value(&a.entity).unwrap_or_default();
-            text =
-                format!("{}\u{1f}{}", a.kind, crate::audit::canonical_json(&entity)).into_bytes();
-        }
-        crate::audit::sha256_hex(&text)
+            let text = format!("{prefix}{}", crate::audit::canonical_json(&entity));
+            crate::audit::sha256_hex(text.as_bytes())
+        })
     })
 }
 
