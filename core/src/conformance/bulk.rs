@@ -207,3 +207,88 @@ pub fn bulk_by_filter_refuses_a_selection_that_changed(h: &Harness) {
     }
     assert_eq!(event_count(h), before);
 }
+
+/// Items the store itself refuses in a bulk call (a version that moved on
+/// after the engine read the action, a policy replaced meanwhile) keep
+/// nothing of theirs, between items it applies: rows, counts and trail
+/// are as if they had not been sent.
+pub fn items_the_store_refuses_leave_no_trace(h: &Harness) {
+    use crate::audit::{NewEvent, action_digest};
+    use crate::store::Change;
+
+    let items: Vec<Action> = (1..=4)
+        .map(|n| quarantine(h, &sha(n), &format!("d{n}")))
+        .collect();
+    let policy = h.center.stored_policy().expect("policy").version;
+    let approve = |a: &Action, expected: u64, decided_under: u64| {
+        let mut next = a.clone();
+        next.status = Status::Approved;
+        next.expires_at = None;
+        next.version = a.version + 1;
+        next.updated_at = h.center.now();
+        let event = NewEvent {
+            action_id: Some(a.id),
+            at: next.updated_at,
+            actor: alice().id,
+            via: None,
+            event: Event::Approve,
+            from: Some(a.status),
+            to: Some(Status::Approved),
+            comment: None,
+            version: next.version,
+            digest: action_digest(&next),
+            policy_version: Some(decided_under),
+        };
+        Change {
+            action: next,
+            expected_version: expected,
+            event: Some(event),
+            policy_version: Some(decided_under),
+            basis: None,
+        }
+    };
+    let before = event_count(h);
+    let results = h
+        .center
+        .store()
+        .apply_many(vec![
+            approve(&items[0], 1, policy),
+            approve(&items[1], 2, policy),
+            approve(&items[2], 1, policy + 1),
+            approve(&items[3], 1, policy),
+        ])
+        .expect("one call");
+    assert!(results[0].is_ok() && results[3].is_ok(), "{results:?}");
+    assert!(
+        matches!(
+            results[1],
+            Err(Error::Conflict {
+                expected: 2,
+                actual: 1,
+                ..
+            })
+        ),
+        "{:?}",
+        results[1]
+    );
+    assert!(
+        matches!(results[2], Err(Error::PolicyChanged { .. })),
+        "{:?}",
+        results[2]
+    );
+    for refused in &items[1..3] {
+        assert_eq!(&stored(h, refused.id), refused);
+    }
+    assert_eq!(stored(h, items[3].id).status, Status::Approved);
+    assert_eq!(event_count(h), before + 2);
+    let counts = h
+        .center
+        .counts(&alice(), &Filter::default())
+        .expect("counts");
+    assert_eq!(
+        (counts.get(Status::Pending), counts.get(Status::Approved)),
+        (2, 2)
+    );
+    let report = h.center.verify_audit().expect("verify");
+    assert!(report.is_intact(), "{report:?}");
+}

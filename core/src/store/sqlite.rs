@@ -605,27 +605,30 @@ impl Store for SqliteStore {
         self.write(|tx| apply_in(tx, change))
     }
 
-    /// One transaction, one commit (one fsync under FULL) for every item;
-    /// each item in a savepoint of its own, so a refused item leaves no
-    /// trace and the others still commit.
+    /// One transaction, one commit (one fsync under FULL) for every item.
+    /// A refused item leaves no trace without a savepoint of its own:
+    /// [`apply_in`] refuses (a version moved on, another policy, a copy
+    /// that is not the stored action) before it writes anything, its first
+    /// write is one statement that SQLite applies whole or not at all, and
+    /// a failure after it is the database's, which ends the whole call. A
+    /// savepoint per item copied every page the item touched into a
+    /// statement journal (a temporary file past 64 KiB): a sixth of a bulk
+    /// call's time.
     fn apply_many(&self, changes: Vec<Change>) -> Result<Vec<Result<Option<AuditEvent>>>> {
         self.write(|tx| {
             let mut out = Vec::with_capacity(changes.len());
             for change in changes {
-                let run = |sql: &str| {
-                    tx.prepare_cached(sql)
-                        .and_then(|mut s| s.execute([]))
-                        .map_err(db_err("savepoint"))
-                };
-                run("SAVEPOINT item")?;
-                let result = apply_in(tx, change);
-                if result.is_err() {
-                    run("ROLLBACK TO item")?;
-                }
-                run("RELEASE item")?;
-                // A failure of the database itself ends the whole call.
-                match result {
+                let before = tx.total_changes();
+                match apply_in(tx, change) {
+                    // A failure of the database itself ends the whole call.
                     Err(e @ Error::Storage { .. }) => return Err(e),
+                    // Should a refusal ever come after a write, nothing of
+                    // the call is kept rather than half of an item.
+                    Err(e) if tx.total_changes() != before => {
+                        return Err(Error::storage_msg(format!(
+                            "a bulk item was refused after it wrote ({e}); nothing was kept"
+                        )));
+                    }
                     other => out.push(other),
                 }
             }
