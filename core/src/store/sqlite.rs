@@ -416,11 +416,62 @@ fn query_actions(conn: &Connection, sql: &str, params: &[Param]) -> Result<Vec<A
     docs.iter().map(|d| action_from_doc(d)).collect()
 }
 
-fn append_event(tx: &rusqlite::Transaction<'_>, event: NewEvent) -> Result<AuditEvent> {
-    let last: Option<(i64, String)> = tx
-        .prepare_cached("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
-        .and_then(|mut s| s.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional())
-        .map_err(db_err("read chain head"))?;
+/// What the changes of one transaction leave for later: the chain's head
+/// as its last append left it (no other writer appends while the
+/// transaction holds the write lock, so the next append need not read
+/// it), and the moves of the kept counts, written once when the
+/// transaction's changes are done.
+#[derive(Debug, Default)]
+struct Pending {
+    head: Option<(i64, String)>,
+    moves: Vec<(&'static str, &'static str, i64)>,
+}
+
+impl Pending {
+    /// Adds `delta` to the count of (`status`, `category`).
+    fn count(&mut self, status: &'static str, category: &'static str, delta: i64) {
+        match self
+            .moves
+            .iter_mut()
+            .find(|(s, c, _)| *s == status && *c == category)
+        {
+            Some(kept) => kept.2 += delta,
+            None => self.moves.push((status, category, delta)),
+        }
+    }
+
+    /// Writes the counts' moves.
+    fn finish(self, tx: &Connection) -> Result<()> {
+        let moves: Vec<_> = self.moves.into_iter().filter(|m| m.2 != 0).collect();
+        match moves.as_slice() {
+            // A transition's two moves, one statement.
+            [(s1, c1, d1), (s2, c2, d2)] => tx
+                .prepare_cached(
+                    "INSERT INTO counts (status, category, n) VALUES (?1, ?2, ?3), (?4, ?5, ?6) \
+                     ON CONFLICT (status, category) DO UPDATE SET n = n + excluded.n",
+                )
+                .and_then(|mut s| s.execute(params![s1, c1, d1, s2, c2, d2]))
+                .map(drop)
+                .map_err(db_err("keep counts")),
+            _ => moves
+                .iter()
+                .try_for_each(|(s, c, d)| bump_count(tx, s, c, *d)),
+        }
+    }
+}
+
+fn append_event(
+    tx: &rusqlite::Transaction<'_>,
+    event: NewEvent,
+    head: &mut Option<(i64, String)>,
+) -> Result<AuditEvent> {
+    let last = match head.take() {
+        Some(known) => Some(known),
+        None => tx
+            .prepare_cached("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
+            .and_then(|mut s| s.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+            .map_err(db_err("read chain head"))?,
+    };
     let (seq, prev) = last.map_or((1, GENESIS_HASH.to_owned()), |(s, h)| (s + 1, h));
     let sealed = event.seal(u64::try_from(seq).unwrap_or(0), &prev);
     let row = EventRow::of(&sealed)?;
@@ -447,6 +498,7 @@ fn append_event(tx: &rusqlite::Transaction<'_>, event: NewEvent) -> Result<Audit
         ])
     })
     .map_err(db_err("append audit event"))?;
+    *head = Some((seq, sealed.hash.clone()));
     Ok(sealed)
 }
 
@@ -469,7 +521,11 @@ fn stored_policy_version(tx: &Connection) -> Result<u64> {
     Ok(v.and_then(|v| u64::try_from(v).ok()).unwrap_or(0))
 }
 
-fn apply_in(tx: &rusqlite::Transaction<'_>, change: Change) -> Result<Option<AuditEvent>> {
+fn apply_in(
+    tx: &rusqlite::Transaction<'_>,
+    change: Change,
+    pending: &mut Pending,
+) -> Result<Option<AuditEvent>> {
     if let Some(expected) = change.policy_version {
         let actual = stored_policy_version(tx)?;
         if actual != expected {
@@ -550,9 +606,12 @@ fn apply_in(tx: &rusqlite::Transaction<'_>, change: Change) -> Result<Option<Aud
         });
     }
     for (status, category, delta) in count_moves(&change) {
-        bump_count(tx, status, category, delta)?;
+        pending.count(status, category, delta);
     }
-    change.event.map(|e| append_event(tx, e)).transpose()
+    change
+        .event
+        .map(|e| append_event(tx, e, &mut pending.head))
+        .transpose()
 }
 
 impl Store for SqliteStore {
@@ -597,12 +656,17 @@ impl Store for SqliteStore {
                 return Err(insert_refusal(action, holder));
             }
             bump_count(tx, row.status, row.category, 1)?;
-            append_event(tx, event)
+            append_event(tx, event, &mut None)
         })
     }
 
     fn apply(&self, change: Change) -> Result<Option<AuditEvent>> {
-        self.write(|tx| apply_in(tx, change))
+        self.write(|tx| {
+            let mut pending = Pending::default();
+            let applied = apply_in(tx, change, &mut pending)?;
+            pending.finish(tx)?;
+            Ok(applied)
+        })
     }
 
     /// One transaction, one commit (one fsync under FULL) for every item.
@@ -617,9 +681,10 @@ impl Store for SqliteStore {
     fn apply_many(&self, changes: Vec<Change>) -> Result<Vec<Result<Option<AuditEvent>>>> {
         self.write(|tx| {
             let mut out = Vec::with_capacity(changes.len());
+            let mut pending = Pending::default();
             for change in changes {
                 let before = tx.total_changes();
-                match apply_in(tx, change) {
+                match apply_in(tx, change, &mut pending) {
                     // A failure of the database itself ends the whole call.
                     Err(e @ Error::Storage { .. }) => return Err(e),
                     // Should a refusal ever come after a write, nothing of
@@ -632,6 +697,7 @@ impl Store for SqliteStore {
                     other => out.push(other),
                 }
             }
+            pending.finish(tx)?;
             Ok(out)
         })
     }
@@ -754,14 +820,16 @@ impl Store for SqliteStore {
         );
         self.write(|tx| {
             let mut claimed = Vec::new();
+            let mut pending = Pending::default();
             for candidate in query_actions(tx, &sql, &w.params)? {
                 if let Some(change) = build(&candidate) {
                     let action = change.action.clone();
-                    if let Some(event) = apply_in(tx, change)? {
+                    if let Some(event) = apply_in(tx, change, &mut pending)? {
                         claimed.push((action, event));
                     }
                 }
             }
+            pending.finish(tx)?;
             Ok(claimed)
         })
     }
@@ -836,7 +904,7 @@ impl Store for SqliteStore {
                 ])
             })
             .map_err(db_err("store policy"))?;
-            append_event(tx, event)
+            append_event(tx, event, &mut None)
         })
     }
 
