@@ -1214,3 +1214,57 @@ pub fn decided_actions_leave_the_expiry_sweep(h: &Harness) {
     assert_eq!(expired.iter().map(|x| x.id).collect::<Vec<_>>(), vec![c.id]);
     assert!(h.center.recover_leases().expect("no leases").is_empty());
 }
+
+/// A retry puts a failed action back into its kind's one slot on its
+/// entity. While another action holds the slot the retry is refused as a
+/// `Duplicate` naming the holder and nothing is written; in a bulk call the
+/// other items are still retried.
+pub fn a_retry_into_a_taken_slot_is_a_duplicate(h: &Harness) {
+    let failed = |dev: &str| {
+        let a = isolate(h, dev);
+        h.center
+            .approve(&alice(), a.id, &Decide::default())
+            .expect("approve");
+        let claimed = claim_one(h, &agent());
+        assert_eq!(claimed.len(), 1);
+        h.center
+            .fail(&agent(), a.id, &tok(h, a.id), "timeout")
+            .expect("fail")
+    };
+    let (a, b) = (failed("d1"), failed("d2"));
+    // A new isolation of d1 takes the slot a left.
+    let holder = isolate(h, "d1");
+    let before = event_count(h);
+    let err = h.center.retry(&alice(), a.id, None).expect_err("taken");
+    assert!(
+        matches!(&err, Error::Duplicate { existing, .. } if *existing == holder.id),
+        "{err:?}"
+    );
+    assert_eq!(stored(h, a.id), a);
+    assert_eq!(event_count(h), before);
+
+    let results = h
+        .center
+        .bulk(
+            &alice(),
+            &BulkOp::Retry { comment: None },
+            &Selection::Ids(vec![Seen::of(&b), Seen::of(&a)]),
+        )
+        .expect("bulk");
+    assert!(results[0].result.is_ok(), "{:?}", results[0]);
+    assert!(
+        matches!(&results[1].result, Err(Error::Duplicate { existing, .. }) if *existing == holder.id),
+        "{:?}",
+        results[1]
+    );
+    assert_eq!(stored(h, b.id).status, Status::Approved);
+    assert_eq!(stored(h, a.id), a);
+    // Once the holder leaves the slot, the retry goes through.
+    h.center
+        .reject(&alice(), holder.id, &Decide::with_comment("no"))
+        .expect("reject");
+    let retried = h.center.retry(&alice(), a.id, None).expect("free");
+    assert_eq!(retried.status, Status::Approved);
+    let report = h.center.verify_audit().expect("verify");
+    assert!(report.is_intact(), "{report:?}");
+}

@@ -330,6 +330,7 @@ macro_rules! conformance_suite {
             lifecycle::an_idempotency_key_reused_for_another_proposal_is_refused,
             lifecycle::an_idempotency_key_belongs_to_its_proposer,
             lifecycle::a_second_active_action_on_an_entity_is_a_duplicate,
+            lifecycle::a_retry_into_a_taken_slot_is_a_duplicate,
             lifecycle::duplicates_are_allowed_where_the_policy_says_so,
             lifecycle::a_clock_past_what_doors_can_show_is_refused,
             audit::fields_a_newer_library_wrote_survive_a_rewrite [RewriteAction],

@@ -17,7 +17,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
 
-use super::{Change, ClaimFn, ClaimScope, Store, exclusive_key, holds_slot, is_claimable};
+use super::{
+    Change, ClaimFn, ClaimScope, Store, exclusive_key, holds_slot, is_claimable, slot_taken,
+};
 use crate::audit::{AuditEvent, GENESIS_HASH, NewEvent};
 use crate::checkpoint::Checkpoint;
 use crate::error::{Error, Result};
@@ -212,6 +214,19 @@ impl Inner {
         }
         let before = self.index.keys_of_stored(stored);
         let after = before.next(stored, &change.action);
+        // Back into the slot (a retry) only if no other action holds it.
+        if let Some(key) = after
+            .exclusive
+            .as_ref()
+            .filter(|k| before.exclusive.as_ref() != Some(*k))
+            && let Some(existing) = self
+                .index
+                .exclusive
+                .get(key)
+                .filter(|holder| **holder != id)
+        {
+            return Err(slot_taken(&change.action, *existing));
+        }
         if stored.investigation_id != change.action.investigation_id {
             if let Some(old) = &stored.investigation_id
                 && let Some(set) = self.index.by_investigation.get_mut(old)
@@ -430,12 +445,7 @@ impl Store for MemoryStore {
             .as_ref()
             .and_then(|k| inner.index.exclusive.get(k))
         {
-            return Err(Error::Duplicate {
-                kind: action.kind.clone(),
-                entity: action.entity.describe(),
-                existing: *existing,
-                idempotency_key: None,
-            });
+            return Err(slot_taken(action, *existing));
         }
         if let Some(k) = &action.idempotency_key {
             inner

@@ -272,6 +272,27 @@ pub fn exclusive_key(a: &Action) -> Option<String> {
     })
 }
 
+/// The refusal of `action` entering its kind's one active slot on its
+/// entity, which `existing` holds: on a proposal, or on a change that
+/// brings the action back into the slot (a retry).
+pub(crate) fn slot_taken(action: &Action, existing: ActionId) -> crate::error::Error {
+    slot_of_taken(&action.kind, &action.entity, existing)
+}
+
+/// [`slot_taken`] of an action of `kind` on `entity`.
+pub(crate) fn slot_of_taken(
+    kind: &crate::model::Kind,
+    entity: &crate::model::Entity,
+    existing: ActionId,
+) -> crate::error::Error {
+    crate::error::Error::Duplicate {
+        kind: kind.clone(),
+        entity: entity.describe(),
+        existing,
+        idempotency_key: None,
+    }
+}
+
 /// Whether `a` holds its kind's one active slot on its entity.
 pub(crate) fn holds_slot(a: &Action) -> bool {
     holds_slot_in(a.exclusive, a.status)

@@ -83,12 +83,12 @@ use super::sql::{
     counts_are_kept_for, counts_from_rows, identity as id_sql, insert_refusal, policy_from_row,
     version_to_sql,
 };
-use super::{Change, ClaimFn, ClaimScope, Store};
+use super::{Change, ClaimFn, ClaimScope, Store, slot_moves, slot_of_taken};
 use crate::audit::{AuditEvent, GENESIS_HASH, NewEvent};
 use crate::checkpoint::Checkpoint;
 use crate::error::{Error, Result};
 use crate::identity::{Account, Credential, CredentialKind, Revoke};
-use crate::model::{Action, ActionId};
+use crate::model::{Action, ActionId, Entity, Kind};
 use crate::policy::StoredPolicy;
 use crate::query::{Counts, Filter};
 
@@ -818,6 +818,90 @@ impl PostgresStore {
     /// (`told`, even if it is behind the guess: the chain was cut, say),
     /// else only if it is ahead of the guess (answers of concurrent calls
     /// arrive in any order).
+    /// [`Store::apply`] of `change`, whose row is `row`.
+    fn apply_row(&self, change: Change, row: ActionRow) -> Result<Option<AuditEvent>> {
+        let Some(event) = &change.event else {
+            return self.read(|db| apply_in(db, change));
+        };
+        let expected = version_to_sql(change.expected_version)?;
+        let policy = change.policy_version.map(version_to_sql).transpose()?;
+        let moves = count_moves(&change);
+        let basis = basis_doc(&change)?;
+        let call = |sealed: &AuditEvent| {
+            let outcome = self
+                .read(|db| call_apply_change(db, &row, expected, policy, &moves, &basis, sealed))?;
+            match outcome {
+                Outcome::Applied => {
+                    self.learn_head(Head::of(sealed), false);
+                    Ok(Answer::Applied)
+                }
+                Outcome::HeadMoved(head) => {
+                    self.learn_head(head.clone(), true);
+                    Ok(Answer::HeadMoved(head))
+                }
+                Outcome::NotFound => Err(Error::NotFound {
+                    id: change.action.id.to_string(),
+                }),
+                Outcome::Conflict(actual) => Err(Error::Conflict {
+                    id: change.action.id,
+                    expected: change.expected_version,
+                    actual,
+                }),
+                Outcome::PolicyChanged(actual) => Err(Error::PolicyChanged {
+                    expected: change.policy_version.unwrap_or_default(),
+                    actual,
+                }),
+            }
+        };
+        if let Some(sealed) = apply_guessed(self.guessed_head(), event, call)? {
+            return Ok(Some(sealed));
+        }
+        let appended = self.write(|db| apply_in(db, change))?;
+        self.learn_events(appended.iter());
+        Ok(appended)
+    }
+
+    /// A change the exclusive slot's unique index refused: another action
+    /// holds the slot the change brings its action back into (`slot`: the
+    /// key, the kind, the entity). The holder's `Duplicate`, read after the
+    /// refusal; any other error as it is.
+    fn slot_refusal(&self, slot: Option<&(String, Kind, Entity)>, e: Error) -> Error {
+        use postgres::error::SqlState;
+        let Some((key, kind, entity)) = slot else {
+            return e;
+        };
+        let unique = match &e {
+            Error::Storage {
+                source: Some(source),
+                ..
+            } => source
+                .downcast_ref::<postgres::Error>()
+                .and_then(postgres::Error::as_db_error)
+                .is_some_and(|d| {
+                    *d.code() == SqlState::UNIQUE_VIOLATION
+                        && d.constraint() == Some("actions_exclusive")
+                }),
+            _ => false,
+        };
+        if !unique {
+            return e;
+        }
+        let holder = self.read(|db| {
+            db.query_opt(
+                "read exclusive holder",
+                &format!("{EXCLUSIVE_HOLDER}$1"),
+                &[key],
+            )?
+            .map(|r| get::<String>(&r, 0))
+            .transpose()
+        });
+        match holder.ok().flatten().and_then(|id| id.parse().ok()) {
+            Some(existing) => slot_of_taken(kind, entity, existing),
+            // Gone again since: the index's own words.
+            None => e,
+        }
+    }
+
     fn learn_head(&self, head: Head, told: bool) {
         let mut guess = self.head.lock().unwrap_or_else(|p| p.into_inner());
         if told || head.seq > guess.seq {
@@ -1524,46 +1608,25 @@ impl Store for PostgresStore {
     /// transaction whose event the server chains ([`append_chained`]),
     /// so a busy chain costs round trips but never an error.
     fn apply(&self, change: Change) -> Result<Option<AuditEvent>> {
-        let Some(event) = &change.event else {
+        if change.event.is_none() {
             return self.read(|db| apply_in(db, change));
-        };
-        let row = ActionRow::of(&change.action)?;
-        let expected = version_to_sql(change.expected_version)?;
-        let policy = change.policy_version.map(version_to_sql).transpose()?;
-        let moves = count_moves(&change);
-        let basis = basis_doc(&change)?;
-        let call = |sealed: &AuditEvent| {
-            let outcome = self
-                .read(|db| call_apply_change(db, &row, expected, policy, &moves, &basis, sealed))?;
-            match outcome {
-                Outcome::Applied => {
-                    self.learn_head(Head::of(sealed), false);
-                    Ok(Answer::Applied)
-                }
-                Outcome::HeadMoved(head) => {
-                    self.learn_head(head.clone(), true);
-                    Ok(Answer::HeadMoved(head))
-                }
-                Outcome::NotFound => Err(Error::NotFound {
-                    id: change.action.id.to_string(),
-                }),
-                Outcome::Conflict(actual) => Err(Error::Conflict {
-                    id: change.action.id,
-                    expected: change.expected_version,
-                    actual,
-                }),
-                Outcome::PolicyChanged(actual) => Err(Error::PolicyChanged {
-                    expected: change.policy_version.unwrap_or_default(),
-                    actual,
-                }),
-            }
-        };
-        if let Some(sealed) = apply_guessed(self.guessed_head(), event, call)? {
-            return Ok(Some(sealed));
         }
-        let appended = self.write(|db| apply_in(db, change))?;
-        self.learn_events(appended.iter());
-        Ok(appended)
+        let row = ActionRow::of(&change.action)?;
+        // The slot a change brings its action back into (a retry), for the
+        // refusal of the unique index should another action hold it.
+        let slot = row
+            .exclusive_key
+            .clone()
+            .filter(|_| slot_moves(&change))
+            .map(|key| {
+                (
+                    key,
+                    change.action.kind.clone(),
+                    change.action.entity.clone(),
+                )
+            });
+        self.apply_row(change, row)
+            .map_err(|e| self.slot_refusal(slot.as_ref(), e))
     }
 
     fn get(&self, id: ActionId) -> Result<Option<Action>> {

@@ -471,12 +471,7 @@ pub(crate) fn checkpoint_from_doc(doc: &str) -> Result<crate::checkpoint::Checkp
 /// (`Conflict`), or the exclusive slot (`Duplicate`, naming the holder).
 pub(crate) fn insert_refusal(action: &Action, exclusive_holder: Option<String>) -> Error {
     match exclusive_holder.and_then(|id| id.parse::<crate::model::ActionId>().ok()) {
-        Some(existing) if existing != action.id => Error::Duplicate {
-            kind: action.kind.clone(),
-            entity: action.entity.describe(),
-            existing,
-            idempotency_key: None,
-        },
+        Some(existing) if existing != action.id => super::slot_taken(action, existing),
         _taken => Error::Conflict {
             id: action.id,
             expected: 0,

@@ -553,6 +553,17 @@ fn apply_in(
         }
     }
     let (row, key_moves) = ActionRow::of_change(&change)?;
+    // Back into the slot (a retry) only if no other action holds it: a
+    // refusal, before anything is written, rather than the unique index's.
+    if let Some(key) = row.exclusive_key.as_ref().filter(|_| key_moves) {
+        let holder: Option<String> = tx
+            .prepare_cached(&format!("{EXCLUSIVE_HOLDER}?1"))
+            .and_then(|mut s| s.query_row([key], |r| r.get(0)).optional())
+            .map_err(db_err("read exclusive holder"))?;
+        if let Some(existing) = holder.filter(|h| *h != row.id) {
+            return Err(insert_refusal(&change.action, Some(existing)));
+        }
+    }
     // The exclusive key's column (and its unique index) is written only
     // when the action enters or leaves its slot.
     let sql = if key_moves {
