@@ -2365,7 +2365,9 @@ impl ActionCenter {
 /// one): a `conflict` if not. A caller whose step `plan` refuses for want
 /// of permission, or who may not view the action at all (a principal the
 /// policy refuses included), gets the step's refusal instead, as without
-/// a version: who may not act on an action learns nothing of its version.
+/// a version, and one whose step would go through but who may not view
+/// the action gets View's refusal: who may not act on an action, or see
+/// it, learns nothing of its version.
 fn at_version(
     policy: &Policy,
     by: &Principal,
@@ -2374,19 +2376,20 @@ fn at_version(
     plan: impl FnOnce(&Action) -> Result<Change>,
 ) -> Result<()> {
     match expected {
-        Some(v) if v != action.version => match plan(action) {
-            Err(e)
-                if e.kind() == ErrorKind::PermissionDenied
-                    || policy.check(by, Operation::View, action.category).is_err() =>
-            {
-                Err(e)
+        Some(v) if v != action.version => {
+            let planned = plan(action);
+            let viewed = policy.check(by, Operation::View, action.category);
+            match (planned, viewed) {
+                (Err(e), _) if e.kind() == ErrorKind::PermissionDenied => Err(e),
+                (Err(e), Err(_)) => Err(e),
+                (Ok(_), Err(denied)) => Err(denied),
+                (_, Ok(())) => Err(Error::Conflict {
+                    id: action.id,
+                    expected: v,
+                    actual: action.version,
+                }),
             }
-            _otherwise => Err(Error::Conflict {
-                id: action.id,
-                expected: v,
-                actual: action.version,
-            }),
-        },
+        }
         _matches => Ok(()),
     }
 }

@@ -697,6 +697,7 @@ pub fn a_stale_version_tells_nothing_to_a_caller_refused_the_step(h: &Harness) {
     let policy = Policy::from_json(
         r#"{"roles": {"automation": {"propose": ["*"], "view": ["*"]},
                       "device_analyst": {"view": ["device"], "approve": ["device"], "cancel": ["device"]},
+                      "blind_approver": {"view": ["email"], "approve": ["file"]},
                       "analyst": {"view": ["*"], "approve": ["*"]},
                       "admin": {"administer": ["*"]}}}"#,
     )
@@ -751,6 +752,38 @@ pub fn a_stale_version_tells_nothing_to_a_caller_refused_the_step(h: &Harness) {
         .approve(&stranger, file.id, &stale)
         .expect_err("refused");
     assert_eq!(err.to_string(), plain.to_string());
+    // Nor one who may take the step but not view the action: refused as
+    // a viewer would be, not told the version.
+    let bea = Principal::new("bea", ["blind_approver"]);
+    for err in [
+        h.center
+            .approve(&bea, file.id, &stale)
+            .expect_err("may not view"),
+        h.center
+            .bulk(
+                &bea,
+                &BulkOp::Approve { comment: None },
+                &Selection::Ids(vec![Seen {
+                    id: file.id,
+                    version: file.version + 98,
+                }]),
+            )
+            .expect("bulk")
+            .remove(0)
+            .result
+            .expect_err("may not view"),
+    ] {
+        assert!(
+            matches!(
+                err,
+                Error::PermissionDenied {
+                    operation: Operation::View,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
     // Who may take the step still hears of the conflict.
     let err = h
         .center
