@@ -858,3 +858,70 @@ fn deleted_inserted_swapped_cut_and_rehashed_events_are_found_and_named() {
     eprintln!("tamper: {cases} structural cases found and named");
     assert_eq!(cases, 5);
 }
+
+#[test]
+fn an_action_row_whose_doc_does_not_decode_is_named_by_every_read() {
+    // An edit that leaves an approved action's doc unreadable stopped
+    // every claim, list and read with "stored action does not decode",
+    // naming no row to mend.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("one.db");
+    let clock = Arc::new(ManualClock::starting_at(t0()));
+    let id = {
+        let center = center_on(&path, clock.clone());
+        let a = center
+            .propose(
+                &air(),
+                Proposal::new(
+                    Kind::IsolateDevice,
+                    Entity::Device {
+                        device_id: "d1".into(),
+                        name: None,
+                    },
+                    Source::AutomatedInvestigation {
+                        investigation_id: "inv-1".into(),
+                    },
+                ),
+            )
+            .expect("propose");
+        center
+            .approve(&alice(), a.id, &Decide::default())
+            .expect("approve");
+        a.id.to_string()
+    };
+    for (doc, why) in [
+        (Sql::Text("{".into()), "does not decode"),
+        (Sql::Text(r#"{"id": 7}"#.into()), "does not decode"),
+        (
+            Sql::Blob(vec![0xff, 0x7b]),
+            "does not decode: its doc is not UTF-8 text",
+        ),
+    ] {
+        let copy = copy_of(&path);
+        let conn = Connection::open(&copy.path).expect("open");
+        let sql = match doc {
+            Sql::Blob(_) => "UPDATE actions SET doc = CAST(?1 AS TEXT) WHERE id = ?2",
+            _ => "UPDATE actions SET doc = ?1 WHERE id = ?2",
+        };
+        conn.execute(sql, rusqlite::params![doc, id]).expect("edit");
+        drop(conn);
+        let center = center_on(&copy.path, clock.clone());
+        let parsed = id.parse().expect("id");
+        let claim = ClaimRequest {
+            limit: 10,
+            lease_seconds: 60,
+            kinds: None,
+        };
+        let errors = [
+            center.claim(&agent(), &claim).map(drop),
+            center.get(&alice(), parsed).map(drop),
+            center
+                .list(&alice(), &Default::default(), &Default::default())
+                .map(drop),
+        ];
+        for err in errors {
+            let err = err.expect_err("unreadable").to_string();
+            assert!(err.contains(&format!("stored action {id} {why}")), "{err}");
+        }
+    }
+}

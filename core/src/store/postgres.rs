@@ -78,7 +78,7 @@ use r2d2_postgres::PostgresConnectionManager;
 
 use super::sql::{
     ACTION_COLUMNS, ActionRow, Col, DERIVED_COLUMNS, Dialect, EVENT_COLUMNS, EXCLUSIVE_HOLDER,
-    EventRow, POLICY_COLUMNS, Param, VERIFY_INT_COLUMNS, Where, action_from_doc,
+    EventRow, POLICY_COLUMNS, Param, VERIFY_INT_COLUMNS, Where, action_from_row,
     action_row_off_doc, checkpoint_from_doc, checkpoint_row_off_doc, count_moves,
     counts_are_kept_for, counts_from_rows, identity as id_sql, insert_refusal, policy_from_row,
     version_to_sql,
@@ -722,7 +722,7 @@ impl<C: GenericClient> Db<'_, C> {
     fn actions(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Action>> {
         self.query("read actions", sql, params)?
             .iter()
-            .map(|r| action_from_doc(&get::<String>(r, 0)?))
+            .map(|r| action_from_row(&get::<String>(r, 0)?, &get::<String>(r, 1)?))
             .collect()
     }
 }
@@ -1632,7 +1632,7 @@ impl Store for PostgresStore {
     fn get(&self, id: ActionId) -> Result<Option<Action>> {
         self.read(|db| {
             let docs = db.actions(
-                "SELECT doc::text FROM actions WHERE id = $1",
+                "SELECT id, doc::text FROM actions WHERE id = $1",
                 &[&id.to_string()],
             )?;
             Ok(docs.into_iter().next())
@@ -1669,7 +1669,7 @@ impl Store for PostgresStore {
         }
         let lim = w.bind(Param::Int(limit_to_sql(limit)));
         let sql = format!(
-            "SELECT doc::text FROM actions {} ORDER BY id DESC LIMIT {lim}",
+            "SELECT id, doc::text FROM actions {} ORDER BY id DESC LIMIT {lim}",
             w.sql()
         );
         self.read(|db| db.actions(&sql, &bound(&w.params)))
@@ -1702,7 +1702,7 @@ impl Store for PostgresStore {
     fn expiring(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Action>> {
         self.read(|db| {
             db.actions(
-                "SELECT doc::text FROM actions WHERE expires_at <= $1 AND status = 'pending' \
+                "SELECT id, doc::text FROM actions WHERE expires_at <= $1 AND status = 'pending' \
                  ORDER BY expires_at LIMIT $2",
                 &[&now.timestamp_micros(), &limit_to_sql(limit)],
             )
@@ -1712,7 +1712,7 @@ impl Store for PostgresStore {
     fn leases_expired(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Action>> {
         self.read(|db| {
             db.actions(
-                "SELECT doc::text FROM actions WHERE lease_until <= $1 \
+                "SELECT id, doc::text FROM actions WHERE lease_until <= $1 \
                  ORDER BY lease_until LIMIT $2",
                 &[&now.timestamp_micros(), &limit_to_sql(limit)],
             )
@@ -1736,7 +1736,7 @@ impl Store for PostgresStore {
         // claimed and committed since this statement began is re-checked
         // against the WHERE clause and dropped.
         let sql = format!(
-            "SELECT doc::text FROM actions {} ORDER BY id LIMIT {lim} FOR UPDATE SKIP LOCKED",
+            "SELECT id, doc::text FROM actions {} ORDER BY id LIMIT {lim} FOR UPDATE SKIP LOCKED",
             w.sql()
         );
         let params = bound(&w.params);
@@ -1805,7 +1805,7 @@ impl Store for PostgresStore {
         self.read(|db| {
             Ok(db
                 .actions(
-                    "SELECT doc::text FROM actions WHERE created_by = $1 AND idempotency_key = $2",
+                    "SELECT id, doc::text FROM actions WHERE created_by = $1 AND idempotency_key = $2",
                     &[&proposer, &key],
                 )?
                 .pop())

@@ -345,6 +345,16 @@ pub(crate) fn action_from_doc(doc: &str) -> Result<Action> {
     serde_json::from_str(doc).map_err(|e| Error::storage("stored action does not decode", e))
 }
 
+/// [`action_from_doc`] of the row whose id column is `id`: a doc that
+/// does not decode is refused naming the row, for whoever must mend it
+/// (`verify` reports it too).
+pub(crate) fn action_from_row(id: &str, doc: &str) -> Result<Action> {
+    serde_json::from_str(doc).map_err(|e| {
+        let message = format!("stored action {id} does not decode: {e}");
+        Error::storage(message, e)
+    })
+}
+
 pub(crate) fn time_from_micros(us: i64) -> Result<DateTime<Utc>> {
     DateTime::from_timestamp_micros(us)
         .ok_or_else(|| Error::storage_msg(format!("stored time {us} is out of range")))

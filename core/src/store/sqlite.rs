@@ -26,7 +26,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, param
 
 use super::sql::{
     ACTION_COLUMNS, ActionRow, Col, DERIVED_COLUMNS, Dialect, EVENT_COLUMNS, EXCLUSIVE_HOLDER,
-    EventRow, POLICY_COLUMNS, Param, Where, action_from_doc, action_row_off_doc,
+    EventRow, POLICY_COLUMNS, Param, Where, action_from_doc, action_from_row, action_row_off_doc,
     checkpoint_from_doc, checkpoint_row_off_doc, count_moves, counts_are_kept_for,
     counts_from_rows, identity as id_sql, insert_refusal, policy_from_row, version_to_sql,
 };
@@ -406,14 +406,36 @@ fn prepare_schema(conn: &mut Connection, shown: &str, create: bool) -> Result<()
     tx.commit().map_err(db_err("commit migration"))
 }
 
+/// The actions of a query whose columns are `id, doc`.
 fn query_actions(conn: &Connection, sql: &str, params: &[Param]) -> Result<Vec<Action>> {
     let mut stmt = conn.prepare_cached(sql).map_err(db_err("prepare"))?;
-    let docs = stmt
-        .query_map(params_from_iter(params.iter()), |r| r.get::<_, String>(0))
+    stmt.query_map(params_from_iter(params.iter()), action_of)
         .map_err(db_err("query"))?
-        .collect::<rusqlite::Result<Vec<String>>>()
-        .map_err(db_err("read"))?;
-    docs.iter().map(|d| action_from_doc(d)).collect()
+        .collect::<rusqlite::Result<Vec<Result<Action>>>>()
+        .map_err(db_err("read"))?
+        .into_iter()
+        .collect()
+}
+
+/// The action of a row whose first columns are `id, doc`, or the refusal
+/// naming the row: a doc that does not decode, or is not UTF-8 text.
+fn action_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Action>> {
+    use rusqlite::types::ValueRef;
+    let id = match r.get_ref(0)? {
+        ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+        other => format!("{other:?}"),
+    };
+    Ok(match r.get_ref(1)? {
+        ValueRef::Text(t) => match std::str::from_utf8(t) {
+            Ok(doc) => action_from_row(&id, doc),
+            Err(_) => Err(Error::storage_msg(format!(
+                "stored action {id} does not decode: its doc is not UTF-8 text"
+            ))),
+        },
+        _ => Err(Error::storage_msg(format!(
+            "stored action {id} does not decode: its doc is not text"
+        ))),
+    })
 }
 
 /// What the changes of one transaction leave for later: the chain's head
@@ -715,22 +737,20 @@ impl Store for SqliteStore {
 
     fn find_by_idempotency_key(&self, proposer: &str, key: &str) -> Result<Option<Action>> {
         let conn = self.conn()?;
-        let doc: Option<String> = conn
-            .prepare_cached(
-                "SELECT doc FROM actions WHERE created_by = ?1 AND idempotency_key = ?2",
-            )
-            .and_then(|mut s| s.query_row([proposer, key], |r| r.get(0)).optional())
-            .map_err(db_err("find idempotency key"))?;
-        doc.map(|d| action_from_doc(&d)).transpose()
+        conn.prepare_cached(
+            "SELECT id, doc FROM actions WHERE created_by = ?1 AND idempotency_key = ?2",
+        )
+        .and_then(|mut s| s.query_row([proposer, key], action_of).optional())
+        .map_err(db_err("find idempotency key"))?
+        .transpose()
     }
 
     fn get(&self, id: ActionId) -> Result<Option<Action>> {
         let conn = self.conn()?;
-        let doc: Option<String> = conn
-            .prepare_cached("SELECT doc FROM actions WHERE id = ?1")
-            .and_then(|mut s| s.query_row([id.to_string()], |r| r.get(0)).optional())
-            .map_err(db_err("get action"))?;
-        doc.map(|d| action_from_doc(&d)).transpose()
+        conn.prepare_cached("SELECT id, doc FROM actions WHERE id = ?1")
+            .and_then(|mut s| s.query_row([id.to_string()], action_of).optional())
+            .map_err(db_err("get action"))?
+            .transpose()
     }
 
     fn ids_with_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<ActionId>> {
@@ -763,7 +783,7 @@ impl Store for SqliteStore {
         let lim = w.bind(Param::Int(limit as i64));
         self.query_actions(
             &format!(
-                "SELECT doc FROM actions {} ORDER BY id DESC LIMIT {lim}",
+                "SELECT id, doc FROM actions {} ORDER BY id DESC LIMIT {lim}",
                 w.sql()
             ),
             &w.params,
@@ -800,14 +820,14 @@ impl Store for SqliteStore {
 
     fn expiring(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Action>> {
         self.query_actions(
-            "SELECT doc FROM actions WHERE expires_at <= ?1 AND status = 'pending' ORDER BY expires_at LIMIT ?2",
+            "SELECT id, doc FROM actions WHERE expires_at <= ?1 AND status = 'pending' ORDER BY expires_at LIMIT ?2",
             &[Param::Int(now.timestamp_micros()), Param::Int(limit as i64)],
         )
     }
 
     fn leases_expired(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Action>> {
         self.query_actions(
-            "SELECT doc FROM actions WHERE lease_until <= ?1 ORDER BY lease_until LIMIT ?2",
+            "SELECT id, doc FROM actions WHERE lease_until <= ?1 ORDER BY lease_until LIMIT ?2",
             &[Param::Int(now.timestamp_micros()), Param::Int(limit as i64)],
         )
     }
@@ -826,7 +846,7 @@ impl Store for SqliteStore {
         });
         let lim = w.bind(Param::Int(scope.limit as i64));
         let sql = format!(
-            "SELECT doc FROM actions {} ORDER BY id LIMIT {lim}",
+            "SELECT id, doc FROM actions {} ORDER BY id LIMIT {lim}",
             w.sql()
         );
         self.write(|tx| {
