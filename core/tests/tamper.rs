@@ -925,3 +925,32 @@ fn an_action_row_whose_doc_does_not_decode_is_named_by_every_read() {
         }
     }
 }
+
+#[test]
+fn a_key_column_emptied_by_hand_is_found_and_named() {
+    // Emptied, the exclusive key let a second active isolation onto the
+    // device, and verify_audit called the trail intact: empty key columns
+    // were taken for rows from before schema 2.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let template = dir.path().join("template.db");
+    fill(&template);
+    let conn = Connection::open(&template).expect("open");
+    for column in ["exclusive_key", "idempotency_key"] {
+        let id: String = conn
+            .query_row(
+                &format!("SELECT id FROM actions WHERE {column} IS NOT NULL ORDER BY id LIMIT 1"),
+                [],
+                |r| r.get(0),
+            )
+            .expect("a row with the key");
+        let named = try_edit(&template, |c| {
+            c.execute(
+                &format!("UPDATE actions SET {column} = NULL WHERE id = ?1"),
+                [&id],
+            )
+            .is_ok()
+        })
+        .expect("verified");
+        assert!(named.action(&id), "{column}: {named:?}");
+    }
+}

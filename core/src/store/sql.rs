@@ -294,11 +294,10 @@ pub(crate) fn action_row_off_doc(
         .derived()
         .into_iter()
         .zip(derived)
-        // Rows from before schema 2 hold no keys (the migration added
-        // the columns empty): an empty key column is not compared.
-        .filter(|((column, _), got)| {
-            !(matches!(got, Col::Null) && ["idempotency_key", "exclusive_key"].contains(column))
-        })
+        // The key columns too, empty ones included: the migration to
+        // schema 2 added them empty, but the fields they derive from came
+        // with it, so no doc of an older row has a key. A key column
+        // emptied by hand let a second active action onto an entity.
         .find(|((_, want), got)| want != *got);
     Ok(off.map(|((column, _), _)| (action.id, column.to_owned())))
 }
