@@ -1148,10 +1148,11 @@ ac_status ac_center_recover_leases(const ac_center *center,
  * - `out_intact`: receives whether everything matched. Not NULL.
  * - `out_report_json`: receives `{"intact", "problem", "events_checked",
  *   "head", "first_bad", "actions_checked", "first_bad_action",
- *   "policy_problem", "checkpoints": {"checked", "signatures_checked",
- *   "latest", "problem"}}`, owned by the caller (free with
- *   `ac_string_free`); NULL on failure. May be NULL. `problem` is the
- *   first problem found, in words (`null` when intact); `first_bad` (an
+ *   "policy_problem", "counts_problem", "checkpoints": {"checked",
+ *   "signatures_checked", "latest", "problem"}}`, owned by the
+ *   caller (free with `ac_string_free`); NULL on failure. May be NULL.
+ *   `problem` is the first problem found, in words (`null` when
+ *   intact); `first_bad` (an
  *   event: `{"seq", "action_id", "mismatch"}`) and `first_bad_action`
  *   (`{"id", "seq", "mismatch"}`) locate it.
  *

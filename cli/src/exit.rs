@@ -101,6 +101,7 @@ impl CliError {
                     map.insert("first_bad".into(), json!(report.first_bad));
                     map.insert("first_bad_action".into(), json!(report.first_bad_action));
                     map.insert("policy_problem".into(), json!(report.policy_problem));
+                    map.insert("counts_problem".into(), json!(report.counts_problem));
                     map.insert(
                         "checkpoint_problem".into(),
                         json!(report.checkpoints.problem),

@@ -409,6 +409,10 @@ pub struct AuditReport {
     /// The stored policy, checked against its last `set_policy` event.
     #[serde(default)]
     pub policy_problem: Option<String>,
+    /// The kept counts per status and category (the tab badges) against
+    /// the stored actions: the first that differs, in words.
+    #[serde(default)]
+    pub counts_problem: Option<String>,
     /// What the signed checkpoints say; empty when none was checked.
     #[serde(default)]
     pub checkpoints: crate::checkpoint::CheckpointReport,
@@ -422,11 +426,13 @@ pub struct AuditReport {
 }
 
 impl AuditReport {
-    /// Whether every event, action row, the policy and every checkpoint matched.
+    /// Whether every event, action row, the policy, the kept counts and
+    /// every checkpoint matched.
     pub fn is_intact(&self) -> bool {
         self.first_bad.is_none()
             && self.first_bad_action.is_none()
             && self.policy_problem.is_none()
+            && self.counts_problem.is_none()
             && self.checkpoints.problem.is_none()
     }
 
@@ -468,6 +474,9 @@ impl AuditReport {
         }
         if let Some(p) = &self.policy_problem {
             return Some(format!("policy: {p}"));
+        }
+        if let Some(p) = &self.counts_problem {
+            return Some(format!("counts: {p}"));
         }
         self.checkpoints
             .problem
@@ -515,6 +524,7 @@ impl Default for Verifier {
                 actions_checked: 0,
                 first_bad_action: None,
                 policy_problem: None,
+                counts_problem: None,
                 checkpoints: Default::default(),
                 intact: true,
                 problem: None,

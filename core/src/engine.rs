@@ -6,7 +6,7 @@
 //! store one [`Change`] to apply atomically with its audit event, under
 //! compare-and-set on the action's version and on the policy's version.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
@@ -1988,11 +1988,13 @@ impl ActionCenter {
             verifier.report_row_off_doc(id, column);
         }
         let mut seen = HashSet::new();
+        let mut tally: HashMap<(Category, Status), u64> = HashMap::new();
         let mut before = None;
         while verifier.report_mut().first_bad_action.is_none() {
             let batch = store.list(&Filter::default(), before, MAX_PAGE)?;
             for action in &batch {
                 seen.insert(action.id);
+                *tally.entry((action.category, action.status)).or_default() += 1;
                 verifier.check_action(action);
             }
             if batch.len() < MAX_PAGE {
@@ -2001,6 +2003,11 @@ impl ActionCenter {
             before = batch.last().map(|a| a.id);
         }
         verifier.check_no_row_missing(&seen);
+        // The badges are kept, not counted: each against the actions, once
+        // every action was read.
+        if verifier.report_mut().first_bad_action.is_none() {
+            verifier.report_mut().counts_problem = kept_counts_off(store.as_ref(), &tally)?;
+        }
         if let Some((id, column)) = off.action {
             verifier.report_row_off_doc(id, column);
         }
@@ -2392,6 +2399,32 @@ fn at_version(
         }
         _matches => Ok(()),
     }
+}
+
+/// The first kept count (per category and status) that is not the
+/// number of stored actions `tally` counted, in words.
+fn kept_counts_off(
+    store: &dyn Store,
+    tally: &HashMap<(Category, Status), u64>,
+) -> Result<Option<String>> {
+    for category in Category::ALL {
+        let kept = store.count(&Filter {
+            categories: vec![category],
+            ..Filter::default()
+        })?;
+        for status in Status::ALL {
+            let (stored, badge) = (
+                tally.get(&(category, status)).copied().unwrap_or(0),
+                kept.get(status),
+            );
+            if stored != badge {
+                return Ok(Some(format!(
+                    "{stored} {category} actions are {status}, the kept count says {badge}"
+                )));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// View on every category: what reading the whole trail needs.

@@ -954,3 +954,30 @@ fn a_key_column_emptied_by_hand_is_found_and_named() {
         assert!(named.action(&id), "{column}: {named:?}");
     }
 }
+
+#[test]
+fn a_kept_count_edited_by_hand_is_found() {
+    // The tab badges come from the counts table, kept in the transactions
+    // of the changes; an edit of it showed 103 pending actions of 34 while
+    // verify_audit called the trail intact.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let template = dir.path().join("template.db");
+    fill(&template);
+    assert!(verify_path(&template).is_intact());
+    for edit in [
+        "UPDATE counts SET n = n + 65 WHERE status = 'pending'",
+        "DELETE FROM counts WHERE n > 0",
+        "INSERT INTO counts (status, category, n) VALUES ('failed', 'email', 1) \
+         ON CONFLICT (status, category) DO UPDATE SET n = n + 1",
+    ] {
+        let copy = copy_of(&template);
+        let conn = Connection::open(&copy.path).expect("open");
+        assert!(conn.execute(edit, []).expect("edit") > 0, "{edit}");
+        drop(conn);
+        let report = verify_path(&copy.path);
+        assert!(!report.is_intact(), "{edit}");
+        let problem = report.counts_problem.clone().expect(edit);
+        assert!(problem.contains("the kept count says"), "{problem}");
+        assert_eq!(report.problem(), Some(format!("counts: {problem}")));
+    }
+}

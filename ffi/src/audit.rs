@@ -45,10 +45,11 @@ fn verified(
 /// - `out_intact`: receives whether everything matched. Not NULL.
 /// - `out_report_json`: receives `{"intact", "problem", "events_checked",
 ///   "head", "first_bad", "actions_checked", "first_bad_action",
-///   "policy_problem", "checkpoints": {"checked", "signatures_checked",
-///   "latest", "problem"}}`, owned by the caller (free with
-///   `ac_string_free`); NULL on failure. May be NULL. `problem` is the
-///   first problem found, in words (`null` when intact); `first_bad` (an
+///   "policy_problem", "counts_problem", "checkpoints": {"checked",
+///   "signatures_checked", "latest", "problem"}}`, owned by the
+///   caller (free with `ac_string_free`); NULL on failure. May be NULL.
+///   `problem` is the first problem found, in words (`null` when
+///   intact); `first_bad` (an
 ///   event: `{"seq", "action_id", "mismatch"}`) and `first_bad_action`
 ///   (`{"id", "seq", "mismatch"}`) locate it.
 ///

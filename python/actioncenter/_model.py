@@ -776,6 +776,9 @@ class AuditReport:
     first_bad_action: Optional[BadAction]
     policy_problem: Optional[str]
     """What is wrong with the stored policy, if anything."""
+    counts_problem: Optional[str]
+    """The first kept count per status and category (the tab badges) that
+    is not the number of stored actions, in words."""
     checkpoints: CheckpointReport
     problem: Optional[str]
     """The first problem in words, as core says it; ``None`` when intact."""

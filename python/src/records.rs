@@ -953,6 +953,10 @@ impl<'py> Builder<'py> {
             intern!(py, "policy_problem"),
             self.opt_str(report.policy_problem.as_deref()),
         )?;
+        r.set(
+            intern!(py, "counts_problem"),
+            self.opt_str(report.counts_problem.as_deref()),
+        )?;
         r.set(intern!(py, "checkpoints"), checkpoints)?;
         r.set(intern!(py, "problem"), report.problem())?;
         Ok(r.object)

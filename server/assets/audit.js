@@ -61,12 +61,12 @@ export function createAuditView() {
 
   async function loadReport() {
     const r = await api.get('/api/v1/audit');
-    const intact = r.intact ?? (!r.first_bad && !r.first_bad_action && !r.policy_problem);
+    const intact = r.intact ?? (!r.first_bad && !r.first_bad_action && !r.policy_problem && !r.counts_problem);
     const cps = r.checkpoints || {};
     replace(reportHolder,
       h('p', { class: `verdict ${intact ? 'verdict-ok' : 'verdict-bad'}` },
         h('span', { 'aria-hidden': 'true' }, intact ? '✓ ' : '✗ '),
-        intact ? 'Intact: every event links to the one before it, every action matches its last event, and the policy matches its last change.'
+        intact ? 'Intact: every event links to the one before it, every action matches its last event, the policy matches its last change, and the counts match the actions.'
           : `Not intact: ${r.problem || 'a problem was found'}`),
       definitions([
         ['Events checked', formatNumber(r.events_checked)],
@@ -75,6 +75,7 @@ export function createAuditView() {
         ['First bad event', r.first_bad ? `#${r.first_bad.seq}${r.first_bad.action_id ? ` (action ${r.first_bad.action_id})` : ''}: ${mismatchText(r.first_bad.mismatch)}` : 'none'],
         ['First bad action', r.first_bad_action ? `${r.first_bad_action.id}: ${mismatchText(r.first_bad_action.mismatch)}` : 'none'],
         ['Policy', r.policy_problem || 'matches its last change'],
+        ['Counts', r.counts_problem || 'match the stored actions'],
         ['Checkpoints checked', cps.checked != null ? `${formatNumber(cps.checked)}${cps.signatures_checked ? ', signatures checked' : ', signatures not checked (no public key given to the server)'}` : null],
         ['Checkpoint problem', cps.problem || (cps.checked ? 'none' : null)],
         ['Problem', r.problem],
