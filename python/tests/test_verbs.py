@@ -495,8 +495,25 @@ def test_audit_of_an_untouched_trail_is_intact(center: ActionCenter, quarantine:
     assert report.events_checked == 5
     assert report.actions_checked == 1
     assert report.first_bad_action is None and report.policy_problem is None
+    assert report.counts_problem is None
     assert report.checkpoints.checked == 0 and report.checkpoints.latest is None
     assert report.head == center.events_since(VIC)[-1].hash
+
+
+def test_audit_finds_a_kept_count_edited_by_hand(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "ac.db"
+    with ActionCenter.open_sqlite(path) as center:
+        center.propose(AIR, Kind.ISOLATE_DEVICE, Device("dev-1"), Playbook("p"))
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE counts SET n = n + 98 WHERE status = 'pending'")
+    db.close()
+    with ActionCenter.open_sqlite(path) as center:
+        report = center.verify_audit()
+        assert not report.intact
+        assert report.counts_problem == "1 device actions are pending, the kept count says 99"
+        assert report.problem == f"counts: {report.counts_problem}"
 
 
 def test_audit_names_the_first_edited_event(tmp_path: Path) -> None:
@@ -606,10 +623,11 @@ def test_a_truncated_trail_is_found_with_the_exported_checkpoint(tmp_path: Path)
     copy = tmp_path / "copy.db"
     shutil.copy(path, copy)
     with sqlite3.connect(copy) as db:
-        # The last events go, and the action they made, so that the rows
-        # agree with what is left of the chain.
+        # The last events go, and the action they made with its count, so
+        # that the rows agree with what is left of the chain.
         db.execute("DELETE FROM events WHERE seq > 3")
         db.execute("DELETE FROM actions WHERE id = ?", (str(cut.id),))
+        db.execute("UPDATE counts SET n = n - 1 WHERE status = 'approved'")
     db.close()
     with ActionCenter.open_sqlite(copy) as center:
         report = center.verify_audit(public_key=public)
