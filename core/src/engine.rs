@@ -1952,15 +1952,21 @@ impl ActionCenter {
             ));
         }
         let store = &self.inner.store;
-        let checkpoints = store.checkpoints()?;
-        let mut verifier = Verifier::default();
-        for cp in checkpoints.iter().chain(options.checkpoint.as_ref()) {
-            verifier.want_hash_at(cp.seq);
-        }
         // A row that cannot be read as an event is a broken record, not a
         // failing database: once a batch fails so, read on one event at
         // a time to name the first such row.
         let unreadable = |e: &Error| e.kind() == ErrorKind::Storage && !e.is_retryable();
+        // So is a stored checkpoint that does not decode: a checkpoint
+        // problem (the store names the row below), the chain still read.
+        let (checkpoints, checkpoints_unread) = match store.checkpoints() {
+            Ok(list) => (list, None),
+            Err(e) if unreadable(&e) => (Vec::new(), Some(e.to_string())),
+            Err(e) => return Err(e),
+        };
+        let mut verifier = Verifier::default();
+        for cp in checkpoints.iter().chain(options.checkpoint.as_ref()) {
+            verifier.want_hash_at(cp.seq);
+        }
         let mut batch_len = MAX_PAGE;
         loop {
             let batch = match store.events_since(verifier.last_seq(), batch_len) {
@@ -2029,7 +2035,7 @@ impl ActionCenter {
             |seq| verifier.hash_at(seq).map(str::to_owned),
         );
         verifier.report_mut().checkpoints = report;
-        if let Some(problem) = off.checkpoint {
+        if let Some(problem) = off.checkpoint.or(checkpoints_unread) {
             let checkpoints = &mut verifier.report_mut().checkpoints;
             checkpoints.problem.get_or_insert(problem);
         }

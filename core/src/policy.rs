@@ -348,6 +348,14 @@ impl Policy {
         for (field, map) in [("principals", &self.principals), ("groups", &self.groups)] {
             for (id, roles) in map {
                 check_required(&format!("policy.{field}"), id)?;
+                if field == "principals" && id == crate::engine::SYSTEM_ACTOR {
+                    return Err(Error::validation(
+                        format!("policy.{field}.{id}"),
+                        format!(
+                            "{id:?} is reserved for the engine's own audit events: no principal can act as it"
+                        ),
+                    ));
+                }
                 for role in roles {
                     if !self.roles.contains_key(role) {
                         return Err(Error::validation(
@@ -899,6 +907,13 @@ mod tests {
         )
         .expect_err("huge");
         assert_eq!(field_of(err), "policy.defaults.pending_ttl_seconds");
+    }
+
+    #[test]
+    fn the_engines_own_name_is_no_principal() {
+        let err = Policy::from_json(r#"{"roles": {"a": {}}, "principals": {"system": ["a"]}}"#)
+            .expect_err("reserved");
+        assert_eq!(field_of(err), "policy.principals.system");
     }
 
     #[test]

@@ -981,3 +981,20 @@ fn a_kept_count_edited_by_hand_is_found() {
         assert_eq!(report.problem(), Some(format!("counts: {problem}")));
     }
 }
+
+#[test]
+fn a_stored_checkpoint_that_does_not_decode_is_a_checkpoint_problem() {
+    // verify_audit failed as a storage error ("stored checkpoint does not
+    // decode", `actionctl audit verify` exit 8) where a broken action or
+    // event row is a finding of the report.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let template = dir.path().join("template.db");
+    fill(&template);
+    for doc in ["{", r#"{"format":1}"#] {
+        let named = try_edit(&template, |c| {
+            c.execute("UPDATE checkpoints SET doc = ?1 WHERE id = 2", [doc])
+                .is_ok_and(|n| n == 1)
+        });
+        assert!(matches!(named, Ok(Named::Checkpoint)), "{doc}: {named:?}");
+    }
+}
