@@ -268,6 +268,20 @@ fn body<T: serde::de::DeserializeOwned>(
             "the body must be JSON, sent with Content-Type: application/json",
         ));
     }
+    // The server decodes no compression: a compressed body is refused,
+    // not parsed as if it were the JSON text.
+    if let Some(encoding) = headers.get(header::CONTENT_ENCODING) {
+        let shown = String::from_utf8_lossy(encoding.as_bytes()).into_owned();
+        if !shown.trim().eq_ignore_ascii_case("identity") {
+            return Err(ApiError::invalid(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                what,
+                format!(
+                    "the body must be sent uncompressed, without Content-Encoding (got {shown:?})"
+                ),
+            ));
+        }
+    }
     let text = std::str::from_utf8(bytes)
         .map_err(|e| ApiError::invalid(StatusCode::BAD_REQUEST, what, format!("not UTF-8: {e}")))?;
     // Over core's document limit is a body too large, whether the server's

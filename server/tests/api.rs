@@ -711,6 +711,23 @@ fn bodies_and_heads_have_limits_and_bad_bodies_clear_errors() {
         .send()
         .expect("send");
     assert_eq!(error_kind(r, 415), "validation");
+    // A compressed body is not read as if it were plain: it was parsed
+    // raw and refused as "not UTF-8" (400), or taken as sent.
+    for encoding in ["gzip", "br", "identity, gzip"] {
+        let r = soar
+            .request(reqwest::Method::POST, "/api/v1/actions")
+            .header("content-type", "application/json")
+            .header("content-encoding", encoding)
+            .body(r#"{"kind": "isolate_device"}"#)
+            .send()
+            .expect("send");
+        let refused = expect(r, 415);
+        let message = refused["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("Content-Encoding"),
+            "{encoding}: {refused}"
+        );
+    }
     let r = soar
         .request(reqwest::Method::GET, "/api/v1/actions")
         .header("x-padding", "p".repeat(100 * 1024))
