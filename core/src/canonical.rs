@@ -110,25 +110,33 @@ pub(crate) fn with_text<T: Serialize + ?Sized, R>(
     prefix: &[u8],
     f: impl FnOnce(&[u8]) -> R,
 ) -> Res<R> {
-    let run = |text: &mut Vec<u8>, stack: &mut Stack| {
+    let mut run = Some(|text: &mut Vec<u8>, stack: &mut Stack| {
         text.clear();
         text.extend_from_slice(prefix);
         write_with(value, prune, text, stack).map(|()| f(text))
-    };
-    SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut slot) => {
+    });
+    let kept = SCRATCH
+        .try_with(|cell| {
+            let mut slot = cell.try_borrow_mut().ok()?;
+            let run = run.take()?;
             let (text, stack) =
                 slot.get_or_insert_with(|| (Vec::with_capacity(4096), Stack::new()));
             let answer = run(text, stack);
             // What one very large value grew is not kept for the next.
-            if text.capacity() > SCRATCH_KEPT || stack.aside.capacity() > SCRATCH_KEPT {
+            if text.capacity() > SCRATCH_KEPT || stack.capacity() > SCRATCH_KEPT {
                 *slot = None;
             }
-            answer
-        }
-        // Only if `f` itself writes canonical JSON: fresh memory then.
-        Err(_) => run(&mut Vec::with_capacity(4096), &mut Stack::new()),
-    })
+            Some(answer)
+        })
+        .ok()
+        .flatten();
+    match (kept, run) {
+        (Some(answer), _) => answer,
+        // A digest taken while another is written (by `f`), or while the
+        // thread's locals are being destroyed: fresh memory.
+        (None, Some(run)) => run(&mut Vec::with_capacity(4096), &mut Stack::new()),
+        (None, None) => Err(Unrepresentable("scratch memory lost".to_owned())),
+    }
 }
 
 thread_local! {
@@ -170,6 +178,14 @@ impl Stack {
             aside: Vec::with_capacity(4096),
             shown: String::with_capacity(32),
         }
+    }
+
+    /// The memory it holds, in bytes.
+    fn capacity(&self) -> usize {
+        self.members.capacity() * std::mem::size_of::<Member>()
+            + self.keys.capacity()
+            + self.aside.capacity()
+            + self.shown.capacity()
     }
 
     fn clear(&mut self) {

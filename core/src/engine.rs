@@ -2035,9 +2035,15 @@ impl ActionCenter {
             |seq| verifier.hash_at(seq).map(str::to_owned),
         );
         verifier.report_mut().checkpoints = report;
-        if let Some(problem) = off.checkpoint.or(checkpoints_unread) {
-            let checkpoints = &mut verifier.report_mut().checkpoints;
-            checkpoints.problem.get_or_insert(problem);
+        let checkpoints = &mut verifier.report_mut().checkpoints;
+        match (checkpoints_unread, off.checkpoint) {
+            // What could not be read comes first: the checks above ran
+            // without the stored checkpoints.
+            (Some(unread), row) => checkpoints.problem = Some(row.unwrap_or(unread)),
+            (None, Some(row)) => {
+                checkpoints.problem.get_or_insert(row);
+            }
+            (None, None) => {}
         }
         Ok(verifier.finish())
     }
@@ -2413,19 +2419,34 @@ fn kept_counts_off(
     store: &dyn Store,
     tally: &HashMap<(Category, Status), u64>,
 ) -> Result<Option<String>> {
-    for category in Category::ALL {
-        let kept = store.count(&Filter {
-            categories: vec![category],
+    // Each category, then all of them: the badges without a category
+    // filter sum every kept row, one of a category no action has too. A
+    // kept row the reader refuses (a status no action has, a count below
+    // zero) is a finding too, unless trying again may cure it.
+    let scopes = Category::ALL.into_iter().map(Some).chain([None]);
+    for category in scopes {
+        let filter = Filter {
+            categories: category.into_iter().collect(),
             ..Filter::default()
-        })?;
+        };
+        let kept = match store.count(&filter) {
+            Ok(kept) => kept,
+            Err(e) if e.kind() == ErrorKind::Storage && !e.is_retryable() => {
+                return Ok(Some(e.to_string()));
+            }
+            Err(e) => return Err(e),
+        };
         for status in Status::ALL {
-            let (stored, badge) = (
-                tally.get(&(category, status)).copied().unwrap_or(0),
-                kept.get(status),
-            );
+            let stored: u64 = tally
+                .iter()
+                .filter(|((c, s), _)| *s == status && category.is_none_or(|want| *c == want))
+                .map(|(_, n)| n)
+                .sum();
+            let badge = kept.get(status);
             if stored != badge {
+                let what = category.map_or_else(String::new, |c| format!("{c} "));
                 return Ok(Some(format!(
-                    "{stored} {category} actions are {status}, the kept count says {badge}"
+                    "{stored} {what}actions are {status}, the kept count says {badge}"
                 )));
             }
         }

@@ -348,14 +348,6 @@ impl Policy {
         for (field, map) in [("principals", &self.principals), ("groups", &self.groups)] {
             for (id, roles) in map {
                 check_required(&format!("policy.{field}"), id)?;
-                if field == "principals" && id == crate::engine::SYSTEM_ACTOR {
-                    return Err(Error::validation(
-                        format!("policy.{field}.{id}"),
-                        format!(
-                            "{id:?} is reserved for the engine's own audit events: no principal can act as it"
-                        ),
-                    ));
-                }
                 for role in roles {
                     if !self.roles.contains_key(role) {
                         return Err(Error::validation(
@@ -420,6 +412,17 @@ impl Policy {
     /// stored, nobody could change it again, so `set_policy` refuses it
     /// (and `actionctl policy check` says so before).
     pub fn check_changeable(&self) -> Result<()> {
+        // A policy stored before this rule still loads: the name could
+        // never act (`check_principal`), it is only refused anew.
+        if self.principals.contains_key(crate::engine::SYSTEM_ACTOR) {
+            let id = crate::engine::SYSTEM_ACTOR;
+            return Err(Error::validation(
+                format!("policy.principals.{id}"),
+                format!(
+                    "{id:?} is reserved for the engine's own audit events: no principal can act as it"
+                ),
+            ));
+        }
         if self.administration().by_role {
             return Ok(());
         }
@@ -911,8 +914,12 @@ mod tests {
 
     #[test]
     fn the_engines_own_name_is_no_principal() {
-        let err = Policy::from_json(r#"{"roles": {"a": {}}, "principals": {"system": ["a"]}}"#)
-            .expect_err("reserved");
+        // Refused as a new policy; one stored before the rule still loads.
+        let policy = Policy::from_json(
+            r#"{"roles": {"a": {"administer": ["*"]}}, "principals": {"system": ["a"]}}"#,
+        )
+        .expect("loads");
+        let err = policy.check_changeable().expect_err("reserved");
         assert_eq!(field_of(err), "policy.principals.system");
     }
 

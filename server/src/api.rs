@@ -270,9 +270,12 @@ fn body<T: serde::de::DeserializeOwned>(
     }
     // The server decodes no compression: a compressed body is refused,
     // not parsed as if it were the JSON text.
-    if let Some(encoding) = headers.get(header::CONTENT_ENCODING) {
+    for encoding in headers.get_all(header::CONTENT_ENCODING) {
         let shown = String::from_utf8_lossy(encoding.as_bytes()).into_owned();
-        if !shown.trim().eq_ignore_ascii_case("identity") {
+        let plain = shown
+            .split(',')
+            .all(|coding| coding.trim().eq_ignore_ascii_case("identity"));
+        if !plain {
             return Err(ApiError::invalid(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 what,

@@ -718,7 +718,7 @@ impl<C: GenericClient> Db<'_, C> {
         self.client.batch_execute(sql).map_err(pg_err(context))
     }
 
-    /// Actions from a query whose first column is `doc::text`.
+    /// Actions from a query whose columns are `id, doc::text`.
     fn actions(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Action>> {
         self.query("read actions", sql, params)?
             .iter()
@@ -814,10 +814,6 @@ impl PostgresStore {
         self.head.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Keeps `head` as the guess: always when the server just named it
-    /// (`told`, even if it is behind the guess: the chain was cut, say),
-    /// else only if it is ahead of the guess (answers of concurrent calls
-    /// arrive in any order).
     /// [`Store::apply`] of `change`, whose row is `row`.
     fn apply_row(&self, change: Change, row: ActionRow) -> Result<Option<AuditEvent>> {
         let Some(event) = &change.event else {
@@ -902,6 +898,10 @@ impl PostgresStore {
         }
     }
 
+    /// Keeps `head` as the guess: always when the server just named it
+    /// (`told`, even if it is behind the guess: the chain was cut, say),
+    /// else only if it is ahead of the guess (answers of concurrent calls
+    /// arrive in any order).
     fn learn_head(&self, head: Head, told: bool) {
         let mut guess = self.head.lock().unwrap_or_else(|p| p.into_inner());
         if told || head.seq > guess.seq {

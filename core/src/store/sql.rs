@@ -519,9 +519,17 @@ pub(crate) fn counts_are_kept_for(filter: &Filter) -> bool {
 pub(crate) fn counts_from_rows(rows: Vec<(String, i64)>) -> Result<crate::query::Counts> {
     let mut counts = crate::query::Counts::zero();
     for (status, n) in rows {
-        counts
-            .0
-            .insert(status.parse()?, u64::try_from(n).unwrap_or(0));
+        let kept = u64::try_from(n).map_err(|_| {
+            Error::storage_msg(format!(
+                "the kept count of {status} actions is {n}: the counts table was edited"
+            ))
+        })?;
+        let parsed = status.parse().map_err(|_| {
+            Error::storage_msg(format!(
+                "the counts table holds a status no action has, {status:?}: it was edited"
+            ))
+        })?;
+        counts.0.insert(parsed, kept);
     }
     Ok(counts)
 }
