@@ -110,39 +110,28 @@ pub(crate) fn with_text<T: Serialize + ?Sized, R>(
     prefix: &[u8],
     f: impl FnOnce(&[u8]) -> R,
 ) -> Res<R> {
-    let mut run = Some(|text: &mut Vec<u8>, stack: &mut Stack| {
-        text.clear();
-        text.extend_from_slice(prefix);
-        write_with(value, prune, text, stack).map(|()| f(text))
-    });
-    let kept = SCRATCH
-        .try_with(|cell| {
-            let mut slot = cell.try_borrow_mut().ok()?;
-            let run = run.take()?;
-            let (text, stack) =
-                slot.get_or_insert_with(|| (Vec::with_capacity(4096), Stack::new()));
-            let answer = run(text, stack);
-            // What one very large value grew is not kept for the next.
-            if text.capacity() > SCRATCH_KEPT || stack.capacity() > SCRATCH_KEPT {
-                *slot = None;
-            }
-            Some(answer)
-        })
+    // Taken out of the thread's cell while in use: a digest taken while
+    // another is written (by `f`), or while the thread's locals are being
+    // destroyed, finds none and uses fresh memory.
+    let (mut text, mut stack) = SCRATCH
+        .try_with(std::cell::Cell::take)
         .ok()
-        .flatten();
-    match (kept, run) {
-        (Some(answer), _) => answer,
-        // A digest taken while another is written (by `f`), or while the
-        // thread's locals are being destroyed: fresh memory.
-        (None, Some(run)) => run(&mut Vec::with_capacity(4096), &mut Stack::new()),
-        (None, None) => Err(Unrepresentable("scratch memory lost".to_owned())),
+        .flatten()
+        .unwrap_or_else(|| (Vec::with_capacity(4096), Stack::new()));
+    text.clear();
+    text.extend_from_slice(prefix);
+    let answer = write_with(value, prune, &mut text, &mut stack).map(|()| f(&text));
+    // What one very large value grew is not kept for the next.
+    if text.capacity() <= SCRATCH_KEPT && stack.capacity() <= SCRATCH_KEPT {
+        let _gone = SCRATCH.try_with(|cell| cell.set(Some((text, stack))));
     }
+    answer
 }
 
 thread_local! {
     /// A thread's text and stack for [`with_text`].
-    static SCRATCH: std::cell::RefCell<Option<(Vec<u8>, Stack)>> =
-        const { std::cell::RefCell::new(None) };
+    static SCRATCH: std::cell::Cell<Option<(Vec<u8>, Stack)>> =
+        const { std::cell::Cell::new(None) };
 }
 
 /// The most scratch memory [`with_text`] keeps for a thread.
@@ -986,9 +975,10 @@ mod tests {
         };
         assert!(with_text(&refused, Prune::None, b"", |_| ()).is_err());
         super::SCRATCH.with(|cell| {
-            let kept = cell.borrow();
+            let kept = cell.take();
             let (text, stack) = kept.as_ref().expect("kept");
             assert!(!text.is_empty() && !stack.members.is_empty(), "left behind");
+            cell.set(kept);
         });
         let doc = json!({"b": 1, "a": {"d": 2, "c": 3}});
         let after = with_text(&doc, Prune::None, b"k\x1f", |t| t.to_vec()).expect("canonical");
@@ -1011,7 +1001,10 @@ mod tests {
         let big = json!({"x": "y".repeat(super::SCRATCH_KEPT * 2)});
         let len = with_text(&big, Prune::None, b"", <[u8]>::len).expect("canonical");
         assert!(len > super::SCRATCH_KEPT * 2);
-        super::SCRATCH.with(|cell| assert!(cell.borrow().is_none(), "not kept"));
+        super::SCRATCH.with(|cell| {
+            let kept = cell.take();
+            assert!(kept.is_none(), "not kept");
+        });
         assert_eq!(canonical(&json!({"b": 1, "a": 2})), r#"{"a":2,"b":1}"#);
     }
 }

@@ -1608,9 +1608,6 @@ impl Store for PostgresStore {
     /// transaction whose event the server chains ([`append_chained`]),
     /// so a busy chain costs round trips but never an error.
     fn apply(&self, change: Change) -> Result<Option<AuditEvent>> {
-        if change.event.is_none() {
-            return self.read(|db| apply_in(db, change));
-        }
         let row = ActionRow::of(&change.action)?;
         // The slot a change brings its action back into (a retry), for the
         // refusal of the unique index should another action hold it.
