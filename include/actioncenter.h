@@ -398,6 +398,8 @@ ac_status ac_center_policy_history(const ac_center *center,
  * - `id`: UTF-8, borrowed for the call (copied). Not NULL.
  * - `roles`: an array of `roles_len` UTF-8 strings, borrowed for the call
  *   (copied); none of them NULL. May be NULL when `roles_len` is 0.
+ *   A `roles_len` no array of pointers can have (a negative length cast
+ *   to `size_t`) fails with `AC_STATUS_VALIDATION`.
  * - `out_principal`: receives a new handle, which the caller owns and
  *   frees with `ac_principal_free`; NULL on failure. Not NULL.
  *

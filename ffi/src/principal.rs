@@ -29,6 +29,8 @@ struct PrincipalJson {
 /// - `id`: UTF-8, borrowed for the call (copied). Not NULL.
 /// - `roles`: an array of `roles_len` UTF-8 strings, borrowed for the call
 ///   (copied); none of them NULL. May be NULL when `roles_len` is 0.
+///   A `roles_len` no array of pointers can have (a negative length cast
+///   to `size_t`) fails with `AC_STATUS_VALIDATION`.
 /// - `out_principal`: receives a new handle, which the caller owns and
 ///   frees with `ac_principal_free`; NULL on failure. Not NULL.
 ///
@@ -54,6 +56,15 @@ pub unsafe extern "C" fn ac_principal_new(
         let roles: &[*const c_char] = match (roles.is_null(), roles_len) {
             (_, 0) => &[],
             (true, _) => return Err(Failure::null("roles")),
+            // No array of pointers this long fits in the address space:
+            // a negative length cast to size_t, say.
+            (false, len) if len > isize::MAX as usize / std::mem::size_of::<*const c_char>() => {
+                return Err(engine::Error::validation(
+                    "roles_len",
+                    format!("{len} is longer than any array of pointers can be"),
+                )
+                .into());
+            }
             // SAFETY: not NULL, and `roles_len` readable pointers per the contract.
             (false, len) => unsafe { std::slice::from_raw_parts(roles, len) },
         };

@@ -170,6 +170,10 @@ static void null_text_and_json_arguments_are_refused(void) {
     CHECK_NULL_ARG("id", ac_principal_new(NULL, two_roles, 1, &p));
     CHECK_NULL_ARG("roles", ac_principal_new("alice", NULL, 1, &p));
     CHECK_NULL_ARG("roles[1]", ac_principal_new("alice", two_roles, 2, &p));
+    // A negative length cast to size_t: refused before the array is read.
+    CHECK(ac_principal_new("alice", two_roles, (size_t)-1, &p) == AC_STATUS_VALIDATION);
+    CHECK(strstr(ac_last_error_message(), "roles_len") != NULL && p == NULL);
+    CHECK(ac_principal_new("alice", two_roles, SIZE_MAX / 2, &p) == AC_STATUS_VALIDATION);
     CHECK(out == NULL && center == NULL && p == NULL);
     fx_close(&s.f);
 }
