@@ -358,7 +358,7 @@ where
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(default, deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-pub struct ListQuery {
+pub struct FilterQuery {
     /// `pending` or `history`: the tab's statuses.
     tab: Option<String>,
     /// Statuses, comma-separated.
@@ -376,11 +376,23 @@ pub struct ListQuery {
     created_after: Option<String>,
     /// RFC 3339.
     created_before: Option<String>,
-    /// 1 to 1000; 50 when absent. A list's only: the counts refuse it.
+}
+
+/// A page of a list, as query parameters (the counts refuse them).
+#[derive(Debug, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// 1 to 1000; 50 when absent.
     limit: Option<usize>,
-    /// The `next_cursor` of the page before. A list's only: the counts
-    /// refuse it.
+    /// The `next_cursor` of the page before.
     cursor: Option<String>,
+}
+
+/// A list's query string: its filter and its page.
+#[derive(Debug, Default)]
+pub struct ListQuery {
+    filter: FilterQuery,
+    page: PageQuery,
 }
 
 fn split<T>(
@@ -578,15 +590,27 @@ impl ListQuery {
                 }
             }
         }
-        if let Some(Value::String(text)) = map.get("limit") {
-            let limit: usize = text
-                .parse()
-                .map_err(|e| invalid("limit", format!("{text:?}: {e}")))?;
-            map.insert("limit".to_owned(), json!(limit));
-        }
-        serde_json::from_value(Value::Object(map)).map_err(|e| invalid("query", e.to_string()))
+        let limit = match map.remove("limit") {
+            Some(Value::String(text)) => Some(
+                text.parse::<usize>()
+                    .map_err(|e| invalid("limit", format!("{text:?}: {e}")))?,
+            ),
+            _ => None,
+        };
+        let cursor = match map.remove("cursor") {
+            Some(Value::String(text)) => Some(text),
+            _ => None,
+        };
+        let filter = serde_json::from_value(Value::Object(map))
+            .map_err(|e| invalid("query", e.to_string()))?;
+        Ok(ListQuery {
+            filter,
+            page: PageQuery { limit, cursor },
+        })
     }
+}
 
+impl FilterQuery {
     fn filter(&self) -> ApiResult<Filter> {
         let mut filter = match self.tab.as_deref() {
             None => Filter::default(),
@@ -776,17 +800,17 @@ async fn config(State(state): State<AppState>) -> Response {
 // ----- actions -----------------------------------------------------------
 
 /// Lists actions, newest first, a page at a time.
-#[utoipa::path(get, path = "/api/v1/actions", tag = "actions", params(ListQuery),
+#[utoipa::path(get, path = "/api/v1/actions", tag = "actions", params(FilterQuery, PageQuery),
     responses((status = 200, body = PageDoc), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn list_actions(
     State(state): State<AppState>,
     caller: Caller,
     q: ListQuery,
 ) -> ApiResult<Response> {
-    let filter = q.filter()?;
+    let filter = q.filter.filter()?;
     let page = PageRequest {
-        limit: q.limit,
-        cursor: q.cursor.clone(),
+        limit: q.page.limit,
+        cursor: q.page.cursor,
     };
     let page = run(&state, move |c| c.list(&caller.principal, &filter, &page)).await?;
     Ok(ok_json(page))
@@ -1200,7 +1224,7 @@ fn bulk_request(headers: &HeaderMap, bytes: &Bytes) -> ApiResult<(BulkOp, BulkTa
 // ----- queries -----------------------------------------------------------
 
 /// Counts per status for a filter: the tab badges.
-#[utoipa::path(get, path = "/api/v1/counts", tag = "queries", params(ListQuery),
+#[utoipa::path(get, path = "/api/v1/counts", tag = "queries", params(FilterQuery),
     responses((status = 200, body = Object), (status = 400, body = ErrorBody)))]
 async fn counts(
     State(state): State<AppState>,
@@ -1208,7 +1232,10 @@ async fn counts(
     q: ListQuery,
 ) -> ApiResult<Response> {
     // A filter, not a page: a limit or cursor here would be dropped.
-    for (field, given) in [("limit", q.limit.is_some()), ("cursor", q.cursor.is_some())] {
+    for (field, given) in [
+        ("limit", q.page.limit.is_some()),
+        ("cursor", q.page.cursor.is_some()),
+    ] {
         if given {
             return Err(ApiError::invalid(
                 StatusCode::BAD_REQUEST,
@@ -1217,7 +1244,7 @@ async fn counts(
             ));
         }
     }
-    let filter = q.filter()?;
+    let filter = q.filter.filter()?;
     let counts = run(&state, move |c| c.counts(&caller.principal, &filter)).await?;
     let total = counts.total();
     Ok(ok_json(json!({ "statuses": counts, "total": total })))

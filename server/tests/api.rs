@@ -913,6 +913,36 @@ fn the_openapi_document_describes_every_route() {
         assert!(paths.contains_key(p), "{p} missing");
     }
     assert!(paths["/api/v1/session"].get("delete").is_some());
+    // The counts take the list's filter and not its page; the list both.
+    let names = |path: &str| -> Vec<String> {
+        paths[path]["get"]["parameters"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{path} has no parameters"))
+            .iter()
+            .filter_map(|p| p["name"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let (counts, list) = (names("/api/v1/counts"), names("/api/v1/actions"));
+    for filter in ["tab", "status", "investigation_id", "created_before"] {
+        assert!(
+            counts.contains(&filter.to_owned()),
+            "counts lack {filter}: {counts:?}"
+        );
+        assert!(
+            list.contains(&filter.to_owned()),
+            "the list lacks {filter}: {list:?}"
+        );
+    }
+    for page in ["limit", "cursor"] {
+        assert!(
+            !counts.contains(&page.to_owned()),
+            "counts list {page}: {counts:?}"
+        );
+        assert!(
+            list.contains(&page.to_owned()),
+            "the list lacks {page}: {list:?}"
+        );
+    }
 }
 
 #[test]
