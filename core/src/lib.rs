@@ -74,7 +74,8 @@ pub use model::{
     SourceType, Status, UndoInfo, Verdict,
 };
 pub use policy::{
-    Automation, AutomationLevel, KindDefaults, KindRule, Operation, Policy, Principal, StoredPolicy,
+    Automation, AutomationLevel, KindDefaults, KindRule, MAX_QUORUM, Operation, Policy, Principal,
+    StoredPolicy,
 };
 pub use query::{Counts, Filter, Page, PageRequest};
 pub use short_id::MIN_SHORT_ID;

@@ -137,6 +137,12 @@ impl Principal {
 /// The longest approval window a policy may set: ten years, in seconds.
 pub const MAX_PENDING_TTL_SECONDS: i64 = 10 * 365 * 24 * 3600;
 
+/// The largest quorum a new policy may set. Each approval is kept in the
+/// action's document, and no team puts more people on one action; a
+/// quorum past this could only leave its actions pending until they
+/// expire.
+pub const MAX_QUORUM: u32 = 100;
+
 /// How much a source may do without a person's approval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -408,9 +414,12 @@ impl Policy {
         self.roles.keys().map(String::as_str)
     }
 
-    /// Refuses a policy no role of which administers every category:
-    /// stored, nobody could change it again, so `set_policy` refuses it
-    /// (and `actionctl policy check` says so before).
+    /// Refuses what a new policy may not be, though a stored one still
+    /// loads: a policy no role of which administers every category
+    /// (stored, nobody could change it again), one naming the engine's
+    /// own audit name as a principal, or a quorum above [`MAX_QUORUM`].
+    /// `set_policy` refuses it (and `actionctl policy check` says so
+    /// before).
     pub fn check_changeable(&self) -> Result<()> {
         // A policy stored before this rule still loads: the name could
         // never act (`check_principal`), it is only refused anew.
@@ -422,6 +431,22 @@ impl Policy {
                     "{id:?} is reserved for the engine's own audit events: no principal can act as it"
                 ),
             ));
+        }
+        let rules = std::iter::once(("policy.defaults".to_owned(), Some(self.defaults.quorum)))
+            .chain(
+                self.kinds
+                    .iter()
+                    .map(|(kind, rule)| (format!("policy.kinds.{kind}"), rule.quorum)),
+            );
+        for (at, quorum) in rules {
+            if let Some(q) = quorum.filter(|q| *q > MAX_QUORUM) {
+                return Err(Error::validation(
+                    format!("{at}.quorum"),
+                    format!(
+                        "must be at most {MAX_QUORUM} (approvals by that many people), got {q}"
+                    ),
+                ));
+            }
         }
         if self.administration().by_role {
             return Ok(());
@@ -921,6 +946,32 @@ mod tests {
         .expect("loads");
         let err = policy.check_changeable().expect_err("reserved");
         assert_eq!(field_of(err), "policy.principals.system");
+    }
+
+    #[test]
+    fn a_quorum_nobody_could_reach_is_refused_anew() {
+        let admin = r#""roles": {"a": {"administer": ["*"]}}"#;
+        for (rules, field) in [
+            (
+                r#""defaults": {"quorum": 1000000000}"#,
+                "policy.defaults.quorum",
+            ),
+            (
+                r#""kinds": {"isolate_device": {"quorum": 101}}"#,
+                "policy.kinds.isolate_device.quorum",
+            ),
+        ] {
+            // Stored before the rule, it still loads.
+            let policy = Policy::from_json(&format!("{{{admin}, {rules}}}")).expect("loads");
+            let err = policy.check_changeable().expect_err("unreachable quorum");
+            assert_eq!(field_of(err), field);
+        }
+        let most =
+            format!(r#"{{{admin}, "kinds": {{"isolate_device": {{"quorum": {MAX_QUORUM}}}}}}}"#);
+        Policy::from_json(&most)
+            .expect("loads")
+            .check_changeable()
+            .expect("the largest quorum is a policy's to set");
     }
 
     #[test]
