@@ -230,6 +230,15 @@ pub enum BulkOp {
 }
 
 impl BulkOp {
+    /// The events of the operations, one each.
+    pub const EVENTS: [Event; 5] = [
+        Event::Approve,
+        Event::Reject,
+        Event::Cancel,
+        Event::Retry,
+        Event::Undo,
+    ];
+
     /// The event each item goes through.
     pub fn event(&self) -> Event {
         match self {
@@ -1638,7 +1647,7 @@ impl ActionCenter {
             .collect();
         Ok(BulkPreview {
             count: items.len() as u64,
-            snapshot: snapshot_token(&items),
+            snapshot: snapshot_token(op.event(), &items),
             items,
         })
     }
@@ -1676,6 +1685,19 @@ impl ActionCenter {
                 }
                 let preview = self.preview_bulk(by, op, filter)?;
                 if preview.snapshot != *snapshot {
+                    // A token shown for another operation on these items:
+                    // what was previewed is not what is asked.
+                    if let Some(other) = BulkOp::EVENTS.into_iter().find(|e| {
+                        *e != op.event() && snapshot_token(*e, &preview.items) == *snapshot
+                    }) {
+                        return Err(Error::validation(
+                            "snapshot",
+                            format!(
+                                "was previewed for {other}, not {}: preview this operation",
+                                op.event()
+                            ),
+                        ));
+                    }
                     return Err(Error::SelectionChanged {
                         previewed: snapshot_count(snapshot),
                         now: preview.count,
@@ -2532,14 +2554,15 @@ fn policy_event(
     }
 }
 
-/// A token naming a bulk selection: its size and a digest of its items.
-fn snapshot_token(items: &[Seen]) -> String {
+/// A token naming a bulk selection for one operation: its size and a
+/// digest of the operation and its items.
+fn snapshot_token(event: Event, items: &[Seen]) -> String {
     let mut sorted: Vec<(String, u64)> = items
         .iter()
         .map(|s| (s.id.to_string(), s.version))
         .collect();
     sorted.sort();
-    let text = serde_json::to_string(&sorted).unwrap_or_default();
+    let text = serde_json::to_string(&(event, &sorted)).unwrap_or_default();
     format!("{}-{}", items.len(), &sha256_hex(text.as_bytes())[..32])
 }
 

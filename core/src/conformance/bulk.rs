@@ -165,7 +165,7 @@ pub fn bulk_by_filter_refuses_a_selection_that_changed(h: &Harness) {
             &alice(),
             &op,
             &Selection::Filter {
-                filter,
+                filter: filter.clone(),
                 snapshot: preview.snapshot,
             },
         )
@@ -180,6 +180,29 @@ pub fn bulk_by_filter_refuses_a_selection_that_changed(h: &Harness) {
         ),
         "{err:?}"
     );
+    assert_eq!(event_count(h), before);
+    assert_eq!(stored(h, late.id).status, Status::Pending);
+    // A token shown for approving the same actions does not reject them.
+    let preview = h
+        .center
+        .preview_bulk(&alice(), &op, &filter)
+        .expect("preview");
+    let reject = BulkOp::Reject {
+        comment: "not ours".into(),
+    };
+    let err = h
+        .center
+        .bulk(
+            &alice(),
+            &reject,
+            &Selection::Filter {
+                filter: filter.clone(),
+                snapshot: preview.snapshot,
+            },
+        )
+        .expect_err("previewed for approve");
+    assert!(err.to_string().contains("previewed for approve"), "{err}");
+    assert_validation(err, "snapshot");
     assert_eq!(event_count(h), before);
     assert_eq!(stored(h, late.id).status, Status::Pending);
     // A token no preview gave is malformed input, not a changed selection.
