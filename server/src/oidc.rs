@@ -306,6 +306,16 @@ impl Provider {
             .clone()
             .unwrap_or_else(|| self.config.client_id.clone());
         let claims = self.claims(token, &audience)?;
+        // Without an API audience of its own, an ID token (meant for this
+        // server's sign-in, audience the client id) would pass as an access
+        // token: a sign-in's token carries the nonce it was asked for, a
+        // client's access token none.
+        if claims.get("nonce").is_some() {
+            return Err(Refusal::Invalid(
+                "the token is an ID token of a sign-in (it carries a nonce), not an access token for this API".into(),
+            )
+            .into());
+        }
         Ok(self.identity(&claims)?)
     }
 

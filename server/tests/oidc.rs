@@ -363,6 +363,13 @@ fn a_bearer_token_is_refused_with_the_reason() {
             Key::new("key-9", 7).sign(&alice),
             "a key the issuer does not publish",
         ),
+        (
+            // What the code flow's token endpoint answers the console with:
+            // for the server's sign-in, not a credential to call the API.
+            "an ID token of a sign-in (it carries a nonce)",
+            with(&|c| c["nonce"] = json!("a-sign-ins-nonce")),
+            "an ID token",
+        ),
         ("garbage", "garbage".into(), "not a JWT"),
         ("three parts of garbage", "a.b.c".into(), "does not decode"),
     ];
