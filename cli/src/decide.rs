@@ -60,7 +60,7 @@ impl Verb {
 fn resolve_all(s: &Session, prefixes: &[String]) -> Result<Vec<ActionId>, CliError> {
     let mut ids: Vec<ActionId> = Vec::new();
     for p in prefixes {
-        let id = s.center.resolve_id(p)?;
+        let id = s.center.resolve_id_for(s.actor(), p)?;
         if !ids.contains(&id) {
             ids.push(id);
         }
@@ -249,7 +249,7 @@ pub fn print_error(message: &str, json: bool) {
 
 /// `actionctl undo ID [--all-instances]`.
 pub fn undo(s: &Session, out: Out, args: &UndoArgs) -> Result<(), CliError> {
-    let id = s.center.resolve_id(&args.id)?;
+    let id = s.center.resolve_id_for(s.actor(), &args.id)?;
     let action = s.center.get(s.actor(), id)?;
     // Fail before asking anything if the library would refuse the undo.
     let others = s

@@ -153,7 +153,7 @@ fn footer(s: &Session, out: Out, f: &Filter, page: &Page, command: &str) -> Resu
 
 /// `actionctl show ID`: the flyout.
 pub fn show(s: &Session, out: Out, id: &str) -> Result<(), CliError> {
-    let id = s.center.resolve_id(id)?;
+    let id = s.center.resolve_id_for(s.actor(), id)?;
     let action = s.center.get(s.actor(), id)?;
     let events = s.center.history_of(s.actor(), id)?;
     if out.json {

@@ -1809,9 +1809,44 @@ impl ActionCenter {
         Ok(action)
     }
 
-    /// The action whose id starts with `prefix` (like git's short ids).
-    /// An ambiguous prefix is a `Validation` error listing the candidates.
+    /// The action whose id starts with `prefix` (like git's short ids),
+    /// among every stored action: for a host that holds the store. An
+    /// ambiguous prefix is a `Validation` error listing the candidates.
+    /// A door that serves callers resolves with [`resolve_id_for`]
+    /// (Self::resolve_id_for) instead.
     pub fn resolve_id(&self, prefix: &str) -> Result<ActionId> {
+        self.resolve(prefix, |_| Ok(true))
+    }
+
+    /// The action whose id starts with `prefix` among those `by` may view:
+    /// an action of a category `by` may not view is not found by a prefix,
+    /// nor named among the candidates of an ambiguous one, so that walking
+    /// prefixes tells a caller nothing of actions it may not see. A full id
+    /// is taken as it is (the call that reads the action checks it).
+    pub fn resolve_id_for(&self, by: &Principal, prefix: &str) -> Result<ActionId> {
+        let stored = self.stored_policy()?;
+        stored.policy.check_principal(by)?;
+        let viewable = stored.policy.categories_allowed(by, Operation::View);
+        if viewable.len() == Category::ALL.len() {
+            return self.resolve(prefix, |_| Ok(true));
+        }
+        self.resolve(prefix, |id| {
+            Ok(self
+                .inner
+                .store
+                .get(id)?
+                .is_some_and(|a| viewable.contains(&a.category)))
+        })
+    }
+
+    /// [`resolve_id`](Self::resolve_id) among the candidates `visible`
+    /// keeps.
+    fn resolve(
+        &self,
+        prefix: &str,
+        visible: impl Fn(ActionId) -> Result<bool>,
+    ) -> Result<ActionId> {
+        const CANDIDATES: usize = 6;
         let given = prefix.trim();
         if let Ok(id) = given.parse::<ActionId>() {
             return Ok(id);
@@ -1837,22 +1872,30 @@ impl ActionCenter {
             }
             prefix.push(c);
         }
-        let found = self.inner.store.ids_with_prefix(&prefix, 6)?;
-        match found.as_slice() {
-            [] => Err(Error::NotFound {
+        let found = self.inner.store.ids_with_prefix(&prefix, CANDIDATES)?;
+        // Past the candidates read, more actions may share the prefix.
+        let more = found.len() == CANDIDATES;
+        let mut shown = Vec::with_capacity(found.len());
+        for id in found {
+            if visible(id)? {
+                shown.push(id);
+            }
+        }
+        match (shown.as_slice(), more) {
+            ([], false) => Err(Error::NotFound {
                 id: given.to_owned(),
             }),
-            [one] => Ok(*one),
-            many => Err(Error::validation(
+            ([one], false) => Ok(*one),
+            (many, _) => Err(Error::validation(
                 "id",
                 format!(
-                    "prefix {prefix:?} is ambiguous: {}{}",
+                    "prefix {prefix:?} is ambiguous: {}",
                     many.iter()
-                        .take(5)
+                        .take(CANDIDATES - 1)
                         .map(ToString::to_string)
+                        .chain(more.then(|| "...".to_owned()))
                         .collect::<Vec<_>>()
                         .join(", "),
-                    if many.len() > 5 { ", ..." } else { "" }
                 ),
             )),
         }

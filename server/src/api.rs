@@ -341,8 +341,14 @@ fn if_match(headers: &HeaderMap) -> ApiResult<Option<u64>> {
         })
 }
 
-fn action_id(center: &actioncenter::ActionCenter, text: &str) -> actioncenter::Result<ActionId> {
-    center.resolve_id(text)
+/// The action a path names: a full id, or a prefix of an action the
+/// caller may view (core's `resolve_id_for`).
+fn action_id(
+    center: &actioncenter::ActionCenter,
+    by: &actioncenter::Principal,
+    text: &str,
+) -> actioncenter::Result<ActionId> {
+    center.resolve_id_for(by, text)
 }
 
 async fn run<T, F>(state: &AppState, f: F) -> ApiResult<T>
@@ -867,7 +873,7 @@ async fn get_action(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let action = run(&state, move |c| {
-        let id = action_id(c, &id)?;
+        let id = action_id(c, &caller.principal, &id)?;
         c.get(&caller.principal, id)
     })
     .await?;
@@ -884,7 +890,7 @@ async fn action_events(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let events = run(&state, move |c| {
-        let id = action_id(c, &id)?;
+        let id = action_id(c, &caller.principal, &id)?;
         c.history_of(&caller.principal, id)
     })
     .await?;
@@ -912,7 +918,7 @@ macro_rules! decision {
             };
             let $seen = if_match(&headers)?;
             let action = run(&state, move |$c| {
-                let $id = action_id($c, &id)?;
+                let $id = action_id($c, &caller.principal, &id)?;
                 let $by = &caller.principal;
                 $call
             })
@@ -977,7 +983,7 @@ async fn undo_instances(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let (action, instances) = run(&state, move |c| {
-        let id = action_id(c, &id)?;
+        let id = action_id(c, &caller.principal, &id)?;
         let by = &caller.principal;
         // View first: who may not see it learns nothing of its state.
         let action = c.get(by, id)?;
@@ -1007,7 +1013,7 @@ async fn undo(
     let b: UndoBody = body(&headers, &bytes, "undo")?;
     let seen = if_match(&headers)?;
     let report = run(&state, move |c| {
-        let id = action_id(c, &id)?;
+        let id = action_id(c, &caller.principal, &id)?;
         c.undo(
             &caller.principal,
             id,
@@ -1058,7 +1064,7 @@ async fn heartbeat(
 ) -> ApiResult<Response> {
     let b: HeartbeatBody = body(&headers, &bytes, "heartbeat")?;
     let action = run(&state, move |c| {
-        let id = action_id(c, &id)?;
+        let id = action_id(c, &caller.principal, &id)?;
         c.heartbeat(&caller.principal, id, &b.lease_token, b.lease_seconds)
     })
     .await?;
@@ -1079,7 +1085,7 @@ async fn complete(
 ) -> ApiResult<Response> {
     let b: CompleteBody = body(&headers, &bytes, "complete")?;
     let action = run(&state, move |c| {
-        let id = action_id(c, &id)?;
+        let id = action_id(c, &caller.principal, &id)?;
         c.complete(&caller.principal, id, &b.lease_token, b.result)
     })
     .await?;
@@ -1100,7 +1106,7 @@ async fn fail(
 ) -> ApiResult<Response> {
     let b: FailBody = body(&headers, &bytes, "fail")?;
     let action = run(&state, move |c| {
-        let id = action_id(c, &id)?;
+        let id = action_id(c, &caller.principal, &id)?;
         c.fail(&caller.principal, id, &b.lease_token, &b.error)
     })
     .await?;

@@ -676,3 +676,66 @@ fn every_http_verb_role_and_category_against_the_stored_policy() {
         "{audit:?}"
     );
 }
+
+/// A prefix in a path finds only what the caller may view: walking
+/// prefixes lists no id of an action the caller may not see, nor tells
+/// one apart from an id that does not exist.
+#[test]
+fn a_prefix_in_a_path_finds_only_what_the_caller_may_view() {
+    let s = TestServer::start();
+    let policy = Policy::from_value({
+        let mut p: Value = serde_json::from_str(&s.center.policy().expect("policy").to_json())
+            .expect("policy json");
+        p["roles"]["file_viewer"] = json!({"view": ["file"], "approve": ["*"]});
+        p["principals"]["fiona"] = json!(["file_viewer"]);
+        p
+    })
+    .expect("policy");
+    s.center
+        .set_policy(&s.admin, policy, None, Some("a file viewer"))
+        .expect("set");
+    let soar = s.bearer("soar");
+    let file = common::expect(
+        soar.post("/api/v1/actions", common::quarantine("d1", &"a".repeat(64))),
+        201,
+    );
+    let device = common::expect(soar.post("/api/v1/actions", common::isolate("d2")), 201);
+    let (fs, ds) = (
+        file["id"].as_str().expect("id").to_owned(),
+        device["id"].as_str().expect("id").to_owned(),
+    );
+    let common = fs
+        .bytes()
+        .zip(ds.bytes())
+        .take_while(|(a, b)| a == b)
+        .count();
+    assert!(common >= 4, "{fs} and {ds} share no four digits");
+    let shared = &fs[..common.min(8)];
+    // An analyst who views every category is told the prefix is ambiguous.
+    let alice = s.bearer("alice");
+    let r = alice.get(&format!("/api/v1/actions/{shared}"));
+    assert_eq!(r.status(), 400);
+    let text = r.text().expect("body");
+    assert!(text.contains(&fs) && text.contains(&ds), "{text}");
+    // Fiona views files only: the prefix is the quarantine's.
+    let fiona = s.bearer("fiona");
+    let got = common::expect(fiona.get(&format!("/api/v1/actions/{shared}")), 200);
+    assert_eq!(got["id"], file["id"]);
+    // The isolation's own prefix is an id that does not exist, for every
+    // route, and no answer names the isolation.
+    let hers = &ds[..common + 1];
+    for r in [
+        fiona.get(&format!("/api/v1/actions/{hers}")),
+        fiona.get(&format!("/api/v1/actions/{hers}/events")),
+        fiona.post(&format!("/api/v1/actions/{hers}/approve"), json!({})),
+    ] {
+        assert_eq!(r.status(), 404);
+        let text = r.text().expect("body");
+        assert!(!text.contains(&ds), "{text}");
+    }
+    let stored = s
+        .center
+        .get(&s.admin, ds.parse().expect("uuid"))
+        .expect("get");
+    assert_eq!(stored.status, Status::Pending);
+}

@@ -295,6 +295,7 @@ macro_rules! conformance_suite {
             queries::counts_per_status,
             queries::viewers_see_only_their_categories,
             queries::resolve_id_accepts_unique_prefixes,
+            queries::a_prefix_finds_only_what_the_caller_may_view,
             queries::events_since_is_the_change_feed,
             queries::subscribers_hear_every_committed_event,
             queries::subscriber_handles_are_never_reused,

@@ -322,6 +322,61 @@ pub fn resolve_id_accepts_unique_prefixes(h: &Harness) {
     }
 }
 
+/// A prefix finds, and an ambiguous one names, only the actions the
+/// caller may view: walking prefixes lists nothing else.
+pub fn a_prefix_finds_only_what_the_caller_may_view(h: &Harness) {
+    with_policy(h, |p| {
+        Policy::from_json(&p.to_json().replacen(
+            r#""viewer": {"#,
+            r#""file_viewer": {"view": ["file"]}, "viewer": {"#,
+            1,
+        ))
+        .expect("policy")
+    });
+    let q = quarantine(h, &sha(1), "d1");
+    let i = isolate(h, "d2");
+    let fv = Principal::new("fiona", ["file_viewer"]);
+    let (qs, is) = (q.id.to_string(), i.id.to_string());
+    let common = qs
+        .bytes()
+        .zip(is.bytes())
+        .take_while(|(a, b)| a == b)
+        .count();
+    assert!(common >= 4, "{qs} and {is} share no prefix of four digits");
+    let shared = &qs[..common.min(8)];
+    let err = h.center.resolve_id(shared).expect_err("both");
+    assert!(err.to_string().contains(&is), "{err}");
+    let err = h.center.resolve_id_for(&alice(), shared).expect_err("both");
+    assert!(
+        err.to_string().contains(&qs) && err.to_string().contains(&is),
+        "{err}"
+    );
+    // Fiona views files only: the prefix is the quarantine's alone.
+    assert_eq!(h.center.resolve_id_for(&fv, shared).expect("hers"), q.id);
+    assert_eq!(
+        h.center.resolve_id(&is[..common + 1]).expect("unique"),
+        i.id
+    );
+    let err = h
+        .center
+        .resolve_id_for(&fv, &is[..common + 1])
+        .expect_err("not hers");
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+    assert!(!err.to_string().contains(&is), "{err}");
+    // A full id is taken as it is; reading the action checks it.
+    assert_eq!(h.center.resolve_id_for(&fv, &is).expect("full"), i.id);
+    assert!(matches!(
+        h.center.get(&fv, i.id),
+        Err(Error::PermissionDenied { .. })
+    ));
+    // A caller who may view nothing finds nothing.
+    let stranger = Principal::new("mallory", Vec::<String>::new());
+    assert!(matches!(
+        h.center.resolve_id_for(&stranger, shared),
+        Err(Error::NotFound { .. })
+    ));
+}
+
 pub fn events_since_is_the_change_feed(h: &Harness) {
     let a = completed(h);
     let events = h.center.events_since(&alice(), 0, 100).expect("feed");
