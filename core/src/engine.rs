@@ -1671,6 +1671,15 @@ impl ActionCenter {
                         format!("{} ids, the limit is {MAX_BULK}", seen.len()),
                     ));
                 }
+                // One result per action: an id given twice would be
+                // answered twice against the version read once.
+                let mut listed = HashSet::with_capacity(seen.len());
+                if let Some(i) = seen.iter().position(|s| !listed.insert(s.id)) {
+                    return Err(Error::validation(
+                        format!("ids[{i}]"),
+                        format!("action {} is listed twice (nothing was done)", seen[i].id),
+                    ));
+                }
                 seen.clone()
             }
             Selection::Filter { filter, snapshot } => {

@@ -1303,23 +1303,35 @@ async fn events(
     Ok(ok_json(events))
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct StreamQuery {
+    /// The last sequence number seen; the trail's head when absent. A
+    /// `Last-Event-ID` (a reconnecting browser's) takes its place.
+    after: Option<u64>,
+}
+
 /// The live feed: every audit event as a server-sent event (`id` is its
 /// sequence number, `event` is `audit`). `Last-Event-ID` resumes.
-#[utoipa::path(get, path = "/api/v1/events/stream", tag = "audit", params(EventsQuery),
+#[utoipa::path(get, path = "/api/v1/events/stream", tag = "audit", params(StreamQuery),
     responses((status = 200, description = "text/event-stream: each event is one of these", content_type = "text/event-stream", body = SseEventDoc),
               (status = 403, body = ErrorBody), (status = 400, body = ErrorBody)))]
 async fn event_stream(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
-    Query(q): Query<EventsQuery>,
+    Query(q): Query<StreamQuery>,
 ) -> ApiResult<Response> {
     let resume = match headers.get("last-event-id") {
         None => None,
         Some(v) => Some(
             v.to_str()
                 .ok()
-                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(str::trim)
+                // Digits, as the feed sends them: `+5` is no id of its.
+                .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|v| v.parse::<u64>().ok())
                 .ok_or_else(|| {
                     ApiError::invalid(
                         StatusCode::BAD_REQUEST,

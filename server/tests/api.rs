@@ -1025,7 +1025,11 @@ fn a_resume_point_this_trail_never_reached_is_refused_not_waited_for() {
         (Some("18446744073709551615".to_owned()), String::new()),
         (Some("five".to_owned()), String::new()),
         (Some("-1".to_owned()), String::new()),
+        // A sign is no part of an id the feed sends.
+        (Some("+1".to_owned()), String::new()),
         (None, format!("?after={}", head + 100)),
+        // The feed has no page: a limit would be dropped.
+        (None, "?after=0&limit=1".to_owned()),
     ] {
         let r = stream(header.as_deref(), &query);
         assert_eq!(r.status(), 400, "{header:?} {query}");

@@ -146,6 +146,27 @@ pub fn bulk_by_ids_acts_only_at_the_versions_seen(h: &Harness) {
     assert_eq!(stored(h, b.id).status, Status::Cancelled);
 }
 
+/// An id given twice is refused before anything is done: each action gets
+/// one result.
+pub fn bulk_refuses_an_id_listed_twice(h: &Harness) {
+    let a = quarantine(h, &sha(1), "d1");
+    let b = quarantine(h, &sha(2), "d2");
+    let before = event_count(h);
+    let err = h
+        .center
+        .bulk(
+            &alice(),
+            &BulkOp::Approve { comment: None },
+            &Selection::Ids(vec![Seen::of(&a), Seen::of(&b), Seen::of(&a)]),
+        )
+        .expect_err("twice");
+    assert!(err.to_string().contains("listed twice"), "{err}");
+    assert_validation(err, "ids[2]");
+    assert_eq!(event_count(h), before);
+    assert_eq!(stored(h, a.id).status, Status::Pending);
+    assert_eq!(stored(h, b.id).status, Status::Pending);
+}
+
 pub fn bulk_by_filter_refuses_a_selection_that_changed(h: &Harness) {
     quarantine(h, &sha(1), "d1");
     quarantine(h, &sha(2), "d2");

@@ -325,6 +325,7 @@ macro_rules! conformance_suite {
             undo::undo_attempts_are_capped_like_the_forward_path,
             bulk::bulk_by_ids_acts_only_at_the_versions_seen,
             bulk::items_the_store_refuses_leave_no_trace,
+            bulk::bulk_refuses_an_id_listed_twice,
             bulk::bulk_by_filter_refuses_a_selection_that_changed,
             undo::undo_fans_out_only_to_the_confirmed_instances,
             lifecycle::a_retried_proposal_returns_the_original,
