@@ -23,6 +23,9 @@ export function describeError(err) {
     case 'invalid_transition':
       return { lead: 'Someone else changed this action first; it has been reloaded.', message };
     case 'validation':
+      if (err.detail?.field === 'x-csrf-token') {
+        return { lead: 'This page lost its session token; reload it and try again.', message };
+      }
       return { lead: 'Please check what you entered:', message };
     case 'unauthenticated':
       return { lead: 'Your session has ended; sign in again.', message };

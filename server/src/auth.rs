@@ -4,7 +4,7 @@
 //! module only reads them off the request.
 
 use actioncenter::identity::{Authenticated, CredentialKind};
-use actioncenter::{Error, Operation, Principal};
+use actioncenter::{Error, Principal};
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
@@ -155,15 +155,13 @@ impl FromRequestParts<AppState> for Caller {
                             .as_deref()
                             .is_some_and(|c| same_secret(c, &credential.csrf));
                         if !ok {
-                            return Err(Error::PermissionDenied {
-                                principal: principal.id.clone(),
-                                operation: Operation::View,
-                                category: None,
-                                detail: Some(format!(
-                                    "a request made with the session cookie must carry the session's CSRF token in {CSRF_HEADER}"
-                                )),
-                            }
-                            .into());
+                            // The request, not the caller's permissions,
+                            // is at fault: named as the header it lacks.
+                            return Err(ApiError::invalid(
+                                axum::http::StatusCode::FORBIDDEN,
+                                CSRF_HEADER,
+                                "a request made with the session cookie must carry the session's CSRF token (GET /api/v1/session gives it)",
+                            ));
                         }
                     }
                     Caller {

@@ -507,14 +507,16 @@ fn a_session_needs_its_csrf_token_to_change_anything() {
         .json(&json!({}))
         .send()
         .expect("post");
-    assert_eq!(error_kind(without, 403), "permission_denied");
+    let body = expect(without, 403);
+    assert_eq!(body["error"]["kind"], "validation", "{body}");
+    assert_eq!(body["error"]["field"], "x-csrf-token", "{body}");
     let wrong = client
         .post(s.url(&format!("/api/v1/actions/{id}/approve")))
         .header("x-csrf-token", "nope")
         .json(&json!({}))
         .send()
         .expect("post");
-    assert_eq!(error_kind(wrong, 403), "permission_denied");
+    assert_eq!(error_kind(wrong, 403), "validation");
     let pending = expect(soar.get(&format!("/api/v1/actions/{id}")), 200);
     assert_eq!(
         pending["status"], "pending",
@@ -1347,7 +1349,7 @@ fn a_live_session_is_not_ended_without_its_csrf_token() {
         .delete(s.url("/api/v1/session"))
         .send()
         .expect("delete");
-    assert_eq!(error_kind(forged, 403), "permission_denied");
+    assert_eq!(error_kind(forged, 403), "validation");
     assert_eq!(s.live_sessions(), 1);
     expect(alice.get("/api/v1/session"), 200);
 }

@@ -2,7 +2,7 @@
 
 import json
 
-from playwright.sync_api import BrowserContext, Page, Playwright, expect
+from playwright.sync_api import BrowserContext, Page, Playwright, Route, expect
 
 from conftest import Server, proposal, row, session_call, sign_in, signed_in_request
 
@@ -108,3 +108,24 @@ def test_a_decision_on_a_version_someone_changed_is_a_conflict_and_reloads(
     expect(panel.get_by_role("button", name="Approve", exact=True)).to_have_count(0)
     stored = server.action(action["id"])
     assert [d["by"] for d in stored["decisions"]] == ["alice"]
+
+
+def test_an_approval_sent_without_the_session_token_says_to_reload_and_changes_nothing(
+    carol: Page, server: Server
+) -> None:
+    action = server.propose(proposal("isolate_device", {"type": "device", "device_id": "CSRF-LOST-01"}))
+
+    def strip_token(route: Route) -> None:
+        headers = {k: v for k, v in route.request.headers.items() if k.lower() != "x-csrf-token"}
+        route.continue_(headers=headers)
+
+    carol.route(f"**/api/v1/actions/{action['id']}/approve", strip_token)
+    expect(row(carol, action["id"])).to_be_visible()
+    row(carol, action["id"]).click()
+    panel = carol.locator("#flyout")
+    panel.get_by_role("button", name="Approve", exact=True).click()
+    alert = panel.get_by_role("alert")
+    # The request lacked the token; the analyst's permissions are not at fault.
+    expect(alert).to_contain_text("reload it and try again")
+    expect(alert).not_to_contain_text("permission")
+    assert server.action(action["id"])["status"] == "pending"
