@@ -963,6 +963,30 @@ ac_status ac_center_get(const ac_center *center,
 ac_status ac_center_resolve_id(const ac_center *center, const char *prefix, char **out_id);
 
 /**
+ * `ac_center_resolve_id` among the actions `by` may view: a prefix finds
+ * no action of a category `by` may not view (`AC_STATUS_NOT_FOUND`), and
+ * the message of an ambiguous one names none. For a prefix that comes
+ * from someone else (a chat command, a ticket). A full id is taken as it
+ * is.
+ *
+ * - `center`, `by`: borrowed handles. Not NULL.
+ * - `prefix`: borrowed. Not NULL.
+ * - `out_id`: receives the full UUID, owned by the caller (free with
+ *   `ac_string_free`); NULL on failure. Not NULL.
+ *
+ * Thread safe.
+ *
+ * # Safety
+ *
+ * `prefix` is NULL or a NUL-terminated string; `out_id` is NULL or valid
+ * for writing one pointer.
+ */
+ac_status ac_center_resolve_id_for(const ac_center *center,
+                                   const ac_principal *by,
+                                   const char *prefix,
+                                   char **out_id);
+
+/**
  * The short id of an action: the shortest prefix of its id, 8 characters
  * or more, that `ac_center_resolve_id` resolves to it alone. Ids made
  * within about a minute share their first 8 hex digits (UUID v7 starts

@@ -74,6 +74,41 @@ pub unsafe extern "C" fn ac_center_resolve_id(
     }
 }
 
+/// `ac_center_resolve_id` among the actions `by` may view: a prefix finds
+/// no action of a category `by` may not view (`AC_STATUS_NOT_FOUND`), and
+/// the message of an ambiguous one names none. For a prefix that comes
+/// from someone else (a chat command, a ticket). A full id is taken as it
+/// is.
+///
+/// - `center`, `by`: borrowed handles. Not NULL.
+/// - `prefix`: borrowed. Not NULL.
+/// - `out_id`: receives the full UUID, owned by the caller (free with
+///   `ac_string_free`); NULL on failure. Not NULL.
+///
+/// Thread safe.
+///
+/// # Safety
+///
+/// `prefix` is NULL or a NUL-terminated string; `out_id` is NULL or valid
+/// for writing one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ac_center_resolve_id_for(
+    center: *const ac_center,
+    by: *const ac_principal,
+    prefix: *const c_char,
+    out_id: *mut *mut c_char,
+) -> ac_status {
+    boundary! {
+        // SAFETY: per this function's contract.
+        let out = unsafe { Out::string(out_id, "out_id") }?;
+        let (engine, by) = engine_and_principal(center, by)?;
+        // SAFETY: per this function's contract.
+        let prefix = unsafe { text(prefix, "prefix") }?;
+        out.set_text(engine.resolve_id_for(&by, prefix)?.to_string());
+        Ok(())
+    }
+}
+
 /// The short id of an action: the shortest prefix of its id, 8 characters
 /// or more, that `ac_center_resolve_id` resolves to it alone. Ids made
 /// within about a minute share their first 8 hex digits (UUID v7 starts

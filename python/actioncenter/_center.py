@@ -712,12 +712,20 @@ class ActionCenter:
         there is none."""
         return self._live.get(_principal(by), _ref(action))
 
-    def resolve_id(self, prefix: str) -> uuid.UUID:
+    def resolve_id(self, prefix: str, *, by: Optional[Principal] = None) -> uuid.UUID:
         """The id of the action whose id starts with ``prefix`` (4+ hex
         digits, like git's short ids). An ambiguous prefix raises
         :class:`ValidationError` listing the candidates. Ids made within a
-        minute share their first 8 digits: show people :meth:`short_ids`."""
-        return self._live.resolve_id(cv.text(prefix, "prefix"))
+        minute share their first 8 digits: show people :meth:`short_ids`.
+
+        With ``by``, only the actions ``by`` may view count: a prefix finds
+        no action of a category ``by`` may not view (:class:`NotFound`), and
+        an ambiguous one names none. Pass it when the prefix comes from
+        someone else (a chat command, a ticket)."""
+        text = cv.text(prefix, "prefix")
+        if by is None:
+            return self._live.resolve_id(text)
+        return self._live.resolve_id_for(_principal(by), text)
 
     def short_ids(self, ids: Iterable[ActionRef]) -> List[str]:
         """The short id of each action, in order: the shortest prefix of its

@@ -696,6 +696,19 @@ impl Engine {
         Builder::new(py)?.uuid(id)
     }
 
+    /// `resolve_id_for`: the full id of a unique prefix among the actions
+    /// `by` may view, as a `uuid.UUID`.
+    fn resolve_id_for<'py>(
+        &self,
+        py: Python<'py>,
+        by: PyPrincipal,
+        prefix: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let by = Principal::from(by);
+        let id = self.call(py, |c| c.resolve_id_for(&by, prefix))?;
+        Builder::new(py)?.uuid(id)
+    }
+
     /// `short_ids`: the shortest unique prefix of each id, in order.
     fn short_ids(&self, py: Python<'_>, ids: Vec<String>) -> PyResult<Vec<String>> {
         self.call(py, |c| {

@@ -357,6 +357,29 @@ def test_get_and_resolve_id_by_prefix(center: ActionCenter, quarantine: Propose)
     assert center.resolve_id(str(action.id)[:13]) == action.id
 
 
+def test_resolve_id_for_a_caller_finds_only_what_it_may_view(
+    center: ActionCenter, quarantine: Propose, isolate: Propose
+) -> None:
+    policy = json.loads(center.policy().policy.to_json())
+    policy["roles"]["file_viewer"] = {"view": ["file"]}
+    center.set_policy(ROOT, Policy.from_json(json.dumps(policy)))
+    fiona = Principal("fiona", ["file_viewer"])
+    file, device = quarantine(), isolate()
+    fs, ds = str(file.id), str(device.id)
+    common = next(i for i, (a, b) in enumerate(zip(fs, ds)) if a != b)
+    assert common >= 4
+    shared = fs[: min(common, 8)]
+    with pytest.raises(ValidationError, match=ds):
+        center.resolve_id(shared)
+    assert center.resolve_id(shared, by=fiona) == file.id
+    with pytest.raises(NotFound) as gone:
+        center.resolve_id(ds[: common + 1], by=fiona)
+    assert ds not in str(gone.value)
+    assert center.resolve_id(ds[: common + 1], by=ALICE) == device.id
+    with pytest.raises(TypeError, match="by"):
+        center.resolve_id(shared, by="fiona")  # type: ignore[arg-type]
+
+
 def test_short_ids_are_the_shortest_unique_prefixes(
     center: ActionCenter, quarantine: Propose
 ) -> None:

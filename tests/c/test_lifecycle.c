@@ -665,6 +665,28 @@ static void short_id_prefix_resolves_to_the_full_id(void) {
     fx_close(&f);
 }
 
+static void a_prefix_for_a_caller_finds_only_what_it_may_view(void) {
+    fixture f;
+    char json[512], id[64], prefix[16];
+    char *full = NULL;
+    ac_principal *nobody = NULL;
+    CHECK(fx_memory(&f));
+    CHECK_OK(ac_principal_new("nobody", NULL, 0, &nobody));
+    CHECK_OK(h_propose(&f, f.air, h_isolate(json, sizeof json, "dev-1", "inv-1"), id));
+    memcpy(prefix, id, 13);
+    prefix[13] = '\0';
+    CHECK_OK(ac_center_resolve_id_for(f.center, f.alice, prefix, &full));
+    fx_keep(&f, full);
+    CHECK(strcmp(full, id) == 0);
+    /* Nobody may view it: not found, and the message does not name it. */
+    full = NULL;
+    CHECK_STATUS(AC_STATUS_NOT_FOUND, ac_center_resolve_id_for(f.center, nobody, prefix, &full));
+    CHECK(full == NULL && strstr(ac_last_error_message(), id) == NULL);
+    CHECK_STATUS(AC_STATUS_NULL_ARGUMENT, ac_center_resolve_id_for(f.center, NULL, prefix, &full));
+    CHECK_OK(ac_principal_free(nobody));
+    fx_close(&f);
+}
+
 static void principal_from_json_acts_like_one_from_parts(void) {
     fixture f;
     ac_principal *json_alice = NULL;
@@ -934,6 +956,7 @@ int main(void) {
     RUN(policy_quorum_needs_two_distinct_approvers);
     RUN(policy_full_automation_approves_at_once);
     RUN(short_id_prefix_resolves_to_the_full_id);
+    RUN(a_prefix_for_a_caller_finds_only_what_it_may_view);
     RUN(principal_from_json_acts_like_one_from_parts);
     RUN(two_handles_on_one_sqlite_file_share_everything);
     RUN(stored_policy_is_versioned_and_audited);
