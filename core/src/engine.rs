@@ -543,6 +543,9 @@ impl ActionCenter {
         }
         let policy = self.inner.bootstrap.clone();
         policy.validate()?;
+        // A first policy is a new one: what `set_policy` refuses, a
+        // bootstrap may not store either.
+        policy.check_changeable()?;
         let now = self.now_checked()?;
         let stored = StoredPolicy {
             version: 1,

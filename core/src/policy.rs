@@ -523,15 +523,18 @@ impl Policy {
 
     /// Checks that every role of `principal` is defined here.
     pub fn check_principal(&self, principal: &Principal) -> Result<()> {
-        check_required("principal.id", &principal.id)?;
-        if principal.id == crate::engine::SYSTEM_ACTOR {
-            return Err(Error::validation(
-                "principal.id",
-                format!(
-                    "{:?} is reserved for the engine's own audit events",
-                    principal.id
-                ),
-            ));
+        // `via` is recorded beside the id in decisions and audit events
+        // ("root as alice"): it is held to the same rules.
+        let names = std::iter::once(("principal.id", principal.id.as_str()))
+            .chain(principal.via.as_deref().map(|via| ("principal.via", via)));
+        for (field, name) in names {
+            check_required(field, name)?;
+            if name == crate::engine::SYSTEM_ACTOR {
+                return Err(Error::validation(
+                    field,
+                    format!("{name:?} is reserved for the engine's own audit events"),
+                ));
+            }
         }
         for role in &principal.roles {
             if !self.roles.contains_key(role) {
@@ -834,7 +837,8 @@ mod tests {
         }
     }
 
-    const NAMED: &str = r#"{"roles": {"analyst": {"view": ["*"], "propose": ["*"], "approve": ["*"]}, "guest": {}},
+    const NAMED: &str = r#"{"roles": {"analyst": {"view": ["*"], "propose": ["*"], "approve": ["*"]}, "guest": {},
+        "admin": {"administer": ["*"]}},
         "principals": {"alice": ["analyst"], "gina": []}}"#;
 
     fn detail_of(err: Error) -> Option<String> {
@@ -946,6 +950,30 @@ mod tests {
         .expect("loads");
         let err = policy.check_changeable().expect_err("reserved");
         assert_eq!(field_of(err), "policy.principals.system");
+    }
+
+    #[test]
+    fn a_bootstrap_policy_is_held_to_the_rules_of_a_new_one() {
+        use crate::engine::ActionCenter;
+        let admin = r#""a": {"administer": ["*"]}"#;
+        for (policy, field) in [
+            (r#"{"roles": {"v": {"view": ["*"]}}}"#.to_owned(), "policy"),
+            (
+                format!(r#"{{"roles": {{{admin}}}, "principals": {{"system": ["a"]}}}}"#),
+                "policy.principals.system",
+            ),
+            (
+                format!(r#"{{"roles": {{{admin}}}, "defaults": {{"quorum": 4294967295}}}}"#),
+                "policy.defaults.quorum",
+            ),
+        ] {
+            let center = ActionCenter::new(
+                crate::MemoryStore::new(),
+                Policy::from_json(&policy).expect("loads"),
+            );
+            assert_eq!(field_of(center.policy().expect_err("refused")), field);
+            assert_eq!(center.store().chain_head().expect("head").0, 0, "{policy}");
+        }
     }
 
     #[test]

@@ -279,6 +279,7 @@ macro_rules! conformance_suite {
             lifecycle::invalid_transition_names_status_and_event,
             lifecycle::unknown_id_is_not_found,
             policy::missing_permission_is_denied_and_named,
+            policy::a_principals_via_is_held_to_the_rules_of_an_id,
             policy::self_approval_is_refused_admins_too,
             policy::self_approval_when_the_policy_allows_it,
             lifecycle::stale_expected_version_is_a_conflict,

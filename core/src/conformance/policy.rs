@@ -3,6 +3,33 @@
 
 use super::fixtures::*;
 
+/// The `via` a host sets on a principal is recorded beside its id in
+/// decisions and audit events: it is held to the id's rules, so that no
+/// caller is recorded as "system as alice" or with a line break.
+pub fn a_principals_via_is_held_to_the_rules_of_an_id(h: &Harness) {
+    let a = quarantine(h, &sha(1), "dev-1");
+    let before = event_count(h);
+    let long = "x".repeat(5000);
+    for via in ["", " root", "a\nb", "\u{202e}toor", long.as_str(), "system"] {
+        let mut by = alice();
+        by.via = Some(via.to_owned());
+        let err = h
+            .center
+            .approve(&by, a.id, &Decide::default())
+            .expect_err("a via no id could be");
+        assert_validation(err, "principal.via");
+    }
+    assert_eq!(event_count(h), before);
+    assert_eq!(stored(h, a.id).status, Status::Pending);
+    let mut by = alice();
+    by.via = Some("root".into());
+    let done = h
+        .center
+        .approve(&by, a.id, &Decide::default())
+        .expect("a via like an id");
+    assert_eq!(done.decisions[0].via.as_deref(), Some("root"));
+}
+
 pub fn missing_permission_is_denied_and_named(h: &Harness) {
     let a = quarantine(h, &sha(1), "dev-1");
     let err = h
