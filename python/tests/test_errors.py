@@ -283,6 +283,13 @@ def test_a_file_that_is_not_a_database_is_refused_untouched(tmp_path: Path) -> N
     assert path.read_text() == "shopping list\n" * 100
 
 
+@pytest.mark.parametrize("path", ["", ":memory:", "file::memory:", "x\x00y.db"])
+def test_a_path_that_names_no_file_for_a_database_is_refused(path: str) -> None:
+    with pytest.raises(ValidationError) as e:
+        ActionCenter.open_sqlite(path)
+    assert e.value.field == "path"
+
+
 def test_automation_level_none_refuses_the_proposal(center: ActionCenter) -> None:
     center.set_policy(
         ROOT,

@@ -261,6 +261,7 @@ impl SqliteStore {
     pub fn open_with(path: impl AsRef<Path>, options: &SqliteOptions) -> Result<SqliteStore> {
         let path = path.as_ref().to_path_buf();
         let shown = path.display().to_string();
+        check_path(&path, &shown)?;
         // Check what the file is before changing anything in it.
         let mut conn = Connection::open(&path).map_err(db_err(&format!("cannot open {shown}")))?;
         conn.busy_timeout(options.busy_timeout)
@@ -345,6 +346,45 @@ fn first_read_failed(shown: &str, e: rusqlite::Error) -> Error {
     }
 }
 
+/// Refuses a path that names no file a database can be kept in, before
+/// SQLite opens it: an empty one or an in-memory one (a database that
+/// would vanish, and every handle's a different one), a NUL byte, or an
+/// existing path that is not a regular file (a device such as
+/// `/dev/null` would be written to, and its journal left beside it).
+fn check_path(path: &Path, shown: &str) -> Result<()> {
+    let text = path.to_string_lossy();
+    let why = if text.is_empty() {
+        "must name a file".to_owned()
+    } else if text.contains('\0') {
+        "holds a NUL byte".to_owned()
+    } else if in_memory(&text) {
+        format!(
+            "{shown:?} names an in-memory database, not a file (an engine over memory is the memory store)"
+        )
+    } else {
+        match std::fs::metadata(path) {
+            Ok(meta) if !meta.is_file() => {
+                return Err(Error::storage_msg(format!(
+                    "{shown} is not an actioncenter database (not a regular file)"
+                )));
+            }
+            _ => return Ok(()),
+        }
+    };
+    Err(Error::validation("path", why))
+}
+
+/// Whether SQLite takes `name` for an in-memory database: `:memory:`, or
+/// a URI (`file:...`, which may choose a VFS) naming it or asking for
+/// `mode=memory`.
+fn in_memory(name: &str) -> bool {
+    let Some(uri) = name.strip_prefix("file:") else {
+        return name == ":memory:";
+    };
+    let (file, query) = uri.split_once('?').unwrap_or((uri, ""));
+    file.is_empty() || file == ":memory:" || query.split('&').any(|p| p == "mode=memory")
+}
+
 /// Creates or migrates the schema, or refuses a file that is not ours.
 fn prepare_schema(conn: &mut Connection, shown: &str, create: bool) -> Result<()> {
     let not_ours = |detail: String| {
@@ -361,9 +401,11 @@ fn prepare_schema(conn: &mut Connection, shown: &str, create: bool) -> Result<()
     let tables: i64 = conn
         .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
         .map_err(|e| not_ours(e.to_string()))?;
-    if app_id != APPLICATION_ID && !(app_id == 0 && tables == 0) {
+    // A new file has nothing: no id, no version, no tables. Our schema
+    // versions come with our application id.
+    if app_id != APPLICATION_ID && !(app_id == 0 && tables == 0 && version == 0) {
         return Err(not_ours(format!(
-            "application_id {app_id:#x}, {tables} schema objects"
+            "application_id {app_id:#x}, user_version {version}, {tables} schema objects"
         )));
     }
     if version > SCHEMA_VERSION {
@@ -1357,6 +1399,56 @@ mod tests {
             "{err}"
         );
         assert_eq!(std::fs::read(&path).expect("read"), before);
+    }
+
+    #[test]
+    fn a_version_without_our_id_or_tables_is_refused_untouched() {
+        // Another program's empty file that set a user_version: not a
+        // newer actioncenter, nor one to migrate.
+        for version in [3, SCHEMA_VERSION + 2] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = dir.path().join("other.db");
+            let conn = Connection::open(&path).expect("open");
+            conn.pragma_update(None, "user_version", version)
+                .expect("version");
+            drop(conn);
+            let before = std::fs::read(&path).expect("read");
+            let err = SqliteStore::open(&path).expect_err("refused");
+            let msg = err.to_string();
+            assert!(msg.contains("is not an actioncenter database"), "{msg}");
+            assert!(msg.contains(&format!("user_version {version}")), "{msg}");
+            assert_eq!(std::fs::read(&path).expect("read"), before);
+        }
+    }
+
+    #[test]
+    fn a_path_that_names_no_file_for_a_database_is_refused() {
+        for path in [
+            "",
+            ":memory:",
+            "file::memory:",
+            "file:x.db?mode=memory",
+            "file:?cache=shared",
+            "a\0b.db",
+        ] {
+            match SqliteStore::open(path) {
+                Err(Error::Validation { field, .. }) => assert_eq!(field, "path", "{path:?}"),
+                other => panic!("{path:?}: expected a validation error, got {other:?}"),
+            }
+        }
+        // A device or a directory is not written to, and nothing is left
+        // beside it.
+        let dir = tempfile::tempdir().expect("tempdir");
+        for path in [Path::new("/dev/null"), dir.path()] {
+            let err = SqliteStore::open(path).expect_err("not a file");
+            assert!(
+                err.to_string().contains("not a regular file"),
+                "{}: {err}",
+                path.display()
+            );
+        }
+        assert!(!Path::new("/dev/null-journal").exists());
+        assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 0);
     }
 
     #[test]
