@@ -583,6 +583,9 @@ impl ActionCenter {
     ) -> Result<Arc<StoredPolicy>> {
         policy.validate()?;
         let comment = check_comment(comment, false)?;
+        if expected_version == Some(0) {
+            return Err(no_version_zero());
+        }
         let current = self.stored_policy()?;
         current.policy.authorize_everywhere(by, Event::SetPolicy)?;
         if let Some(expected) = expected_version.filter(|v| *v != current.version) {
@@ -2472,6 +2475,8 @@ fn at_version(
     plan: impl FnOnce(&Action) -> Result<Change>,
 ) -> Result<()> {
     match expected {
+        // Versions start at 1: a 0 is no version the caller was shown.
+        Some(0) => Err(no_version_zero()),
         Some(v) if v != action.version => {
             let planned = plan(action);
             let viewed = policy.check(by, Operation::View, action.category);
@@ -2488,6 +2493,14 @@ fn at_version(
         }
         _matches => Ok(()),
     }
+}
+
+/// The refusal of an expected version 0, which no action or policy has.
+fn no_version_zero() -> Error {
+    Error::validation(
+        "expected_version",
+        "versions start at 1: no action or policy is at version 0",
+    )
 }
 
 /// The first kept count (per category and status) that is not the

@@ -98,8 +98,10 @@ pub enum Error {
 
     /// The lease token is not the current lease's: the executor's lease
     /// was taken back and the action claimed again. Kind `expired`.
+    /// The token is the caller's own, shown cut short.
     #[error(
-        "action {id}: lease token {token:?} is not the current lease; the action was taken back"
+        "action {id}: lease token {} is not the current lease; the action was taken back",
+        quoted(.token)
     )]
     StaleLease { id: ActionId, token: String },
 
@@ -580,6 +582,30 @@ impl From<serde_json::Error> for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stale_lease_token_is_shown_cut_short() {
+        // An executor's token of any length is echoed back in its own
+        // message, but no longer than a name would be.
+        let err = Error::StaleLease {
+            id: ActionId(uuid::Uuid::nil()),
+            token: "t".repeat(10_000_000),
+        };
+        let message = err.to_string();
+        assert!(message.len() < 300, "{} bytes", message.len());
+        assert!(
+            message.contains("\"tttt") && message.contains('…'),
+            "{message}"
+        );
+        let short = Error::StaleLease {
+            id: ActionId(uuid::Uuid::nil()),
+            token: "abc".into(),
+        };
+        assert!(
+            short.to_string().contains("lease token \"abc\" is not"),
+            "{short}"
+        );
+    }
 
     #[test]
     fn codes_are_stable_and_in_order() {

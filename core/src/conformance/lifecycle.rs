@@ -3,6 +3,27 @@
 
 use super::fixtures::*;
 
+/// No action or policy is at version 0: expecting it is bad input, not a
+/// version that moved on.
+pub fn an_expected_version_0_is_refused_as_input(h: &Harness) {
+    let a = quarantine(h, &sha(1), "d1");
+    let before = event_count(h);
+    let zero = Decide {
+        expected_version: Some(0),
+        ..Decide::default()
+    };
+    let err = h.center.approve(&alice(), a.id, &zero).expect_err("zero");
+    assert_validation(err, "expected_version");
+    let policy = h.center.policy().expect("policy");
+    let err = h
+        .center
+        .set_policy(&root(), policy, Some(0), None)
+        .expect_err("zero");
+    assert_validation(err, "expected_version");
+    assert_eq!(event_count(h), before);
+    assert_eq!(stored(h, a.id).status, Status::Pending);
+}
+
 pub fn propose_needing_approval_is_pending(h: &Harness) {
     let a = quarantine(h, &sha(1), "dev-1");
     assert_eq!(a.status, Status::Pending);

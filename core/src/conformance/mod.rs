@@ -240,6 +240,7 @@ pub fn run(name: &str, make: fn() -> Option<Harness>, needs: &[Needs], case: fn(
 macro_rules! conformance_suite {
     ($backend:ident, $make:path) => {
         $crate::conformance_suite!(@expand $backend, $make;
+            lifecycle::an_expected_version_0_is_refused_as_input,
             lifecycle::propose_needing_approval_is_pending,
             lifecycle::propose_under_full_automation_is_approved,
             lifecycle::naming_a_source_borrows_none_of_its_automation,
