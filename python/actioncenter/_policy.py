@@ -91,6 +91,10 @@ class Policy:
         """The policy as pretty JSON, with every default written out."""
         return self._native.to_json()
 
+    def __reduce__(self) -> Any:
+        # Pickled, copied and deep-copied as its JSON, like every record.
+        return (Policy.from_json, (self.to_json(),))
+
     def to_dict(self) -> Dict[str, Any]:
         """The policy as a dict in the JSON format."""
         return json.loads(self._native.to_json())  # type: ignore[no-any-return]

@@ -343,6 +343,18 @@ def test_a_principal_copied_pickled_replaced_or_made_by_hand_acts_as_itself(
         center.approve(Principal("alice", ["viewer"]), quarantine("dev-4"))
 
 
+def test_a_policy_and_a_stored_policy_copy_and_pickle_like_every_record(
+    center: ActionCenter,
+) -> None:
+    stored = center.policy()
+    for copied in (pickle.loads(pickle.dumps(stored)), copy.deepcopy(stored), copy.copy(stored)):
+        assert copied == stored
+        assert copied.policy.to_json() == stored.policy.to_json()
+    policy = actioncenter.Policy({"roles": {"a": {"administer": ["*"]}}})
+    assert pickle.loads(pickle.dumps(policy)) == policy
+    assert copy.deepcopy(policy).roles == ["a"]
+
+
 def test_an_action_converts_copies_and_pickles_like_any_dataclass(center: ActionCenter) -> None:
     parameters = {"reason": "beaconing", "hosts": ["a", "b"], "nested": {"depth": 2}}
     action = center.propose(
