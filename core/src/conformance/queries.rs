@@ -251,7 +251,8 @@ pub fn counts_per_status(h: &Harness) {
     assert_eq!(only_pending.total(), 2);
 }
 
-pub fn viewers_see_only_their_categories(h: &Harness) {
+/// A policy with a role that views files only; fiona, who holds it.
+fn file_viewer(h: &Harness) -> Principal {
     with_policy(h, |p| {
         Policy::from_json(&p.to_json().replacen(
             r#""viewer": {"#,
@@ -260,9 +261,13 @@ pub fn viewers_see_only_their_categories(h: &Harness) {
         ))
         .expect("policy")
     });
+    Principal::new("fiona", ["file_viewer"])
+}
+
+pub fn viewers_see_only_their_categories(h: &Harness) {
+    let fv = file_viewer(h);
     let q = quarantine(h, &sha(1), "d1");
     let i = isolate(h, "d2");
-    let fv = Principal::new("fiona", ["file_viewer"]);
     let page = h
         .center
         .list(&fv, &Filter::default(), &PageRequest::first(10))
@@ -325,17 +330,9 @@ pub fn resolve_id_accepts_unique_prefixes(h: &Harness) {
 /// A prefix finds, and an ambiguous one names, only the actions the
 /// caller may view: walking prefixes lists nothing else.
 pub fn a_prefix_finds_only_what_the_caller_may_view(h: &Harness) {
-    with_policy(h, |p| {
-        Policy::from_json(&p.to_json().replacen(
-            r#""viewer": {"#,
-            r#""file_viewer": {"view": ["file"]}, "viewer": {"#,
-            1,
-        ))
-        .expect("policy")
-    });
+    let fv = file_viewer(h);
     let q = quarantine(h, &sha(1), "d1");
     let i = isolate(h, "d2");
-    let fv = Principal::new("fiona", ["file_viewer"]);
     let (qs, is) = (q.id.to_string(), i.id.to_string());
     let common = qs
         .bytes()
