@@ -73,3 +73,5 @@ for case in none approve ids get rust-approve rust-get; do
   "$py" python/benches/calls.py 50 "$case"
 done
 echo "python/benches/calls.py: ok"
+"$py" python/benches/wal_pages.py 100 > /dev/null
+echo "python/benches/wal_pages.py: ok"
