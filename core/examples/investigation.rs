@@ -22,7 +22,8 @@ fn main() -> Result<()> {
           "roles": {
             "automation": { "view": ["*"], "propose": ["*"] },
             "analyst":    { "view": ["*"], "propose": ["*"], "approve": ["*"], "cancel": ["*"], "undo": ["*"] },
-            "executor":   { "view": ["*"], "execute": ["*"] }
+            "executor":   { "view": ["*"], "execute": ["*"] },
+            "admin":      { "view": ["*"], "administer": ["*"] }
           },
           "automation": { "default": "semi", "sources": { "antivirus": "full" } },
           "kinds": { "disable_user": { "quorum": 2 } }

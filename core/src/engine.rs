@@ -1647,7 +1647,7 @@ impl ActionCenter {
         filter: &Filter,
     ) -> Result<BulkPreview> {
         let items: Vec<Seen> = self
-            .bulk_selection(by, op, filter)?
+            .bulk_selection(by, op.event(), filter)?
             .iter()
             .map(Seen::of)
             .collect();
@@ -1700,11 +1700,22 @@ impl ActionCenter {
                 }
                 let preview = self.preview_bulk(by, op, filter)?;
                 if preview.snapshot != *snapshot {
-                    // A token shown for another operation on these items:
-                    // what was previewed is not what is asked.
-                    if let Some(other) = BulkOp::EVENTS.into_iter().find(|e| {
-                        *e != op.event() && snapshot_token(*e, &preview.items) == *snapshot
-                    }) {
+                    // A token a preview of another operation gave (over what
+                    // that operation would select): what was previewed is
+                    // not what is asked.
+                    let mut other = None;
+                    for e in BulkOp::EVENTS.into_iter().filter(|e| *e != op.event()) {
+                        let items: Vec<Seen> = self
+                            .bulk_selection(by, e, filter)?
+                            .iter()
+                            .map(Seen::of)
+                            .collect();
+                        if snapshot_token(e, &items) == *snapshot {
+                            other = Some(e);
+                            break;
+                        }
+                    }
+                    if let Some(other) = other {
                         return Err(Error::validation(
                             "snapshot",
                             format!(
@@ -1790,11 +1801,11 @@ impl ActionCenter {
     }
 
     /// The actions a bulk `op` by `filter` acts on now, newest first.
-    fn bulk_selection(&self, by: &Principal, op: &BulkOp, filter: &Filter) -> Result<Vec<Action>> {
+    fn bulk_selection(&self, by: &Principal, event: Event, filter: &Filter) -> Result<Vec<Action>> {
         filter.validate()?;
         let leaving: Vec<Status> = machine::TABLE
             .iter()
-            .filter(|r| r.event == op.event())
+            .filter(|r| r.event == event)
             .filter_map(|r| r.from)
             .collect();
         let mut filter = filter.clone();
@@ -1830,36 +1841,40 @@ impl ActionCenter {
     /// A door that serves callers resolves with [`resolve_id_for`]
     /// (Self::resolve_id_for) instead.
     pub fn resolve_id(&self, prefix: &str) -> Result<ActionId> {
-        self.resolve(prefix, |_| Ok(true))
+        self.resolve(prefix, |p, n| self.inner.store.ids_with_prefix(p, n))
     }
 
     /// The action whose id starts with `prefix` among those `by` may view:
     /// an action of a category `by` may not view is not found by a prefix,
-    /// nor named among the candidates of an ambiguous one, so that walking
-    /// prefixes tells a caller nothing of actions it may not see. A full id
-    /// is taken as it is (the call that reads the action checks it).
+    /// nor named among the candidates of an ambiguous one, nor counted, so
+    /// that walking prefixes tells a caller nothing of actions it may not
+    /// see. A full id is taken as it is (the call that reads the action
+    /// checks it).
     pub fn resolve_id_for(&self, by: &Principal, prefix: &str) -> Result<ActionId> {
         let stored = self.stored_policy()?;
         stored.policy.check_principal(by)?;
-        let viewable = stored.policy.categories_allowed(by, Operation::View);
+        let viewable: Vec<Category> = stored
+            .policy
+            .categories_allowed(by, Operation::View)
+            .into_iter()
+            .collect();
         if viewable.len() == Category::ALL.len() {
-            return self.resolve(prefix, |_| Ok(true));
+            return self.resolve_id(prefix);
         }
-        self.resolve(prefix, |id| {
-            Ok(self
-                .inner
-                .store
-                .get(id)?
-                .is_some_and(|a| viewable.contains(&a.category)))
+        self.resolve(prefix, |p, n| {
+            if viewable.is_empty() {
+                return Ok(Vec::new());
+            }
+            self.inner.store.ids_with_prefix_in(p, &viewable, n)
         })
     }
 
-    /// [`resolve_id`](Self::resolve_id) among the candidates `visible`
-    /// keeps.
+    /// [`resolve_id`](Self::resolve_id) among the ids `candidates` gives
+    /// for a dashed prefix, at most the number asked.
     fn resolve(
         &self,
         prefix: &str,
-        visible: impl Fn(ActionId) -> Result<bool>,
+        candidates: impl Fn(&str, usize) -> Result<Vec<ActionId>>,
     ) -> Result<ActionId> {
         const CANDIDATES: usize = 6;
         let given = prefix.trim();
@@ -1887,15 +1902,9 @@ impl ActionCenter {
             }
             prefix.push(c);
         }
-        let found = self.inner.store.ids_with_prefix(&prefix, CANDIDATES)?;
+        let shown = candidates(&prefix, CANDIDATES)?;
         // Past the candidates read, more actions may share the prefix.
-        let more = found.len() == CANDIDATES;
-        let mut shown = Vec::with_capacity(found.len());
-        for id in found {
-            if visible(id)? {
-                shown.push(id);
-            }
-        }
+        let more = shown.len() == CANDIDATES;
         match (shown.as_slice(), more) {
             ([], false) => Err(Error::NotFound {
                 id: given.to_owned(),

@@ -113,7 +113,8 @@ fuzz_target!(|ops: Vec<Op>| {
         "roles": {{
             "analyst": {{"view": ["*"], "propose": ["*"], "approve": ["*"], "cancel": ["*"], "undo": ["*"]}},
             "executor": {{"view": ["*"], "execute": ["*"]}},
-            "automation": {{"view": ["*"], "propose": ["*"], "sources": ["automated_investigation", "antivirus"]}}
+            "automation": {{"view": ["*"], "propose": ["*"], "sources": ["automated_investigation", "antivirus"]}},
+            "admin": {{"administer": ["*"]}}
         }},
         "automation": {{"default": "semi", "sources": {{"antivirus": "full"}}}},
         "defaults": {{"quorum": 1, "pending_ttl_seconds": {TTL}, "max_attempts": {MAX_ATTEMPTS}}},

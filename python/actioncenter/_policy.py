@@ -34,6 +34,7 @@ class Policy:
             "roles": {
                 "analyst": {"view": ["*"], "approve": ["file"]},
                 "scanner": {"propose": ["*"], "sources": ["antivirus"]},
+                "admin": {"administer": ["*"]},
             },
             "automation": {"default": "semi", "sources": {"antivirus": "full"}},
         })

@@ -322,13 +322,14 @@ fn if_match(headers: &HeaderMap) -> ApiResult<Option<u64>> {
     // One strong tag, as the server gives it: If-Match compares strongly
     // (RFC 9110), so a weak `W/"3"` can never match, and a bare or doubly
     // quoted number is not a tag the server gave; nor is "01" (tags are
-    // compared as text, and the server writes no leading zero).
+    // compared as text, and the server writes no leading zero), nor "0"
+    // (versions start at 1).
     let digits = text
         .trim()
         .strip_prefix('"')
         .and_then(|t| t.strip_suffix('"'))
         .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
-        .filter(|d| *d == "0" || !d.starts_with('0'));
+        .filter(|d| !d.starts_with('0'));
     digits
         .and_then(|d| d.parse::<u64>().ok())
         .map(Some)

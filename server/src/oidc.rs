@@ -309,8 +309,10 @@ impl Provider {
         // Without an API audience of its own, an ID token (meant for this
         // server's sign-in, audience the client id) would pass as an access
         // token: a sign-in's token carries the nonce it was asked for, a
-        // client's access token none.
-        if claims.get("nonce").is_some() {
+        // client's access token none. With one, an ID token fails the
+        // audience, and an access token that carries a nonce (some issuers
+        // copy it in) is taken.
+        if self.config.api_audience.is_none() && claims.get("nonce").is_some() {
             return Err(Refusal::Invalid(
                 "the token is an ID token of a sign-in (it carries a nonce), not an access token for this API".into(),
             )

@@ -238,6 +238,35 @@ fn a_bearer_token_from_the_issuer_names_the_principal_and_the_policy_gives_the_r
 }
 
 #[test]
+fn with_an_api_audience_of_its_own_an_access_token_carrying_a_nonce_is_taken() {
+    // Some issuers copy the sign-in's nonce into access tokens; with an
+    // API audience set, an ID token already fails on its audience.
+    logs();
+    let issuer = Issuer::start(Key::new("key-1", 7));
+    let url = issuer.url.clone();
+    let server = TestServer::start_at(|s, base| {
+        let mut config = OidcConfig::new(&url, CLIENT_ID, &format!("{base}/auth/oidc/callback"));
+        config.api_audience = Some("actioncenter-api".into());
+        s.oidc = Some(config);
+    });
+    let sso = Sso {
+        server,
+        issuer,
+        browser: Client::new(),
+    };
+    let mut claims = sso.issuer.claims("alice");
+    claims["aud"] = json!("actioncenter-api");
+    claims["nonce"] = json!("copied-from-a-sign-in");
+    let alice = expect(sso.with_bearer(&sso.issuer.key.sign(&claims)), 200);
+    assert_eq!(alice["principal"], "alice");
+    // The ID token of a sign-in (audience the client id) is refused.
+    let mut id_token = sso.issuer.claims("alice");
+    id_token["nonce"] = json!("a-sign-ins-nonce");
+    let message = refused(sso.with_bearer(&sso.issuer.key.sign(&id_token)));
+    assert!(message.contains("not meant for actioncenter"), "{message}");
+}
+
+#[test]
 fn a_bearer_token_for_a_disabled_account_is_refused() {
     let sso = start();
     sso.server.add_user("alice");

@@ -226,6 +226,33 @@ pub fn bulk_by_filter_refuses_a_selection_that_changed(h: &Harness) {
     assert_validation(err, "snapshot");
     assert_eq!(event_count(h), before);
     assert_eq!(stored(h, late.id).status, Status::Pending);
+    // Nor one whose operation selects otherwise: cancelling takes the
+    // approved actions too, approving only the pending ones.
+    h.center
+        .approve(&alice(), late.id, &Decide::default())
+        .expect("approve");
+    let cancel = BulkOp::Cancel {
+        comment: "withdrawn".into(),
+    };
+    let preview = h
+        .center
+        .preview_bulk(&alice(), &cancel, &filter)
+        .expect("preview");
+    assert_eq!(preview.count, 3);
+    let before = event_count(h);
+    let err = h
+        .center
+        .bulk(
+            &alice(),
+            &op,
+            &Selection::Filter {
+                filter: filter.clone(),
+                snapshot: preview.snapshot,
+            },
+        )
+        .expect_err("previewed for cancel");
+    assert!(err.to_string().contains("previewed for cancel"), "{err}");
+    assert_eq!(event_count(h), before);
     // A token no preview gave is malformed input, not a changed selection.
     for bogus in [
         "bogus",

@@ -499,6 +499,25 @@ impl Store for MemoryStore {
             .collect())
     }
 
+    fn ids_with_prefix_in(
+        &self,
+        prefix: &str,
+        categories: &[Category],
+        limit: usize,
+    ) -> Result<Vec<ActionId>> {
+        let prefix = prefix.to_ascii_lowercase();
+        let inner = self.lock()?;
+        Ok(inner
+            .actions
+            .iter()
+            .filter(|(id, a)| {
+                categories.contains(&a.category) && id.to_string().starts_with(&prefix)
+            })
+            .take(limit)
+            .map(|(id, _)| *id)
+            .collect())
+    }
+
     fn list(&self, filter: &Filter, before: Option<ActionId>, limit: usize) -> Result<Vec<Action>> {
         let inner = self.lock()?;
         Ok(inner

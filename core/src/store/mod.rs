@@ -145,6 +145,31 @@ pub trait Store: Send + Sync + 'static {
     /// Ids that start with `prefix` (hex digits and dashes), at most `limit`.
     fn ids_with_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<ActionId>>;
 
+    /// Ids that start with `prefix` of actions in one of `categories`, at
+    /// most `limit`, in id order. The default reads every id with the
+    /// prefix and the action of each until it has `limit`; the library's
+    /// stores filter in their index scan.
+    fn ids_with_prefix_in(
+        &self,
+        prefix: &str,
+        categories: &[Category],
+        limit: usize,
+    ) -> Result<Vec<ActionId>> {
+        let mut found = Vec::new();
+        for id in self.ids_with_prefix(prefix, usize::MAX)? {
+            if found.len() == limit {
+                break;
+            }
+            if self
+                .get(id)?
+                .is_some_and(|a| categories.contains(&a.category))
+            {
+                found.push(id);
+            }
+        }
+        Ok(found)
+    }
+
     /// Actions that pass `filter`, newest first, older than `before` when given.
     fn list(&self, filter: &Filter, before: Option<ActionId>, limit: usize) -> Result<Vec<Action>>;
 

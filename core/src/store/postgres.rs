@@ -1657,6 +1657,28 @@ impl Store for PostgresStore {
         })
     }
 
+    fn ids_with_prefix_in(
+        &self,
+        prefix: &str,
+        categories: &[crate::model::Category],
+        limit: usize,
+    ) -> Result<Vec<ActionId>> {
+        let prefix = prefix.to_ascii_lowercase();
+        let upper = format!("{prefix}\u{7f}");
+        let names: Vec<String> = categories.iter().map(|c| c.as_str().to_owned()).collect();
+        self.read(|db| {
+            db.query(
+                "prefix",
+                "SELECT id FROM actions WHERE id >= $1 AND id < $2 AND category = ANY($3) \
+                 ORDER BY id LIMIT $4",
+                &[&prefix, &upper, &names, &limit_to_sql(limit)],
+            )?
+            .iter()
+            .map(|r| get::<String>(r, 0)?.parse())
+            .collect()
+        })
+    }
+
     fn list(&self, filter: &Filter, before: Option<ActionId>, limit: usize) -> Result<Vec<Action>> {
         let mut w = Where::new(Dialect::Postgres);
         w.filter(filter);

@@ -815,6 +815,33 @@ impl Store for SqliteStore {
         ids.iter().map(|s| s.parse()).collect()
     }
 
+    fn ids_with_prefix_in(
+        &self,
+        prefix: &str,
+        categories: &[crate::model::Category],
+        limit: usize,
+    ) -> Result<Vec<ActionId>> {
+        let prefix = prefix.to_ascii_lowercase();
+        let upper = format!("{prefix}\u{7f}");
+        let names: Vec<&str> = categories.iter().map(|c| c.as_str()).collect();
+        let names = serde_json::to_string(&names).map_err(|e| Error::storage("categories", e))?;
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT id FROM actions WHERE id >= ?1 AND id < ?2 \
+                 AND category IN (SELECT value FROM json_each(?3)) ORDER BY id LIMIT ?4",
+            )
+            .map_err(db_err("prefix"))?;
+        let ids = stmt
+            .query_map(params![prefix, upper, names, limit as i64], |r| {
+                r.get::<_, String>(0)
+            })
+            .map_err(db_err("prefix"))?
+            .collect::<rusqlite::Result<Vec<String>>>()
+            .map_err(db_err("prefix"))?;
+        ids.iter().map(|s| s.parse()).collect()
+    }
+
     fn list(&self, filter: &Filter, before: Option<ActionId>, limit: usize) -> Result<Vec<Action>> {
         let mut w = Where::new(Dialect::Sqlite);
         w.filter(filter);
