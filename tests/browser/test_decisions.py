@@ -4,7 +4,7 @@ import json
 
 from playwright.sync_api import BrowserContext, Page, Playwright, Route, expect
 
-from conftest import Server, proposal, row, session_call, sign_in, signed_in_request
+from conftest import Server, proposal, row, session_call, shot, sign_in, signed_in_request
 
 
 def pending_of_kind(server: Server, kind: str) -> dict:
@@ -128,4 +128,5 @@ def test_an_approval_sent_without_the_session_token_says_to_reload_and_changes_n
     # The request lacked the token; the analyst's permissions are not at fault.
     expect(alert).to_contain_text("reload it and try again")
     expect(alert).not_to_contain_text("permission")
+    shot(carol, "flyout-session-token-lost")
     assert server.action(action["id"])["status"] == "pending"
